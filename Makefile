@@ -1,0 +1,54 @@
+# Atelier. `make run` and `make test` work on a fresh Debian machine: they install what is missing.
+GO       ?= go
+BIN      := bin/atelier
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# Fuzz targets run for a few seconds each in `make test`: PACKAGE:TARGET.
+FUZZ_TARGETS ?=
+FUZZTIME ?= 5s
+
+export ATELIER_VERSITYGW ?= $(CURDIR)/.cache/bin/versitygw
+
+.PHONY: all build run test test-go fuzz vet fmt bench deps-run deps-test clean help
+
+all: build
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+build: ## build bin/atelier
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/atelier
+
+deps-run:
+	@scripts/install-deps.sh run
+
+deps-test:
+	@scripts/install-deps.sh test
+
+run: deps-run build ## install what is missing and start Atelier on http://127.0.0.1:8080 (data in ./data)
+	./$(BIN) serve
+
+test: deps-test vet test-go fuzz ## install what is missing, vet, run every test and the fuzz targets
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+test-go:
+	$(GO) test -count=1 -timeout 30m ./...
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
+
+bench: deps-test ## measure Atelier against the bare tools (BENCH_QUICK=1 for a short run)
+	@echo "benchmarks: not written yet"; exit 1
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin

@@ -1,0 +1,104 @@
+package auth
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"codeberg.org/atelier/atelier/internal/httpapi"
+	"codeberg.org/atelier/atelier/internal/sqldb"
+)
+
+func newStore(t *testing.T) *Store {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := New(ctx, db, "bootstrap-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestRequire(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	anim, animTok, err := s.Create(ctx, "Camille", RoleAnimator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked, revTok, err := s.Create(ctx, "Old", RoleAnimator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revoke(ctx, revTok.ID); err != nil {
+		t.Fatal(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := FromContext(r.Context())
+		w.Write([]byte(p.Name))
+	})
+	animatorOnly := s.Require(RoleAnimator, ok)
+	adminOnly := s.Require(RoleAdmin, ok)
+	tests := []struct {
+		name    string
+		h       http.Handler
+		header  string
+		status  int
+		wantWho string
+	}{
+		{"no token", animatorOnly, "", 401, ""},
+		{"wrong token", animatorOnly, "Bearer nope", 401, ""},
+		{"not bearer", animatorOnly, "Basic " + anim, 401, ""},
+		{"revoked", animatorOnly, "Bearer " + revoked, 401, ""},
+		{"animator ok", animatorOnly, "Bearer " + anim, 200, "Camille"},
+		{"animator on admin route", adminOnly, "Bearer " + anim, 403, ""},
+		{"bootstrap admin", adminOnly, "Bearer bootstrap-admin", 200, "admin"},
+		{"admin on animator route", animatorOnly, "bearer bootstrap-admin", 200, "admin"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", "/x", nil)
+			if tc.header != "" {
+				req.Header.Set("Authorization", tc.header)
+			}
+			rec := httptest.NewRecorder()
+			tc.h.ServeHTTP(rec, req)
+			if rec.Code != tc.status {
+				t.Fatalf("status = %d, want %d (%s)", rec.Code, tc.status, rec.Body)
+			}
+			if tc.wantWho != "" && rec.Body.String() != tc.wantWho {
+				t.Fatalf("principal = %q, want %q", rec.Body, tc.wantWho)
+			}
+		})
+	}
+	_ = animTok
+}
+
+func TestTokensStoredOnlyAsHash(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	secret, _, err := s.Create(ctx, "x", RoleAnimator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE hash = $1`, secret).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("secret found in clear: n=%d err=%v", n, err)
+	}
+	list, err := s.List(ctx)
+	if err != nil || len(list) != 1 || list[0].Name != "x" {
+		t.Fatalf("list = %+v, %v", list, err)
+	}
+	if _, _, err := s.Create(ctx, "y", "root"); err == nil {
+		t.Fatal("unknown role accepted")
+	} else if status, body := httpapi.Classify(err); status != 422 || body.Field != "role" {
+		t.Fatalf("classify = %d %+v", status, body)
+	}
+}
