@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/internal/auth"
+	"codeberg.org/atelier/atelier/internal/sqldb"
+)
+
+// app holds the dependencies built once at start and shared by the routes and workers.
+type app struct {
+	cfg   *Config
+	log   *slog.Logger
+	db    *sql.DB
+	auth  *auth.Store
+	media assets.Store
+	dir   *assets.Dir // set when media lives on local disk: it serves its own signed URLs
+
+	// workers run beside the HTTP server until the context ends (job queue, feed sync).
+	workers []func(ctx context.Context) error
+	// principalResolvers let write APIs accept credentials other than a bearer token
+	// (the web pages' session cookie).
+	principalResolvers []auth.Resolver
+}
+
+// openApp opens the database and media storage that cfg names and migrates the schema.
+func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, log: log}
+	db, err := sqldb.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	a.db = db
+	if a.auth, err = auth.New(ctx, db, cfg.AdminToken); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if cfg.Secret == "" {
+		if cfg.Secret, err = loadOrCreateSecret(filepath.Join(cfg.DataDir, "secret.key")); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if cfg.S3Endpoint != "" {
+		s3, err := assets.NewS3(ctx, assets.S3Config{
+			Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
+			Region: cfg.S3Region, Secure: cfg.S3Secure, PathStyle: cfg.S3PathStyle,
+		})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.media = s3
+		log.Info("media storage", "backend", "s3", "endpoint", cfg.S3Endpoint, "bucket", cfg.S3Bucket)
+	} else {
+		root := filepath.Join(cfg.DataDir, "media")
+		dir, err := assets.NewDir(root, cfg.PublicURL, []byte(cfg.Secret))
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.media, a.dir = dir, dir
+		log.Info("media storage", "backend", "dir", "path", root)
+	}
+	return a, nil
+}
+
+// openDB opens only the database, for the administration commands.
+func openDB(ctx context.Context, cfg *Config) (*sql.DB, *auth.Store, error) {
+	db, err := sqldb.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := auth.New(ctx, db, "")
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, st, nil
+}
+
+func (a *app) Close() {
+	if a.db != nil {
+		a.db.Close()
+	}
+}
+
+// loadOrCreateSecret reads the signing key at path, creating a random one on first start so that
+// signed URLs and sessions survive restarts without any configuration.
+func loadOrCreateSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("read secret: %w", err)
+	}
+	var k [32]byte
+	if _, err := rand.Read(k[:]); err != nil {
+		return "", fmt.Errorf("create secret: %w", err)
+	}
+	s := hex.EncodeToString(k[:])
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return "", fmt.Errorf("create secret: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("create secret: %w", err)
+	}
+	return s, nil
+}

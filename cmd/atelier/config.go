@@ -1,0 +1,173 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// Config is everything Atelier reads from flags and ATELIER_* variables. It is built once in
+// main and passed down; nothing else reads the environment.
+type Config struct {
+	Addr      string
+	DataDir   string
+	PublicURL string
+	DB        string
+
+	S3Endpoint  string
+	S3Bucket    string
+	S3AccessKey string
+	S3SecretKey string
+	S3Region    string
+	S3Secure    bool
+	S3PathStyle bool
+
+	AdminToken string
+	Secret     string // signs media URLs and session cookies; generated under DataDir when empty
+
+	MaxUpload int64
+	Workers   int
+
+	LogFormat string
+	LogLevel  string
+}
+
+// env returns the value of ATELIER_<name>, or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv("ATELIER_" + name); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	if v, ok := os.LookupEnv("ATELIER_" + name); ok {
+		b, err := strconv.ParseBool(v)
+		if err == nil {
+			return b
+		}
+	}
+	return def
+}
+
+// registerStorage declares the flags every command that opens the data needs.
+func (c *Config) registerStorage(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data-dir", env("DATA_DIR", "./data"), "directory for the embedded database and local media (env ATELIER_DATA_DIR)")
+	fs.StringVar(&c.DB, "db", env("DB", ""), "database: a SQLite file path (default DATA_DIR/atelier.db); PostgreSQL URLs later (env ATELIER_DB)")
+	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", ""), "log format: text or json (default: text on a terminal, json otherwise) (env ATELIER_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ATELIER_LOG_LEVEL)")
+}
+
+// registerServe declares the flags of `atelier serve`.
+func (c *Config) registerServe(fs *flag.FlagSet) {
+	c.registerStorage(fs)
+	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (env ATELIER_ADDR)")
+	fs.StringVar(&c.PublicURL, "public-url", env("PUBLIC_URL", ""), "URL the public reaches Atelier at, for links in feeds and media URLs (default http://ADDR) (env ATELIER_PUBLIC_URL)")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", env("S3_ENDPOINT", ""), "S3 endpoint host:port; setting it stores media in S3 instead of DATA_DIR/media (env ATELIER_S3_ENDPOINT)")
+	fs.StringVar(&c.S3Bucket, "s3-bucket", env("S3_BUCKET", "atelier"), "S3 bucket, created when missing (env ATELIER_S3_BUCKET)")
+	fs.StringVar(&c.S3AccessKey, "s3-access-key", env("S3_ACCESS_KEY", ""), "S3 access key (env ATELIER_S3_ACCESS_KEY or ATELIER_S3_ACCESS_KEY_FILE)")
+	fs.StringVar(&c.S3SecretKey, "s3-secret-key", env("S3_SECRET_KEY", ""), "S3 secret key (env ATELIER_S3_SECRET_KEY or ATELIER_S3_SECRET_KEY_FILE)")
+	fs.StringVar(&c.S3Region, "s3-region", env("S3_REGION", "us-east-1"), "S3 region (env ATELIER_S3_REGION)")
+	fs.BoolVar(&c.S3Secure, "s3-secure", envBool("S3_SECURE", true), "use HTTPS to reach S3 (env ATELIER_S3_SECURE)")
+	fs.BoolVar(&c.S3PathStyle, "s3-path-style", envBool("S3_PATH_STYLE", true), "path-style bucket URLs, as MinIO, Garage and versitygw need; false for virtual-host style (env ATELIER_S3_PATH_STYLE)")
+	fs.StringVar(&c.AdminToken, "admin-token", env("ADMIN_TOKEN", ""), "bootstrap admin token (env ATELIER_ADMIN_TOKEN or ATELIER_ADMIN_TOKEN_FILE)")
+	fs.StringVar(&c.Secret, "secret", env("SECRET", ""), "key that signs media URLs and sessions; generated in DATA_DIR when empty (env ATELIER_SECRET or ATELIER_SECRET_FILE)")
+	fs.Int64Var(&c.MaxUpload, "max-upload", envInt64("MAX_UPLOAD", 20<<30), "largest accepted recording in bytes (env ATELIER_MAX_UPLOAD)")
+	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs (env ATELIER_WORKERS; default 1 per 2 cores)")
+}
+
+func envInt64(name string, def int64) int64 {
+	if v, ok := os.LookupEnv("ATELIER_" + name); ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+// loadSecretFiles fills secrets from ATELIER_<NAME>_FILE variables where the value itself is
+// unset, so that secrets can come from a mounted file rather than the environment.
+func (c *Config) loadSecretFiles() error {
+	for name, field := range map[string]*string{
+		"ADMIN_TOKEN": &c.AdminToken, "S3_ACCESS_KEY": &c.S3AccessKey, "S3_SECRET_KEY": &c.S3SecretKey, "SECRET": &c.Secret,
+	} {
+		path, ok := os.LookupEnv("ATELIER_" + name + "_FILE")
+		if !ok || *field != "" {
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("ATELIER_%s_FILE: %w", name, err)
+		}
+		*field = strings.TrimSpace(string(b))
+	}
+	return nil
+}
+
+// finishStorage fills derived storage defaults and validates them.
+func (c *Config) finishStorage() error {
+	if c.DataDir == "" {
+		return errors.New("-data-dir must not be empty")
+	}
+	if c.DB == "" {
+		c.DB = filepath.Join(c.DataDir, "atelier.db")
+	}
+	switch c.LogFormat {
+	case "", "text", "json":
+	default:
+		return fmt.Errorf("-log-format %q: use text or json", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("-log-level %q: use debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+// finishServe fills derived defaults and validates the serve configuration.
+func (c *Config) finishServe() error {
+	if err := c.loadSecretFiles(); err != nil {
+		return err
+	}
+	if err := c.finishStorage(); err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: want host:port, e.g. 127.0.0.1:8080", c.Addr)
+	}
+	if c.PublicURL == "" {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("-public-url %q: want an absolute http(s) URL", c.PublicURL)
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.S3Endpoint != "" {
+		if strings.Contains(c.S3Endpoint, "://") {
+			return fmt.Errorf("-s3-endpoint %q: give host:port without a scheme, and -s3-secure for HTTPS", c.S3Endpoint)
+		}
+		if c.S3Bucket == "" || c.S3AccessKey == "" || c.S3SecretKey == "" {
+			return errors.New("S3 storage needs -s3-bucket, -s3-access-key and -s3-secret-key (or their ATELIER_S3_* variables)")
+		}
+	}
+	if c.MaxUpload <= 0 {
+		return fmt.Errorf("-max-upload %d: must be positive", c.MaxUpload)
+	}
+	if c.Workers < 1 {
+		return fmt.Errorf("-workers %d: at least 1", c.Workers)
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"codeberg.org/atelier/atelier/internal/auth"
+	"codeberg.org/atelier/atelier/internal/httpapi"
+)
+
+// h adapts an error-returning handler; its errors are mapped in httpapi.WriteError, the one place.
+type h = httpapi.HandlerFunc
+
+// routes is the route table: every URL Atelier answers, in one place.
+func (a *app) routes() http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = h(func(w http.ResponseWriter, r *http.Request) error {
+		return httpapi.Errorf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path)
+	})
+	r.MethodNotAllowedHandler = h(func(w http.ResponseWriter, r *http.Request) error {
+		return httpapi.Errorf(http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
+	})
+	animator := func(next http.Handler) http.Handler {
+		return a.auth.Require(auth.RoleAnimator, next, a.principalResolvers...)
+	}
+	admin := func(next http.Handler) http.Handler {
+		return a.auth.Require(auth.RoleAdmin, next, a.principalResolvers...)
+	}
+	_ = admin
+
+	// Health.
+	r.Handle("/healthz", h(a.healthz)).Methods("GET", "HEAD")
+	r.Handle("/readyz", h(a.readyz)).Methods("GET", "HEAD")
+
+	// Tokens (admin).
+	r.Handle("/api/whoami", animator(h(a.whoami))).Methods("GET")
+
+	// Media served from local disk through signed, expiring URLs (Dir backend only).
+	if a.dir != nil {
+		r.PathPrefix("/media/").Handler(a.dir)
+	}
+
+	return httpapi.Middleware(a.log, r)
+}
+
+func (a *app) healthz(w http.ResponseWriter, r *http.Request) error {
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})
+	return nil
+}
+
+// readyz reports whether the database and the media storage answer, so that a load balancer or
+// an orchestrator only sends traffic to an instance that can serve it.
+func (a *app) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "storage": "ok"}
+	status := http.StatusOK
+	if err := a.db.PingContext(ctx); err != nil {
+		checks["database"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if err := a.media.Ping(ctx); err != nil {
+		checks["storage"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if status != http.StatusOK {
+		httpapi.Logger(ctx).Warn("not ready", "checks", checks)
+	}
+	httpapi.WriteJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
+	return nil
+}
+
+func (a *app) whoami(w http.ResponseWriter, r *http.Request) error {
+	p, _ := auth.FromContext(r.Context())
+	httpapi.WriteJSON(w, http.StatusOK, p)
+	return nil
+}
