@@ -1,0 +1,63 @@
+// Package web serves Atelier's browser side: the public pages (agenda, replay catalog, player),
+// the animators' studio, and the replay streams (MP4, HLS, subtitles, thumbnails). Templates and
+// static files are embedded in the binary and parsed once.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/internal/auth"
+)
+
+// Options are what the site needs; the zero value of optional fields means "defaults".
+type Options struct {
+	Media  assets.Store // required
+	Auth   *auth.Store  // required for the studio and drafts
+	Secret []byte       // signs the session cookie; at least 16 bytes
+	// PublicURL is the absolute URL of the site (webcal:// links, secure cookies).
+	PublicURL string
+	// StreamMode: proxy (default) or redirect to presigned URLs of Media.
+	StreamMode StreamMode
+	// Publication returns a replay's publication state (draft, published, unlisted), or an error
+	// wrapping httpapi.ErrNotFound. Set from the catalog by cmd/atelier.
+	Publication func(ctx context.Context, replayID string) (string, error)
+	Log         *slog.Logger
+}
+
+// Site holds the parsed templates and the dependencies of every page and stream.
+type Site struct {
+	media       assets.Store
+	auth        *auth.Store
+	secret      []byte
+	publicURL   string
+	streamMode  StreamMode
+	publication func(ctx context.Context, replayID string) (string, error)
+	log         *slog.Logger
+}
+
+// New builds the site: templates are parsed here, once.
+func New(opts Options) (*Site, error) {
+	if opts.Media == nil {
+		return nil, errors.New("web: no media store")
+	}
+	if len(opts.Secret) < 16 {
+		return nil, errors.New("web: the session secret must be at least 16 bytes")
+	}
+	if opts.StreamMode == "" {
+		opts.StreamMode = StreamProxy
+	}
+	if _, err := ParseStreamMode(string(opts.StreamMode)); err != nil {
+		return nil, err
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	s := &Site{
+		media: opts.Media, auth: opts.Auth, secret: opts.Secret, publicURL: opts.PublicURL,
+		streamMode: opts.StreamMode, publication: opts.Publication, log: opts.Log,
+	}
+	return s, nil
+}

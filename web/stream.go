@@ -1,0 +1,267 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/internal/httpapi"
+)
+
+// StreamMode says how replay bytes reach the browser when the media store can hand out URLs of
+// its own (S3): through Atelier (proxy) or straight from the object store or its CDN (redirect).
+type StreamMode string
+
+const (
+	StreamProxy    StreamMode = "proxy"
+	StreamRedirect StreamMode = "redirect"
+)
+
+// ParseStreamMode validates a -stream-mode value.
+func ParseStreamMode(s string) (StreamMode, error) {
+	switch StreamMode(s) {
+	case StreamProxy, StreamRedirect:
+		return StreamMode(s), nil
+	}
+	return "", fmt.Errorf("web: stream mode %q: use proxy or redirect", s)
+}
+
+// redirectTTL is how long a presigned URL handed to a browser stays valid: long enough to start
+// a download, short enough that a shared link soon dies. Players ask again for every segment.
+const redirectTTL = 10 * time.Minute
+
+var (
+	replayIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	langPattern     = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$`)
+	hlsPathPattern  = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}){0,3}$`)
+)
+
+// kind of streamed file: decides the content type, the cache policy and whether a redirect is
+// allowed. Text files (playlists, WebVTT) are always proxied: they are small, and a playlist's
+// relative URIs must resolve against Atelier, not against a presigned URL; a <track> must stay
+// same-origin to load without CORS on the bucket.
+type fileKind struct {
+	contentType string
+	cache       time.Duration
+	immutable   bool
+	redirect    bool
+}
+
+var kinds = map[string]fileKind{
+	".mp4":  {contentType: "video/mp4", cache: time.Hour, redirect: true},
+	".m4s":  {contentType: "video/iso.segment", cache: 365 * 24 * time.Hour, immutable: true, redirect: true},
+	".m4a":  {contentType: "audio/mp4", cache: 365 * 24 * time.Hour, immutable: true, redirect: true},
+	".ts":   {contentType: "video/mp2t", cache: 365 * 24 * time.Hour, immutable: true, redirect: true},
+	".m3u8": {contentType: "application/vnd.apple.mpegurl", cache: 30 * time.Second},
+	".vtt":  {contentType: "text/vtt; charset=utf-8", cache: time.Minute},
+	".jpg":  {contentType: "image/jpeg", cache: time.Hour, redirect: true},
+}
+
+// streamKey maps a stream route to the storage key it serves, or "" when the request names no
+// file Atelier would have written.
+func streamKey(r *http.Request) (id, key string) {
+	v := mux.Vars(r)
+	id = v["id"]
+	if !replayIDPattern.MatchString(id) {
+		return "", ""
+	}
+	base := "replays/" + id + "/"
+	switch file := v["file"]; file {
+	case "video.mp4", "poster.jpg", "storyboard.jpg", "storyboard.vtt", "chapters.vtt":
+		return id, base + file
+	case "subtitles":
+		if !langPattern.MatchString(v["lang"]) {
+			return "", ""
+		}
+		return id, base + "subtitles/" + v["lang"] + ".vtt"
+	case "hls":
+		p := v["path"]
+		if !hlsPathPattern.MatchString(p) || strings.Contains(p, "..") {
+			return "", ""
+		}
+		if _, ok := kinds[path.Ext(p)]; !ok {
+			return "", ""
+		}
+		return id, base + "hls/" + p
+	}
+	return "", ""
+}
+
+// Stream serves one file of a replay: the MP4, the HLS playlists and segments, subtitles,
+// poster, storyboard and chapters. Range and conditional requests are answered by
+// http.ServeContent over a reader that opens only the ranges asked for.
+func (s *Site) Stream(w http.ResponseWriter, r *http.Request) error {
+	id, key := streamKey(r)
+	if key == "" {
+		return fmt.Errorf("web: stream %s: %w", r.URL.Path, httpapi.ErrNotFound)
+	}
+	vis, err := s.visibility(r, id)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	kind := kinds[path.Ext(key)]
+	info, err := s.media.Stat(ctx, key)
+	if errors.Is(err, assets.ErrNotExist) {
+		return fmt.Errorf("web: stream %s: %w", key, httpapi.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("web: stream %s: %w", key, err)
+	}
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	if s.streamMode == StreamRedirect && kind.redirect {
+		u, err := s.media.URL(ctx, key, redirectTTL)
+		if err != nil {
+			return fmt.Errorf("web: stream %s: %w", key, err)
+		}
+		// The redirect itself is per-viewer and short-lived: never cache it longer than the URL lives.
+		h.Set("Cache-Control", "private, max-age=60")
+		http.Redirect(w, r, u, http.StatusFound)
+		return nil
+	}
+	ct := kind.contentType
+	if ct == "" {
+		ct = info.ContentType
+	}
+	h.Set("Content-Type", ct)
+	h.Set("ETag", `"`+info.SHA256+`"`)
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("Cache-Control", cacheControl(kind, vis))
+	if vis == visibleDraft {
+		h.Set("X-Robots-Tag", "noindex")
+	}
+	rs := &objectReader{ctx: ctx, store: s.media, key: key, info: info, hint: singleRange(r.Header.Get("Range"), info.Size)}
+	defer rs.Close()
+	http.ServeContent(w, r, "", info.ModTime, rs)
+	return nil
+}
+
+func cacheControl(k fileKind, vis visibility) string {
+	if vis == visibleDraft {
+		// Only animators see drafts: no shared cache may keep them.
+		return "private, no-cache"
+	}
+	cc := "public, max-age=" + strconv.Itoa(int(k.cache/time.Second))
+	if k.immutable {
+		cc += ", immutable"
+	}
+	return cc
+}
+
+// objectReader is an io.ReadSeeker over a stored object that opens it lazily, at the position
+// read from, so that ServeContent's Seek(0, io.SeekEnd) (to learn the size) costs nothing and a
+// range request reads only its bytes.
+type objectReader struct {
+	ctx   context.Context
+	store assets.Store
+	key   string
+	info  assets.Info
+	hint  *assets.Range // the request's single range, to open exactly that much
+
+	off   int64         // position of the next Read
+	rc    io.ReadCloser // open body, positioned at rcOff
+	rcOff int64
+}
+
+func (o *objectReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += o.off
+	case io.SeekEnd:
+		offset += o.info.Size
+	default:
+		return 0, errors.New("web: seek: bad whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("web: seek: negative position")
+	}
+	o.off = offset
+	return offset, nil
+}
+
+func (o *objectReader) Read(p []byte) (int, error) {
+	if o.off >= o.info.Size {
+		return 0, io.EOF
+	}
+	if o.rc == nil || o.rcOff != o.off {
+		o.Close()
+		rng := &assets.Range{Offset: o.off, Length: -1}
+		if o.hint != nil && o.hint.Offset == o.off {
+			rng.Length = o.hint.Length
+		}
+		rc, info, err := o.store.Open(o.ctx, o.key, rng)
+		if err != nil {
+			return 0, err
+		}
+		if info.SHA256 != o.info.SHA256 {
+			// Replaced since Stat: the headers already promise the old version.
+			rc.Close()
+			return 0, fmt.Errorf("web: %s changed while being served", o.key)
+		}
+		o.rc, o.rcOff = rc, o.off
+	}
+	n, err := o.rc.Read(p)
+	o.off += int64(n)
+	o.rcOff += int64(n)
+	if err == io.EOF && o.off < o.info.Size {
+		// The hinted range ended: the next Read reopens from here.
+		o.Close()
+		err = nil
+	}
+	return n, err
+}
+
+func (o *objectReader) Close() error {
+	if o.rc == nil {
+		return nil
+	}
+	err := o.rc.Close()
+	o.rc = nil
+	return err
+}
+
+// singleRange parses a Range header naming one satisfiable byte range; anything else (none,
+// several, malformed) gives nil and the reader opens to the end of the object.
+func singleRange(h string, size int64) *assets.Range {
+	spec, ok := strings.CutPrefix(h, "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return nil
+	}
+	a, b, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return nil
+	}
+	if a == "" { // suffix: the last b bytes
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n <= 0 {
+			return nil
+		}
+		n = min(n, size)
+		return &assets.Range{Offset: size - n, Length: n}
+	}
+	start, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || start < 0 || start >= size {
+		return nil
+	}
+	if b == "" {
+		return &assets.Range{Offset: start, Length: size - start}
+	}
+	end, err := strconv.ParseInt(b, 10, 64)
+	if err != nil || end < start {
+		return nil
+	}
+	end = min(end, size-1)
+	return &assets.Range{Offset: start, Length: end - start + 1}
+}

@@ -1,0 +1,266 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gorilla/mux"
+
+	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/internal/auth"
+	"codeberg.org/atelier/atelier/internal/httpapi"
+	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/internal/testenv"
+)
+
+// countingStore counts the Opens of a real store, to check that nothing reads more than asked.
+type countingStore struct {
+	assets.Store
+	opens atomic.Int32
+}
+
+func (c *countingStore) Open(ctx context.Context, key string, rng *assets.Range) (io.ReadCloser, assets.Info, error) {
+	c.opens.Add(1)
+	return c.Store.Open(ctx, key, rng)
+}
+
+// streamRouter mounts the stream routes the way cmd/atelier's route table does.
+func streamRouter(s *Site) http.Handler {
+	r := mux.NewRouter()
+	h := func(f httpapi.HandlerFunc) http.Handler { return f }
+	r.Handle(`/replays/{id}/{file:video\.mp4|poster\.jpg|storyboard\.jpg|storyboard\.vtt|chapters\.vtt}`, h(s.Stream)).Methods("GET", "HEAD")
+	r.Handle(`/replays/{id}/{file:subtitles}/{lang}.vtt`, h(s.Stream)).Methods("GET", "HEAD")
+	r.Handle(`/replays/{id}/{file:hls}/{path:.+}`, h(s.Stream)).Methods("GET", "HEAD")
+	return r
+}
+
+type streamFixture struct {
+	site   *Site
+	srv    *httptest.Server
+	store  *countingStore
+	token  string // an animator token
+	video  []byte
+	pubs   map[string]string
+	client *http.Client
+}
+
+func newStreamFixture(t *testing.T, media assets.Store, mode StreamMode) *streamFixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	as, err := auth.New(ctx, db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := as.Create(ctx, "ana", auth.RoleAnimator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &streamFixture{store: &countingStore{Store: media}, token: tok,
+		pubs:   map[string]string{"pub1": "published", "unl1": "unlisted", "drf1": "draft"},
+		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	f.site, err = New(Options{Media: f.store, Auth: as, Secret: []byte("0123456789abcdef0123"), StreamMode: mode,
+		Publication: func(ctx context.Context, id string) (string, error) {
+			if p, ok := f.pubs[id]; ok {
+				return p, nil
+			}
+			return "", fmt.Errorf("catalog: replay %s: %w", id, httpapi.ErrNotFound)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.video = make([]byte, 100_000)
+	rand.Read(f.video)
+	for id := range f.pubs {
+		put(t, media, "replays/"+id+"/video.mp4", f.video, "application/octet-stream")
+		put(t, media, "replays/"+id+"/hls/master.m3u8", []byte("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720p/index.m3u8\n"), "")
+		put(t, media, "replays/"+id+"/hls/720p/seg-00001.m4s", []byte("segment"), "")
+		put(t, media, "replays/"+id+"/subtitles/fr.vtt", []byte("WEBVTT\n\n00:00.000 --> 00:01.000\nBonjour\n"), "")
+		put(t, media, "replays/"+id+"/poster.jpg", []byte("\xff\xd8\xff jpeg"), "")
+	}
+	f.srv = httptest.NewServer(streamRouter(f.site))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func put(t *testing.T, st assets.Store, key string, b []byte, ct string) {
+	t.Helper()
+	if _, err := st.Put(context.Background(), key, bytes.NewReader(b), int64(len(b)), ct); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *streamFixture) do(t *testing.T, method, path string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := f.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
+}
+
+func TestStreamProxy(t *testing.T) {
+	dir, err := assets.NewDir(t.TempDir(), "", []byte("0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newStreamFixture(t, dir, StreamProxy)
+	info, err := dir.Stat(context.Background(), "replays/pub1/video.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag := `"` + info.SHA256 + `"`
+
+	tests := []struct {
+		name      string
+		method    string
+		path      string
+		hdr       []string
+		status    int
+		ctype     string
+		cache     string // substring of Cache-Control
+		body      []byte // nil: not checked
+		bodyStart string
+	}{
+		{name: "whole mp4", path: "/replays/pub1/video.mp4", status: 200, ctype: "video/mp4", cache: "public, max-age=3600", body: f.video},
+		{name: "head", method: "HEAD", path: "/replays/pub1/video.mp4", status: 200, ctype: "video/mp4", body: []byte{}},
+		{name: "range", path: "/replays/pub1/video.mp4", hdr: []string{"Range", "bytes=100-199"}, status: 206, body: f.video[100:200]},
+		{name: "open-ended range", path: "/replays/pub1/video.mp4", hdr: []string{"Range", "bytes=99990-"}, status: 206, body: f.video[99990:]},
+		{name: "suffix range", path: "/replays/pub1/video.mp4", hdr: []string{"Range", "bytes=-10"}, status: 206, body: f.video[len(f.video)-10:]},
+		{name: "range past the end", path: "/replays/pub1/video.mp4", hdr: []string{"Range", "bytes=200000-"}, status: 416},
+		{name: "multi range", path: "/replays/pub1/video.mp4", hdr: []string{"Range", "bytes=0-1,10-11"}, status: 206, ctype: "multipart/byteranges"},
+		{name: "if-range matches", path: "/replays/pub1/video.mp4", hdr: []string{"Range", "bytes=0-9", "If-Range", etag}, status: 206, body: f.video[:10]},
+		{name: "if-range stale", path: "/replays/pub1/video.mp4", hdr: []string{"Range", "bytes=0-9", "If-Range", `"old"`}, status: 200, body: f.video},
+		{name: "if-none-match", path: "/replays/pub1/video.mp4", hdr: []string{"If-None-Match", etag}, status: 304},
+		{name: "unlisted", path: "/replays/unl1/video.mp4", status: 200, body: f.video},
+		{name: "draft hidden", path: "/replays/drf1/video.mp4", status: 404},
+		{name: "draft with bad token", path: "/replays/drf1/video.mp4", hdr: []string{"Authorization", "Bearer nope"}, status: 401},
+		{name: "draft with token", path: "/replays/drf1/video.mp4", hdr: []string{"Authorization", "Bearer " + f.token}, status: 200, cache: "private, no-cache", body: f.video},
+		{name: "unknown replay", path: "/replays/nope/video.mp4", status: 404},
+		{name: "master playlist", path: "/replays/pub1/hls/master.m3u8", status: 200, ctype: "application/vnd.apple.mpegurl", cache: "max-age=30", bodyStart: "#EXTM3U"},
+		{name: "segment", path: "/replays/pub1/hls/720p/seg-00001.m4s", status: 200, ctype: "video/iso.segment", cache: "immutable", body: []byte("segment")},
+		{name: "hls dot segment", path: "/replays/pub1/hls/720p/..seg.m4s", status: 404},
+		{name: "hls unknown extension", path: "/replays/pub1/hls/x.exe", status: 404},
+		{name: "subtitles", path: "/replays/pub1/subtitles/fr.vtt", status: 200, ctype: "text/vtt; charset=utf-8", bodyStart: "WEBVTT"},
+		{name: "subtitles bad lang", path: "/replays/pub1/subtitles/FR_x.vtt", status: 404},
+		{name: "missing subtitles", path: "/replays/pub1/subtitles/de.vtt", status: 404},
+		{name: "poster", path: "/replays/pub1/poster.jpg", status: 200, ctype: "image/jpeg"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			method := tc.method
+			if method == "" {
+				method = "GET"
+			}
+			resp, body := f.do(t, method, tc.path, tc.hdr...)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d; body %.200s", resp.StatusCode, tc.status, body)
+			}
+			if tc.ctype != "" && !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.ctype) {
+				t.Errorf("Content-Type %q, want %q", resp.Header.Get("Content-Type"), tc.ctype)
+			}
+			if tc.cache != "" && !strings.Contains(resp.Header.Get("Cache-Control"), tc.cache) {
+				t.Errorf("Cache-Control %q, want %q", resp.Header.Get("Cache-Control"), tc.cache)
+			}
+			if tc.body != nil && !bytes.Equal(body, tc.body) {
+				t.Errorf("body: %d bytes, want %d", len(body), len(tc.body))
+			}
+			if tc.bodyStart != "" && !strings.HasPrefix(string(body), tc.bodyStart) {
+				t.Errorf("body %.50q, want it to start with %q", body, tc.bodyStart)
+			}
+			if resp.StatusCode == 200 || resp.StatusCode == 206 {
+				if resp.Header.Get("ETag") == "" || resp.Header.Get("Last-Modified") == "" {
+					t.Errorf("ETag %q, Last-Modified %q: want both", resp.Header.Get("ETag"), resp.Header.Get("Last-Modified"))
+				}
+			}
+		})
+	}
+
+	t.Run("a range opens only its bytes, HEAD opens nothing", func(t *testing.T) {
+		f.store.opens.Store(0)
+		f.do(t, "HEAD", "/replays/pub1/video.mp4")
+		if n := f.store.opens.Load(); n != 0 {
+			t.Errorf("HEAD opened the object %d times", n)
+		}
+		f.do(t, "GET", "/replays/pub1/video.mp4", "Range", "bytes=5-6")
+		if n := f.store.opens.Load(); n != 1 {
+			t.Errorf("a range request opened the object %d times, want 1", n)
+		}
+	})
+}
+
+func TestStreamRedirectS3(t *testing.T) {
+	srv := testenv.S3(t)
+	s3, err := assets.NewS3(context.Background(), assets.S3Config{Endpoint: srv.Endpoint, Bucket: "media",
+		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, Region: srv.Region, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newStreamFixture(t, s3, StreamRedirect)
+
+	resp, _ := f.do(t, "GET", "/replays/pub1/video.mp4")
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("status %d, want 302", resp.StatusCode)
+	}
+	loc := resp.Header.Get("Location")
+	if !strings.Contains(loc, srv.Endpoint) || !strings.Contains(loc, "X-Amz-Signature") {
+		t.Fatalf("Location %q: want a presigned URL of the S3 server", loc)
+	}
+	// The presigned URL serves the bytes, ranges included.
+	req, _ := http.NewRequest("GET", loc, nil)
+	req.Header.Set("Range", "bytes=10-19")
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r2.Body)
+	r2.Body.Close()
+	if r2.StatusCode != 206 || !bytes.Equal(got, f.video[10:20]) {
+		t.Errorf("presigned range: status %d, %d bytes", r2.StatusCode, len(got))
+	}
+
+	// Playlists and subtitles stay proxied (relative URIs, same-origin tracks); segments redirect.
+	for path, want := range map[string]int{
+		"/replays/pub1/hls/master.m3u8":        200,
+		"/replays/pub1/subtitles/fr.vtt":       200,
+		"/replays/pub1/hls/720p/seg-00001.m4s": 302,
+		"/replays/drf1/video.mp4":              404,
+		"/replays/pub1/subtitles/de.vtt":       404,
+	} {
+		resp, _ := f.do(t, "GET", path)
+		if resp.StatusCode != want {
+			t.Errorf("%s: status %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	// Proxy mode over S3 serves ranges itself.
+	f.site.streamMode = StreamProxy
+	resp, body := f.do(t, "GET", "/replays/pub1/video.mp4", "Range", "bytes=1000-1999")
+	if resp.StatusCode != 206 || !bytes.Equal(body, f.video[1000:2000]) {
+		t.Errorf("proxied S3 range: status %d, %d bytes", resp.StatusCode, len(body))
+	}
+}
