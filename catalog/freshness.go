@@ -1,0 +1,204 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Status says whether what a tag documents still matches the software learners get. It is
+// computed from the releases at query time: adding a release changes every answer at once.
+type Status string
+
+const (
+	// Current: no interface-changing release after the documented version.
+	Current Status = "current"
+	// Unknown: the documented version is newer than any known release (or none is known).
+	Unknown Status = "unknown"
+	// Outdated: an interface-changing release came after the documented version.
+	Outdated Status = "outdated"
+)
+
+func (s Status) rank() int {
+	switch s {
+	case Outdated:
+		return 2
+	case Unknown:
+		return 1
+	}
+	return 0
+}
+
+func worst(a, b Status) Status {
+	if b.rank() > a.rank() {
+		return b
+	}
+	if a == "" {
+		return Current
+	}
+	return a
+}
+
+// Freshness is the status of a replay or chapter, with the status of each of its own tags.
+type Freshness struct {
+	Status Status         `json:"status"`
+	Tags   []TagFreshness `json:"tags"`
+}
+
+// TagFreshness is one tag's status; OutdatedBy is the first interface-changing release after the
+// documented version.
+type TagFreshness struct {
+	Software   string   `json:"software"`
+	Version    string   `json:"version"`
+	Status     Status   `json:"status"`
+	OutdatedBy *Release `json:"outdated_by,omitempty"`
+}
+
+// tagRow is a tag with its computed status.
+type tagRow struct {
+	replayID string
+	chapter  int
+	TagFreshness
+}
+
+// tagStatusQuery returns the tags of a set of replays with, computed in SQL, the first
+// interface-changing release after each tag's version (if any) and whether any release is at or
+// after it. Both are index seeks on releases (software_id, interface_change, version_key) and
+// (software_id, version_key).
+const tagStatusQuery = `SELECT t.replay_id, t.chapter, s.slug, t.version,
+	ob.version, ob.released_at, ob.notes, ob.reviewed, ob.source, ob.created_at,
+	EXISTS (SELECT 1 FROM releases k WHERE k.software_id = t.software_id AND k.version_key >= t.version_key)
+FROM replay_tags t
+JOIN software s ON s.id = t.software_id
+LEFT JOIN releases ob ON ob.id = (SELECT r.id FROM releases r
+	WHERE r.software_id = t.software_id AND r.interface_change = 1 AND r.version_key > t.version_key
+	ORDER BY r.version_key LIMIT 1)
+WHERE t.replay_id IN (%s)
+ORDER BY t.replay_id, t.chapter, s.slug, t.version_key`
+
+func (s *Store) tagStatuses(ctx context.Context, ids []string) ([]tagRow, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(tagStatusQuery, placeholders(1, len(ids))), args...)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: tag freshness: %w", err)
+	}
+	defer rows.Close()
+	var out []tagRow
+	for rows.Next() {
+		var (
+			t                              tagRow
+			obVersion, obReleased, obNotes sql.NullString
+			obSource, obCreated            sql.NullString
+			obReviewed                     sql.NullBool
+			known                          bool
+		)
+		if err := rows.Scan(&t.replayID, &t.chapter, &t.Software, &t.Version,
+			&obVersion, &obReleased, &obNotes, &obReviewed, &obSource, &obCreated, &known); err != nil {
+			return nil, fmt.Errorf("catalog: tag freshness: %w", err)
+		}
+		switch {
+		case obVersion.Valid:
+			t.Status = Outdated
+			t.OutdatedBy = &Release{Software: t.Software, Version: obVersion.String, ReleasedAt: parseTime(obReleased.String),
+				InterfaceChange: true, Notes: obNotes.String, Reviewed: obReviewed.Bool, Source: obSource.String,
+				CreatedAt: parseTime(obCreated.String)}
+		case !known:
+			t.Status = Unknown
+		default:
+			t.Status = Current
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// fill loads the documents and freshness of list (and, when detail, the chapters and tracks).
+// Chapter freshness always counts towards the replay's status.
+func (s *Store) fill(ctx context.Context, list []Replay, detail bool) error {
+	ids := make([]string, len(list))
+	byID := make(map[string]*Replay, len(list))
+	for i := range list {
+		ids[i] = list[i].ID
+		byID[ids[i]] = &list[i]
+		list[i].Documents = []Tag{}
+		list[i].Freshness = Freshness{Status: Current, Tags: []TagFreshness{}}
+		list[i].Chapters = []ReplayChapter{}
+		list[i].Tracks = []Track{}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	tags, err := s.tagStatuses(ctx, ids)
+	if err != nil {
+		return err
+	}
+	chapterTags := map[string]map[int][]TagFreshness{}
+	for _, t := range tags {
+		r := byID[t.replayID]
+		r.Freshness.Status = worst(r.Freshness.Status, t.Status)
+		if t.chapter < 0 {
+			r.Documents = append(r.Documents, Tag{Software: t.Software, Version: t.Version})
+			r.Freshness.Tags = append(r.Freshness.Tags, t.TagFreshness)
+			continue
+		}
+		if chapterTags[t.replayID] == nil {
+			chapterTags[t.replayID] = map[int][]TagFreshness{}
+		}
+		chapterTags[t.replayID][t.chapter] = append(chapterTags[t.replayID][t.chapter], t.TagFreshness)
+	}
+	if !detail {
+		return nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT replay_id, idx, start_ms, title FROM replay_chapters
+		WHERE replay_id IN (`+placeholders(1, len(ids))+`) ORDER BY replay_id, idx`, args...)
+	if err != nil {
+		return fmt.Errorf("catalog: load chapters: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		var idx int
+		var c ReplayChapter
+		if err := rows.Scan(&id, &idx, &c.StartMS, &c.Title); err != nil {
+			rows.Close()
+			return fmt.Errorf("catalog: load chapters: %w", err)
+		}
+		c.Documents = []Tag{}
+		c.Freshness = Freshness{Status: Current, Tags: []TagFreshness{}}
+		for _, t := range chapterTags[id][idx] {
+			c.Documents = append(c.Documents, Tag{Software: t.Software, Version: t.Version})
+			c.Freshness.Tags = append(c.Freshness.Tags, t)
+			c.Freshness.Status = worst(c.Freshness.Status, t.Status)
+		}
+		byID[id].Chapters = append(byID[id].Chapters, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("catalog: load chapters: %w", err)
+	}
+	rows, err = s.db.QueryContext(ctx, `SELECT replay_id, lang, kind, status, updated_by, cue_count, updated_at FROM replay_tracks
+		WHERE replay_id IN (`+placeholders(1, len(ids))+`) ORDER BY replay_id, lang`, args...)
+	if err != nil {
+		return fmt.Errorf("catalog: load tracks: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, updated string
+		var t Track
+		if err := rows.Scan(&id, &t.Lang, &t.Kind, &t.Status, &t.UpdatedBy, &t.CueCount, &updated); err != nil {
+			return fmt.Errorf("catalog: load tracks: %w", err)
+		}
+		t.UpdatedAt = parseTime(updated)
+		byID[id].Tracks = append(byID[id].Tracks, t)
+	}
+	return rows.Err()
+}

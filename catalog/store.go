@@ -1,0 +1,185 @@
+// Package catalog knows the software Atelier's replays teach, their releases, which version every
+// replay (and every chapter) shows, and — computed from the data at query time — which replays an
+// interface change has made outdated. It also answers the learners' searches.
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"codeberg.org/atelier/atelier/internal/httpapi"
+	"codeberg.org/atelier/atelier/internal/sqldb"
+)
+
+// Sentinels callers branch on (errors.Is). They wrap httpapi's, which pick the HTTP status.
+var (
+	ErrNotFound error = &sentinel{"not found", httpapi.ErrNotFound}
+	ErrConflict error = &sentinel{"already exists", httpapi.ErrConflict}
+)
+
+type sentinel struct {
+	msg  string
+	base error
+}
+
+func (e *sentinel) Error() string { return e.msg }
+func (e *sentinel) Unwrap() error { return e.base }
+
+// timeFormat stores times as fixed-width UTC text, so that text order is time order.
+const timeFormat = "2006-01-02T15:04:05.000Z"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func parseTime(s string) time.Time {
+	t, err := time.Parse(timeFormat, s)
+	if err != nil {
+		t, _ = time.Parse(time.RFC3339Nano, s)
+	}
+	return t.UTC()
+}
+
+func parseNullTime(s sql.NullString) *time.Time {
+	if !s.Valid || s.String == "" {
+		return nil
+	}
+	t := parseTime(s.String)
+	return &t
+}
+
+// migrations is the catalog's schema, append-only. Every version is stored next to its
+// version_key (Version.Key), whose text order is the version order, so that SQL compares versions
+// with < and > and the indexes on (software_id, version_key) answer the freshness questions.
+var migrations = []string{
+	`CREATE TABLE software (
+		id INTEGER PRIMARY KEY,
+		slug TEXT NOT NULL UNIQUE,
+		name TEXT NOT NULL,
+		homepage TEXT NOT NULL DEFAULT '',
+		release_feed TEXT NOT NULL DEFAULT '',
+		created_at TEXT NOT NULL,
+		synced_at TEXT
+	)`,
+	`CREATE TABLE releases (
+		id INTEGER PRIMARY KEY,
+		software_id INTEGER NOT NULL REFERENCES software(id) ON DELETE CASCADE,
+		version TEXT NOT NULL,
+		version_key TEXT NOT NULL,
+		released_at TEXT NOT NULL,
+		interface_change INTEGER NOT NULL,
+		notes TEXT NOT NULL DEFAULT '',
+		reviewed INTEGER NOT NULL,
+		source TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		UNIQUE (software_id, version_key)
+	)`,
+	`CREATE INDEX releases_interface_change ON releases (software_id, interface_change, version_key)`,
+	`CREATE TABLE replays (
+		seq INTEGER PRIMARY KEY,
+		id TEXT NOT NULL UNIQUE,
+		title TEXT NOT NULL,
+		description TEXT NOT NULL DEFAULT '',
+		language TEXT NOT NULL DEFAULT '',
+		workshop_id TEXT NOT NULL DEFAULT '',
+		publication TEXT NOT NULL,
+		processing TEXT NOT NULL,
+		publish_when_ready INTEGER NOT NULL DEFAULT 0,
+		duration_ms INTEGER NOT NULL DEFAULT 0,
+		created_at TEXT NOT NULL,
+		published_at TEXT
+	)`,
+	`CREATE INDEX replays_publication ON replays (publication, published_at)`,
+	`CREATE INDEX replays_language ON replays (publication, language, published_at)`,
+	`CREATE INDEX replays_created ON replays (created_at)`,
+	`CREATE INDEX replays_workshop ON replays (workshop_id, publication, published_at)`,
+	`CREATE TABLE replay_chapters (
+		replay_id TEXT NOT NULL REFERENCES replays(id) ON DELETE CASCADE,
+		idx INTEGER NOT NULL,
+		start_ms INTEGER NOT NULL,
+		title TEXT NOT NULL,
+		PRIMARY KEY (replay_id, idx)
+	)`,
+	// chapter is -1 for the replay's own documents, else the chapter's idx.
+	`CREATE TABLE replay_tags (
+		replay_id TEXT NOT NULL REFERENCES replays(id) ON DELETE CASCADE,
+		chapter INTEGER NOT NULL,
+		software_id INTEGER NOT NULL REFERENCES software(id),
+		version TEXT NOT NULL,
+		version_key TEXT NOT NULL,
+		PRIMARY KEY (replay_id, chapter, software_id, version_key)
+	)`,
+	`CREATE INDEX replay_tags_software ON replay_tags (software_id, version_key, replay_id)`,
+	`CREATE TABLE replay_tracks (
+		replay_id TEXT NOT NULL REFERENCES replays(id) ON DELETE CASCADE,
+		lang TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		status TEXT NOT NULL,
+		updated_by TEXT NOT NULL DEFAULT '',
+		cue_count INTEGER NOT NULL DEFAULT 0,
+		text TEXT NOT NULL DEFAULT '',
+		updated_at TEXT NOT NULL,
+		PRIMARY KEY (replay_id, lang)
+	)`,
+	// Full text over what a learner searches; rowid = replays.seq. Kept in step by the store.
+	`CREATE VIRTUAL TABLE replay_fts USING fts5(title, description, chapters, subtitles,
+		tokenize = 'unicode61 remove_diacritics 2')`,
+}
+
+// Store is the catalog's database side.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// Open migrates the catalog's schema and returns the store.
+func Open(ctx context.Context, db *sql.DB) (*Store, error) {
+	if err := sqldb.Migrate(ctx, db, "catalog", migrations); err != nil {
+		return nil, err
+	}
+	return &Store{db: db, now: time.Now}, nil
+}
+
+// SetClock replaces the store's clock (tests).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// DB returns the database the store uses (benchmarks seed it directly).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// placeholders returns "$from, $from+1, ..." n times.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
+}
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("catalog: "+format+": %w", append(args, ErrNotFound)...)
+	}
+	return fmt.Errorf("catalog: "+format+": %w", append(args, err)...)
+}
