@@ -79,8 +79,10 @@ type SegmentOptions struct {
 	SegmentDuration time.Duration
 	// MPEGTS is the 90 kHz timestamp that cue time 0 maps to, written in every segment's
 	// X-TIMESTAMP-MAP. ffmpeg's fMP4 HLS output (hls_segment_type fmp4) starts the media timeline
-	// at 0 (the first fragment's tfdt is 0), so the default 0 is right for it; ffmpeg's MPEG-TS
-	// output starts at 1.4 s (126000) and would need that value instead.
+	// at 0 (the first fragment's decode time is 0; the first frame's pts is only the encoder's
+	// B-frame delay, 2 frames, which players show as is and which is far below what a reader
+	// notices), so the default 0 is right for it; ffmpeg's MPEG-TS output starts at 1.4 s
+	// (MPEGTS:126000) and would need that value instead. TestHLSWithFFmpeg checks the premise.
 	MPEGTS int64
 	// Prefix is put before each segment's name ("subs/fr/" gives "subs/fr/00000.vtt"); segment
 	// URIs in the playlist are relative to the playlist, and so are the map keys.
