@@ -8,8 +8,12 @@ import (
 	"errors"
 	"log/slog"
 
+	"html/template"
+
 	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/auth"
+	"codeberg.org/atelier/atelier/schedule"
 )
 
 // Options are what the site needs; the zero value of optional fields means "defaults".
@@ -21,8 +25,10 @@ type Options struct {
 	PublicURL string
 	// StreamMode: proxy (default) or redirect to presigned URLs of Media.
 	StreamMode StreamMode
+	Catalog    *catalog.Store  // replays, software, freshness
+	Schedule   *schedule.Store // workshops
 	// Publication returns a replay's publication state (draft, published, unlisted), or an error
-	// wrapping httpapi.ErrNotFound. Set from the catalog by cmd/atelier.
+	// wrapping httpapi.ErrNotFound. nil: asked of Catalog.
 	Publication func(ctx context.Context, replayID string) (string, error)
 	Log         *slog.Logger
 }
@@ -36,6 +42,9 @@ type Site struct {
 	streamMode  StreamMode
 	publication func(ctx context.Context, replayID string) (string, error)
 	log         *slog.Logger
+	catalog     *catalog.Store
+	schedule    *schedule.Store
+	templates   map[string]*template.Template
 }
 
 // New builds the site: templates are parsed here, once.
@@ -58,6 +67,17 @@ func New(opts Options) (*Site, error) {
 	s := &Site{
 		media: opts.Media, auth: opts.Auth, secret: opts.Secret, publicURL: opts.PublicURL,
 		streamMode: opts.StreamMode, publication: opts.Publication, log: opts.Log,
+		catalog: opts.Catalog, schedule: opts.Schedule,
+	}
+	if s.publication == nil && s.catalog != nil {
+		s.publication = func(ctx context.Context, id string) (string, error) {
+			r, err := s.catalog.Replay(ctx, id)
+			return string(r.Publication), err
+		}
+	}
+	var err error
+	if s.templates, err = parseTemplates(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

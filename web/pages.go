@@ -1,0 +1,365 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/internal/httpapi"
+	"codeberg.org/atelier/atelier/schedule"
+)
+
+// workshopView is a workshop as the pages show it: times resolved in its own zone.
+type workshopView struct {
+	*schedule.Workshop
+	Start    time.Time // next (or first) occurrence, in the workshop's zone
+	Duration time.Duration
+	ICS      string // add to my calendar
+	Software []softwareLink
+}
+
+type softwareLink struct {
+	Slug, Name, Version string
+	Webcal              template.URL
+}
+
+// webcal is the subscription link of a feed path. html/template only trusts http(s) and mailto
+// links, so the type says this one was built here, from the configured public URL.
+func (s *Site) webcal(path string) template.URL {
+	u := s.publicURL
+	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	return template.URL("webcal://" + u + path)
+}
+
+func (s *Site) softwareNames(ctx context.Context) map[string]string {
+	names := map[string]string{}
+	if s.catalog == nil {
+		return names
+	}
+	list, err := s.catalog.ListSoftware(ctx)
+	if err != nil {
+		return names
+	}
+	for _, sw := range list {
+		names[sw.Slug] = sw.Name
+	}
+	return names
+}
+
+func nameOf(names map[string]string, slug string) string {
+	if n := names[slug]; n != "" {
+		return n
+	}
+	return slug
+}
+
+func (s *Site) viewWorkshop(w *schedule.Workshop, names map[string]string) workshopView {
+	v := workshopView{Workshop: w, ICS: "/workshops/" + w.ID + ".ics"}
+	loc, err := time.LoadLocation(w.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	if w.NextOccurrence != nil {
+		v.Start = w.NextOccurrence.In(loc)
+	} else if t, err := time.ParseInLocation(schedule.LocalLayout, w.StartsAt, loc); err == nil {
+		v.Start = t
+	}
+	v.Duration, _ = schedule.ParseDuration(w.Duration)
+	for _, d := range w.Documents {
+		v.Software = append(v.Software, softwareLink{Slug: d.Software, Name: nameOf(names, d.Software), Version: d.Version,
+			Webcal: s.webcal("/calendar/software/" + d.Software + ".ics")})
+	}
+	return v
+}
+
+func (s *Site) upcoming(ctx context.Context, f schedule.ListFilter) ([]workshopView, int, error) {
+	if s.schedule == nil {
+		return nil, 0, nil
+	}
+	list, total, err := s.schedule.Upcoming(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	names := s.softwareNames(ctx)
+	out := make([]workshopView, 0, len(list))
+	for _, w := range list {
+		out = append(out, s.viewWorkshop(w, names))
+	}
+	return out, total, nil
+}
+
+// Home is / : the next workshops and the latest replays.
+func (s *Site) Home(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Path != "/" {
+		return fmt.Errorf("web: %s: %w", r.URL.Path, httpapi.ErrNotFound)
+	}
+	ctx := r.Context()
+	ws, _, err := s.upcoming(ctx, schedule.ListFilter{Limit: 6})
+	if err != nil {
+		return err
+	}
+	latest, _, err := s.listReplays(ctx, replayQuery{Limit: 6})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "home", "", map[string]any{
+		"Workshops": ws, "Replays": latest, "Webcal": s.webcal("/calendar.ics"),
+	})
+}
+
+// Workshops is /workshops: every upcoming workshop and the subscriptions.
+func (s *Site) Workshops(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	pg, err := httpapi.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	ws, total, err := s.upcoming(ctx, schedule.ListFilter{Software: q.Get("software"), Limit: pg.Limit, Offset: pg.Offset})
+	if err != nil {
+		return err
+	}
+	names := s.softwareNames(ctx)
+	var subs []softwareLink
+	for slug, name := range names {
+		subs = append(subs, softwareLink{Slug: slug, Name: name, Webcal: s.webcal("/calendar/software/" + slug + ".ics")})
+	}
+	sort.Slice(subs, func(i, j int) bool { return subs[i].Name < subs[j].Name })
+	return s.render(w, r, http.StatusOK, "workshops", "ws.title", map[string]any{
+		"Workshops": ws, "Total": total, "Webcal": s.webcal("/calendar.ics"), "Subscriptions": subs,
+		"Next": nextLink(r, pg, total),
+	})
+}
+
+// Workshop is /workshops/{id}.
+func (s *Site) Workshop(w http.ResponseWriter, r *http.Request) error {
+	if s.schedule == nil {
+		return fmt.Errorf("web: no schedule: %w", httpapi.ErrNotFound)
+	}
+	ctx := r.Context()
+	ws, err := s.schedule.Get(ctx, mux.Vars(r)["id"])
+	if err != nil {
+		return err
+	}
+	v := s.viewWorkshop(ws, s.softwareNames(ctx))
+	replayID := ws.ReplayID
+	if replayID == "" && s.catalog != nil {
+		if id, ok, err := s.catalog.PublishedReplayForWorkshop(ctx, ws.ID); err == nil && ok {
+			replayID = id
+		}
+	}
+	return s.render(w, r, http.StatusOK, "workshop", "", map[string]any{
+		"W": v, "ReplayID": replayID, "Webcal": s.webcal("/calendar.ics"),
+	})
+}
+
+// trackView is a subtitle track for the <track> element.
+type trackView struct {
+	Lang, Label string
+	Default     bool
+}
+
+// tagView explains one outdated tag: what the replay shows and which release changed it.
+type tagView struct {
+	Software, Name, Version string
+	By                      *catalog.Release
+	Newer                   []catalog.Replay
+}
+
+// Replay is /replays/{id}: the player, tracks, chapters and the freshness banner.
+func (s *Site) Replay(w http.ResponseWriter, r *http.Request) error {
+	if s.catalog == nil {
+		return fmt.Errorf("web: no catalog: %w", httpapi.ErrNotFound)
+	}
+	ctx := r.Context()
+	id := mux.Vars(r)["id"]
+	if !replayIDPattern.MatchString(id) {
+		return fmt.Errorf("web: replay %q: %w", id, httpapi.ErrNotFound)
+	}
+	vis, err := s.visibility(r, id)
+	if err != nil {
+		return err
+	}
+	rp, err := s.catalog.Replay(ctx, id)
+	if err != nil {
+		return err
+	}
+	l := pickLang(w, r)
+	names := s.softwareNames(ctx)
+	base := "/replays/" + id
+	has := func(file string) bool {
+		_, err := s.media.Stat(ctx, "replays/"+id+"/"+file)
+		return err == nil
+	}
+	var tracks []trackView
+	def := -1
+	for i, t := range rp.Tracks {
+		label := l.LangName(t.Lang)
+		if t.Kind == "auto" {
+			label += " " + l.T("rp.auto")
+		}
+		tracks = append(tracks, trackView{Lang: t.Lang, Label: label})
+		if def < 0 && primary(t.Lang) == l.Code {
+			def = i
+		}
+	}
+	if def >= 0 {
+		tracks[def].Default = true
+	}
+	var outdated []tagView
+	seen := map[string]bool{}
+	addOutdated := func(tags []catalog.TagFreshness) {
+		for _, t := range tags {
+			if t.Status != catalog.Outdated || t.OutdatedBy == nil || seen[t.Software+"@"+t.Version] {
+				continue
+			}
+			seen[t.Software+"@"+t.Version] = true
+			tv := tagView{Software: t.Software, Name: nameOf(names, t.Software), Version: t.Version, By: t.OutdatedBy}
+			newer, _, err := s.listReplays(ctx, replayQuery{Software: t.Software, Version: t.OutdatedBy.Version, Status: "current", Limit: 5})
+			if err == nil {
+				for _, n := range newer {
+					if n.ID != rp.ID {
+						tv.Newer = append(tv.Newer, n)
+					}
+				}
+			}
+			outdated = append(outdated, tv)
+		}
+	}
+	addOutdated(rp.Freshness.Tags)
+	for _, c := range rp.Chapters {
+		addOutdated(c.Freshness.Tags)
+	}
+	var workshopTitle string
+	if rp.WorkshopID != "" && s.schedule != nil {
+		if ws, err := s.schedule.Get(ctx, rp.WorkshopID); err == nil {
+			workshopTitle = ws.Title
+		}
+	}
+	var shows []softwareLink
+	for _, d := range rp.Documents {
+		shows = append(shows, softwareLink{Slug: d.Software, Name: nameOf(names, d.Software), Version: d.Version})
+	}
+	if vis == visibleDraft {
+		w.Header().Set("X-Robots-Tag", "noindex")
+	}
+	return s.render(w, r, http.StatusOK, "replay", "", map[string]any{
+		"R": rp, "Base": base, "Draft": vis == visibleDraft,
+		"HLS": has("hls/master.m3u8"), "HLSJS": hasHLSJS(), "Poster": has("poster.jpg"),
+		"ChaptersTrack": len(rp.Chapters) > 0 && has("chapters.vtt"), "Storyboard": has("storyboard.vtt"),
+		"Tracks": tracks, "Outdated": outdated, "Shows": shows, "WorkshopTitle": workshopTitle,
+	})
+}
+
+// primary is the language subtag of a BCP 47 code: "fr-CA" -> "fr".
+func primary(code string) string {
+	p, _, _ := strings.Cut(strings.ToLower(code), "-")
+	return p
+}
+
+// Software is /software/{slug}: the releases as a timeline and the replays per version.
+func (s *Site) Software(w http.ResponseWriter, r *http.Request) error {
+	if s.catalog == nil {
+		return fmt.Errorf("web: no catalog: %w", httpapi.ErrNotFound)
+	}
+	ctx := r.Context()
+	sw, err := s.catalog.Software(ctx, mux.Vars(r)["slug"])
+	if err != nil {
+		return err
+	}
+	replays, _, err := s.listReplays(ctx, replayQuery{Software: sw.Slug, Limit: 200})
+	if err != nil {
+		return err
+	}
+	// Group the replays by the version of this software they show.
+	byVersion := map[string][]catalog.Replay{}
+	var versions []string
+	for _, rp := range replays {
+		for _, d := range rp.Documents {
+			if d.Software != sw.Slug {
+				continue
+			}
+			if _, ok := byVersion[d.Version]; !ok {
+				versions = append(versions, d.Version)
+			}
+			byVersion[d.Version] = append(byVersion[d.Version], rp)
+		}
+	}
+	sort.Slice(versions, func(i, j int) bool {
+		c, err := catalog.CompareVersions(versions[i], versions[j])
+		return err == nil && c > 0
+	})
+	type group struct {
+		Version string
+		Replays []catalog.Replay
+	}
+	var groups []group
+	for _, v := range versions {
+		groups = append(groups, group{Version: v, Replays: byVersion[v]})
+	}
+	return s.render(w, r, http.StatusOK, "software", "", map[string]any{
+		"S": sw, "Groups": groups, "Webcal": s.webcal("/calendar/software/" + sw.Slug + ".ics"),
+	})
+}
+
+func nextLink(r *http.Request, pg httpapi.Page, total int) string {
+	n := pg.NextOffset(total)
+	if n == nil {
+		return ""
+	}
+	q := r.URL.Query()
+	q.Set("offset", fmt.Sprint(*n))
+	return r.URL.Path + "?" + q.Encode()
+}
+
+// filterLanguages are offered in the catalog's language filter.
+var filterLanguages = []string{"fr", "en", "de", "es", "it"}
+
+// Replays is /replays: the catalog with its filters, full-text search and pages. "I use
+// Nextcloud 28" is software=nextcloud&version=28, asked of the catalog as for=nextcloud@28.
+func (s *Site) Replays(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+	if q.Get("limit") == "" {
+		q.Set("limit", "24")
+		r.URL.RawQuery = q.Encode()
+	}
+	pg, err := httpapi.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	rq := replayQuery{Software: q.Get("software"), Status: q.Get("status"), Language: q.Get("language"),
+		Q: strings.TrimSpace(q.Get("q")), Limit: pg.Limit, Offset: pg.Offset}
+	version := strings.TrimSpace(q.Get("version"))
+	if version != "" && rq.Software != "" {
+		rq.For = rq.Software + "@" + version
+	}
+	list, total, err := s.listReplays(ctx, rq)
+	if err != nil {
+		return err
+	}
+	var sw []catalog.Software
+	if s.catalog != nil {
+		if sw, err = s.catalog.ListSoftware(ctx); err != nil {
+			return err
+		}
+	}
+	var prev string
+	if pg.Offset > 0 {
+		pq := r.URL.Query()
+		pq.Set("offset", fmt.Sprint(max(0, pg.Offset-pg.Limit)))
+		prev = r.URL.Path + "?" + pq.Encode()
+	}
+	return s.render(w, r, http.StatusOK, "replays", "rp.title", map[string]any{
+		"Q": rq, "Version": version, "Replays": list, "Total": total, "Software": sw,
+		"Statuses": []catalog.Status{catalog.Current, catalog.Outdated, catalog.Unknown}, "Languages": filterLanguages,
+		"Next": nextLink(r, pg, total), "Prev": prev,
+	})
+}

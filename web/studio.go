@@ -1,0 +1,106 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/internal/auth"
+	"codeberg.org/atelier/atelier/internal/httpapi"
+)
+
+// loginCookie holds the double-submit CSRF value of the sign-in form (there is no session yet to
+// derive it from): the form must send back the value of the cookie, which another site cannot read.
+const loginCookie = "atelier_login"
+
+// todoItem is one outdated replay in the studio's to-do list.
+type todoItem struct {
+	Replay catalog.Replay
+	By     []catalog.TagFreshness
+}
+
+// Studio is /studio: the sign-in form, or the animators' desk.
+func (s *Site) Studio(w http.ResponseWriter, r *http.Request) error {
+	sess, ok := s.sessionOf(r)
+	if !ok {
+		return s.signInForm(w, r, http.StatusOK, "")
+	}
+	ctx := r.Context()
+	var todo []todoItem
+	list, _, err := s.listReplays(ctx, replayQuery{Status: string(catalog.Outdated), Limit: 50})
+	if err != nil {
+		return err
+	}
+	for _, rp := range list {
+		it := todoItem{Replay: rp}
+		for _, t := range rp.Freshness.Tags {
+			if t.Status == catalog.Outdated {
+				it.By = append(it.By, t)
+			}
+		}
+		todo = append(todo, it)
+	}
+	return s.render(w, r, http.StatusOK, "studio", "studio.title", map[string]any{
+		"Who": sess.Principal, "Todo": todo, "Languages": filterLanguages,
+	})
+}
+
+func (s *Site) signInForm(w http.ResponseWriter, r *http.Request, status int, msg string) error {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return fmt.Errorf("web: sign-in form: %w", err)
+	}
+	v := base64.RawURLEncoding.EncodeToString(b[:])
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: v, Path: "/studio", MaxAge: 3600, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: strings.HasPrefix(s.publicURL, "https://")})
+	w.Header().Set("Cache-Control", "no-store")
+	return s.render(w, r, status, "studio_login", "studio.signin", map[string]any{"LoginCSRF": v, "Error": msg})
+}
+
+// SignIn is POST /studio/login: a token of an animator (or admin) opens a session.
+func (s *Site) SignIn(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		return httpapi.Errorf(http.StatusBadRequest, "unreadable form")
+	}
+	c, err := r.Cookie(loginCookie)
+	if err != nil || !hmac.Equal([]byte(c.Value), []byte(r.PostForm.Get(csrfField))) {
+		return fmt.Errorf("web: sign-in without the form's CSRF value: %w", httpapi.ErrForbidden)
+	}
+	if s.auth == nil {
+		return fmt.Errorf("web: no token store: %w", httpapi.ErrUnavailable)
+	}
+	p, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(r.PostForm.Get("token")))
+	if err == nil && p.Role != auth.RoleAnimator && p.Role != auth.RoleAdmin {
+		err = fmt.Errorf("web: role %s: %w", p.Role, httpapi.ErrForbidden)
+	}
+	if err != nil {
+		if errors.Is(err, httpapi.ErrUnauthorized) || errors.Is(err, httpapi.ErrForbidden) {
+			httpapi.Logger(r.Context()).Info("studio sign-in refused", "error", err.Error())
+			return s.signInForm(w, r, http.StatusUnauthorized, pickLang(w, r).T("studio.bad"))
+		}
+		return err
+	}
+	if err := s.startSession(w, r, p); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/studio", MaxAge: -1})
+	http.Redirect(w, r, "/studio", http.StatusSeeOther)
+	return nil
+}
+
+// SignOut is POST /studio/logout (with the session's CSRF token).
+func (s *Site) SignOut(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if sess, ok := s.sessionOf(r); ok && !s.validCSRF(sess, r.PostFormValue(csrfField)) {
+		return fmt.Errorf("web: sign-out without CSRF token: %w", httpapi.ErrForbidden)
+	}
+	s.endSession(w)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
+}
