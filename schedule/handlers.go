@@ -1,0 +1,478 @@
+package schedule
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"codeberg.org/atelier/atelier/internal/httpapi"
+)
+
+// API serves the workshop endpoints and the calendar feeds.
+type API struct {
+	store     *Store
+	cat       Catalog // nil: tags are not checked, replays are unknown
+	publicURL string
+	timezone  string // default zone of imports and reschedules
+	now       func() time.Time
+}
+
+// Options configure an API; the zero value means defaults.
+type Options struct {
+	// DefaultTimezone is used for floating/UTC times in imports and for reschedules (UTC if empty).
+	DefaultTimezone string
+	// Now is the clock (time.Now if nil); tests fix it.
+	Now func() time.Time
+}
+
+// NewAPI returns the handlers over store. cat may be nil in tests of schedule alone.
+func NewAPI(store *Store, cat Catalog, publicURL string, opt Options) *API {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.DefaultTimezone == "" {
+		opt.DefaultTimezone = "UTC"
+	}
+	return &API{store: store, cat: cat, publicURL: strings.TrimSuffix(publicURL, "/"), timezone: opt.DefaultTimezone, now: opt.Now}
+}
+
+func (a *API) tags() TagChecker {
+	if a.cat == nil {
+		return nil
+	}
+	return a.cat
+}
+
+// uidDomain is the right-hand side of new UIDs (RFC 5545 suggests a domain), fixed at creation so
+// UIDs stay stable whatever the public URL becomes later.
+func (a *API) uidDomain() string {
+	if u, err := url.Parse(a.publicURL); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "atelier"
+}
+
+// links fills the workshop's URLs.
+func (a *API) links(w *Workshop) {
+	w.Links = Links{ICS: a.publicURL + "/workshops/" + w.ID + ".ics", Webcal: webcal(a.publicURL + "/workshops/" + w.ID + ".ics")}
+	if w.ReplayID != "" {
+		w.Links.Replay = ReplayURL(a.publicURL, w.ReplayID)
+	}
+	if w.Recurrence != "" && w.Status != StatusCancelled {
+		if set, err := w.recurrence(); err == nil && set != nil {
+			if t := set.After(a.now().Add(-w.duration()), false); !t.IsZero() {
+				w.NextOccurrence = &t
+			}
+		}
+	} else if s, err := w.start(); err == nil && s.Add(w.duration()).After(a.now()) {
+		w.NextOccurrence = &s
+	}
+}
+
+// webcal turns an http(s) feed URL into the webcal:// form calendar apps subscribe to.
+func webcal(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		return "webcal" + u[i:]
+	}
+	return u
+}
+
+// Create handles POST /api/workshops.
+func (a *API) Create(w http.ResponseWriter, r *http.Request) error {
+	var in Input
+	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	ws := &Workshop{}
+	in.apply(ws)
+	if err := ws.normalize(r.Context(), a.tags(), in.EndsAt); err != nil {
+		return err
+	}
+	if err := a.store.Create(r.Context(), ws, a.uidDomain()); err != nil {
+		return err
+	}
+	a.links(ws)
+	w.Header().Set("Location", "/api/workshops/"+ws.ID)
+	httpapi.WriteJSON(w, http.StatusCreated, ws)
+	return nil
+}
+
+// List handles GET /api/workshops: upcoming workshops (not cancelled, not over), filtered by
+// ?software=, ?series=, ?language=, paginated.
+func (a *API) List(w http.ResponseWriter, r *http.Request) error {
+	page, err := httpapi.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := ListFilter{Software: q.Get("software"), Series: q.Get("series"), Language: q.Get("language"), Limit: page.Limit, Offset: page.Offset}
+	items, total, err := a.store.Upcoming(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []*Workshop{}
+	}
+	for _, it := range items {
+		a.links(it)
+	}
+	feed := a.publicURL + "/calendar.ics"
+	switch {
+	case f.Software != "" && validSlug(f.Software):
+		feed = a.publicURL + "/calendar/software/" + f.Software + ".ics"
+	case f.Series != "" && validSlug(f.Series):
+		feed = a.publicURL + "/calendar/series/" + f.Series + ".ics"
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{
+		"items": items, "total": total, "limit": page.Limit, "offset": page.Offset, "next_offset": page.NextOffset(total),
+		"links": Links{ICS: feed, Webcal: webcal(feed)},
+	})
+	return nil
+}
+
+// Get handles GET /api/workshops/{id}.
+func (a *API) Get(w http.ResponseWriter, r *http.Request) error {
+	ws, err := a.store.Get(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
+	}
+	a.links(ws)
+	httpapi.WriteJSON(w, http.StatusOK, ws)
+	return nil
+}
+
+// Update handles PATCH /api/workshops/{id}: the fields given replace the stored ones; any change
+// raises SEQUENCE so that subscribed calendars take it.
+func (a *API) Update(w http.ResponseWriter, r *http.Request) error {
+	var in Input
+	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	ws, err := a.store.Update(ctx, mux.Vars(r)["id"], func(ws *Workshop) (bool, error) {
+		before := *ws
+		changed := in.apply(ws)
+		if in.EndsAt != nil {
+			changed = true
+		}
+		if !changed {
+			return false, nil
+		}
+		var tags TagChecker
+		if in.Documents != nil {
+			tags = a.tags() // check only what the request changes: old tags stay valid
+		}
+		if err := ws.normalize(ctx, tags, in.EndsAt); err != nil {
+			return false, err
+		}
+		return !sameWorkshop(&before, ws), nil
+	})
+	if err != nil {
+		return err
+	}
+	a.links(ws)
+	httpapi.WriteJSON(w, http.StatusOK, ws)
+	return nil
+}
+
+func sameWorkshop(a, b *Workshop) bool {
+	return fmt.Sprintf("%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v", a.Title, a.Description, a.StartsAt, a.Timezone, a.Duration,
+		a.Recurrence, a.ExDates, a.Location, a.Language, a.Animator, a.Capacity, a.RegistrationURL, a.Series, a.Documents, a.Status, a.ReplayID) ==
+		fmt.Sprintf("%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v", b.Title, b.Description, b.StartsAt, b.Timezone, b.Duration,
+			b.Recurrence, b.ExDates, b.Location, b.Language, b.Animator, b.Capacity, b.RegistrationURL, b.Series, b.Documents, b.Status, b.ReplayID)
+}
+
+// Delete handles DELETE /api/workshops/{id}. The workshop leaves the API at once but stays in
+// the feeds as cancelled for 30 days, so that subscribers' calendars drop it too.
+func (a *API) Delete(w http.ResponseWriter, r *http.Request) error {
+	if err := a.store.Delete(r.Context(), mux.Vars(r)["id"]); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// Cancel handles POST /api/workshops/{id}/cancel. Without a body (or with {}) the whole workshop
+// is cancelled: STATUS:CANCELLED, higher SEQUENCE, kept in the feeds 30 days. With
+// {"occurrence": "2026-03-10T18:00:00"} (local time) only that occurrence of a series is
+// cancelled, as an EXDATE: every client honours EXDATE, while cancelled overrides
+// (RECURRENCE-ID + STATUS:CANCELLED) are handled unevenly.
+func (a *API) Cancel(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Occurrence string `json:"occurrence"`
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, httpapi.MaxJSONBody))
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := httpapi.DecodeJSONReader(bytes.NewReader(raw), &body); err != nil {
+			return err
+		}
+	}
+	ws, err := a.store.Update(r.Context(), mux.Vars(r)["id"], func(ws *Workshop) (bool, error) {
+		if body.Occurrence == "" {
+			if ws.Status == StatusCancelled {
+				return false, nil
+			}
+			ws.Status = StatusCancelled
+			return true, nil
+		}
+		if ws.Recurrence == "" {
+			return false, httpapi.Invalid("occurrence", "this workshop does not recur: cancel it whole (no occurrence)")
+		}
+		loc, err := ws.location()
+		if err != nil {
+			return false, err
+		}
+		t, err := parseLocal(body.Occurrence, loc)
+		if err != nil {
+			return false, httpapi.Invalid("occurrence", "%v", err)
+		}
+		if !ws.isOccurrence(t) {
+			return false, httpapi.Invalid("occurrence", "%s is not an occurrence of this workshop (already cancelled, or not on its schedule)", body.Occurrence)
+		}
+		ws.ExDates = append(ws.ExDates, t.Format(LocalLayout))
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	a.links(ws)
+	httpapi.WriteJSON(w, http.StatusOK, ws)
+	return nil
+}
+
+// MaxImportBody bounds a text/calendar import.
+const MaxImportBody = 4 << 20
+
+// Import handles POST /api/workshops/import with a text/calendar body. Query parameters give
+// what the file lacks: timezone (for floating/UTC times), series, language, animator, status.
+// The reply lists the created ids and, per event, what was refused.
+func (a *API) Import(w http.ResponseWriter, r *http.Request) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "text/calendar" && mt != "application/octet-stream" && mt != "text/plain") {
+			return httpapi.Errorf(http.StatusUnsupportedMediaType, "send the calendar as text/calendar")
+		}
+	}
+	q := r.URL.Query()
+	def := ImportDefaults{Timezone: q.Get("timezone"), Series: q.Get("series"), Language: q.Get("language"),
+		Animator: q.Get("animator"), Status: Status(q.Get("status"))}
+	if def.Timezone == "" {
+		def.Timezone = a.timezone
+	}
+	if _, err := loadLocation(def.Timezone); err != nil {
+		return httpapi.Invalid("timezone", "unknown time zone %q", def.Timezone)
+	}
+	if def.Status != "" && !def.Status.valid() {
+		return httpapi.Invalid("status", "status is tentative, confirmed or cancelled")
+	}
+	created, errs, err := a.importCalendar(r.Context(), http.MaxBytesReader(w, r.Body, MaxImportBody), def)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if len(created) > 0 {
+		status = http.StatusCreated
+	} else if len(errs) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	httpapi.WriteJSON(w, status, map[string]any{"created": created, "errors": errs})
+	return nil
+}
+
+// Reschedule handles POST /api/freshness/{replay_id}/reschedule: it creates a tentative workshop
+// to re-record an outdated replay, pre-filled with its title, language and software at the latest
+// version (and the place, series, animator and time of day of the workshop it came from). An
+// optional JSON body overrides any field.
+func (a *API) Reschedule(w http.ResponseWriter, r *http.Request) error {
+	if a.cat == nil {
+		return fmt.Errorf("schedule: reschedule: %w", httpapi.ErrUnavailable)
+	}
+	ctx := r.Context()
+	var in Input
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, httpapi.MaxJSONBody))
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := httpapi.DecodeJSONReader(bytes.NewReader(raw), &in); err != nil {
+			return err
+		}
+	}
+	rp, err := a.cat.Replay(ctx, mux.Vars(r)["replay_id"])
+	if err != nil {
+		return err
+	}
+	ws, err := a.draftFor(ctx, rp)
+	if err != nil {
+		return err
+	}
+	in.apply(ws)
+	if err := ws.normalize(ctx, a.tags(), in.EndsAt); err != nil {
+		return err
+	}
+	if err := a.store.Create(ctx, ws, a.uidDomain()); err != nil {
+		return err
+	}
+	a.links(ws)
+	w.Header().Set("Location", "/api/workshops/"+ws.ID)
+	httpapi.WriteJSON(w, http.StatusCreated, ws)
+	return nil
+}
+
+func (a *API) draftFor(ctx context.Context, rp Replay) (*Workshop, error) {
+	ws := &Workshop{
+		Title:     rp.Title,
+		Language:  rp.Language,
+		Timezone:  a.timezone,
+		Duration:  "PT1H30M",
+		Status:    StatusTentative,
+		Documents: []Document{},
+	}
+	hour, minute := 18, 0
+	if rp.WorkshopID != "" {
+		if old, err := a.store.Get(ctx, rp.WorkshopID); err == nil {
+			ws.Timezone, ws.Duration, ws.Location = old.Timezone, old.Duration, old.Location
+			ws.Series, ws.Animator, ws.Capacity, ws.Description = old.Series, old.Animator, old.Capacity, old.Description
+			if s, err := old.start(); err == nil {
+				hour, minute = s.Hour(), s.Minute()
+			}
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	seen := map[string]bool{}
+	for _, d := range rp.Documents {
+		if seen[d.Software] {
+			continue
+		}
+		seen[d.Software] = true
+		v, err := a.cat.LatestRelease(ctx, d.Software)
+		if err != nil {
+			if !errors.Is(err, httpapi.ErrNotFound) {
+				return nil, err
+			}
+			v = d.Version
+		}
+		ws.Documents = append(ws.Documents, Document{Software: d.Software, Version: v})
+	}
+	note := fmt.Sprintf("Re-recording of the replay %q (%s), outdated by newer releases.", rp.Title, ReplayURL(a.publicURL, rp.ID))
+	if ws.Description == "" {
+		ws.Description = note
+	} else {
+		ws.Description = note + "\n\n" + ws.Description
+	}
+	loc, err := loadLocation(ws.Timezone)
+	if err != nil {
+		loc, ws.Timezone = time.UTC, "UTC"
+	}
+	day := a.now().In(loc).AddDate(0, 0, 14)
+	start := time.Date(day.Year(), day.Month(), day.Day(), hour, minute, 0, 0, loc)
+	ws.StartsAt = start.Format(LocalLayout)
+	return ws, nil
+}
+
+// feedSalt versions the ETag with what the rendering depends on besides the rows: the format,
+// the public URL and the VTIMEZONE horizon year of endless series.
+func (a *API) feedSalt() string {
+	return fmt.Sprintf("v1|%s|%d", a.publicURL, a.now().Year())
+}
+
+// CalendarAll handles GET /calendar.ics.
+func (a *API) CalendarAll(w http.ResponseWriter, r *http.Request) error {
+	return a.serveFeed(w, r, Feed{Kind: "all"}, "Atelier workshops")
+}
+
+// CalendarSoftware handles GET /calendar/software/{slug}.ics.
+func (a *API) CalendarSoftware(w http.ResponseWriter, r *http.Request) error {
+	slug := mux.Vars(r)["slug"]
+	if !validSlug(slug) {
+		return fmt.Errorf("schedule: software %q: %w", slug, ErrNotFound)
+	}
+	return a.serveFeed(w, r, Feed{Kind: "software", Key: slug}, "Atelier workshops: "+slug)
+}
+
+// CalendarSeries handles GET /calendar/series/{slug}.ics.
+func (a *API) CalendarSeries(w http.ResponseWriter, r *http.Request) error {
+	slug := mux.Vars(r)["slug"]
+	if !validSlug(slug) {
+		return fmt.Errorf("schedule: series %q: %w", slug, ErrNotFound)
+	}
+	return a.serveFeed(w, r, Feed{Kind: "series", Key: slug}, "Atelier series: "+slug)
+}
+
+// WorkshopICS handles GET /workshops/{id}.ics, the "add to my calendar" file of one workshop.
+func (a *API) WorkshopICS(w http.ResponseWriter, r *http.Request) error {
+	return a.serveFeed(w, r, Feed{Kind: "workshop", Key: mux.Vars(r)["id"]}, "")
+}
+
+// serveFeed answers a feed with conditional GET: the validator comes from one aggregate query,
+// so a client polling an unchanged feed costs that query and a 304.
+func (a *API) serveFeed(w http.ResponseWriter, r *http.Request, f Feed, name string) error {
+	ctx := r.Context()
+	v, err := a.store.FeedValidator(ctx, f, a.feedSalt())
+	if err != nil {
+		return err
+	}
+	if f.Kind == "workshop" && v.Count == 0 {
+		return fmt.Errorf("schedule: workshop %s: %w", f.Key, ErrNotFound)
+	}
+	h := w.Header()
+	h.Set("ETag", v.ETag)
+	if !v.LastModified.IsZero() {
+		h.Set("Last-Modified", v.LastModified.UTC().Format(http.TimeFormat))
+	}
+	h.Set("Cache-Control", "public, max-age=300")
+	if notModified(r, v) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	ws, err := a.store.FeedWorkshops(ctx, f)
+	if err != nil {
+		return err
+	}
+	if f.Kind == "workshop" && len(ws) == 1 {
+		name = ws[0].Title
+	}
+	var buf bytes.Buffer
+	if err := WriteFeed(&buf, ws, FeedOptions{Name: name, PublicURL: a.publicURL, Now: a.now()}); err != nil {
+		return err
+	}
+	h.Set("Content-Type", "text/calendar; charset=utf-8")
+	if f.Kind == "workshop" {
+		h.Set("Content-Disposition", `inline; filename="workshop-`+f.Key+`.ics"`)
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// notModified applies RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since is used only
+// without it.
+func notModified(r *http.Request, v Validator) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		for _, tag := range strings.Split(inm, ",") {
+			tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+			if tag == "*" || tag == v.ETag {
+				return true
+			}
+		}
+		return false
+	}
+	if ims := r.Header.Get("If-Modified-Since"); ims != "" && !v.LastModified.IsZero() {
+		t, err := http.ParseTime(ims)
+		return err == nil && !v.LastModified.Truncate(time.Second).After(t)
+	}
+	return false
+}

@@ -1,0 +1,437 @@
+package schedule
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"codeberg.org/atelier/atelier/internal/sqldb"
+)
+
+// Times are stored as fixed-width UTC text so that MAX() and comparisons order them correctly.
+const dbTime = "2006-01-02T15:04:05.000000Z"
+
+var migrations = []string{
+	`CREATE TABLE workshops (
+		id TEXT PRIMARY KEY,
+		uid TEXT NOT NULL UNIQUE,
+		title TEXT NOT NULL,
+		description TEXT NOT NULL DEFAULT '',
+		starts_at TEXT NOT NULL,
+		timezone TEXT NOT NULL,
+		duration TEXT NOT NULL,
+		recurrence TEXT NOT NULL DEFAULT '',
+		exdates TEXT NOT NULL DEFAULT '[]',
+		location TEXT NOT NULL DEFAULT '',
+		language TEXT NOT NULL DEFAULT '',
+		animator TEXT NOT NULL DEFAULT '',
+		capacity INTEGER NOT NULL DEFAULT 0,
+		registration_url TEXT NOT NULL DEFAULT '',
+		series TEXT NOT NULL DEFAULT '',
+		documents TEXT NOT NULL DEFAULT '[]',
+		status TEXT NOT NULL,
+		sequence INTEGER NOT NULL DEFAULT 0,
+		replay_id TEXT NOT NULL DEFAULT '',
+		source_uid TEXT NOT NULL DEFAULT '',
+		first_start TEXT NOT NULL,
+		last_end TEXT,
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL,
+		cancelled_at TEXT,
+		deleted_at TEXT
+	)`,
+	`CREATE INDEX workshops_first_start ON workshops (first_start)`,
+	`CREATE INDEX workshops_series ON workshops (series, updated_at)`,
+	`CREATE INDEX workshops_source_uid ON workshops (source_uid)`,
+	`CREATE TABLE workshop_software (
+		workshop_id TEXT NOT NULL REFERENCES workshops (id) ON DELETE CASCADE,
+		software TEXT NOT NULL,
+		PRIMARY KEY (software, workshop_id)
+	)`,
+}
+
+// Store keeps the workshops in the SQL database.
+type Store struct {
+	db    *sql.DB
+	now   func() time.Time
+	newID func() string // tests make ids predictable for golden files
+}
+
+// OpenStore migrates the schedule schema and returns a store. now is the clock (time.Now when nil).
+func OpenStore(ctx context.Context, db *sql.DB, now func() time.Time) (*Store, error) {
+	if err := sqldb.Migrate(ctx, db, "schedule", migrations); err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, now: now, newID: newID}, nil
+}
+
+func newID() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+const cols = `id, uid, title, description, starts_at, timezone, duration, recurrence, exdates, location,
+	language, animator, capacity, registration_url, series, documents, status, sequence, replay_id,
+	source_uid, created_at, updated_at, cancelled_at, deleted_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanWorkshop(s scanner) (*Workshop, error) {
+	var w Workshop
+	var exdates, docs, created, updated string
+	var cancelled, deleted sql.NullString
+	err := s.Scan(&w.ID, &w.UID, &w.Title, &w.Description, &w.StartsAt, &w.Timezone, &w.Duration, &w.Recurrence,
+		&exdates, &w.Location, &w.Language, &w.Animator, &w.Capacity, &w.RegistrationURL, &w.Series, &docs,
+		&w.Status, &w.Sequence, &w.ReplayID, &w.sourceUID, &created, &updated, &cancelled, &deleted)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(exdates), &w.ExDates); err != nil {
+		return nil, fmt.Errorf("schedule: workshop %s exdates: %w", w.ID, err)
+	}
+	if err := json.Unmarshal([]byte(docs), &w.Documents); err != nil {
+		return nil, fmt.Errorf("schedule: workshop %s documents: %w", w.ID, err)
+	}
+	w.CreatedAt, _ = time.Parse(dbTime, created)
+	w.UpdatedAt, _ = time.Parse(dbTime, updated)
+	if cancelled.Valid {
+		t, _ := time.Parse(dbTime, cancelled.String)
+		w.CancelledAt = &t
+	}
+	if deleted.Valid {
+		t, _ := time.Parse(dbTime, deleted.String)
+		w.deletedAt = &t
+	}
+	if d, err := ParseDuration(w.Duration); err == nil {
+		if s, err := w.start(); err == nil {
+			w.EndsAt = s.Add(d).Format(LocalLayout)
+		}
+	}
+	return &w, nil
+}
+
+func nullTime(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(dbTime)
+}
+
+// Create stores a new, already normalized workshop, giving it an id, a UID and timestamps.
+func (s *Store) Create(ctx context.Context, w *Workshop, uidDomain string) error {
+	now := s.now().UTC()
+	w.ID = s.newID()
+	w.UID = w.ID + "@" + uidDomain
+	w.CreatedAt, w.UpdatedAt = now, now
+	if w.Status == StatusCancelled {
+		w.CancelledAt = &now
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("schedule: create workshop: %w", err)
+	}
+	defer tx.Rollback()
+	if err := insert(ctx, tx, w); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("schedule: create workshop: %w", err)
+	}
+	return nil
+}
+
+func insert(ctx context.Context, tx *sql.Tx, w *Workshop) error {
+	first, last, err := w.span()
+	if err != nil {
+		return fmt.Errorf("schedule: workshop span: %w", err)
+	}
+	ex, _ := json.Marshal(w.ExDates)
+	docs, _ := json.Marshal(w.Documents)
+	_, err = tx.ExecContext(ctx, `INSERT INTO workshops (`+cols+`, first_start, last_end)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
+		w.ID, w.UID, w.Title, w.Description, w.StartsAt, w.Timezone, w.Duration, w.Recurrence, string(ex), w.Location,
+		w.Language, w.Animator, w.Capacity, w.RegistrationURL, w.Series, string(docs), string(w.Status), w.Sequence, w.ReplayID,
+		w.sourceUID, w.CreatedAt.UTC().Format(dbTime), w.UpdatedAt.UTC().Format(dbTime), nullTime(w.CancelledAt), nullTime(w.deletedAt),
+		first.Format(dbTime), nullTime(&last))
+	if err != nil {
+		return fmt.Errorf("schedule: insert workshop: %w", err)
+	}
+	return setSoftware(ctx, tx, w)
+}
+
+func setSoftware(ctx context.Context, tx *sql.Tx, w *Workshop) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM workshop_software WHERE workshop_id = $1`, w.ID); err != nil {
+		return fmt.Errorf("schedule: workshop software: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, d := range w.Documents {
+		if seen[d.Software] {
+			continue
+		}
+		seen[d.Software] = true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workshop_software (workshop_id, software) VALUES ($1, $2)`, w.ID, d.Software); err != nil {
+			return fmt.Errorf("schedule: workshop software: %w", err)
+		}
+	}
+	return nil
+}
+
+// Get returns the workshop with id; deleted ones are not found.
+func (s *Store) Get(ctx context.Context, id string) (*Workshop, error) {
+	w, err := scanWorkshop(s.db.QueryRowContext(ctx, `SELECT `+cols+` FROM workshops WHERE id = $1 AND deleted_at IS NULL`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("schedule: workshop %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("schedule: get workshop %s: %w", id, err)
+	}
+	return w, nil
+}
+
+// Update runs fn on the stored workshop inside a transaction and saves the result. fn reports
+// whether a subscriber-visible change happened; then SEQUENCE grows and updated_at moves.
+func (s *Store) Update(ctx context.Context, id string, fn func(w *Workshop) (changed bool, err error)) (*Workshop, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("schedule: update workshop %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	w, err := scanWorkshop(tx.QueryRowContext(ctx, `SELECT `+cols+` FROM workshops WHERE id = $1 AND deleted_at IS NULL`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("schedule: workshop %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("schedule: update workshop %s: %w", id, err)
+	}
+	wasCancelled := w.Status == StatusCancelled
+	changed, err := fn(w)
+	if err != nil || !changed {
+		return w, err
+	}
+	now := s.now().UTC()
+	w.Sequence++
+	w.UpdatedAt = now
+	switch {
+	case w.Status == StatusCancelled && !wasCancelled:
+		w.CancelledAt = &now
+	case w.Status != StatusCancelled:
+		w.CancelledAt = nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM workshops WHERE id = $1`, id); err != nil {
+		return nil, fmt.Errorf("schedule: update workshop %s: %w", id, err)
+	}
+	if err := insert(ctx, tx, w); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("schedule: update workshop %s: %w", id, err)
+	}
+	return w, nil
+}
+
+// Delete removes a workshop from the API. Subscribers must still learn it is gone, so it stays in
+// the feeds as cancelled (with a higher SEQUENCE) for the usual 30 days.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	now := s.now().UTC()
+	_, err := s.Update(ctx, id, func(w *Workshop) (bool, error) {
+		w.Status = StatusCancelled
+		w.deletedAt = &now
+		return true, nil
+	})
+	return err
+}
+
+// ListFilter selects workshops for the API list.
+type ListFilter struct {
+	Software string
+	Series   string
+	Language string
+	Limit    int
+	Offset   int
+}
+
+// Upcoming lists the workshops, not cancelled, that have an occurrence ending after now, sorted
+// by first start.
+func (s *Store) Upcoming(ctx context.Context, f ListFilter) ([]*Workshop, int, error) {
+	where := []string{"deleted_at IS NULL", "status <> 'cancelled'", "(last_end IS NULL OR last_end > $1)"}
+	args := []any{s.now().UTC().Format(dbTime)}
+	if f.Software != "" {
+		args = append(args, f.Software)
+		where = append(where, fmt.Sprintf("id IN (SELECT workshop_id FROM workshop_software WHERE software = $%d)", len(args)))
+	}
+	if f.Series != "" {
+		args = append(args, f.Series)
+		where = append(where, fmt.Sprintf("series = $%d", len(args)))
+	}
+	if f.Language != "" {
+		args = append(args, f.Language)
+		where = append(where, fmt.Sprintf("language = $%d", len(args)))
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM workshops WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("schedule: list workshops: %w", err)
+	}
+	args = append(args, f.Limit, f.Offset)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM workshops WHERE `+cond+
+		fmt.Sprintf(` ORDER BY first_start, id LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("schedule: list workshops: %w", err)
+	}
+	defer rows.Close()
+	var out []*Workshop
+	for rows.Next() {
+		w, err := scanWorkshop(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("schedule: list workshops: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, total, rows.Err()
+}
+
+// Feed selects the workshops of one feed.
+type Feed struct {
+	Kind string // "all", "software", "series" or "workshop"
+	Key  string // the slug or workshop id
+}
+
+// CancelledRetention is how long a cancelled workshop stays in the feeds, so that every
+// subscribed calendar sees STATUS:CANCELLED and removes the event.
+const CancelledRetention = 30 * 24 * time.Hour
+
+func (s *Store) feedWhere(f Feed) (string, []any) {
+	cutoff := s.now().UTC().Add(-CancelledRetention).Format(dbTime)
+	where := "(cancelled_at IS NULL OR cancelled_at > $1)"
+	args := []any{cutoff}
+	switch f.Kind {
+	case "software":
+		where += " AND id IN (SELECT workshop_id FROM workshop_software WHERE software = $2)"
+		args = append(args, f.Key)
+	case "series":
+		where += " AND series = $2"
+		args = append(args, f.Key)
+	case "workshop":
+		where += " AND id = $2"
+		args = append(args, f.Key)
+	}
+	return where, args
+}
+
+// Validator is what a feed's ETag and Last-Modified derive from, read with one small aggregate
+// query instead of rendering the feed. The replay links are part of each row's updated_at (see
+// SyncReplays), so they are covered too.
+type Validator struct {
+	Count        int
+	LastModified time.Time
+	ETag         string
+}
+
+// FeedValidator computes the validator of feed f.
+func (s *Store) FeedValidator(ctx context.Context, f Feed, salt string) (Validator, error) {
+	where, args := s.feedWhere(f)
+	var n int
+	var maxUpdated sql.NullString
+	var seqSum sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), MAX(updated_at), SUM(sequence) FROM workshops WHERE `+where, args...).
+		Scan(&n, &maxUpdated, &seqSum)
+	if err != nil {
+		return Validator{}, fmt.Errorf("schedule: feed validator: %w", err)
+	}
+	v := Validator{Count: n}
+	if maxUpdated.Valid {
+		v.LastModified, _ = time.Parse(dbTime, maxUpdated.String)
+	}
+	h := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%d|%s|%d", salt, f.Kind, f.Key, n, maxUpdated.String, seqSum.Int64))
+	v.ETag = `"` + hex.EncodeToString(h[:12]) + `"`
+	return v, nil
+}
+
+// FeedWorkshops returns the workshops of feed f, oldest first.
+func (s *Store) FeedWorkshops(ctx context.Context, f Feed) ([]*Workshop, error) {
+	where, args := s.feedWhere(f)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM workshops WHERE `+where+` ORDER BY first_start, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("schedule: feed: %w", err)
+	}
+	defer rows.Close()
+	var out []*Workshop
+	for rows.Next() {
+		w, err := scanWorkshop(rows)
+		if err != nil {
+			return nil, fmt.Errorf("schedule: feed: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// BySourceUID returns the id of the live workshop imported from the event with uid, if any.
+func (s *Store) BySourceUID(ctx context.Context, uid string) (string, bool, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM workshops WHERE source_uid = $1 AND deleted_at IS NULL`, uid).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("schedule: find imported %s: %w", uid, err)
+	}
+	return id, true, nil
+}
+
+// SyncReplays asks the catalog for the published replay of every workshop that has started and
+// records changes (replay_id, a higher SEQUENCE and updated_at), so that feeds carry the replay
+// link and their cheap validator still changes. serve runs it every minute.
+func (s *Store) SyncReplays(ctx context.Context, cat Catalog) (changed int, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, replay_id FROM workshops WHERE first_start <= $1 AND status <> 'cancelled'`,
+		s.now().UTC().Format(dbTime))
+	if err != nil {
+		return 0, fmt.Errorf("schedule: sync replays: %w", err)
+	}
+	type row struct{ id, replay string }
+	var todo []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.replay); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("schedule: sync replays: %w", err)
+		}
+		todo = append(todo, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("schedule: sync replays: %w", err)
+	}
+	for _, r := range todo {
+		id, ok, err := cat.PublishedReplayForWorkshop(ctx, r.id)
+		if err != nil {
+			return changed, fmt.Errorf("schedule: sync replay of %s: %w", r.id, err)
+		}
+		if !ok {
+			id = ""
+		}
+		if id == r.replay {
+			continue
+		}
+		_, err = s.db.ExecContext(ctx, `UPDATE workshops SET replay_id = $1, sequence = sequence + 1, updated_at = $2 WHERE id = $3`,
+			id, s.now().UTC().Format(dbTime), r.id)
+		if err != nil {
+			return changed, fmt.Errorf("schedule: sync replay of %s: %w", r.id, err)
+		}
+		changed++
+	}
+	return changed, nil
+}

@@ -1,0 +1,415 @@
+// Package schedule holds the workshops Atelier announces, their recurrences, and the iCalendar
+// feeds (RFC 5545, through github.com/emersion/go-ical) the public subscribes to.
+package schedule
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"codeberg.org/atelier/atelier/internal/httpapi"
+)
+
+// Sentinels callers branch on; they wrap httpapi's so the one error mapper picks the status.
+var (
+	ErrNotFound = fmt.Errorf("schedule: %w", httpapi.ErrNotFound)
+	ErrConflict = fmt.Errorf("schedule: %w", httpapi.ErrConflict)
+)
+
+// Status is a workshop's state, as in the VEVENT STATUS property.
+type Status string
+
+const (
+	StatusTentative Status = "tentative"
+	StatusConfirmed Status = "confirmed"
+	StatusCancelled Status = "cancelled"
+)
+
+func (s Status) valid() bool {
+	return s == StatusTentative || s == StatusConfirmed || s == StatusCancelled
+}
+
+// Document is a software@version a workshop teaches (the catalog's Tag).
+type Document struct {
+	Software string `json:"software"`
+	Version  string `json:"version"`
+}
+
+// LocalLayout is the wire form of starts_at and exdates: a wall-clock time in the workshop's
+// timezone, without offset, because a recurring event is defined in local time.
+const LocalLayout = "2006-01-02T15:04:05"
+
+// Workshop is one announced workshop, possibly recurring.
+type Workshop struct {
+	ID              string     `json:"id"`
+	UID             string     `json:"uid"`
+	Title           string     `json:"title"`
+	Description     string     `json:"description"`
+	StartsAt        string     `json:"starts_at"`
+	Timezone        string     `json:"timezone"`
+	Duration        string     `json:"duration"`
+	EndsAt          string     `json:"ends_at"` // end of the first occurrence, local time (derived)
+	Recurrence      string     `json:"recurrence"`
+	ExDates         []string   `json:"exdates"`
+	Location        string     `json:"location"`
+	Language        string     `json:"language"`
+	Animator        string     `json:"animator"`
+	Capacity        int        `json:"capacity"`
+	RegistrationURL string     `json:"registration_url"`
+	Series          string     `json:"series"`
+	Documents       []Document `json:"documents"`
+	Status          Status     `json:"status"`
+	Sequence        int        `json:"sequence"`
+	ReplayID        string     `json:"replay_id,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+	CancelledAt     *time.Time `json:"cancelled_at"`
+	NextOccurrence  *time.Time `json:"next_occurrence,omitempty"`
+	Links           Links      `json:"links"`
+
+	deletedAt *time.Time
+	sourceUID string
+}
+
+// Links are the URLs the API returns with a workshop.
+type Links struct {
+	ICS    string `json:"ics"`
+	Webcal string `json:"webcal"`
+	Replay string `json:"replay,omitempty"`
+}
+
+// Input is the body of POST /api/workshops and, with every field optional, of PATCH.
+type Input struct {
+	Title           *string     `json:"title"`
+	Description     *string     `json:"description"`
+	StartsAt        *string     `json:"starts_at"`
+	EndsAt          *string     `json:"ends_at"` // alternative to duration
+	Timezone        *string     `json:"timezone"`
+	Duration        *string     `json:"duration"`
+	Recurrence      *string     `json:"recurrence"`
+	ExDates         *[]string   `json:"exdates"`
+	Location        *string     `json:"location"`
+	Language        *string     `json:"language"`
+	Animator        *string     `json:"animator"`
+	Capacity        *int        `json:"capacity"`
+	RegistrationURL *string     `json:"registration_url"`
+	Series          *string     `json:"series"`
+	Documents       *[]Document `json:"documents"`
+	Status          *Status     `json:"status"`
+}
+
+// apply copies the fields set in in onto w. It reports whether anything changed.
+func (in Input) apply(w *Workshop) bool {
+	changed := false
+	setS := func(dst *string, src *string) {
+		if src != nil && *dst != *src {
+			*dst, changed = *src, true
+		}
+	}
+	setS(&w.Title, in.Title)
+	setS(&w.Description, in.Description)
+	setS(&w.StartsAt, in.StartsAt)
+	setS(&w.Timezone, in.Timezone)
+	setS(&w.Duration, in.Duration)
+	setS(&w.Recurrence, in.Recurrence)
+	setS(&w.Location, in.Location)
+	setS(&w.Language, in.Language)
+	setS(&w.Animator, in.Animator)
+	setS(&w.RegistrationURL, in.RegistrationURL)
+	setS(&w.Series, in.Series)
+	if in.Capacity != nil && *in.Capacity != w.Capacity {
+		w.Capacity, changed = *in.Capacity, true
+	}
+	if in.ExDates != nil && strings.Join(*in.ExDates, ",") != strings.Join(w.ExDates, ",") {
+		w.ExDates, changed = append([]string(nil), *in.ExDates...), true
+	}
+	if in.Documents != nil && fmt.Sprint(*in.Documents) != fmt.Sprint(w.Documents) {
+		w.Documents, changed = append([]Document(nil), *in.Documents...), true
+	}
+	if in.Status != nil && *in.Status != w.Status {
+		w.Status, changed = *in.Status, true
+	}
+	return changed
+}
+
+// location loads the workshop's time zone (validated before storing).
+func (w *Workshop) location() (*time.Location, error) {
+	return loadLocation(w.Timezone)
+}
+
+func loadLocation(name string) (*time.Location, error) {
+	if name == "" || name == "Local" || strings.ContainsAny(name, `"\`) {
+		return nil, fmt.Errorf("unknown time zone %q", name)
+	}
+	return time.LoadLocation(name)
+}
+
+// start returns the first occurrence's start in the workshop's zone.
+func (w *Workshop) start() (time.Time, error) {
+	loc, err := w.location()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return parseLocal(w.StartsAt, loc)
+}
+
+func (w *Workshop) duration() time.Duration {
+	d, _ := ParseDuration(w.Duration)
+	return d
+}
+
+// parseLocal parses a local date-time in loc, refusing wall-clock times that do not exist there
+// (skipped by a change to summer time).
+func parseLocal(s string, loc *time.Location) (time.Time, error) {
+	for _, layout := range []string{LocalLayout, "2006-01-02T15:04"} {
+		t, err := time.ParseInLocation(layout, s, loc)
+		if err != nil {
+			continue
+		}
+		if t.Format(layout) != s {
+			return time.Time{}, fmt.Errorf("%s does not exist in %s (the clocks change then)", s, loc)
+		}
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("want a local date-time like 2026-03-03T18:00:00 (no offset: the timezone field gives it)")
+}
+
+// ParseDuration parses an RFC 5545 / ISO 8601 duration such as PT1H30M, P1D or P1W.
+func ParseDuration(s string) (time.Duration, error) {
+	orig := s
+	bad := fmt.Errorf("invalid duration %q: want ISO 8601 like PT1H30M", orig)
+	if !strings.HasPrefix(s, "P") || len(s) < 3 {
+		return 0, bad
+	}
+	s = s[1:]
+	var d time.Duration
+	inTime := false
+	units := 0
+	for s != "" {
+		if s[0] == 'T' {
+			if inTime {
+				return 0, bad
+			}
+			inTime, s = true, s[1:]
+			continue
+		}
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == 0 || i == len(s) || i > 6 {
+			return 0, bad
+		}
+		n, _ := strconv.Atoi(s[:i])
+		var unit time.Duration
+		switch c := s[i]; {
+		case !inTime && c == 'W':
+			unit = 7 * 24 * time.Hour
+		case !inTime && c == 'D':
+			unit = 24 * time.Hour
+		case inTime && c == 'H':
+			unit = time.Hour
+		case inTime && c == 'M':
+			unit = time.Minute
+		case inTime && c == 'S':
+			unit = time.Second
+		default:
+			return 0, bad
+		}
+		d += time.Duration(n) * unit
+		units++
+		s = s[i+1:]
+	}
+	if units == 0 {
+		return 0, bad
+	}
+	return d, nil
+}
+
+// FormatDuration writes d as an RFC 5545 duration (PT1H30M).
+func FormatDuration(d time.Duration) string {
+	if d <= 0 {
+		return "PT0S"
+	}
+	var b strings.Builder
+	b.WriteString("P")
+	if days := d / (24 * time.Hour); days > 0 {
+		fmt.Fprintf(&b, "%dD", days)
+		d -= days * 24 * time.Hour
+	}
+	if d > 0 {
+		b.WriteString("T")
+		if h := d / time.Hour; h > 0 {
+			fmt.Fprintf(&b, "%dH", h)
+			d -= h * time.Hour
+		}
+		if m := d / time.Minute; m > 0 {
+			fmt.Fprintf(&b, "%dM", m)
+			d -= m * time.Minute
+		}
+		if s := d / time.Second; s > 0 {
+			fmt.Fprintf(&b, "%dS", s)
+		}
+	}
+	return b.String()
+}
+
+// maxDuration bounds one occurrence: a workshop is not a week-long conference.
+const maxDuration = 7 * 24 * time.Hour
+
+// normalize validates w (checking software tags with tags, which may be nil) and puts its fields
+// in canonical form. Errors are *httpapi.InvalidError naming the field.
+func (w *Workshop) normalize(ctx context.Context, tags TagChecker, endsAt *string) error {
+	w.Title = strings.TrimSpace(w.Title)
+	if w.Title == "" {
+		return httpapi.Invalid("title", "a title is required")
+	}
+	if utf8.RuneCountInString(w.Title) > 200 {
+		return httpapi.Invalid("title", "at most 200 characters")
+	}
+	if len(w.Description) > 20000 {
+		return httpapi.Invalid("description", "at most 20000 bytes")
+	}
+	for name, v := range map[string]string{"title": w.Title, "description": w.Description, "location": w.Location, "animator": w.Animator} {
+		if !utf8.ValidString(v) {
+			return httpapi.Invalid(name, "not valid UTF-8")
+		}
+	}
+	if w.Timezone == "" {
+		return httpapi.Invalid("timezone", "an IANA time zone is required, e.g. Europe/Paris")
+	}
+	loc, err := loadLocation(w.Timezone)
+	if err != nil {
+		return httpapi.Invalid("timezone", "unknown time zone %q: use an IANA name such as Europe/Paris", w.Timezone)
+	}
+	if w.StartsAt == "" {
+		return httpapi.Invalid("starts_at", "a start is required, e.g. 2026-03-03T18:00:00")
+	}
+	start, err := parseLocal(w.StartsAt, loc)
+	if err != nil {
+		return httpapi.Invalid("starts_at", "%v", err)
+	}
+	if start.Year() < 1970 || start.Year() > 2200 {
+		return httpapi.Invalid("starts_at", "year out of range")
+	}
+	w.StartsAt = start.Format(LocalLayout)
+	if endsAt != nil && *endsAt != "" {
+		end, err := parseLocal(*endsAt, loc)
+		if err != nil {
+			return httpapi.Invalid("ends_at", "%v", err)
+		}
+		if !end.After(start) {
+			return httpapi.Invalid("ends_at", "the end %s is not after the start %s", *endsAt, w.StartsAt)
+		}
+		w.Duration = FormatDuration(end.Sub(start))
+	}
+	if w.Duration == "" {
+		return httpapi.Invalid("duration", "a duration (e.g. PT1H30M) or ends_at is required")
+	}
+	d, err := ParseDuration(w.Duration)
+	if err != nil {
+		return httpapi.Invalid("duration", "%v", err)
+	}
+	if d <= 0 {
+		return httpapi.Invalid("duration", "the duration must be positive: the end would not be after the start")
+	}
+	if d > maxDuration {
+		return httpapi.Invalid("duration", "at most 7 days")
+	}
+	w.Duration = FormatDuration(d)
+	w.EndsAt = start.Add(d).In(loc).Format(LocalLayout)
+
+	if w.Recurrence != "" {
+		if w.Recurrence, err = normalizeRRule(w.Recurrence, loc); err != nil {
+			return err
+		}
+	}
+	if len(w.ExDates) > 0 && w.Recurrence == "" {
+		return httpapi.Invalid("exdates", "exdates only apply to a recurring workshop (set recurrence)")
+	}
+	if len(w.ExDates) > 1000 {
+		return httpapi.Invalid("exdates", "at most 1000 dates")
+	}
+	seen := map[string]bool{}
+	exdates := w.ExDates[:0:0]
+	for i, s := range w.ExDates {
+		t, err := parseLocal(s, loc)
+		if err != nil {
+			return httpapi.Invalid(fmt.Sprintf("exdates[%d]", i), "%v", err)
+		}
+		if k := t.Format(LocalLayout); !seen[k] {
+			seen[k] = true
+			exdates = append(exdates, k)
+		}
+	}
+	w.ExDates = exdates
+	if w.Recurrence != "" {
+		set, err := w.recurrence()
+		if err != nil {
+			return httpapi.Invalid("recurrence", "%v", err)
+		}
+		if set.After(start.Add(-time.Second), true).IsZero() {
+			return httpapi.Invalid("recurrence", "the rule and exdates leave no occurrence at all")
+		}
+	}
+
+	w.Location = strings.TrimSpace(w.Location)
+	w.Language = strings.TrimSpace(w.Language)
+	if len(w.Language) > 35 || strings.ContainsAny(w.Language, " ,;") {
+		return httpapi.Invalid("language", "want a language tag such as fr or en-GB")
+	}
+	if w.Capacity < 0 {
+		return httpapi.Invalid("capacity", "must be 0 (unlimited) or more")
+	}
+	if w.RegistrationURL != "" {
+		u, err := url.Parse(w.RegistrationURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return httpapi.Invalid("registration_url", "want an absolute http(s) URL")
+		}
+	}
+	w.Series = strings.TrimSpace(w.Series)
+	if w.Series != "" && !validSlug(w.Series) {
+		return httpapi.Invalid("series", "a series is a slug: lowercase letters, digits, '-', '.' and '_'")
+	}
+	if w.Status == "" {
+		w.Status = StatusConfirmed
+	}
+	if !w.Status.valid() {
+		return httpapi.Invalid("status", "status is tentative, confirmed or cancelled")
+	}
+	if w.Documents == nil {
+		w.Documents = []Document{}
+	}
+	if w.ExDates == nil {
+		w.ExDates = []string{}
+	}
+	for i := range w.Documents {
+		w.Documents[i].Software = strings.TrimSpace(w.Documents[i].Software)
+		w.Documents[i].Version = strings.TrimSpace(w.Documents[i].Version)
+		if w.Documents[i].Software == "" {
+			return httpapi.Invalid(fmt.Sprintf("documents[%d].software", i), "a software slug is required")
+		}
+	}
+	if len(w.Documents) > 0 && tags != nil {
+		if err := tags.CheckTags(ctx, "documents", w.Documents); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validSlug(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
