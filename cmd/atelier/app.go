@@ -16,6 +16,7 @@ import (
 	"codeberg.org/atelier/atelier/assets"
 	"codeberg.org/atelier/atelier/internal/auth"
 	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/web"
 )
 
 // app holds the dependencies built once at start and shared by the routes and workers.
@@ -32,6 +33,8 @@ type app struct {
 	// principalResolvers let write APIs accept credentials other than a bearer token
 	// (the web pages' session cookie).
 	principalResolvers []auth.Resolver
+
+	web *web.Site // pages and replay streams
 }
 
 // openApp opens the database and media storage that cfg names and migrates the schema.
@@ -72,6 +75,10 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 		}
 		a.media, a.dir = dir, dir
 		log.Info("media storage", "backend", "dir", "path", root)
+	}
+	if err := a.openWeb(ctx); err != nil {
+		a.Close()
+		return nil, err
 	}
 	return a, nil
 }

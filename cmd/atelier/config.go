@@ -37,6 +37,9 @@ type Config struct {
 
 	LogFormat string
 	LogLevel  string
+
+	// web
+	StreamMode string // proxy | redirect; default proxy for local media, redirect for S3
 }
 
 // env returns the value of ATELIER_<name>, or def.
@@ -80,6 +83,7 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.AdminToken, "admin-token", env("ADMIN_TOKEN", ""), "bootstrap admin token (env ATELIER_ADMIN_TOKEN or ATELIER_ADMIN_TOKEN_FILE)")
 	fs.StringVar(&c.Secret, "secret", env("SECRET", ""), "key that signs media URLs and sessions; generated in DATA_DIR when empty (env ATELIER_SECRET or ATELIER_SECRET_FILE)")
 	fs.Int64Var(&c.MaxUpload, "max-upload", envInt64("MAX_UPLOAD", 20<<30), "largest accepted recording in bytes (env ATELIER_MAX_UPLOAD)")
+	fs.StringVar(&c.StreamMode, "stream-mode", env("STREAM_MODE", ""), "how replays reach browsers: proxy (through Atelier) or redirect (302 to a short-lived S3 URL); default proxy for local media, redirect for S3 (env ATELIER_STREAM_MODE)")
 	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs (env ATELIER_WORKERS; default 1 per 2 cores)")
 }
 
@@ -162,6 +166,20 @@ func (c *Config) finishServe() error {
 		if c.S3Bucket == "" || c.S3AccessKey == "" || c.S3SecretKey == "" {
 			return errors.New("S3 storage needs -s3-bucket, -s3-access-key and -s3-secret-key (or their ATELIER_S3_* variables)")
 		}
+	}
+	switch c.StreamMode {
+	case "":
+		c.StreamMode = "proxy"
+		if c.S3Endpoint != "" {
+			c.StreamMode = "redirect"
+		}
+	case "proxy":
+	case "redirect":
+		if c.S3Endpoint == "" {
+			return errors.New("-stream-mode redirect needs S3 storage (-s3-endpoint): local media is served through Atelier")
+		}
+	default:
+		return fmt.Errorf("-stream-mode %q: use proxy or redirect", c.StreamMode)
 	}
 	if c.MaxUpload <= 0 {
 		return fmt.Errorf("-max-upload %d: must be positive", c.MaxUpload)

@@ -43,6 +43,24 @@ func (a *app) routes() http.Handler {
 		r.PathPrefix("/media/").Handler(a.dir)
 	}
 
+	// web: replay streams (drafts only for animators: bearer token or studio session).
+	stream := h(a.web.Stream)
+	r.Handle(`/replays/{id}/{file:video\.mp4|poster\.jpg|storyboard\.jpg|storyboard\.vtt|chapters\.vtt}`, stream).Methods("GET", "HEAD")
+	r.Handle(`/replays/{id}/{file:subtitles}/{lang}.vtt`, stream).Methods("GET", "HEAD")
+	r.Handle(`/replays/{id}/{file:hls}/{path:.+}`, stream).Methods("GET", "HEAD")
+	// web: pages (errors as HTML in the visitor's language) and static files.
+	page := a.web.Page
+	r.Handle("/", page(a.web.Home)).Methods("GET", "HEAD")
+	r.Handle("/workshops", page(a.web.Workshops)).Methods("GET", "HEAD")
+	r.Handle("/workshops/{id:[A-Za-z0-9_-]+}", page(a.web.Workshop)).Methods("GET", "HEAD")
+	r.Handle("/replays", page(a.web.Replays)).Methods("GET", "HEAD")
+	r.Handle("/replays/{id:[A-Za-z0-9_-]+}", page(a.web.Replay)).Methods("GET", "HEAD")
+	r.Handle("/software/{slug}", page(a.web.Software)).Methods("GET", "HEAD")
+	r.Handle("/studio", page(a.web.Studio)).Methods("GET", "HEAD")
+	r.Handle("/studio/login", page(a.web.SignIn)).Methods("POST")
+	r.Handle("/studio/logout", page(a.web.SignOut)).Methods("POST")
+	r.PathPrefix("/static/").Handler(a.web.Static()).Methods("GET", "HEAD")
+
 	return httpapi.Middleware(a.log, r)
 }
 
