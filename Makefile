@@ -8,15 +8,29 @@ FUZZTIME ?= 5s
 
 export ATELIER_VERSITYGW ?= $(CURDIR)/.cache/bin/versitygw
 
-.PHONY: all build run test test-go fuzz vet fmt bench deps-run deps-test clean help
+.PHONY: vendor-js all build run test test-go fuzz vet fmt bench deps-run deps-test clean help
 
 all: build
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-build: ## build bin/atelier
+build: vendor-js ## build bin/atelier
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/atelier
+
+# Front-end libraries come from the npm registry at build time into the embedded, git-ignored
+# web/static/vendor/ (third-party code is not committed). Without npm the build still works: the
+# player then plays the MP4 instead of HLS in browsers without native HLS.
+HLSJS_VERSION ?= 1.7.4
+VENDOR_JS := web/static/vendor/hls.min.js
+vendor-js: $(VENDOR_JS)
+$(VENDOR_JS):
+	@if command -v npm >/dev/null; then \
+	  mkdir -p .cache/npm && cd .cache/npm && \
+	  npm pack --silent hls.js@$(HLSJS_VERSION) >/dev/null && \
+	  tar -xzf hls.js-$(HLSJS_VERSION).tgz package/dist/hls.min.js package/LICENSE && \
+	  cp package/dist/hls.min.js $(CURDIR)/$(VENDOR_JS) && cp package/LICENSE $(CURDIR)/web/static/vendor/hls.js.LICENSE; \
+	else echo "npm not found: hls.js not vendored, the player falls back to MP4"; fi
 
 deps-run:
 	@scripts/install-deps.sh run
@@ -27,7 +41,7 @@ deps-test:
 run: deps-run build ## install what is missing and start Atelier on http://127.0.0.1:8080 (data in ./data)
 	./$(BIN) serve
 
-test: deps-test vet test-go fuzz ## install what is missing, vet, run every test and the fuzz targets
+test: deps-test vendor-js vet test-go fuzz ## install what is missing, vet, run every test and the fuzz targets
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
