@@ -1,7 +1,6 @@
 package pipeline
 
-// Tag names a software version a recording documents (the catalog's Tag).
-type Tag struct {
-	Software string `json:"software"`
-	Version  string `json:"version"`
-}
+import "codeberg.org/atelier/atelier/catalog"
+
+// Tag names a software version a recording documents: the catalog's tag.
+type Tag = catalog.Tag

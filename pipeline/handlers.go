@@ -1,0 +1,488 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"golang.org/x/text/language"
+
+	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/internal/auth"
+	"codeberg.org/atelier/atelier/internal/httpapi"
+	"codeberg.org/atelier/atelier/pipeline/media"
+)
+
+// API holds the pipeline's HTTP handlers; cmd/atelier routes to them.
+type API struct{ s *Service }
+
+// API returns the HTTP handlers of s.
+func (s *Service) API() *API { return &API{s: s} }
+
+// View is the JSON of a recording in GET /api/recordings/{id} and its events.
+type View struct {
+	ID         string            `json:"id"`
+	Status     Status            `json:"status"`
+	Stage      string            `json:"stage"`
+	Progress   float64           `json:"progress"`
+	Speed      float64           `json:"speed"`
+	ETASeconds *int64            `json:"eta_seconds"`
+	Error      string            `json:"error,omitempty"`
+	Cut        CutMode           `json:"cut"`
+	Source     SourceView        `json:"source"`
+	Requested  []Span            `json:"requested"`
+	Actual     []Span            `json:"actual"`
+	ReplayMS   int64             `json:"replay_duration_ms,omitempty"`
+	Subtitles  []string          `json:"subtitles"`
+	Outputs    []string          `json:"outputs"`
+	Attempts   int               `json:"attempts"`
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+	FinishedAt *time.Time        `json:"finished_at,omitempty"`
+	Links      map[string]string `json:"links"`
+}
+
+// SourceView describes the uploaded original.
+type SourceView struct {
+	Key        string `json:"key"`
+	Size       int64  `json:"size"`
+	SHA256     string `json:"sha256,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+}
+
+// Links are the URLs of a recording; outputs appear once it is ready.
+func Links(r Recording) map[string]string {
+	l := map[string]string{
+		"self":   "/api/recordings/" + r.ID,
+		"events": "/api/recordings/" + r.ID + "/events",
+		"replay": "/api/replays/" + r.ID,
+	}
+	if !r.Status.Final() {
+		l["cancel"] = "/api/recordings/" + r.ID + "/cancel"
+	}
+	if r.Status == StatusReady {
+		l["page"] = "/replays/" + r.ID
+		has := func(name string) bool {
+			for _, k := range r.Outputs {
+				if k == "replays/"+r.ID+"/"+name {
+					return true
+				}
+			}
+			return false
+		}
+		for rel, name := range map[string]string{"video.mp4": "video", "hls/master.m3u8": "hls", "poster.jpg": "poster",
+			"storyboard.vtt": "storyboard", "chapters.vtt": "chapters"} {
+			if has(rel) {
+				l[name] = "/replays/" + r.ID + "/" + rel
+			}
+		}
+	}
+	return l
+}
+
+// NewView builds the JSON of r.
+func NewView(r Recording) View {
+	v := View{
+		ID: r.ID, Status: r.Status, Stage: r.Stage, Progress: r.Progress, Speed: r.Speed, Error: r.Error, Cut: r.Cut,
+		Source:    SourceView{Key: r.SourceKey, Size: r.SourceSize, SHA256: r.SourceSHA256, DurationMS: r.SourceLen.Milliseconds()},
+		Requested: nonNil(r.Requested), Actual: nonNil(r.Actual), ReplayMS: r.ReplayLen.Milliseconds(),
+		Subtitles: nonNil(r.Subtitles), Outputs: []string{}, Attempts: r.Attempts,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Links: Links(r),
+	}
+	if r.ETA != nil {
+		s := int64(*r.ETA / time.Second)
+		v.ETASeconds = &s
+	}
+	if r.Status == StatusReady {
+		v.Outputs = nonNil(r.Outputs) // visible only once the whole job has succeeded
+	}
+	if !r.FinishedAt.IsZero() {
+		t := r.FinishedAt
+		v.FinishedAt = &t
+	}
+	return v
+}
+
+// Get answers GET /api/recordings/{id}.
+func (a *API) Get(w http.ResponseWriter, r *http.Request) error {
+	rec, err := a.s.Get(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, NewView(rec))
+	return nil
+}
+
+// Cancel answers POST /api/recordings/{id}/cancel.
+func (a *API) Cancel(w http.ResponseWriter, r *http.Request) error {
+	rec, err := a.s.Cancel(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusAccepted, NewView(rec))
+	return nil
+}
+
+// heartbeat is how often an idle event stream sends a comment, so that proxies keep it open.
+var heartbeat = 15 * time.Second
+
+// Events answers GET /api/recordings/{id}/events: Server-Sent Events, one "data:" line with the
+// recording's JSON whenever it changes, until it reaches a final status.
+func (a *API) Events(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id := mux.Vars(r)["id"]
+	rec, err := a.s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	var last []byte
+	beat := time.NewTicker(heartbeat)
+	defer beat.Stop()
+	// Changes in this process wake the loop at once; the poll sees those of other processes.
+	poll := time.NewTicker(time.Second)
+	defer poll.Stop()
+	for {
+		b, _ := json.Marshal(NewView(rec))
+		if string(b) != string(last) {
+			if _, err := fmt.Fprintf(w, "event: recording\ndata: %s\n\n", b); err != nil {
+				return nil // the client went away
+			}
+			if err := rc.Flush(); err != nil {
+				return nil
+			}
+			last = b
+		}
+		if rec.Status.Final() {
+			return nil
+		}
+		wake := a.s.changes.wait()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-beat.C:
+			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
+				return nil
+			}
+			if err := rc.Flush(); err != nil {
+				return nil
+			}
+		case <-wake:
+		case <-poll.C:
+		}
+		if rec, err = a.s.Get(ctx, id); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			httpapi.Logger(ctx).Error("recording events", "recording_id", id, "error", err)
+			return nil
+		}
+	}
+}
+
+const (
+	maxMetaPart     = 1 << 20
+	maxSubtitlePart = 10 << 20
+	maxSubtitles    = 50
+)
+
+// Upload answers POST /api/recordings: a multipart body with, in order, the `meta` JSON part, the
+// `source` video and zero or more `subtitles` files. The source streams to storage as the
+// untouched original and, at the same time, to a spool file in the work directory that ffprobe
+// reads right after the upload and the job later cuts (no second download). Anything refused
+// removes what was stored: no half-stored recording remains.
+func (a *API) Upload(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	s := a.s
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return httpapi.Errorf(http.StatusUnsupportedMediaType, "send multipart/form-data with the parts meta, source and optional subtitles")
+	}
+	part, err := nextPart(mr)
+	if err != nil {
+		return err
+	}
+	if part == nil || part.FormName() != "meta" {
+		return httpapi.Invalid("meta", "the first part must be meta (the recording's JSON description), before the source")
+	}
+	metaJSON, err := io.ReadAll(io.LimitReader(part, maxMetaPart+1))
+	if err != nil {
+		return fmt.Errorf("pipeline: read meta: %w", err)
+	}
+	if len(metaJSON) > maxMetaPart {
+		return httpapi.Invalid("meta", "the meta part is larger than %d bytes", maxMetaPart)
+	}
+	plan, err := ParseMeta(metaJSON)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Catalog.CheckTags(ctx, "documents", plan.Documents); err != nil {
+		return err
+	}
+	for i, c := range plan.Chapters {
+		if err := s.cfg.Catalog.CheckTags(ctx, fmt.Sprintf("chapters[%d].documents", plan.chapterIdx[i]), c.Documents); err != nil {
+			return err
+		}
+	}
+
+	id := newID()
+	up := &upload{s: s, id: id}
+	ok := false
+	defer func() {
+		if !ok {
+			up.cleanup(context.WithoutCancel(ctx))
+		}
+	}()
+
+	if part, err = nextPart(mr); err != nil {
+		return err
+	}
+	if part == nil || part.FormName() != "source" {
+		return httpapi.Invalid("source", "the part after meta must be source (the video file)")
+	}
+	if err := up.storeSource(ctx, part); err != nil {
+		return err
+	}
+	for i := 0; ; i++ {
+		if part, err = nextPart(mr); err != nil {
+			return err
+		}
+		if part == nil {
+			break
+		}
+		if part.FormName() != "subtitles" {
+			return httpapi.Invalid(part.FormName(), "unexpected part %q after source: only subtitles may follow", part.FormName())
+		}
+		if i >= maxSubtitles {
+			return httpapi.Invalid("subtitles", "more than %d subtitle files", maxSubtitles)
+		}
+		if err := up.storeSubtitle(ctx, i, part); err != nil {
+			return err
+		}
+	}
+
+	probe, err := media.ProbeFile(ctx, up.spool)
+	if errors.Is(err, media.ErrNotMedia) {
+		var me *media.Error
+		if errors.As(err, &me) && me.Hint != "" {
+			return httpapi.Invalid("source", "not a video file: %s", me.Hint)
+		}
+		return httpapi.Invalid("source", "not a video file that ffmpeg can read")
+	}
+	if err != nil {
+		return fmt.Errorf("pipeline: probe upload %s: %w", id, err)
+	}
+	if !probe.HasVideo {
+		return httpapi.Invalid("source", "the file has no video stream; upload the screen or camera recording")
+	}
+	keep, err := plan.Resolve(probe.Duration)
+	if err != nil {
+		return err
+	}
+
+	chapters := ReplayChapters(keep, plan.Chapters)
+	cch := make([]catalog.Chapter, len(chapters))
+	for i, c := range chapters {
+		cch[i] = catalog.Chapter{StartMS: c.Start.Milliseconds(), Title: c.Title, Documents: nonNil(c.Documents)}
+	}
+	p, _ := auth.FromContext(ctx)
+	if err := s.cfg.Catalog.CreateReplay(ctx, catalog.NewReplay{
+		ID: id, Title: plan.Title, Description: plan.Description, Language: plan.Language, WorkshopID: plan.WorkshopID,
+		Documents: nonNil(plan.Documents), Chapters: cch, PublishWhenReady: plan.Publication == PublishReady,
+	}); err != nil {
+		return err
+	}
+	rec := Recording{
+		ID: id, Meta: metaJSON, Cut: plan.Cut, SourceKey: up.sourceKey(), SourceSize: up.size, SourceSHA256: up.sha256,
+		SourceLen: probe.Duration, Requested: keep, Subtitles: up.subtitles, CreatedBy: p.Name,
+	}
+	if err := s.create(ctx, rec); err != nil {
+		_ = s.cfg.Catalog.SetProcessing(context.WithoutCancel(ctx), id, catalog.Failed, 0)
+		return err
+	}
+	ok = true
+	httpapi.Logger(ctx).Info("recording queued", "recording_id", id, "size", up.size, "duration_ms", probe.Duration.Milliseconds())
+	httpapi.WriteJSON(w, http.StatusAccepted, map[string]any{
+		"id": id, "status": StatusQueued, "links": Links(Recording{ID: id, Status: StatusQueued}),
+	})
+	return nil
+}
+
+// create inserts the recording and its job in one transaction.
+func (s *Service) create(ctx context.Context, rec Recording) error {
+	tx, err := s.cfg.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("pipeline: create %s: %w", rec.ID, err)
+	}
+	defer tx.Rollback()
+	if err := s.store.insert(ctx, tx, rec); err != nil {
+		return err
+	}
+	res, err := s.river.InsertTx(ctx, tx, ProcessArgs{RecordingID: rec.ID}, nil)
+	if err != nil {
+		return fmt.Errorf("pipeline: enqueue %s: %w", rec.ID, err)
+	}
+	if err := s.store.setJob(ctx, tx, rec.ID, res.Job.ID); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("pipeline: create %s: %w", rec.ID, err)
+	}
+	s.changes.notify()
+	return nil
+}
+
+// nextPart returns the next part, or nil at the end of the body.
+func nextPart(mr *multipart.Reader) (*multipart.Part, error) {
+	p, err := mr.NextPart()
+	if err == io.EOF {
+		return nil, nil
+	}
+	var maxBytes *http.MaxBytesError
+	if errors.As(err, &maxBytes) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, httpapi.Invalid("", "malformed multipart body: %v", err)
+	}
+	return p, nil
+}
+
+// upload is one POST /api/recordings in progress: what it stored so far, to remove on failure.
+type upload struct {
+	s         *Service
+	id        string
+	spool     string
+	size      int64
+	sha256    string
+	stored    []string // storage keys
+	subtitles []string
+}
+
+func (u *upload) sourceKey() string { return "recordings/" + u.id + "/source" }
+
+// limitReader fails with errOverLimit once more than limit bytes came through.
+type limitReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+}
+
+var errOverLimit = errors.New("pipeline: upload over the limit")
+
+func (l *limitReader) Read(b []byte) (int, error) {
+	n, err := l.r.Read(b)
+	l.n += int64(n)
+	if l.n > l.limit {
+		return 0, errOverLimit
+	}
+	return n, err
+}
+
+func (u *upload) storeSource(ctx context.Context, part *multipart.Part) error {
+	s := u.s
+	if err := os.MkdirAll(s.workDir(u.id), 0o750); err != nil {
+		return fmt.Errorf("pipeline: upload %s: %w", u.id, err)
+	}
+	u.spool = s.spoolPath(u.id)
+	f, err := os.Create(u.spool)
+	if err != nil {
+		return fmt.Errorf("pipeline: upload %s: %w", u.id, err)
+	}
+	defer f.Close()
+	lr := &limitReader{r: part, limit: s.cfg.MaxUpload}
+	ct := part.Header.Get("Content-Type")
+	if ct == "" || strings.HasPrefix(ct, "multipart/") {
+		ct = "application/octet-stream"
+	}
+	u.stored = append(u.stored, u.sourceKey())
+	info, err := s.cfg.Media.Put(ctx, u.sourceKey(), io.TeeReader(lr, f), -1, ct)
+	if errors.Is(err, errOverLimit) || lr.n > lr.limit {
+		return httpapi.Errorf(http.StatusRequestEntityTooLarge, "source: the recording is larger than the upload limit of %s (ATELIER_MAX_UPLOAD)",
+			byteSize(s.cfg.MaxUpload))
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("pipeline: store source of %s: %w", u.id, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("pipeline: spool source of %s: %w", u.id, err)
+	}
+	if info.Size == 0 {
+		return httpapi.Invalid("source", "the source file is empty")
+	}
+	u.size, u.sha256 = info.Size, info.SHA256
+	return nil
+}
+
+var subtitleExts = map[string]string{".srt": "application/x-subrip", ".vtt": "text/vtt", ".ass": "text/x-ass", ".ssa": "text/x-ssa"}
+
+func (u *upload) storeSubtitle(ctx context.Context, i int, part *multipart.Part) error {
+	field := fmt.Sprintf("subtitles[%d]", i)
+	name := filepath.Base(strings.ReplaceAll(part.FileName(), `\`, "/"))
+	ext := strings.ToLower(filepath.Ext(name))
+	ct, ok := subtitleExts[ext]
+	if !ok {
+		return httpapi.Invalid(field, "subtitle file %q: use .srt, .vtt, .ass or .ssa, named after its language (fr.srt)", name)
+	}
+	tag, err := language.Parse(strings.TrimSuffix(name, filepath.Ext(name)))
+	if err != nil || tag == language.Und {
+		return httpapi.Invalid(field, "subtitle file %q: name it after its language, e.g. fr.srt or pt-BR.vtt", name)
+	}
+	key := "recordings/" + u.id + "/subtitles/" + tag.String() + ext
+	for _, k := range u.subtitles {
+		if strings.TrimSuffix(k, filepath.Ext(k)) == strings.TrimSuffix(key, ext) {
+			return httpapi.Invalid(field, "a second subtitle file for language %s", tag)
+		}
+	}
+	u.stored = append(u.stored, key)
+	lr := &limitReader{r: part, limit: maxSubtitlePart}
+	if _, err := u.s.cfg.Media.Put(ctx, key, lr, -1, ct); err != nil {
+		if errors.Is(err, errOverLimit) {
+			return httpapi.Invalid(field, "subtitle file %q is larger than %s", name, byteSize(maxSubtitlePart))
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("pipeline: store subtitles of %s: %w", u.id, err)
+	}
+	u.subtitles = append(u.subtitles, key)
+	return nil
+}
+
+// cleanup removes what a refused upload stored.
+func (u *upload) cleanup(ctx context.Context) {
+	for _, k := range u.stored {
+		if err := u.s.cfg.Media.Delete(ctx, k); err != nil {
+			u.s.log.Error("removing a refused upload", "recording_id", u.id, "key", k, "error", err)
+		}
+	}
+	_ = os.RemoveAll(u.s.workDir(u.id))
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

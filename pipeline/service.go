@@ -1,0 +1,322 @@
+// Package pipeline turns uploaded workshop recordings into replays: it takes the upload and its
+// meta (what to keep, chapters), runs durable jobs (River) that cut and render the recording with
+// pipeline/media, stores the outputs through assets, and reports progress over HTTP.
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/internal/sqldb"
+)
+
+// Catalog is what the pipeline needs from the catalog: the recording id is the replay id.
+type Catalog interface {
+	CheckTags(ctx context.Context, field string, tags []catalog.Tag) error
+	CreateReplay(ctx context.Context, r catalog.NewReplay) error
+	SetChapters(ctx context.Context, replayID string, chapters []catalog.Chapter) error
+	SetProcessing(ctx context.Context, replayID, state string, durationMS int64) error
+}
+
+var _ Catalog = (*catalog.Store)(nil)
+
+// Config is what New needs. The zero values of the optional fields mean defaults.
+type Config struct {
+	// DB is the application's database, where the recordings table lives.
+	DB *sql.DB
+	// QueueDB is a second pool on the same database for River. River runs several
+	// maintenance loops in parallel; on SQLite its documentation advises a pool of one
+	// connection, which New sets. Sharing DB would serialise every request behind the queue.
+	QueueDB *sql.DB
+	Media   assets.Store
+	Catalog Catalog
+	// WorkDir holds one directory per recording being processed (the spooled source, the
+	// cut, the renders). On local disk, never in memory.
+	WorkDir   string
+	MaxUpload int64 // bytes; 0: 20 GiB
+	Workers   int   // concurrent jobs; 0: 1
+	Log       *slog.Logger
+
+	// Optional.
+	Ladder       []int         // rendition heights; nil: the media package's default
+	MaxAttempts  int           // tries for transient faults; 0: 5
+	PollInterval time.Duration // how often idle workers look for jobs; 0: 500ms
+	// StaleAfter is how long a processing recording may go without a heartbeat before Run
+	// takes it for orphaned (its server died) and restarts it; 0: 2 minutes.
+	StaleAfter time.Duration
+}
+
+const queueName = "media"
+
+// Service is the recording pipeline: upload handling, the job queue and its workers.
+type Service struct {
+	cfg     Config
+	store   *store
+	log     *slog.Logger
+	river   *river.Client[*sql.Tx]
+	changes *broadcaster
+
+	mu      sync.Mutex
+	running map[string]context.CancelCauseFunc // recording id -> cancel of its job in this process
+}
+
+// New migrates the pipeline's tables and River's, and builds the service. Call Run to work jobs.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.QueueDB == nil || cfg.Media == nil || cfg.Catalog == nil || cfg.WorkDir == "" {
+		return nil, errors.New("pipeline: DB, QueueDB, Media, Catalog and WorkDir are required")
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = 20 << 30
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 1
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 5
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 500 * time.Millisecond
+	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = 2 * time.Minute
+	}
+	if err := sqldb.Migrate(ctx, cfg.DB, "pipeline", migrations); err != nil {
+		return nil, err
+	}
+	cfg.QueueDB.SetMaxOpenConns(1)
+	driver := riversqlite.New(cfg.QueueDB)
+	migrator, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: river migrations: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("pipeline: river migrations: %w", err)
+	}
+	s := &Service{
+		cfg:     cfg,
+		store:   &store{db: cfg.DB, now: time.Now},
+		log:     cfg.Log.With("component", "pipeline"),
+		changes: newBroadcaster(),
+		running: map[string]context.CancelCauseFunc{},
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &processWorker{s: s}); err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	s.river, err = river.NewClient(driver, &river.Config{
+		Queues:            map[string]river.QueueConfig{queueName: {MaxWorkers: cfg.Workers}},
+		Workers:           workers,
+		Logger:            s.log.With("component", "river"),
+		MaxAttempts:       cfg.MaxAttempts,
+		FetchPollInterval: cfg.PollInterval,
+		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
+		// Jobs run as long as ffmpeg needs: no timeout. River's own rescue of jobs left
+		// "running" by a dead process is a last resort (Run restarts orphans much sooner from
+		// the recordings' heartbeats), so it only needs to exceed any real job.
+		JobTimeout:           -1,
+		RescueStuckJobsAfter: 24 * time.Hour,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: river client: %w", err)
+	}
+	return s, nil
+}
+
+// Run works jobs until ctx ends. On start it restarts recordings orphaned by a server that
+// died mid-job. When ctx ends, running jobs are interrupted and put back in the queue,
+// to start again on the next Run.
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.recoverOrphans(ctx); err != nil {
+		return err
+	}
+	if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("pipeline: start workers: %w", err)
+	}
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.river.StopAndCancel(stopCtx); err != nil {
+		return fmt.Errorf("pipeline: stop workers: %w", err)
+	}
+	return ctx.Err()
+}
+
+// recoverOrphans restarts recordings whose job a dead process left behind: processing, with
+// no heartbeat for StaleAfter and not running here. Their River job stays "running" until
+// River's rescuer sees it; the worker then ignores it, the recording having a new job.
+func (s *Service) recoverOrphans(ctx context.Context) error {
+	recs, err := s.store.unfinished(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.Status != StatusProcessing || s.isRunning(r.ID) || s.store.now().Sub(r.Heartbeat) < s.cfg.StaleAfter {
+			continue
+		}
+		s.log.Warn("restarting a recording whose job was interrupted", "recording_id", r.ID, "job_id", r.JobID,
+			"last_heartbeat", r.Heartbeat)
+		if err := s.enqueue(ctx, r.ID, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enqueue gives a recording a new job, and puts it back to queued.
+func (s *Service) enqueue(ctx context.Context, id string, rerender bool) error {
+	tx, err := s.cfg.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("pipeline: enqueue %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	res, err := s.river.InsertTx(ctx, tx, ProcessArgs{RecordingID: id, Rerender: rerender}, nil)
+	if err != nil {
+		return fmt.Errorf("pipeline: enqueue %s: %w", id, err)
+	}
+	if err := s.store.requeue(ctx, tx, id, res.Job.ID); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("pipeline: enqueue %s: %w", id, err)
+	}
+	s.changes.notify()
+	return nil
+}
+
+// Get returns a recording.
+func (s *Service) Get(ctx context.Context, id string) (Recording, error) {
+	return s.store.get(ctx, id)
+}
+
+// KeptSpans returns the source ranges a ready recording's replay is made of: the actual cut
+// points (keyframes in fast mode). Subtitles in source time map onto the replay through them
+// (see ToReplayTime).
+func (s *Service) KeptSpans(ctx context.Context, id string) ([]Span, error) {
+	r, err := s.store.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != StatusReady {
+		return nil, fmt.Errorf("pipeline: recording %s is %s, its cut points are known once ready: %w", id, r.Status, ErrNotReady)
+	}
+	return r.Actual, nil
+}
+
+// ErrNotReady is returned for operations that need a finished recording.
+var ErrNotReady = errors.New("pipeline: recording not finished")
+
+// Rerender queues a finished recording for processing again (e.g. after its subtitles changed).
+// The replay stays as it is until the new outputs replace it; a failed re-render leaves it.
+func (s *Service) Rerender(ctx context.Context, id string) error {
+	r, err := s.store.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !r.Status.Final() {
+		return fmt.Errorf("pipeline: recording %s is %s: %w", id, r.Status, ErrNotReady)
+	}
+	return s.enqueue(ctx, id, r.Status == StatusReady)
+}
+
+// Cancel stops a queued or running recording. It is final: the recording ends "cancelled".
+func (s *Service) Cancel(ctx context.Context, id string) (Recording, error) {
+	r, err := s.store.get(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	if r.Status.Final() {
+		return r, fmt.Errorf("%w: %s is %s", ErrFinal, id, r.Status)
+	}
+	if err := s.store.requestCancel(ctx, id); err != nil {
+		return r, err
+	}
+	s.mu.Lock()
+	cancel := s.running[id]
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel(errCancelRequested) // the worker records "cancelled"
+	}
+	if r.JobID != 0 {
+		job, err := s.river.JobCancel(ctx, r.JobID)
+		if err != nil && !errors.Is(err, river.ErrNotFound) {
+			return r, fmt.Errorf("pipeline: cancel job of %s: %w", id, err)
+		}
+		// A job that was not running is cancelled at once; a running one ends in its worker.
+		if cancel == nil && (job == nil || job.State != "running") {
+			if err := s.finish(ctx, id, StatusCancelled, "cancelled by request", nil, false); err != nil {
+				return r, err
+			}
+		}
+	}
+	return s.store.get(ctx, id)
+}
+
+var errCancelRequested = errors.New("pipeline: cancelled by request")
+
+func (s *Service) isRunning(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running[id] != nil
+}
+
+// finish records a final status in the recordings table and in the catalog. keepReplay leaves
+// the catalog alone (a failed re-render of a replay that is ready).
+func (s *Service) finish(ctx context.Context, id string, st Status, reason string, outputs []string, keepReplay bool) error {
+	ok, err := s.store.finish(ctx, id, st, reason, outputs)
+	if err != nil {
+		return err
+	}
+	s.changes.notify()
+	if !ok || keepReplay || st == StatusReady {
+		return nil // the worker sets "ready" in the catalog itself, before this
+	}
+	if err := s.cfg.Catalog.SetProcessing(ctx, id, string(st), 0); err != nil {
+		return fmt.Errorf("pipeline: %s: %w", id, err)
+	}
+	return nil
+}
+
+// newID makes a recording id: 16 random hex characters.
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// broadcaster wakes everyone waiting for a change.
+type broadcaster struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func newBroadcaster() *broadcaster { return &broadcaster{ch: make(chan struct{})} }
+
+// wait returns a channel closed at the next notify.
+func (b *broadcaster) wait() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ch
+}
+
+func (b *broadcaster) notify() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	close(b.ch)
+	b.ch = make(chan struct{})
+}

@@ -1,0 +1,329 @@
+package pipeline
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"codeberg.org/atelier/atelier/internal/httpapi"
+)
+
+// Status is where a recording is in its life.
+type Status string
+
+const (
+	StatusQueued     Status = "queued"
+	StatusProcessing Status = "processing"
+	StatusReady      Status = "ready"
+	StatusFailed     Status = "failed"
+	StatusCancelled  Status = "cancelled"
+)
+
+// Final reports whether nothing more will happen to a recording in this status.
+func (s Status) Final() bool {
+	return s == StatusReady || s == StatusFailed || s == StatusCancelled
+}
+
+var (
+	// ErrNotFound is returned for an unknown recording id.
+	ErrNotFound = fmt.Errorf("pipeline: recording %w", httpapi.ErrNotFound)
+	// ErrFinal is returned when cancelling a recording that is already finished.
+	ErrFinal = fmt.Errorf("pipeline: recording already finished: %w", httpapi.ErrConflict)
+)
+
+// migrations of the pipeline's own tables; append only.
+var migrations = []string{
+	`CREATE TABLE recordings (
+		id TEXT PRIMARY KEY,
+		status TEXT NOT NULL,
+		meta TEXT NOT NULL,             -- the client's meta part, re-validated by the job
+		cut_mode TEXT NOT NULL,
+		source_key TEXT NOT NULL,
+		source_size INTEGER NOT NULL DEFAULT 0,
+		source_sha256 TEXT NOT NULL DEFAULT '',
+		source_ms INTEGER NOT NULL DEFAULT 0,   -- probed duration of the source
+		requested TEXT NOT NULL DEFAULT '[]',   -- kept spans asked for, source time, [[start_ms, end_ms]]
+		actual TEXT NOT NULL DEFAULT '[]',      -- kept spans really cut (keyframes in fast mode)
+		replay_ms INTEGER NOT NULL DEFAULT 0,
+		subtitles TEXT NOT NULL DEFAULT '[]',   -- storage keys of the subtitle files uploaded with it
+		stage TEXT NOT NULL DEFAULT '',
+		progress REAL NOT NULL DEFAULT 0,
+		speed REAL NOT NULL DEFAULT 0,
+		eta_seconds INTEGER,
+		error TEXT NOT NULL DEFAULT '',
+		outputs TEXT NOT NULL DEFAULT '[]',     -- storage keys under replays/{id}/, set when ready
+		job_id INTEGER NOT NULL DEFAULT 0,      -- the River job working on it
+		attempts INTEGER NOT NULL DEFAULT 0,
+		cancel_requested INTEGER NOT NULL DEFAULT 0,
+		created_by TEXT NOT NULL DEFAULT '',
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL,
+		heartbeat_at TEXT NOT NULL DEFAULT '',
+		finished_at TEXT NOT NULL DEFAULT ''
+	)`,
+	`CREATE INDEX recordings_status ON recordings (status)`,
+}
+
+// Recording is the stored state of one upload and its processing.
+type Recording struct {
+	ID           string
+	Status       Status
+	Meta         []byte
+	Cut          CutMode
+	SourceKey    string
+	SourceSize   int64
+	SourceSHA256 string
+	SourceLen    time.Duration
+	Requested    []Span
+	Actual       []Span
+	ReplayLen    time.Duration
+	Subtitles    []string
+	Stage        string
+	Progress     float64
+	Speed        float64
+	ETA          *time.Duration
+	Error        string
+	Outputs      []string
+	JobID        int64
+	Attempts     int
+	Cancel       bool
+	CreatedBy    string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Heartbeat    time.Time
+	FinishedAt   time.Time
+}
+
+// msSpans is how spans are stored: [[start_ms, end_ms], ...].
+type msSpans []Span
+
+func (s msSpans) MarshalJSON() ([]byte, error) {
+	out := make([][2]int64, len(s))
+	for i, sp := range s {
+		out[i] = [2]int64{sp.Start.Milliseconds(), sp.End.Milliseconds()}
+	}
+	return json.Marshal(out)
+}
+
+func (s *msSpans) UnmarshalJSON(b []byte) error {
+	var in [][2]int64
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*s = make(msSpans, len(in))
+	for i, p := range in {
+		(*s)[i] = Span{time.Duration(p[0]) * time.Millisecond, time.Duration(p[1]) * time.Millisecond}
+	}
+	return nil
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only our own types are marshalled here
+	}
+	return string(b)
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+const recordingColumns = `id, status, meta, cut_mode, source_key, source_size, source_sha256, source_ms, requested,
+	actual, replay_ms, subtitles, stage, progress, speed, eta_seconds, error, outputs, job_id, attempts,
+	cancel_requested, created_by, created_at, updated_at, heartbeat_at, finished_at`
+
+func scanRecording(sc interface{ Scan(...any) error }) (Recording, error) {
+	var (
+		r                                      Recording
+		meta, requested, actual, subs, outputs string
+		sourceMS, replayMS                     int64
+		eta                                    sql.NullInt64
+		created, updated, heartbeat, finished  string
+	)
+	err := sc.Scan(&r.ID, &r.Status, &meta, &r.Cut, &r.SourceKey, &r.SourceSize, &r.SourceSHA256, &sourceMS, &requested,
+		&actual, &replayMS, &subs, &r.Stage, &r.Progress, &r.Speed, &eta, &r.Error, &outputs, &r.JobID, &r.Attempts,
+		&r.Cancel, &r.CreatedBy, &created, &updated, &heartbeat, &finished)
+	if err != nil {
+		return r, err
+	}
+	r.Meta = []byte(meta)
+	r.SourceLen = time.Duration(sourceMS) * time.Millisecond
+	r.ReplayLen = time.Duration(replayMS) * time.Millisecond
+	var req, act msSpans
+	_ = json.Unmarshal([]byte(requested), &req)
+	_ = json.Unmarshal([]byte(actual), &act)
+	r.Requested, r.Actual = req, act
+	_ = json.Unmarshal([]byte(subs), &r.Subtitles)
+	_ = json.Unmarshal([]byte(outputs), &r.Outputs)
+	if eta.Valid {
+		d := time.Duration(eta.Int64) * time.Second
+		r.ETA = &d
+	}
+	r.CreatedAt, r.UpdatedAt, r.Heartbeat, r.FinishedAt = parseTime(created), parseTime(updated), parseTime(heartbeat), parseTime(finished)
+	return r, nil
+}
+
+// store is the SQL side of the pipeline.
+type store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+func (s *store) get(ctx context.Context, id string) (Recording, error) {
+	r, err := scanRecording(s.db.QueryRowContext(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return r, fmt.Errorf("pipeline: get recording %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// insert records a new queued recording inside tx (with its job, inserted in the same tx).
+func (s *store) insert(ctx context.Context, tx *sql.Tx, r Recording) error {
+	now := fmtTime(s.now())
+	_, err := tx.ExecContext(ctx, `INSERT INTO recordings (id, status, meta, cut_mode, source_key, source_size,
+		source_sha256, source_ms, requested, subtitles, created_by, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		r.ID, StatusQueued, string(r.Meta), r.Cut, r.SourceKey, r.SourceSize, r.SourceSHA256, r.SourceLen.Milliseconds(),
+		mustJSON(msSpans(r.Requested)), mustJSON(nonNil(r.Subtitles)), r.CreatedBy, now, now)
+	if err != nil {
+		return fmt.Errorf("pipeline: insert recording %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (s *store) setJob(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, id string, jobID int64) error {
+	_, err := q.ExecContext(ctx, `UPDATE recordings SET job_id = $1, updated_at = $2 WHERE id = $3`, jobID, fmtTime(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("pipeline: set job of %s: %w", id, err)
+	}
+	return nil
+}
+
+// start marks the recording processing for job jobID. It returns false when the recording
+// is already final or belongs to another job.
+func (s *store) start(ctx context.Context, id string, jobID int64, attempt int) (bool, error) {
+	now := fmtTime(s.now())
+	res, err := s.db.ExecContext(ctx, `UPDATE recordings SET status = $1, stage = 'starting', error = '', attempts = $2,
+		updated_at = $3, heartbeat_at = $3 WHERE id = $4 AND job_id = $5 AND status IN ('queued', 'processing')`,
+		StatusProcessing, attempt, now, id, jobID)
+	if err != nil {
+		return false, fmt.Errorf("pipeline: start %s: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// progress records how far the job is; it doubles as the heartbeat.
+func (s *store) progress(ctx context.Context, id string, stage string, fraction, speed float64, eta *time.Duration) error {
+	var etaS any
+	if eta != nil {
+		etaS = int64(eta.Round(time.Second) / time.Second)
+	}
+	now := fmtTime(s.now())
+	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET stage = $1, progress = $2, speed = $3, eta_seconds = $4,
+		updated_at = $5, heartbeat_at = $5 WHERE id = $6 AND status = 'processing'`,
+		stage, fraction, speed, etaS, now, id)
+	if err != nil {
+		return fmt.Errorf("pipeline: progress of %s: %w", id, err)
+	}
+	return nil
+}
+
+func (s *store) setSource(ctx context.Context, id string, size int64, sourceLen time.Duration) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET source_size = $1, source_ms = $2, updated_at = $3 WHERE id = $4`,
+		size, sourceLen.Milliseconds(), fmtTime(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("pipeline: set source of %s: %w", id, err)
+	}
+	return nil
+}
+
+func (s *store) setActual(ctx context.Context, id string, actual []Span, replayLen time.Duration) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET actual = $1, replay_ms = $2, updated_at = $3 WHERE id = $4`,
+		mustJSON(msSpans(actual)), replayLen.Milliseconds(), fmtTime(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("pipeline: set cut points of %s: %w", id, err)
+	}
+	return nil
+}
+
+// finish moves a recording that is still running to a final status. It returns false when it
+// was already final (e.g. cancelled meanwhile).
+func (s *store) finish(ctx context.Context, id string, st Status, reason string, outputs []string) (bool, error) {
+	now := fmtTime(s.now())
+	set := `status = $1, error = $2, stage = $3, updated_at = $4, finished_at = $4, eta_seconds = NULL, speed = 0`
+	args := []any{st, reason, string(st), now}
+	if st == StatusReady {
+		set += `, progress = 1, outputs = $6`
+	} else {
+		set += `, outputs = $6`
+	}
+	args = append(args, id, mustJSON(nonNil(outputs)))
+	res, err := s.db.ExecContext(ctx, `UPDATE recordings SET `+set+` WHERE id = $5 AND status IN ('queued', 'processing')`, args...)
+	if err != nil {
+		return false, fmt.Errorf("pipeline: finish %s: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func (s *store) requestCancel(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET cancel_requested = 1, updated_at = $1 WHERE id = $2`, fmtTime(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("pipeline: cancel %s: %w", id, err)
+	}
+	return nil
+}
+
+// requeue puts a final or orphaned recording back in the queue under a new job.
+func (s *store) requeue(ctx context.Context, tx *sql.Tx, id string, jobID int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE recordings SET status = 'queued', job_id = $1, stage = '', progress = 0, speed = 0,
+		eta_seconds = NULL, error = '', cancel_requested = 0, finished_at = '', updated_at = $2 WHERE id = $3`,
+		jobID, fmtTime(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("pipeline: requeue %s: %w", id, err)
+	}
+	return nil
+}
+
+// unfinished lists recordings that are queued or processing.
+func (s *store) unfinished(ctx context.Context) ([]Recording, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE status IN ('queued', 'processing') ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: list unfinished: %w", err)
+	}
+	defer rows.Close()
+	var out []Recording
+	for rows.Next() {
+		r, err := scanRecording(rows)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: list unfinished: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

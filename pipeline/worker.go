@@ -1,0 +1,422 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/pipeline/media"
+)
+
+// ProcessArgs is the River job that turns a recording into a replay.
+type ProcessArgs struct {
+	RecordingID string `json:"recording_id"`
+	// Rerender is set when the replay was ready before: a failure leaves it as it was.
+	Rerender bool `json:"rerender,omitempty"`
+}
+
+func (ProcessArgs) Kind() string { return "pipeline.process" }
+
+func (ProcessArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: queueName} }
+
+type processWorker struct {
+	river.WorkerDefaults[ProcessArgs]
+	s *Service
+}
+
+// Timeout: none; a long workshop takes as long as ffmpeg needs, and cancellation is explicit.
+func (w *processWorker) Timeout(*river.Job[ProcessArgs]) time.Duration { return -1 }
+
+// NextRetry backs off from 10 s to about 10 min for transient faults (storage unreachable).
+func (w *processWorker) NextRetry(job *river.Job[ProcessArgs]) time.Time {
+	d := 10 * time.Second << min(job.Attempt-1, 6)
+	return time.Now().Add(d)
+}
+
+// jobError is a failure with a reason safe to show the animator. Permanent failures (bad
+// input) are not retried.
+type jobError struct {
+	reason    string
+	permanent bool
+	err       error
+}
+
+func (e *jobError) Error() string { return e.reason + ": " + e.err.Error() }
+func (e *jobError) Unwrap() error { return e.err }
+
+func permanent(err error, format string, args ...any) error {
+	return &jobError{reason: fmt.Sprintf(format, args...), permanent: true, err: err}
+}
+
+func transient(err error, format string, args ...any) error {
+	return &jobError{reason: fmt.Sprintf(format, args...), err: err}
+}
+
+// mediaError classifies an error of the media package.
+func mediaError(err error, what string) error {
+	var me *media.Error
+	switch {
+	case errors.Is(err, media.ErrNotMedia):
+		return permanent(err, "the source is not a readable audio or video file")
+	case errors.As(err, &me) && me.Hint != "":
+		return permanent(err, "%s failed: %s", what, me.Hint)
+	case errors.Is(err, media.ErrOutOfRange):
+		return permanent(err, "%s failed: a kept range lies outside the recording", what)
+	}
+	return permanent(err, "%s failed; the server log has the details", what)
+}
+
+func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
+	s := w.s
+	id := job.Args.RecordingID
+	log := s.log.With("recording_id", id, "job_id", job.ID, "attempt", job.Attempt)
+	rec, err := s.store.get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if rec.JobID != job.ID || rec.Status.Final() {
+		log.Info("job superseded, nothing to do", "current_job_id", rec.JobID, "status", rec.Status)
+		return nil
+	}
+	if rec.Cancel {
+		return river.JobCancel(s.finish(ctx, id, StatusCancelled, "cancelled by request", nil, job.Args.Rerender))
+	}
+	ok, err := s.store.start(ctx, id, job.ID, job.Attempt)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return nil
+	}
+	s.changes.notify()
+
+	jobCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	s.mu.Lock()
+	s.running[id] = cancel
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.running, id)
+		s.mu.Unlock()
+	}()
+
+	log.Info("processing recording")
+	started := time.Now()
+	outputs, err := s.process(jobCtx, rec, job.Args.Rerender)
+	// Final bookkeeping must happen even though jobCtx (or the River context) has ended.
+	bg := context.WithoutCancel(ctx)
+	if err == nil {
+		log.Info("recording ready", "duration", time.Since(started).Round(time.Millisecond), "outputs", len(outputs))
+		if err := s.finish(bg, id, StatusReady, "", outputs, job.Args.Rerender); err != nil {
+			return err
+		}
+		_ = os.RemoveAll(s.workDir(id))
+		return nil
+	}
+	if jobCtx.Err() != nil {
+		cur, gerr := s.store.get(bg, id)
+		if gerr == nil && cur.Cancel || errors.Is(context.Cause(jobCtx), errCancelRequested) {
+			log.Info("recording cancelled")
+			_ = os.RemoveAll(s.workDir(id))
+			return river.JobCancel(errors.Join(errCancelRequested, s.finish(bg, id, StatusCancelled, "cancelled by request", nil, job.Args.Rerender)))
+		}
+		// The server is stopping: back to the queue, to start again at the next start
+		// without using up an attempt. The spooled source stays for the next run.
+		log.Info("recording interrupted by shutdown; it restarts with the server")
+		_, _ = s.cfg.DB.ExecContext(bg, `UPDATE recordings SET status = 'queued', stage = 'interrupted', speed = 0,
+			eta_seconds = NULL WHERE id = $1 AND status = 'processing'`, id)
+		return river.JobSnooze(0)
+	}
+	var je *jobError
+	if !errors.As(err, &je) {
+		je = &jobError{reason: "processing failed; the server log has the details", err: err}
+	}
+	if je.permanent || job.Attempt >= job.MaxAttempts {
+		log.Error("recording failed", "error", err, "permanent", je.permanent)
+		_ = os.RemoveAll(s.workDir(id))
+		if ferr := s.finish(bg, id, StatusFailed, je.reason, nil, job.Args.Rerender); ferr != nil {
+			return ferr
+		}
+		return river.JobCancel(err)
+	}
+	log.Warn("recording failed, will retry", "error", err)
+	_, _ = s.cfg.DB.ExecContext(bg, `UPDATE recordings SET status = 'queued', stage = 'waiting to retry', error = $1,
+		speed = 0, eta_seconds = NULL WHERE id = $2 AND status = 'processing'`,
+		fmt.Sprintf("%s; retrying (attempt %d of %d)", je.reason, job.Attempt, job.MaxAttempts), id)
+	s.changes.notify()
+	return err
+}
+
+func (s *Service) workDir(id string) string { return filepath.Join(s.cfg.WorkDir, id) }
+
+// spoolPath is where the upload handler copies the source as it streams to storage, and where
+// the job reads it; a job on another start (or machine) downloads it again.
+func (s *Service) spoolPath(id string) string { return filepath.Join(s.workDir(id), "source") }
+
+// Stages and their share of the whole job's progress.
+var stages = map[string][2]float64{
+	"download": {0, 0.05},
+	"probe":    {0.05, 0.06},
+	"cut":      {0.06, 0.40},
+	"render":   {0.40, 0.95},
+	"upload":   {0.95, 1},
+}
+
+// reporter writes progress to the recording, at most twice a second.
+type reporter struct {
+	s       *Service
+	id      string
+	start   time.Time
+	last    time.Time
+	lastPct float64
+}
+
+func (r *reporter) stage(name string, f, speed float64) {
+	span := stages[name]
+	total := span[0] + (span[1]-span[0])*min(max(f, 0), 1)
+	now := time.Now()
+	if now.Sub(r.last) < 500*time.Millisecond && f < 1 && f > 0 {
+		return
+	}
+	r.last, r.lastPct = now, total
+	var eta *time.Duration
+	if elapsed := now.Sub(r.start); total > 0.02 && total < 1 {
+		d := time.Duration(float64(elapsed) * (1 - total) / total)
+		eta = &d
+	}
+	if err := r.s.store.progress(context.Background(), r.id, name, total, speed, eta); err != nil {
+		r.s.log.Warn("progress not recorded", "recording_id", r.id, "error", err)
+	}
+	r.s.changes.notify()
+}
+
+func (r *reporter) media(stage string) func(media.Progress) {
+	return func(p media.Progress) { r.stage(stage, p.Fraction, p.Speed) }
+}
+
+// process runs the whole job and returns the storage keys of the outputs.
+func (s *Service) process(ctx context.Context, rec Recording, rerender bool) ([]string, error) {
+	id := rec.ID
+	rep := &reporter{s: s, id: id, start: time.Now()}
+	dir := s.workDir(id)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, transient(err, "the server could not create its work directory")
+	}
+	src, err := s.ensureSource(ctx, rec, rep)
+	if err != nil {
+		return nil, err
+	}
+
+	rep.stage("probe", 0, 0)
+	probe, err := media.ProbeFile(ctx, src)
+	if err != nil {
+		return nil, mediaError(err, "probing the source")
+	}
+	plan, err := ParseMeta(rec.Meta)
+	if err != nil {
+		return nil, permanent(err, "the recording's meta is no longer valid: %v", err)
+	}
+	keep, err := plan.Resolve(probe.Duration)
+	if err != nil {
+		return nil, permanent(err, "%v", err)
+	}
+
+	cutPath := filepath.Join(dir, "cut.mp4")
+	res, err := media.Cut(ctx, src, toMedia(keep), media.CutMode(plan.Cut), cutPath, rep.media("cut"))
+	if err != nil {
+		return nil, mediaError(err, "cutting")
+	}
+	actual := fromMedia(res.Actual)
+	if err := s.store.setActual(ctx, id, actual, res.Duration); err != nil {
+		return nil, transient(err, "the database is unavailable")
+	}
+
+	chapters := ReplayChapters(actual, plan.Chapters)
+	mch := make([]media.Chapter, len(chapters))
+	for i, c := range chapters {
+		mch[i] = media.Chapter{Start: c.Start, Title: c.Title}
+	}
+	outDir := filepath.Join(dir, "out")
+	if err := os.RemoveAll(outDir); err != nil {
+		return nil, transient(err, "the server could not clean its work directory")
+	}
+	outs, err := media.Render(ctx, cutPath, outDir, media.RenderOptions{
+		Ladder: s.cfg.Ladder, Loudnorm: plan.Loudnorm, Chapters: mch,
+	}, rep.media("render"))
+	if err != nil {
+		return nil, mediaError(err, "rendering")
+	}
+
+	keys, err := s.upload(ctx, id, outDir, outs.Files, rep)
+	if err != nil {
+		return nil, err
+	}
+	cch := make([]catalog.Chapter, len(chapters))
+	for i, c := range chapters {
+		cch[i] = catalog.Chapter{StartMS: c.Start.Milliseconds(), Title: c.Title, Documents: nonNil(c.Documents)}
+	}
+	if err := s.cfg.Catalog.SetChapters(ctx, id, cch); err != nil {
+		return nil, transient(err, "the catalog could not be updated")
+	}
+	if err := s.cfg.Catalog.SetProcessing(ctx, id, catalog.Ready, outs.Duration.Milliseconds()); err != nil {
+		return nil, transient(err, "the catalog could not be updated")
+	}
+	return keys, nil
+}
+
+// ensureSource returns the local path of the source: the upload's spool when it is complete,
+// else a fresh download of the stored original.
+func (s *Service) ensureSource(ctx context.Context, rec Recording, rep *reporter) (string, error) {
+	p := s.spoolPath(rec.ID)
+	if fi, err := os.Stat(p); err == nil && fi.Size() == rec.SourceSize && rec.SourceSize > 0 {
+		return p, nil
+	}
+	rep.stage("download", 0, 0)
+	rc, info, err := s.cfg.Media.Open(ctx, rec.SourceKey, nil)
+	if errors.Is(err, assets.ErrNotExist) {
+		return "", permanent(err, "the original recording is missing from storage")
+	}
+	if err != nil {
+		return "", transient(err, "the storage is unreachable")
+	}
+	defer rc.Close()
+	tmp := p + ".part"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return "", transient(err, "the server could not write its work directory")
+	}
+	pr := &progressReader{r: rc, total: info.Size, fn: func(f float64) { rep.stage("download", f, 0) }}
+	_, err = io.Copy(f, pr)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", transient(err, "downloading the original from storage failed")
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return "", transient(err, "the server could not write its work directory")
+	}
+	return p, nil
+}
+
+// upload stores the rendered files under replays/{id}/ and removes outputs of an earlier render
+// that this one no longer has (except subtitles/, which belong to the subtitle step).
+func (s *Service) upload(ctx context.Context, id, outDir string, files []string, rep *reporter) ([]string, error) {
+	var total, done int64
+	for _, f := range files {
+		if fi, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(f))); err == nil {
+			total += fi.Size()
+		}
+	}
+	prefix := "replays/" + id + "/"
+	keys := make([]string, 0, len(files))
+	for _, f := range files {
+		key := prefix + f
+		if err := assets.ValidKey(key); err != nil || strings.HasPrefix(f, "/") {
+			return nil, permanent(fmt.Errorf("output %q: %w", f, err), "rendering produced an unexpected file name")
+		}
+		fh, err := os.Open(filepath.Join(outDir, filepath.FromSlash(f)))
+		if err != nil {
+			return nil, transient(err, "reading a rendered file failed")
+		}
+		fi, _ := fh.Stat()
+		base := done
+		pr := &progressReader{r: fh, total: max(total, 1), done: base, fn: func(f float64) { rep.stage("upload", f, 0) }}
+		_, err = s.cfg.Media.Put(ctx, key, pr, fi.Size(), contentType(f))
+		fh.Close()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, transient(err, "the storage is unreachable")
+		}
+		done += fi.Size()
+		keys = append(keys, key)
+	}
+	old, err := s.cfg.Media.List(ctx, prefix)
+	if err != nil {
+		return nil, transient(err, "the storage is unreachable")
+	}
+	for _, o := range old {
+		if !slices.Contains(keys, o.Key) && !strings.HasPrefix(o.Key, prefix+"subtitles/") {
+			if err := s.cfg.Media.Delete(ctx, o.Key); err != nil {
+				return nil, transient(err, "the storage is unreachable")
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+func contentType(name string) string {
+	switch path.Ext(name) {
+	case ".m3u8":
+		return "application/vnd.apple.mpegurl"
+	case ".m4s":
+		return "video/iso.segment"
+	case ".vtt":
+		return "text/vtt; charset=utf-8"
+	case ".mp4":
+		return "video/mp4"
+	case ".jpg":
+		return "image/jpeg"
+	case ".json":
+		return "application/json"
+	}
+	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+// progressReader reports the fraction read.
+type progressReader struct {
+	r           io.Reader
+	total, done int64
+	fn          func(float64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if p.total > 0 {
+		p.fn(float64(p.done) / float64(p.total))
+	}
+	return n, err
+}
+
+func toMedia(spans []Span) []media.Span {
+	out := make([]media.Span, len(spans))
+	for i, s := range spans {
+		out[i] = media.Span{Start: s.Start, End: s.End}
+	}
+	return out
+}
+
+func fromMedia(spans []media.Span) []Span {
+	out := make([]Span, len(spans))
+	for i, s := range spans {
+		out[i] = Span{Start: s.Start, End: s.End}
+	}
+	return out
+}
