@@ -1,0 +1,244 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"codeberg.org/atelier/atelier/internal/httpapi"
+)
+
+// ListOptions filters and orders GET /api/replays. The zero value lists every replay (the API
+// sets Public for requests without an animator token).
+type ListOptions struct {
+	// Public restricts the list to published replays; otherwise Publication may filter.
+	Public      bool
+	Publication string
+	Software    string // replays tagged (themselves or a chapter) with this software
+	Version     string // ... at this version (needs Software)
+	Status      string // current | outdated | unknown: the replay's overall freshness
+	Language    string
+	Q           string // full text over title, description, chapter titles and subtitles
+	// For is "slug@version": replays still valid for a learner on that version: every tag of that
+	// software documents a version ≤ theirs with no interface change in between.
+	For string
+	// Sort: published_at, created_at, title, duration_ms, each optionally prefixed by "-" for
+	// descending, or relevance (with Q). Default: relevance with Q, else -published_at for the
+	// public and -created_at for animators.
+	Sort string
+	Page httpapi.Page
+}
+
+// ReplayList is one page of replays, in the shape of every list reply.
+type ReplayList struct {
+	Items      []Replay `json:"items"`
+	Total      int      `json:"total"`
+	Limit      int      `json:"limit"`
+	Offset     int      `json:"offset"`
+	NextOffset *int     `json:"next_offset"`
+}
+
+// The sets of replays with at least one outdated / unknown tag, as range scans over
+// replay_tags (software_id, version_key): a tag is outdated when its version is below the
+// software's newest interface-changing release, unknown when above its newest release.
+const (
+	outdatedSet = `SELECT t.replay_id FROM software s JOIN replay_tags t ON t.software_id = s.id
+		AND t.version_key < (SELECT MAX(r.version_key) FROM releases r WHERE r.software_id = s.id AND r.interface_change = 1)`
+	unknownSet = `SELECT t.replay_id FROM software s JOIN replay_tags t ON t.software_id = s.id
+		AND t.version_key > COALESCE((SELECT MAX(r.version_key) FROM releases r WHERE r.software_id = s.id), '')`
+)
+
+var sortColumns = map[string]string{
+	"published_at": "rp.published_at",
+	"created_at":   "rp.created_at",
+	"title":        "rp.title",
+	"duration_ms":  "rp.duration_ms",
+}
+
+// query is a WHERE clause under construction with numbered placeholders.
+type query struct {
+	from  string
+	where []string
+	args  []any
+}
+
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return fmt.Sprintf("$%d", len(q.args))
+}
+
+// ListReplays returns a page of replays matching o, each with its documents and freshness.
+func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, error) {
+	q, order, err := s.listQuery(ctx, o)
+	if err != nil {
+		return ReplayList{}, err
+	}
+	where := ""
+	if len(q.where) > 0 {
+		where = " WHERE " + strings.Join(q.where, " AND ")
+	}
+	list := ReplayList{Items: []Replay{}, Limit: o.Page.Limit, Offset: o.Page.Offset}
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+q.from+where, q.args...).Scan(&list.Total); err != nil {
+		return ReplayList{}, fmt.Errorf("catalog: count replays: %w", err)
+	}
+	limit := q.arg(o.Page.Limit)
+	offset := q.arg(o.Page.Offset)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+replayCols+` FROM `+q.from+where+` ORDER BY `+order+
+		` LIMIT `+limit+` OFFSET `+offset, q.args...)
+	if err != nil {
+		return ReplayList{}, fmt.Errorf("catalog: list replays: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanReplay(rows)
+		if err != nil {
+			return ReplayList{}, fmt.Errorf("catalog: list replays: %w", err)
+		}
+		list.Items = append(list.Items, r)
+	}
+	if err := rows.Err(); err != nil {
+		return ReplayList{}, fmt.Errorf("catalog: list replays: %w", err)
+	}
+	if err := s.fill(ctx, list.Items, false); err != nil {
+		return ReplayList{}, err
+	}
+	list.NextOffset = o.Page.NextOffset(list.Total)
+	return list, nil
+}
+
+// listQuery turns o into a FROM clause, conditions and an ORDER BY, validating every filter.
+func (s *Store) listQuery(ctx context.Context, o ListOptions) (*query, string, error) {
+	q := &query{from: "replays rp"}
+	if o.Page.Limit <= 0 {
+		o.Page.Limit = 50
+	}
+	switch {
+	case o.Public:
+		q.where = append(q.where, "rp.publication = 'published'")
+	case o.Publication != "":
+		p, err := ParsePublication(o.Publication)
+		if err != nil {
+			return nil, "", err
+		}
+		q.where = append(q.where, "rp.publication = "+q.arg(string(p)))
+	}
+	if o.Language != "" {
+		q.where = append(q.where, "rp.language = "+q.arg(o.Language))
+	}
+	if o.Version != "" && o.Software == "" {
+		return nil, "", httpapi.Invalid("version", "version filters a software: give software= too")
+	}
+	if o.Software != "" {
+		id, err := s.softwareID(ctx, "software", o.Software)
+		if err != nil {
+			return nil, "", err
+		}
+		cond := "software_id = " + q.arg(id)
+		if o.Version != "" {
+			v, err := ParseVersion(o.Version)
+			if err != nil {
+				return nil, "", httpapi.Invalid("version", "%v", err)
+			}
+			cond += " AND version_key = " + q.arg(v.Key())
+		}
+		q.where = append(q.where, "rp.id IN (SELECT replay_id FROM replay_tags WHERE "+cond+")")
+	}
+	if o.For != "" {
+		cond, err := s.forCondition(ctx, q, o.For)
+		if err != nil {
+			return nil, "", err
+		}
+		q.where = append(q.where, cond)
+	}
+	switch Status(o.Status) {
+	case "":
+	case Outdated:
+		q.where = append(q.where, "rp.id IN ("+outdatedSet+")")
+	case Unknown:
+		q.where = append(q.where, "rp.id IN ("+unknownSet+")", "rp.id NOT IN ("+outdatedSet+")")
+	case Current:
+		q.where = append(q.where, "rp.id NOT IN ("+outdatedSet+")", "rp.id NOT IN ("+unknownSet+")")
+	default:
+		return nil, "", httpapi.Invalid("status", "unknown status %q: use current, outdated or unknown", o.Status)
+	}
+	relevance := false
+	if o.Q != "" {
+		match := ftsQuery(o.Q)
+		if match == "" {
+			return nil, "", httpapi.Invalid("q", "the search has no word to look for")
+		}
+		q.from = "replays rp JOIN (SELECT rowid, rank FROM replay_fts WHERE replay_fts MATCH " + q.arg(match) + ") f ON f.rowid = rp.seq"
+		relevance = true
+	}
+	sort := o.Sort
+	if sort == "" {
+		switch {
+		case relevance:
+			sort = "relevance"
+		case o.Public || o.Publication == string(Published):
+			sort = "-published_at"
+		default:
+			sort = "-created_at"
+		}
+	}
+	if sort == "relevance" {
+		if !relevance {
+			return nil, "", httpapi.Invalid("sort", "sort=relevance needs a search (q=)")
+		}
+		return q, "f.rank, rp.seq DESC", nil
+	}
+	dir := "ASC"
+	if strings.HasPrefix(sort, "-") {
+		dir, sort = "DESC", sort[1:]
+	}
+	col, ok := sortColumns[sort]
+	if !ok {
+		return nil, "", httpapi.Invalid("sort", "unknown sort %q: use published_at, created_at, title, duration_ms (prefix - for descending) or relevance", o.Sort)
+	}
+	return q, col + " " + dir + ", rp.seq " + dir, nil
+}
+
+// forCondition is the SQL condition of for=slug@version: the replay documents slug, and every tag
+// of slug lies in [B, L] where L is the learner's version and B the newest interface-changing
+// release at or before L (no bound when there is none): a tag below B misses an interface change
+// the learner has, a tag above L shows a newer interface than theirs.
+func (s *Store) forCondition(ctx context.Context, q *query, spec string) (string, error) {
+	slug, version, ok := strings.Cut(spec, "@")
+	if !ok || slug == "" || version == "" {
+		return "", httpapi.Invalid("for", "want for=software@version, e.g. for=nextcloud@28.0.2")
+	}
+	id, err := s.softwareID(ctx, "for", slug)
+	if err != nil {
+		return "", err
+	}
+	v, err := ParseVersion(version)
+	if err != nil {
+		return "", httpapi.Invalid("for", "%v", err)
+	}
+	var lower sql.NullString
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version_key) FROM releases WHERE software_id = $1
+		AND interface_change = 1 AND version_key <= $2`, id, v.Key()).Scan(&lower); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("catalog: for=%s: %w", spec, err)
+	}
+	sw, lo, hi := q.arg(id), q.arg(lower.String), q.arg(v.Key())
+	return "rp.id IN (SELECT replay_id FROM replay_tags WHERE software_id = " + sw + " AND version_key >= " + lo + " AND version_key <= " + hi + ")" +
+		" AND NOT EXISTS (SELECT 1 FROM replay_tags x WHERE x.replay_id = rp.id AND x.software_id = " + sw +
+		" AND (x.version_key < " + lo + " OR x.version_key > " + hi + "))", nil
+}
+
+// ftsQuery turns what a learner types into an FTS5 query: every word must appear (the last one
+// as a prefix, for search-as-you-type); FTS5 operators in the input are taken as plain words.
+func ftsQuery(s string) string {
+	var terms []string
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		terms = append(terms, `"`+w+`"`)
+	}
+	if len(terms) == 0 {
+		return ""
+	}
+	terms[len(terms)-1] += "*"
+	return strings.Join(terms, " ")
+}
