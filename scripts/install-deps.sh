@@ -26,7 +26,7 @@ if [[ $what == test || $what == bench ]]; then
   want /usr/lib/python3/dist-packages/icalendar python3-icalendar
   want /usr/lib/python3/dist-packages/dateutil python3-dateutil
   want espeak-ng espeak-ng
-  want pocketsphinx pocketsphinx
+  command -v pocketsphinx >/dev/null 2>&1 || want pocketsphinx_continuous pocketsphinx # 5.x or 0.8 (bookworm)
   want /usr/share/pocketsphinx/model/en-us pocketsphinx-en-us
 fi
 
