@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/auth"
 	"codeberg.org/atelier/atelier/internal/sqldb"
 	"codeberg.org/atelier/atelier/web"
@@ -35,6 +36,9 @@ type app struct {
 	principalResolvers []auth.Resolver
 
 	web *web.Site // pages and replay streams
+
+	catalog    *catalog.Store // software, releases, replays, freshness
+	catalogAPI *catalog.API
 }
 
 // openApp opens the database and media storage that cfg names and migrates the schema.
@@ -75,6 +79,10 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 		}
 		a.media, a.dir = dir, dir
 		log.Info("media storage", "backend", "dir", "path", root)
+	}
+	if err := a.openCatalog(ctx); err != nil {
+		a.Close()
+		return nil, err
 	}
 	if err := a.openWeb(ctx); err != nil {
 		a.Close()

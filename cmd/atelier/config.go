@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is everything Atelier reads from flags and ATELIER_* variables. It is built once in
@@ -40,6 +41,9 @@ type Config struct {
 
 	// web
 	StreamMode string // proxy | redirect; default proxy for local media, redirect for S3
+
+	// catalog
+	ReleaseSyncInterval time.Duration // how often serve reads the software release feeds; 0 disables
 }
 
 // env returns the value of ATELIER_<name>, or def.
@@ -84,6 +88,7 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.Secret, "secret", env("SECRET", ""), "key that signs media URLs and sessions; generated in DATA_DIR when empty (env ATELIER_SECRET or ATELIER_SECRET_FILE)")
 	fs.Int64Var(&c.MaxUpload, "max-upload", envInt64("MAX_UPLOAD", 20<<30), "largest accepted recording in bytes (env ATELIER_MAX_UPLOAD)")
 	fs.StringVar(&c.StreamMode, "stream-mode", env("STREAM_MODE", ""), "how replays reach browsers: proxy (through Atelier) or redirect (302 to a short-lived S3 URL); default proxy for local media, redirect for S3 (env ATELIER_STREAM_MODE)")
+	fs.DurationVar(&c.ReleaseSyncInterval, "release-sync-interval", envDuration("RELEASE_SYNC_INTERVAL", 6*time.Hour), "how often to read the software release feeds for new releases; 0 disables (env ATELIER_RELEASE_SYNC_INTERVAL)")
 	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs (env ATELIER_WORKERS; default 1 per 2 cores)")
 }
 
@@ -186,6 +191,9 @@ func (c *Config) finishServe() error {
 	}
 	if c.Workers < 1 {
 		return fmt.Errorf("-workers %d: at least 1", c.Workers)
+	}
+	if c.ReleaseSyncInterval < 0 {
+		return fmt.Errorf("-release-sync-interval %s: must be 0 (off) or positive", c.ReleaseSyncInterval)
 	}
 	return nil
 }

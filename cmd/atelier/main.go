@@ -25,6 +25,7 @@ Commands:
   token create     create an access token (printed once): -role animator|admin -name NAME
   token list       list tokens
   token revoke ID  revoke a token
+  software sync    read the software release feeds now and add new releases: [-software SLUG]
   version          print the version
 
 Every flag also has an ATELIER_* environment default; run "atelier <command> -help" to see them.
@@ -70,8 +71,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageErr("no command given")
 	}
 	commands := map[string]command{
-		"serve": cmdServe,
-		"token": cmdToken,
+		"serve":    cmdServe,
+		"token":    cmdToken,
+		"software": cmdSoftware,
 		"version": func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "atelier", version)
 			return nil

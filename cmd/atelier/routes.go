@@ -43,6 +43,18 @@ func (a *app) routes() http.Handler {
 		r.PathPrefix("/media/").Handler(a.dir)
 	}
 
+	// catalog: software, releases, replays and their freshness (reads public, writes animator).
+	cat := a.catalogAPI
+	r.Handle("/api/software", h(cat.ListSoftware)).Methods("GET")
+	r.Handle("/api/software", animator(h(cat.CreateSoftware))).Methods("POST")
+	r.Handle("/api/software/{slug}", h(cat.GetSoftware)).Methods("GET")
+	r.Handle("/api/software/{slug}/releases", animator(h(cat.AddRelease))).Methods("POST")
+	r.Handle("/api/replays", h(cat.ListReplays)).Methods("GET")
+	r.Handle("/api/replays/{id}", h(cat.GetReplay)).Methods("GET")
+	r.Handle("/api/replays/{id}", animator(h(cat.PatchReplay))).Methods("PATCH")
+	r.Handle("/api/freshness", h(cat.Freshness)).Methods("GET")
+	r.Handle("/freshness.atom", h(cat.FreshnessAtom)).Methods("GET", "HEAD")
+
 	// web: replay streams (drafts only for animators: bearer token or studio session).
 	stream := h(a.web.Stream)
 	r.Handle(`/replays/{id}/{file:video\.mp4|poster\.jpg|storyboard\.jpg|storyboard\.vtt|chapters\.vtt}`, stream).Methods("GET", "HEAD")
