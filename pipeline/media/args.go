@@ -1,0 +1,176 @@
+package media
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	ffmpeg "github.com/u2takey/ffmpeg-go"
+)
+
+// This file holds the pure functions that build ffmpeg arguments. They are
+// golden-tested (testdata/*.golden); the runner adds the global options
+// (-nostdin -y -nostats -progress pipe:1).
+
+// untrusted are the input options of an uploaded file (see inputArgs).
+func untrusted(extra ffmpeg.KwArgs) ffmpeg.KwArgs {
+	kw := ffmpeg.KwArgs{"protocol_whitelist": "file,pipe", "format_whitelist": demuxerWhitelist()}
+	for k, v := range extra {
+		kw[k] = v
+	}
+	return kw
+}
+
+// ourList are the input options of a concat list we wrote ourselves: only
+// then -safe 0. The nested files inherit the whitelists.
+func ourList() ffmpeg.KwArgs {
+	return ffmpeg.KwArgs{
+		"format": "concat", "safe": "0",
+		"protocol_whitelist": "file,pipe", "format_whitelist": "concat," + demuxerWhitelist(),
+	}
+}
+
+// encParams are the H.264 settings of re-encoded pieces, matched to the source.
+type encParams struct {
+	Profile string // x264 profile: baseline, main, high
+	PixFmt  string
+	CRF     int
+}
+
+// x264Profile maps ffprobe's profile name to libx264's, "" when unsupported.
+func x264Profile(p string) string {
+	switch strings.ToLower(p) {
+	case "high":
+		return "high"
+	case "main":
+		return "main"
+	case "baseline", "constrained baseline":
+		return "baseline"
+	}
+	return ""
+}
+
+// piece is a run of consecutive source frames, re-encoded or copied.
+type piece struct {
+	Start  time.Duration // pts of the first frame
+	Frames int
+	Copy   bool
+}
+
+// seekTo is the -ss for a piece starting on the frame at t. Decoding
+// (re-encoded pieces) drops frames before -ss: seek a quarter frame early so
+// rounding never loses the frame at t. Stream copy starts at the keyframe at
+// or before -ss and keeps it whatever -ss says: seek a quarter frame late so
+// that keyframe is the one at t, not the previous one.
+func seekTo(t, frame time.Duration, copy bool) string {
+	if copy {
+		t += frame / 4
+	} else {
+		t -= frame / 4
+	}
+	return secs(max(t, 0))
+}
+
+// pieceArgs writes one video piece of src to out as MPEG-TS (Annex B with
+// in-band parameter sets, so pieces from different encoders concatenate).
+func pieceArgs(src string, pc piece, frame time.Duration, enc encParams, out string) []string {
+	in := ffmpeg.Input(fileURL(src), untrusted(ffmpeg.KwArgs{"ss": seekTo(pc.Start, frame, pc.Copy)}))
+	kw := ffmpeg.KwArgs{"an": "", "sn": "", "dn": "", "frames:v": pc.Frames, "format": "mpegts"}
+	if pc.Copy {
+		kw["c:v"] = "copy"
+		kw["bsf:v"] = "h264_mp4toannexb"
+	} else {
+		kw["c:v"] = "libx264"
+		kw["preset"] = "veryfast"
+		kw["crf"] = enc.CRF
+		kw["profile:v"] = enc.Profile
+		kw["pix_fmt"] = enc.PixFmt
+		kw["x264-params"] = "repeat-headers=1"
+	}
+	return in.Video().Output(fileURL(out), kw).GetArgs()
+}
+
+// concatList is a concat demuxer script listing files we wrote.
+func concatList(files []string) []byte {
+	var b strings.Builder
+	b.WriteString("ffconcat version 1.0\n")
+	for _, f := range files {
+		fmt.Fprintf(&b, "file %s\n", concatQuote(fileURL(f)))
+	}
+	return []byte(b.String())
+}
+
+// concatQuote quotes s for a concat script: '...' with ' written as '\”.
+func concatQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// audioGraph cuts spans of src's first audio stream sample-exactly and
+// joins them.
+func audioGraph(src *ffmpeg.Stream, spans []Span) *ffmpeg.Stream {
+	var parts []*ffmpeg.Stream
+	for _, s := range spans {
+		parts = append(parts, src.Get("a:0").
+			Filter("atrim", nil, ffmpeg.KwArgs{"start": secs(s.Start), "end": secs(s.End)}).
+			Filter("asetpts", ffmpeg.Args{"PTS-STARTPTS"}))
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return ffmpeg.Concat(parts, ffmpeg.KwArgs{"v": 0, "a": 1})
+}
+
+func aacArgs(kw ffmpeg.KwArgs) {
+	kw["c:a"] = "aac"
+	kw["b:a"] = "128k"
+	kw["ar"] = 48000
+}
+
+// joinArgs joins the video pieces listed in list (copy) with src's audio cut
+// to spans (AAC), into an MP4 ready for progressive download.
+func joinArgs(list, src string, spans []Span, hasAudio bool, out string) []string {
+	streams := []*ffmpeg.Stream{ffmpeg.Input(fileURL(list), ourList()).Get("v:0")}
+	if hasAudio {
+		streams = append(streams, audioGraph(ffmpeg.Input(fileURL(src), untrusted(nil)), spans))
+	}
+	kw := ffmpeg.KwArgs{"c:v": "copy", "movflags": "+faststart", "format": "mp4"}
+	if hasAudio {
+		aacArgs(kw)
+	}
+	return ffmpeg.Output(streams, fileURL(out), kw).GetArgs()
+}
+
+// reencodeArgs transcodes vspans of src's video and aspans of its audio
+// into out (libx264 + AAC).
+func reencodeArgs(src string, vspans, aspans []Span, hasVideo, hasAudio bool, out string) []string {
+	in := ffmpeg.Input(fileURL(src), untrusted(nil))
+	var streams []*ffmpeg.Stream
+	kw := ffmpeg.KwArgs{"movflags": "+faststart", "format": "mp4"}
+	if hasVideo {
+		var parts []*ffmpeg.Stream
+		for _, s := range vspans {
+			parts = append(parts, in.Get("v:0").
+				Filter("trim", nil, ffmpeg.KwArgs{"start": secs(s.Start), "end": secs(s.End)}).
+				Filter("setpts", ffmpeg.Args{"PTS-STARTPTS"}))
+		}
+		v := parts[0]
+		if len(parts) > 1 {
+			v = ffmpeg.Concat(parts, ffmpeg.KwArgs{"v": 1, "a": 0})
+		}
+		v = v.Filter("format", ffmpeg.Args{"yuv420p"})
+		streams = append(streams, v)
+		kw["c:v"] = "libx264"
+		kw["preset"] = "veryfast"
+		kw["crf"] = 20
+		kw["profile:v"] = "high"
+	}
+	if hasAudio {
+		streams = append(streams, audioGraph(in, aspans))
+		aacArgs(kw)
+	}
+	return ffmpeg.Output(streams, fileURL(out), kw).GetArgs()
+}
+
+// itoa is strconv.Itoa, short.
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,81 @@
+package media
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// golden compares got with testdata/name.golden (rewritten with -update).
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != string(got) {
+		t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", name, path, got, want)
+	}
+}
+
+func argLines(args []string) []byte { return []byte(strings.Join(args, "\n") + "\n") }
+
+func TestArgsGolden(t *testing.T) {
+	const src, out = "/in/source file.mp4", "/out/cut.mp4"
+	spans := []Span{{sec(1.32), sec(5.72)}, {sec(7.12), sec(11)}}
+	frame := 40 * time.Millisecond
+	enc := encParams{Profile: "high", PixFmt: "yuv420p", CRF: 18}
+	sb := storyboardFor(sec(8.28), 320, 240)
+	tests := map[string][]string{
+		"probe":         probeArgs(src),
+		"packets":       packetArgs(src, time.Minute),
+		"piece_encode":  pieceArgs(src, piece{Start: sec(1.32), Frames: 17}, frame, enc, "/work/p0000.ts"),
+		"piece_copy":    pieceArgs(src, piece{Start: sec(2), Frames: 50, Copy: true}, frame, enc, "/work/p0001.ts"),
+		"join":          joinArgs("/work/list.ffconcat", src, spans, true, out),
+		"join_noaudio":  joinArgs("/work/list.ffconcat", src, spans, false, out),
+		"reencode":      reencodeArgs(src, spans, spans, true, true, out),
+		"reencode_one":  reencodeArgs(src, spans[:1], spans[:1], true, false, out),
+		"mp4_copy":      mp4Args("/cut.mp4", false, "", true, "/r/video.mp4"),
+		"mp4_loud_burn": mp4Args("/cut.mp4", true, "/r/.render-1/burn.srt", true, "/r/video.mp4"),
+		"hls_720":       hlsArgs("/r/video.mp4", 1280, 720, 30, true, "/r/hls/720p"),
+		"poster":        posterArgs("/r/video.mp4", sec(0.828), 320, 240, "/r/poster.jpg"),
+		"storyboard":    storyboardArgs("/r/video.mp4", sb, "/r/storyboard.jpg"),
+	}
+	for name, args := range tests {
+		t.Run(name, func(t *testing.T) { golden(t, "args_"+name, argLines(args)) })
+	}
+	t.Run("concat_list", func(t *testing.T) {
+		golden(t, "concat_list", concatList([]string{"/work/p0000.ts", "/work/it's.ts"}))
+	})
+}
+
+func TestTextGolden(t *testing.T) {
+	variants := []Variant{
+		{URI: "720p/index.m3u8", Width: 1280, Height: 720, Bandwidth: 2500000, AverageBandwidth: 1800000, Codecs: "avc1.64001f,mp4a.40.2", FrameRate: 30},
+		{URI: "360p/index.m3u8", Width: 640, Height: 360, Bandwidth: 700000, AverageBandwidth: 500000, Codecs: "avc1.64001e,mp4a.40.2", FrameRate: 30},
+	}
+	subs := []SubtitleRendition{
+		{Lang: "fr", Name: "Français", Default: true, URI: "subs/fr/playlist.m3u8"},
+		{Lang: "en", Name: `English "auto"`, URI: "subs/en/playlist.m3u8"},
+	}
+	golden(t, "master", MasterPlaylist(variants, nil))
+	golden(t, "master_subs", MasterPlaylist(variants, subs))
+	golden(t, "storyboard_vtt", storyboardVTT(storyboardFor(sec(25.5), 1280, 720), sec(25.5), "storyboard.jpg"))
+	ch, err := ChaptersVTT([]Chapter{{0, "Intro"}, {sec(65.5), "Partage\npar --> lien"}}, sec(120))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "chapters_vtt", ch)
+}

@@ -1,0 +1,304 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// endSlack is how far past the probed duration a kept range may end and
+// still be taken as "to the end": containers round their durations.
+const endSlack = 100 * time.Millisecond
+
+// checkSpans validates keep against the source duration and returns it with
+// ends clamped to the duration.
+func checkSpans(keep []Span, dur time.Duration) ([]Span, error) {
+	if len(keep) == 0 {
+		return nil, errors.New("media: cut: nothing to keep")
+	}
+	out := make([]Span, len(keep))
+	for i, s := range keep {
+		switch {
+		case s.Start < 0 || s.End <= s.Start:
+			return nil, fmt.Errorf("media: cut: keep range %d %s is empty or negative", i+1, s)
+		case i > 0 && s.Start < keep[i-1].End:
+			return nil, fmt.Errorf("media: cut: keep range %d %s overlaps or precedes range %d %s", i+1, s, i, keep[i-1])
+		case dur > 0 && s.Start >= dur:
+			return nil, fmt.Errorf("%w: keep range %d %s starts after the end of the source (%s)", ErrOutOfRange, i+1, s, fmtDur(dur))
+		case dur > 0 && s.End > dur+endSlack:
+			return nil, fmt.Errorf("%w: keep range %d %s ends after the end of the source (%s)", ErrOutOfRange, i+1, s, fmtDur(dur))
+		}
+		if dur > 0 && s.End > dur {
+			s.End = dur
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// frameRange is a run of frames [I0, I1) by index into packets.pts.
+type frameRange struct{ I0, I1 int }
+
+// frameRanges maps source spans to frame indexes: a frame is kept when its
+// pts lies in [Start, End) (half a millisecond of slack for rounded input).
+func frameRanges(pk packets, spans []Span) ([]frameRange, error) {
+	const slack = 500 * time.Microsecond
+	var out []frameRange
+	for i, s := range spans {
+		i0 := sort.Search(len(pk.pts), func(j int) bool { return pk.pts[j] >= s.Start-slack })
+		i1 := sort.Search(len(pk.pts), func(j int) bool { return pk.pts[j] >= s.End-slack })
+		if i1 <= i0 {
+			return nil, fmt.Errorf("media: cut: keep range %d %s holds no video frame", i+1, s)
+		}
+		out = append(out, frameRange{i0, i1})
+	}
+	return out, nil
+}
+
+// ptsAt is the time of frame i, or the end of the last frame.
+func (pk packets) ptsAt(i int, frame time.Duration) time.Duration {
+	if i < len(pk.pts) {
+		return pk.pts[i]
+	}
+	if len(pk.pts) == 0 {
+		return 0
+	}
+	return pk.pts[len(pk.pts)-1] + frame
+}
+
+func (pk packets) isKey(i int) bool {
+	if i >= len(pk.pts) {
+		return false
+	}
+	j := sort.Search(len(pk.keys), func(j int) bool { return pk.keys[j] >= pk.pts[i] })
+	return j < len(pk.keys) && pk.keys[j] == pk.pts[i]
+}
+
+// snapOut widens frame ranges to keyframes (fast mode) and merges those
+// that then touch.
+func snapOut(pk packets, frs []frameRange) []frameRange {
+	var out []frameRange
+	for _, fr := range frs {
+		for fr.I0 > 0 && !pk.isKey(fr.I0) {
+			fr.I0--
+		}
+		for fr.I1 < len(pk.pts) && !pk.isKey(fr.I1) {
+			fr.I1++
+		}
+		if n := len(out); n > 0 && fr.I0 <= out[n-1].I1 {
+			out[n-1].I1 = max(out[n-1].I1, fr.I1)
+			continue
+		}
+		out = append(out, fr)
+	}
+	return out
+}
+
+// planPieces splits a frame range into a re-encoded head up to the first
+// keyframe, a copied middle between keyframes, and a re-encoded tail
+// (accurate mode), or one copied piece (fast mode, already snapped).
+func planPieces(pk packets, fr frameRange, fast bool) []piece {
+	if fast {
+		return []piece{{Start: pk.pts[fr.I0], Frames: fr.I1 - fr.I0, Copy: true}}
+	}
+	k1 := -1
+	for i := fr.I0; i < fr.I1; i++ {
+		if pk.isKey(i) {
+			k1 = i
+			break
+		}
+	}
+	if k1 < 0 {
+		return []piece{{Start: pk.pts[fr.I0], Frames: fr.I1 - fr.I0}}
+	}
+	k2 := k1
+	for i := fr.I1; i > k1; i-- {
+		if pk.isKey(i) || i == len(pk.pts) { // the end of the file closes a GOP too
+			k2 = i
+			break
+		}
+	}
+	var ps []piece
+	if k1 > fr.I0 {
+		ps = append(ps, piece{Start: pk.pts[fr.I0], Frames: k1 - fr.I0})
+	}
+	if k2 > k1 {
+		ps = append(ps, piece{Start: pk.pts[k1], Frames: k2 - k1, Copy: true})
+	}
+	if fr.I1 > k2 {
+		ps = append(ps, piece{Start: pk.pts[k2], Frames: fr.I1 - k2})
+	}
+	return ps
+}
+
+// smartBlocker says why src cannot be cut by copying GOPs, or "".
+func smartBlocker(p Probe) string {
+	switch {
+	case p.VideoCodec != "h264":
+		return fmt.Sprintf("video codec %s is not H.264", p.VideoCodec)
+	case p.OpenGOP:
+		return "the source uses open GOPs"
+	case x264Profile(p.Profile) == "":
+		return fmt.Sprintf("H.264 profile %q cannot be matched", p.Profile)
+	case p.PixFmt != "yuv420p" && p.PixFmt != "yuvj420p":
+		return fmt.Sprintf("pixel format %s cannot be matched", p.PixFmt)
+	}
+	return ""
+}
+
+// Cut keeps the spans keep of src (sorted, not overlapping, in source time)
+// and writes them joined to out, an MP4 (H.264/AAC, +faststart).
+//
+// Accurate mode falls back to reencode, and says so in CutResult.Fallback,
+// when the source is not 8-bit 4:2:0 H.264 (high/main/baseline), uses open
+// GOPs, or has a variable frame rate: copied GOPs would then not decode
+// cleanly or not line up with the re-encoded heads. Fast mode falls back
+// likewise except for VFR, which stream copy keeps as is.
+func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string, progress func(Progress)) (CutResult, error) {
+	if !mode.Valid() {
+		return CutResult{}, fmt.Errorf("media: cut: unknown mode %q (fast, accurate or reencode)", mode)
+	}
+	p, err := probeStreams(ctx, src)
+	if err != nil {
+		return CutResult{}, err
+	}
+	spans, err := checkSpans(keep, p.Duration)
+	if err != nil {
+		return CutResult{}, err
+	}
+	tr := newTracker(progress)
+	res := CutResult{Mode: mode}
+	var pk packets
+	if p.HasVideo {
+		tr.plan(stage{"scan", float64(p.Duration) * 0.003}, stage{"cut", float64(p.Duration) * 0.3})
+		tr.begin(0)
+		if pk, err = scanPackets(ctx, src, p, 0); err != nil {
+			return CutResult{}, err
+		}
+		p.OpenGOP = pk.openGOP
+		p.VFR = p.VFR || pk.vfr()
+		tr.end()
+	}
+	switch {
+	case !p.HasVideo:
+		res.Mode = CutReencode
+	case mode == CutReencode:
+	case smartBlocker(p) != "":
+		res.Mode, res.Fallback = CutReencode, smartBlocker(p)
+	case mode == CutAccurate && p.VFR:
+		res.Mode, res.Fallback = CutReencode, "the source has a variable frame rate"
+	}
+
+	work, err := os.MkdirTemp(filepath.Dir(out), ".cut-")
+	if err != nil {
+		return CutResult{}, fmt.Errorf("media: cut: %w", err)
+	}
+	defer os.RemoveAll(work)
+	part := filepath.Join(work, "out.mp4")
+
+	if res.Mode == CutReencode {
+		res.Actual = spans
+		if p.HasVideo {
+			frs, err := frameRanges(pk, spans)
+			if err != nil {
+				return CutResult{}, err
+			}
+			res.Actual = actualSpans(pk, frs)
+		}
+		var total time.Duration
+		for _, s := range res.Actual {
+			total += s.End - s.Start
+		}
+		w := float64(total)
+		if !p.HasVideo {
+			w *= 0.05
+		}
+		tr.plan(stage{"encode", w})
+		tr.begin(total)
+		// trim keeps frames with pts >= start and < end: shift both by a
+		// quarter frame so rounding picks exactly the planned frames.
+		trim := make([]Span, len(res.Actual))
+		q := pk.frameDur() / 4
+		for i, s := range res.Actual {
+			trim[i] = s
+			if p.HasVideo {
+				trim[i] = Span{max(0, s.Start-q), s.End - q}
+			}
+		}
+		if err := runFFmpeg(ctx, reencodeArgs(src, trim, res.Actual, p.HasVideo, p.HasAudio, part), tr.tick); err != nil {
+			return CutResult{}, fmt.Errorf("media: cut (reencode): %w", err)
+		}
+		tr.end()
+	} else {
+		frs, err := frameRanges(pk, spans)
+		if err != nil {
+			return CutResult{}, err
+		}
+		fast := res.Mode == CutFast
+		if fast {
+			frs = snapOut(pk, frs)
+		}
+		res.Actual = actualSpans(pk, frs)
+		fd := pk.frameDur()
+		enc := encParams{Profile: x264Profile(p.Profile), PixFmt: p.PixFmt, CRF: 18}
+		var pieces []piece
+		for _, fr := range frs {
+			pieces = append(pieces, planPieces(pk, fr, fast)...)
+		}
+		var stages []stage
+		var total time.Duration
+		for _, pc := range pieces {
+			d := time.Duration(pc.Frames) * fd
+			total += d
+			w := float64(d)
+			if pc.Copy {
+				w *= 0.02
+			}
+			stages = append(stages, stage{"pieces", w})
+		}
+		stages = append(stages, stage{"join", float64(total) * 0.05})
+		tr.plan(stages...)
+		var files []string
+		for i, pc := range pieces {
+			f := filepath.Join(work, fmt.Sprintf("p%04d.ts", i))
+			tr.begin(time.Duration(pc.Frames) * fd)
+			if err := runFFmpeg(ctx, pieceArgs(src, pc, fd, enc, f), tr.tick); err != nil {
+				return CutResult{}, fmt.Errorf("media: cut (%s) piece %d: %w", res.Mode, i+1, err)
+			}
+			tr.end()
+			files = append(files, f)
+		}
+		list := filepath.Join(work, "list.ffconcat")
+		if err := os.WriteFile(list, concatList(files), 0o600); err != nil {
+			return CutResult{}, fmt.Errorf("media: cut: %w", err)
+		}
+		tr.begin(total)
+		if err := runFFmpeg(ctx, joinArgs(list, src, res.Actual, p.HasAudio, part), tr.tick); err != nil {
+			return CutResult{}, fmt.Errorf("media: cut (%s) join: %w", res.Mode, err)
+		}
+		tr.end()
+	}
+	op, err := probeStreams(ctx, part)
+	if err != nil {
+		return CutResult{}, fmt.Errorf("media: cut: check output: %w", err)
+	}
+	res.Duration = op.Duration
+	if err := os.Rename(part, out); err != nil {
+		return CutResult{}, fmt.Errorf("media: cut: %w", err)
+	}
+	tr.finish()
+	return res, nil
+}
+
+func actualSpans(pk packets, frs []frameRange) []Span {
+	fd := pk.frameDur()
+	out := make([]Span, len(frs))
+	for i, fr := range frs {
+		out[i] = Span{pk.ptsAt(fr.I0, fd), pk.ptsAt(fr.I1, fd)}
+	}
+	return out
+}

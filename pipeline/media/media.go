@@ -1,0 +1,131 @@
+// Package media drives ffmpeg for the recording pipeline: it probes uploads,
+// cuts them (fast, accurate smart cut, or full re-encode) and renders the
+// streamable outputs (MP4, HLS ladder, poster, storyboard, chapters).
+//
+// Every ffmpeg command is built as a []string by a pure function (golden
+// tested in testdata/) and executed by one runner (run.go): no shell, progress
+// read from -progress pipe:1, the tail of stderr kept for the error, SIGINT on
+// cancellation. Inputs are always "file:" + absolute path with
+// -protocol_whitelist file,pipe and a whitelist of demuxers, so an uploaded
+// playlist (HLS, ffconcat) can make ffmpeg open neither a URL nor another
+// local file.
+package media
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNotMedia is wrapped by errors about inputs that are not an audio or
+// video file ffmpeg accepts (random bytes, truncated files, playlists).
+var ErrNotMedia = errors.New("media: not an audio or video file")
+
+// ErrOutOfRange is wrapped when a kept span lies (partly) outside the source.
+var ErrOutOfRange = errors.New("media: cut outside the source")
+
+// Span is a range of source time, [Start, End).
+type Span struct {
+	Start, End time.Duration
+}
+
+func (s Span) String() string { return fmt.Sprintf("[%s, %s)", fmtDur(s.Start), fmtDur(s.End)) }
+
+// Progress is reported by long calls. Fraction runs from 0 to 1 over the
+// whole call (its stages are weighted), Speed is ffmpeg's speed factor of the
+// current stage (1 = real time), ETA the estimated time left for the call.
+type Progress struct {
+	Stage    string
+	Fraction float64
+	Speed    float64
+	ETA      time.Duration
+}
+
+// CutMode selects how Cut works.
+type CutMode string
+
+const (
+	// CutFast copies the streams; cuts snap outwards to keyframes and the
+	// result reports the actual points.
+	CutFast CutMode = "fast"
+	// CutAccurate is a smart cut: frame-exact, only the GOPs straddling a
+	// cut are re-encoded. It falls back to CutReencode for sources it cannot
+	// smart-cut safely (not H.264, open GOP, variable frame rate).
+	CutAccurate CutMode = "accurate"
+	// CutReencode transcodes everything (libx264 + AAC).
+	CutReencode CutMode = "reencode"
+)
+
+// Valid reports whether m is one of the known modes.
+func (m CutMode) Valid() bool {
+	return m == CutFast || m == CutAccurate || m == CutReencode
+}
+
+// CutResult describes what Cut produced.
+type CutResult struct {
+	// Actual are the source ranges really kept: frame boundaries in
+	// accurate/reencode mode, keyframes in fast mode.
+	Actual []Span
+	// Duration of the output.
+	Duration time.Duration
+	// Mode is the mode really used (accurate may fall back to reencode).
+	Mode CutMode
+	// Fallback says why accurate fell back to reencode ("" otherwise).
+	Fallback string
+}
+
+// Chapter is a chapter start in replay (output) time.
+type Chapter struct {
+	Start time.Duration
+	Title string
+}
+
+// RenderOptions tune Render; the zero value means defaults.
+type RenderOptions struct {
+	// Ladder lists rendition heights; default 1080, 720, 360. Heights above
+	// the source are capped at the source height (duplicates dropped).
+	Ladder []int
+	// Loudnorm normalises loudness (EBU R128, single pass, I=-16 LUFS).
+	Loudnorm bool
+	// Chapters in replay time, written to chapters.vtt.
+	Chapters []Chapter
+	// BurnIn is an optional subtitle file (srt, vtt, ass) burnt into the picture.
+	BurnIn string
+}
+
+// Outputs lists what Render wrote.
+type Outputs struct {
+	// Files are paths relative to outDir (slash separated).
+	Files []string
+	// Duration of video.mp4.
+	Duration time.Duration
+	// Variants are the HLS renditions (also written to hls/variants.json).
+	Variants []Variant
+}
+
+func fmtDur(d time.Duration) string {
+	neg := d < 0
+	if neg {
+		d = -d
+	}
+	ms := d.Milliseconds()
+	s := fmt.Sprintf("%02d:%02d:%02d.%03d", ms/3600000, ms/60000%60, ms/1000%60, ms%1000)
+	if neg {
+		return "-" + s
+	}
+	return s
+}
+
+// secs formats d as seconds for ffmpeg options, with microsecond precision.
+func secs(d time.Duration) string {
+	us := d.Microseconds()
+	neg := us < 0
+	if neg {
+		us = -us
+	}
+	s := fmt.Sprintf("%d.%06d", us/1e6, us%1e6)
+	if neg {
+		s = "-" + s
+	}
+	return s
+}

@@ -1,0 +1,172 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pk25 is a 25 fps, 12 s packet list with keyframes every 50 frames.
+func pk25() packets {
+	var pk packets
+	for i := 0; i < 300; i++ {
+		t := time.Duration(i) * 40 * time.Millisecond
+		pk.pts = append(pk.pts, t)
+		if i%50 == 0 {
+			pk.keys = append(pk.keys, t)
+		}
+	}
+	return pk
+}
+
+func TestPlanPieces(t *testing.T) {
+	pk := pk25()
+	tests := []struct {
+		name string
+		keep Span
+		fast bool
+		want []piece
+	}{
+		{"head middle tail", Span{sec(1.3), sec(5.7)}, false, []piece{
+			{Start: sec(1.32), Frames: 17}, {Start: sec(2), Frames: 50, Copy: true}, {Start: sec(4), Frames: 43}}},
+		{"starts on a keyframe", Span{sec(2), sec(4.5)}, false, []piece{
+			{Start: sec(2), Frames: 50, Copy: true}, {Start: sec(4), Frames: 13}}},
+		{"ends on a keyframe", Span{sec(1), sec(6)}, false, []piece{
+			{Start: sec(1), Frames: 25}, {Start: sec(2), Frames: 100, Copy: true}}},
+		{"inside one GOP", Span{sec(2.1), sec(3.9)}, false, []piece{{Start: sec(2.12), Frames: 45}}},
+		{"one keyframe inside", Span{sec(1.5), sec(2.5)}, false, []piece{
+			{Start: sec(1.52), Frames: 12}, {Start: sec(2), Frames: 13}}},
+		{"to the end", Span{sec(9), sec(12)}, false, []piece{
+			{Start: sec(9), Frames: 25}, {Start: sec(10), Frames: 50, Copy: true}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			frs, err := frameRanges(pk, []Span{tc.keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := planPieces(pk, frs[0], tc.fast)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSnapOut(t *testing.T) {
+	pk := pk25()
+	frs, _ := frameRanges(pk, []Span{{sec(1.3), sec(2.5)}, {sec(3), sec(5)}, {sec(9.5), sec(12)}})
+	got := actualSpans(pk, snapOut(pk, frs))
+	want := []Span{{0, sec(6)}, {sec(8), sec(12)}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestCheckSpans(t *testing.T) {
+	got, err := checkSpans([]Span{{0, sec(5)}, {sec(6), sec(10.05)}}, sec(10))
+	if err != nil || got[1].End != sec(10) {
+		t.Errorf("got %v, %v; want the end clamped to 10 s", got, err)
+	}
+	_, err = checkSpans([]Span{{0, sec(5)}, {sec(6), sec(11)}}, sec(10))
+	if !errors.Is(err, ErrOutOfRange) || !strings.Contains(err.Error(), "keep range 2 [00:00:06.000, 00:00:11.000)") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestParsePackets(t *testing.T) {
+	// ffmpeg 5.1 csv with trailing commas, an open GOP (pts after the
+	// keyframe in decode order going back), a start offset of 1 s.
+	in := "15360,14336,K_,\n16384,14848,__,\n\n14848,15360,__\nN/A,N/A,__\n"
+	pk := parsePackets([]byte(in), 1, 15360, time.Second)
+	want := []time.Duration{-time.Second / 30, 0, time.Second / 15}
+	if len(pk.pts) != 3 || !pk.openGOP || len(pk.keys) != 1 || pk.keys[0] != 0 {
+		t.Fatalf("got %+v", pk)
+	}
+	for i := range want {
+		if absDiff(pk.pts[i], want[i]) > time.Microsecond {
+			t.Errorf("pts[%d] = %s, want %s", i, pk.pts[i], want[i])
+		}
+	}
+}
+
+func TestProgressParser(t *testing.T) {
+	in := "frame=10\nout_time_us=1500000\nspeed=2.5x\nprogress=continue\nout_time_us=N/A\nspeed=N/A\nprogress=end\n"
+	var ticks []tick
+	if err := readProgress(strings.NewReader(in), func(tk tick) { ticks = append(ticks, tk) }); err != nil {
+		t.Fatal(err)
+	}
+	want := []tick{{OutTime: 1500 * time.Millisecond, Speed: 2.5}, {OutTime: 1500 * time.Millisecond, Speed: 2.5, End: true}}
+	if !reflect.DeepEqual(ticks, want) {
+		t.Errorf("got %+v, want %+v", ticks, want)
+	}
+}
+
+func TestTracker(t *testing.T) {
+	var got []Progress
+	tr := newTracker(func(p Progress) { got = append(got, p) })
+	tr.plan(stage{"a", 1}, stage{"b", 3})
+	tr.begin(10 * time.Second)
+	tr.tick(tick{OutTime: 5 * time.Second, Speed: 2})
+	tr.end()
+	tr.begin(10 * time.Second)
+	tr.tick(tick{OutTime: 5 * time.Second})
+	tr.tick(tick{OutTime: time.Second}) // going back is ignored
+	tr.end()
+	tr.finish()
+	fr := []float64{}
+	for _, p := range got {
+		fr = append(fr, p.Fraction)
+	}
+	want := []float64{0, 0.125, 0.25, 0.25, 0.625, 0.625, 1, 1}
+	if !reflect.DeepEqual(fr, want) {
+		t.Errorf("fractions %v, want %v", fr, want)
+	}
+	if got[1].Stage != "a" || got[1].Speed != 2 || got[4].Stage != "b" {
+		t.Errorf("progress %+v", got)
+	}
+}
+
+func TestHints(t *testing.T) {
+	e := &Error{Tool: "ffprobe", Err: errors.New("exit status 1"), Stderr: "x\nfile:/a: Invalid data found when processing input\n"}
+	e.Hint, e.notMedia = hintFor(e.Stderr)
+	if !errors.Is(e, ErrNotMedia) || !strings.Contains(e.Error(), "not a readable audio or video file") {
+		t.Errorf("err = %v", e)
+	}
+	tb := &tailBuffer{max: 16}
+	fmt.Fprint(tb, "line one\nline two\nline three\n")
+	if got := tb.String(); got != "line three" {
+		t.Errorf("tail = %q", got)
+	}
+}
+
+func TestLadder(t *testing.T) {
+	tests := []struct {
+		want []int
+		srcH int
+		out  []int
+	}{
+		{nil, 1080, []int{1080, 720, 360}},
+		{nil, 900, []int{900, 720, 360}},
+		{nil, 240, []int{240}},
+		{[]int{480, 241, 0}, 360, []int{360, 240}},
+	}
+	for _, tc := range tests {
+		if got := ladder(tc.want, tc.srcH); !reflect.DeepEqual(got, tc.out) {
+			t.Errorf("ladder(%v, %d) = %v, want %v", tc.want, tc.srcH, got, tc.out)
+		}
+	}
+}
+
+func TestParseMediaPlaylist(t *testing.T) {
+	pl, err := ParseMediaPlaylist([]byte("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:4.000000,\nseg_0000.m4s\n#EXTINF:0.28,\nseg_0001.m4s\n#EXT-X-ENDLIST\n"))
+	if err != nil || pl.Init != "init.mp4" || len(pl.Segments) != 2 || !pl.Ended || pl.Segments[1].Duration != 280*time.Millisecond {
+		t.Errorf("got %+v, %v", pl, err)
+	}
+	if _, err := ParseMediaPlaylist([]byte("#EXTM3U\nseg.m4s\n")); err == nil {
+		t.Error("a URI without EXTINF was accepted")
+	}
+}
