@@ -1,0 +1,436 @@
+package assets
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+const (
+	// DefaultPartSize is the S3 multipart part size when S3Config.PartSize
+	// is 0. A Put holds one part in memory.
+	DefaultPartSize = 16 << 20
+	// minPartSize is S3's smallest part (but the last).
+	minPartSize = 5 << 20
+	// metaPrefix holds the sidecars; ValidKey keeps keys out of it.
+	metaPrefix = ".meta/"
+	// maxSidecar bounds the read of a sidecar object.
+	maxSidecar = 64 << 10
+	// listWorkers is how many sidecars List fetches at once.
+	listWorkers = 8
+)
+
+// mismatchRetries is how many more times a reader looks again when it finds
+// an object and its sidecar from different Puts: an overwrite in progress
+// has written the data and not yet the sidecar.
+var mismatchRetries = []time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 300 * time.Millisecond}
+
+// S3Config configures an S3 store. Zero PartSize means DefaultPartSize.
+type S3Config struct {
+	Endpoint, Bucket, AccessKey, SecretKey, Region string
+	// Secure selects https. PathStyle selects path-style requests
+	// (endpoint/bucket/key); false selects virtual-host style
+	// (bucket.endpoint/key).
+	Secure, PathStyle bool
+	PartSize          uint64 /* 0 = 16 MiB */
+}
+
+// S3 is a Store in an S3 bucket.
+//
+// The SHA-256 of an object is known only once its last byte has gone up, so
+// it cannot travel as metadata of the object itself (that is fixed when the
+// upload starts; copying the object onto itself to add it would rewrite
+// gigabytes). Instead each object key has a small JSON sidecar object,
+// ".meta/<sha256(key)>.json" ("metaName"), written after the data object
+// and holding the key, the hash, the content type, the size and the ETag of
+// the data object. The sidecar is the commit record: an object is visible
+// (to Stat, Open, List) only when the sidecar exists and its ETag and size
+// match the data object, and reads ask for the data with If-Match on that
+// ETag, so a reader never pairs bytes with the hash of another version.
+// Hence:
+//   - a failed or cancelled upload leaves nothing visible (minio-go aborts a
+//     failed multipart upload; a half-sent single PUT is never stored);
+//   - a crash between the data and the sidecar leaves an invisible data
+//     object, removed by the next Put or Delete of that key;
+//   - during an overwrite the key reads as missing for the moment between
+//     the data and the sidecar (readers retry briefly first);
+//   - Delete removes the sidecar (the object vanishes) and then the data.
+//
+// Links made by URL are presigned GETs of the data object.
+type S3 struct {
+	client   *minio.Client
+	core     minio.Core
+	bucket   string
+	partSize uint64
+}
+
+// NewS3 connects to the bucket, creating it when missing.
+func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
+	s, err := newS3(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ensureBucket(ctx, cfg.Region); err != nil {
+		return nil, fmt.Errorf("assets: s3 %s bucket %s: %w", cfg.Endpoint, cfg.Bucket, err)
+	}
+	return s, nil
+}
+
+// newS3 checks cfg and makes the client, without a request.
+func newS3(cfg S3Config) (*S3, error) {
+	if cfg.Endpoint == "" || cfg.Bucket == "" {
+		return nil, errors.New("assets: s3: endpoint and bucket are required")
+	}
+	ps := cfg.PartSize
+	if ps == 0 {
+		ps = DefaultPartSize
+	}
+	if ps < minPartSize {
+		return nil, fmt.Errorf("assets: s3: part size %d is below S3's minimum of %d", ps, minPartSize)
+	}
+	lookup := minio.BucketLookupDNS
+	if cfg.PathStyle {
+		lookup = minio.BucketLookupPath
+	}
+	c, err := minio.New(cfg.Endpoint, &minio.Options{
+		Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure:       cfg.Secure,
+		Region:       cfg.Region,
+		BucketLookup: lookup,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("assets: s3 %s: %w", cfg.Endpoint, err)
+	}
+	return &S3{client: c, core: minio.Core{Client: c}, bucket: cfg.Bucket, partSize: ps}, nil
+}
+
+func (s *S3) ensureBucket(ctx context.Context, region string) error {
+	ok, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil || ok {
+		return err
+	}
+	err = s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: region})
+	switch minio.ToErrorResponse(err).Code {
+	case "BucketAlreadyOwnedByYou":
+		return nil // made meanwhile
+	}
+	return err
+}
+
+func metaKey(key string) string { return metaPrefix + metaName(key) }
+
+// Put uploads r in parts of the configured size (one in memory at a time),
+// hashing it on the way, then records the sidecar.
+func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (Info, error) {
+	if err := ValidKey(key); err != nil {
+		return Info{}, err
+	}
+	info, err := s.put(ctx, key, r, size, contentType)
+	if err != nil {
+		return Info{}, opErr("put", key, err)
+	}
+	return info, nil
+}
+
+func (s *S3) put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (Info, error) {
+	ct, err := normContentType(contentType)
+	if err != nil {
+		return Info{}, err
+	}
+	pr := newPutReader(ctx, r, size)
+	up, err := s.client.PutObject(ctx, s.bucket, key, pr, size, minio.PutObjectOptions{
+		ContentType: ct,
+		// Explicit: with size -1, minio-go's default would hold a
+		// ~576 MiB part in memory.
+		PartSize: s.partSize,
+	})
+	if err != nil {
+		return Info{}, pr.cause(err)
+	}
+	// The data object is stored but invisible until the sidecar is. On any
+	// failure from here, remove it (it is ours: no sidecar names it).
+	keep := false
+	defer func() {
+		if !keep {
+			s.removeQuietly(ctx, key)
+		}
+	}()
+	var opts minio.StatObjectOptions
+	if up.ETag != "" {
+		opts.SetMatchETag(up.ETag)
+	}
+	oi, err := s.client.StatObject(ctx, s.bucket, key, opts)
+	if err != nil {
+		if isPreconditionFailed(err) {
+			keep = true // overwritten meanwhile: not ours to remove
+		}
+		return Info{}, fmt.Errorf("checking upload: %w", err)
+	}
+	if err := pr.finish(); err != nil {
+		return Info{}, err
+	}
+	if oi.Size != pr.n {
+		return Info{}, fmt.Errorf("stored %d bytes, read %d", oi.Size, pr.n)
+	}
+	sc := sidecar{Key: key, SHA256: pr.sum(), ContentType: ct, Size: oi.Size, ETag: oi.ETag}
+	b, err := json.Marshal(sc)
+	if err != nil {
+		return Info{}, err
+	}
+	if _, err := s.client.PutObject(ctx, s.bucket, metaKey(key), bytes.NewReader(b), int64(len(b)),
+		minio.PutObjectOptions{ContentType: "application/json", DisableMultipart: true}); err != nil {
+		return Info{}, fmt.Errorf("writing sidecar: %w", err)
+	}
+	keep = true
+	return Info{Key: key, Size: oi.Size, ContentType: ct, ModTime: oi.LastModified, SHA256: sc.SHA256}, nil
+}
+
+// removeQuietly deletes key's data object after a failed Put, even when ctx
+// is cancelled.
+func (s *S3) removeQuietly(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	_ = s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
+}
+
+// Stat describes the object.
+func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
+	if err := ValidKey(key); err != nil {
+		return Info{}, err
+	}
+	var info Info
+	err := s.resolve(ctx, key, func(sc sidecar, opts minio.GetObjectOptions) error {
+		oi, err := s.client.StatObject(ctx, s.bucket, key, opts)
+		if err != nil {
+			return err
+		}
+		if oi.ETag != sc.ETag || oi.Size != sc.Size {
+			return errMismatch
+		}
+		info = Info{Key: key, Size: oi.Size, ContentType: oi.ContentType, ModTime: oi.LastModified, SHA256: sc.SHA256}
+		return nil
+	})
+	if err != nil {
+		return Info{}, opErr("stat", key, err)
+	}
+	return info, nil
+}
+
+// Open reads the object, or rng of it, in one GET bound to the sidecar's
+// ETag.
+func (s *S3) Open(ctx context.Context, key string, rng *Range) (io.ReadCloser, Info, error) {
+	if err := ValidKey(key); err != nil {
+		return nil, Info{}, err
+	}
+	var (
+		body io.ReadCloser
+		info Info
+	)
+	err := s.resolve(ctx, key, func(sc sidecar, opts minio.GetObjectOptions) error {
+		off, n, err := span(rng, sc.Size)
+		if err != nil {
+			return err
+		}
+		var oi minio.ObjectInfo
+		if n == 0 {
+			// Nothing to read, and S3 refuses empty ranges: check only.
+			if oi, err = s.client.StatObject(ctx, s.bucket, key, opts); err != nil {
+				return err
+			}
+			body = io.NopCloser(strings.NewReader(""))
+		} else {
+			if err := opts.SetRange(off, off+n-1); err != nil {
+				return err
+			}
+			if body, oi, _, err = s.core.GetObject(ctx, s.bucket, key, opts); err != nil {
+				return err
+			}
+		}
+		if oi.ETag != sc.ETag {
+			body.Close()
+			return errMismatch
+		}
+		info = Info{Key: key, Size: sc.Size, ContentType: oi.ContentType, ModTime: oi.LastModified, SHA256: sc.SHA256}
+		return nil
+	})
+	if err != nil {
+		return nil, Info{}, opErr("open", key, err)
+	}
+	return body, info, nil
+}
+
+var errMismatch = errors.New("object and sidecar differ")
+
+// resolve reads key's sidecar and runs op with options that require the
+// sidecar's ETag. When they disagree (an overwrite in progress, or a crashed
+// one), it looks again a few times and then reports ErrNotExist.
+func (s *S3) resolve(ctx context.Context, key string, op func(sidecar, minio.GetObjectOptions) error) error {
+	for attempt := 0; ; attempt++ {
+		sc, err := s.getSidecar(ctx, key)
+		if err != nil {
+			return err
+		}
+		var opts minio.GetObjectOptions
+		if err := opts.SetMatchETag(sc.ETag); err != nil {
+			return err
+		}
+		err = op(sc, opts)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, errMismatch) && !isPreconditionFailed(err) {
+			return s3Err(err)
+		}
+		if attempt == len(mismatchRetries) {
+			return ErrNotExist
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(mismatchRetries[attempt]):
+		}
+	}
+}
+
+func (s *S3) getSidecar(ctx context.Context, key string) (sidecar, error) {
+	body, _, _, err := s.core.GetObject(ctx, s.bucket, metaKey(key), minio.GetObjectOptions{})
+	if err != nil {
+		return sidecar{}, s3Err(err)
+	}
+	defer body.Close()
+	b, err := io.ReadAll(io.LimitReader(body, maxSidecar))
+	if err != nil {
+		return sidecar{}, fmt.Errorf("reading sidecar: %w", err)
+	}
+	var sc sidecar
+	if err := json.Unmarshal(b, &sc); err != nil {
+		return sidecar{}, fmt.Errorf("sidecar %s: %w", metaKey(key), err)
+	}
+	if sc.Key != key || sc.ETag == "" {
+		return sidecar{}, fmt.Errorf("sidecar %s does not describe %q", metaKey(key), key)
+	}
+	return sc, nil
+}
+
+// s3Err maps S3's "no such key" to ErrNotExist.
+func s3Err(err error) error {
+	if errors.Is(err, ErrNotExist) || errors.Is(err, ErrInvalidRange) {
+		return err
+	}
+	resp := minio.ToErrorResponse(err)
+	switch {
+	case resp.Code == "NoSuchKey", resp.Code == "NotFound",
+		resp.StatusCode == http.StatusNotFound && resp.Code != "NoSuchBucket":
+		return ErrNotExist
+	}
+	return err
+}
+
+func isPreconditionFailed(err error) bool {
+	resp := minio.ToErrorResponse(err)
+	return resp.Code == "PreconditionFailed" || resp.StatusCode == http.StatusPreconditionFailed
+}
+
+// Delete removes the sidecar first, which hides the object at once, then
+// the data.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	if err := ValidKey(key); err != nil {
+		return err
+	}
+	for _, k := range []string{metaKey(key), key} {
+		err := s.client.RemoveObject(ctx, s.bucket, k, minio.RemoveObjectOptions{})
+		if err != nil && s3Err(err) != ErrNotExist {
+			return opErr("delete", key, err)
+		}
+	}
+	return nil
+}
+
+// List lists the data objects under prefix and keeps those whose sidecar
+// matches, fetching the sidecars listWorkers at a time.
+func (s *S3) List(ctx context.Context, prefix string) ([]Info, error) {
+	if err := validPrefix(prefix); err != nil {
+		return nil, err
+	}
+	var objs []minio.ObjectInfo
+	for oi := range s.client.ListObjectsIter(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if oi.Err != nil {
+			return nil, opErr("list", strconv.Quote(prefix), oi.Err)
+		}
+		if !hiddenKey(oi.Key) {
+			objs = append(objs, oi)
+		}
+	}
+	infos := make([]*Info, len(objs))
+	errs := make([]error, len(objs))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(listWorkers, len(objs)) {
+		wg.Go(func() {
+			for i := range work {
+				oi := objs[i]
+				sc, err := s.getSidecar(ctx, oi.Key)
+				switch {
+				case errors.Is(err, ErrNotExist):
+				case err != nil:
+					errs[i] = err
+				case sc.ETag == oi.ETag && sc.Size == oi.Size:
+					infos[i] = &Info{Key: oi.Key, Size: oi.Size, ContentType: sc.ContentType, ModTime: oi.LastModified, SHA256: sc.SHA256}
+				}
+			}
+		})
+	}
+	for i := range objs {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, opErr("list", strconv.Quote(prefix), err)
+	}
+	out := make([]Info, 0, len(objs))
+	for _, in := range infos {
+		if in != nil {
+			out = append(out, *in)
+		}
+	}
+	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+// URL returns a presigned GET of the data object, valid for ttl (at most a
+// week, S3's limit). It does not check that the object exists.
+func (s *S3) URL(ctx context.Context, key string, ttl time.Duration) (string, error) {
+	if err := ValidKey(key); err != nil {
+		return "", err
+	}
+	u, err := s.client.PresignedGetObject(ctx, s.bucket, key, ttl, nil)
+	if err != nil {
+		return "", fmt.Errorf("assets: url %s: %w", key, err)
+	}
+	return u.String(), nil
+}
+
+// Ping checks that the bucket answers.
+func (s *S3) Ping(ctx context.Context) error {
+	ok, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return fmt.Errorf("assets: ping %s: %w", s.bucket, err)
+	}
+	if !ok {
+		return fmt.Errorf("assets: ping: bucket %s does not exist", s.bucket)
+	}
+	return nil
+}
