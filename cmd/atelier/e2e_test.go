@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/internal/auth"
+	"codeberg.org/atelier/atelier/internal/testenv"
+	"codeberg.org/atelier/atelier/schedule"
+)
+
+// e2eServer runs the real app (openApp + serve, as `atelier serve` does) on 127.0.0.1.
+type e2eServer struct {
+	a     *app
+	url   string
+	admin string
+}
+
+func startE2E(t *testing.T) *e2eServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := &Config{
+		Addr: ln.Addr().String(), DataDir: dir, DB: filepath.Join(dir, "atelier.db"),
+		PublicURL: "http://" + ln.Addr().String(), AdminToken: "atl_e2e_admin_token_0123456789",
+		Secret: "e2e-secret-0123456789abcdef0123456789", MaxUpload: 1 << 30, Workers: 1,
+		LogFormat: "text", LogLevel: "warn", StreamMode: "proxy",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := openApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.serve(ctx, ln)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		a.Close()
+	})
+	return &e2eServer{a: a, url: cfg.PublicURL, admin: cfg.AdminToken}
+}
+
+func (s *e2eServer) api(t *testing.T, method, path, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+s.admin)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+const e2eVTT = `WEBVTT
+
+00:00:00.000 --> 00:00:05.000
+Welcome to the Nextcloud workshop
+`
+
+// TestBrowserE2E drives a real Chromium against the served app: the replay plays with its
+// subtitles, the outdated banner appears after an interface-changing release, the agenda offers
+// its webcal:// subscription, and an animator signs in to the studio.
+func TestBrowserE2E(t *testing.T) {
+	clip := testenv.Clip(t, testenv.ClipOptions{Duration: 6 * time.Second, Width: 320, Height: 180, Audio: true})
+	browser := testenv.Browser(t)
+	srv := startE2E(t)
+	ctx := context.Background()
+	shots := testenv.Screenshots(t)
+
+	// Seed through the stores, as the pipeline and the animators' API calls would.
+	cat, err := catalog.Open(ctx, srv.a.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched, err := schedule.OpenStore(ctx, srv.a.db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.CreateSoftware(ctx, catalog.NewSoftware{Slug: "nextcloud", Name: "Nextcloud"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.AddRelease(ctx, "nextcloud", catalog.NewRelease{Version: "27.0.0", ReleasedAt: "2023-06-12"}); err != nil {
+		t.Fatal(err)
+	}
+	const id = "0123456789abcdef"
+	err = cat.CreateReplay(ctx, catalog.NewReplay{ID: id, Title: "Share files with Nextcloud", Language: "en",
+		Documents:        []catalog.Tag{{Software: "nextcloud", Version: "27.1.4"}},
+		Chapters:         []catalog.Chapter{{StartMS: 0, Title: "Introduction"}, {StartMS: 3000, Title: "Share by link"}},
+		PublishWhenReady: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	video, err := os.ReadFile(clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, b := range map[string][]byte{"video.mp4": video, "subtitles/en.vtt": []byte(e2eVTT)} {
+		if _, err := srv.a.media.Put(ctx, "replays/"+id+"/"+key, bytes.NewReader(b), int64(len(b)), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cat.PutTrack(ctx, id, catalog.Track{Lang: "en", Kind: "manual", Status: "reviewed", CueCount: 1, Text: "Welcome"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.SetProcessing(ctx, id, catalog.Ready, 6000); err != nil {
+		t.Fatal(err)
+	}
+	ws := &schedule.Workshop{Title: "Nextcloud for associations", StartsAt: "2099-03-24T18:00:00", Timezone: "Europe/Paris",
+		Duration: "PT1H30M", Language: "en", Status: "confirmed", Documents: []schedule.Document{{Software: "nextcloud", Version: "28"}}}
+	if err := sched.Create(ctx, ws, "e2e"); err != nil {
+		t.Fatal(err)
+	}
+	animator, _, err := srv.a.auth.Create(ctx, "Ana", auth.RoleAnimator)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	step := func(name string, timeout time.Duration, fn func(ctx context.Context) error) {
+		t.Helper()
+		c, cancel := context.WithTimeout(browser, timeout)
+		defer cancel()
+		if err := fn(c); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	shot := func(c context.Context, name string) error {
+		b, err := chromedp.Run(c, chromedp.FullScreenshot(100))
+		if err != nil {
+			return err
+		}
+		t.Logf("screenshot %s", filepath.Join(shots, name))
+		return os.WriteFile(filepath.Join(shots, name), b, 0o644)
+	}
+
+	step("replay plays with subtitles", 30*time.Second, func(c context.Context) error {
+		if err := chromedp.Do(c, chromedp.Navigate(srv.url+"/replays/"+id+"?lang=en"), chromedp.WaitVisible(chromedp.CSS("#player"))); err != nil {
+			return err
+		}
+		if _, err := chromedp.Run(c, chromedp.Evaluate[any](`document.getElementById("player").play(), null`)); err != nil {
+			return err
+		}
+		// Real time: media playback does not follow virtual time.
+		if _, err := chromedp.Run(c, chromedp.Poll[bool](`document.getElementById("player").currentTime > 1.5`,
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			state, _ := chromedp.Run(c, chromedp.Evaluate[string](`(() => { const v = document.getElementById("player");
+				return "readyState=" + v.readyState + " error=" + (v.error && v.error.message) + " src=" + v.currentSrc })()`))
+			return fmt.Errorf("video did not advance (%s): %v", state, err)
+		}
+		cues, err := chromedp.Run(c, chromedp.Evaluate[int](`(() => { const tt = document.getElementById("player").textTracks;
+			for (const t of tt) if (t.kind === "subtitles" && t.language === "en") return t.mode === "showing" && t.cues ? t.cues.length : -1;
+			return -2 })()`))
+		if err != nil {
+			return err
+		}
+		if cues < 1 {
+			return fmt.Errorf("the English track has %d cues (want > 0, showing by default)", cues)
+		}
+		return shot(c, "replay.png")
+	})
+
+	step("outdated banner after an interface-changing release", 15*time.Second, func(c context.Context) error {
+		status, body := srv.api(t, "POST", "/api/software/nextcloud/releases",
+			`{"version": "28.0.0", "released_at": "2023-12-12", "interface_change": true, "notes": "New Files app"}`)
+		if status == http.StatusNotFound && strings.Contains(body, "no route") {
+			t.Logf("POST /api/software/{slug}/releases is not routed yet; adding the release through the store")
+			ic := true
+			if _, err := cat.AddRelease(ctx, "nextcloud", catalog.NewRelease{Version: "28.0.0", ReleasedAt: "2023-12-12", InterfaceChange: &ic, Notes: "New Files app"}); err != nil {
+				return err
+			}
+		} else if status >= 300 {
+			return fmt.Errorf("add release: %d %s", status, body)
+		}
+		if err := chromedp.Do(c, chromedp.Navigate(srv.url+"/replays/"+id), chromedp.WaitVisible(chromedp.CSS(`[data-testid="outdated-banner"]`))); err != nil {
+			return err
+		}
+		text, err := chromedp.Run(c, chromedp.Text(chromedp.CSS(`[data-testid="outdated-banner"]`)))
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(text, "27.1.4") || !strings.Contains(text, "28.0.0") {
+			return fmt.Errorf("banner %q: want the shown version and the release that changed the interface", text)
+		}
+		return shot(c, "replay-outdated.png")
+	})
+
+	step("agenda subscribe link", 15*time.Second, func(c context.Context) error {
+		if err := chromedp.Do(c, chromedp.Navigate(srv.url+"/workshops"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="subscribe-all"]`))); err != nil {
+			return err
+		}
+		href, err := chromedp.Run(c, chromedp.AttributeValue(chromedp.CSS(`[data-testid="subscribe-all"]`), "href"))
+		if err != nil {
+			return err
+		}
+		if want := "webcal://" + strings.TrimPrefix(srv.url, "http://") + "/calendar.ics"; href.Value != want {
+			return fmt.Errorf("subscribe link %q, want %q", href.Value, want)
+		}
+		if err := shot(c, "workshops.png"); err != nil {
+			return err
+		}
+		if err := chromedp.Do(c, chromedp.Navigate(srv.url+"/?lang=fr"), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
+			return err
+		}
+		lang, err := chromedp.Run(c, chromedp.Evaluate[string](`document.documentElement.lang`))
+		if err != nil {
+			return err
+		}
+		if lang != "fr" {
+			return fmt.Errorf("<html lang=%q> after ?lang=fr", lang)
+		}
+		return shot(c, "home-fr.png")
+	})
+
+	step("studio sign-in", 15*time.Second, func(c context.Context) error {
+		err := chromedp.Do(c,
+			chromedp.Navigate(srv.url+"/studio?lang=en"),
+			chromedp.WaitVisible(chromedp.CSS("#token")),
+			chromedp.SendKeys(chromedp.CSS("#token"), animator),
+			chromedp.Submit(chromedp.CSS("#token")),
+			chromedp.WaitVisible(chromedp.CSS("#studio-hello")),
+		)
+		if err != nil {
+			return err
+		}
+		text, err := chromedp.Run(c, chromedp.Text(chromedp.CSS("#studio-hello")))
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(text, "Ana") {
+			return fmt.Errorf("studio greets %q", text)
+		}
+		return shot(c, "studio.png")
+	})
+}
