@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/internal/httpapi"
 )
 
 // replayQuery is what the catalog pages ask for; it mirrors GET /api/replays' filters.
@@ -17,6 +18,12 @@ func (s *Site) listReplays(ctx context.Context, q replayQuery) ([]catalog.Replay
 	if s.catalog == nil {
 		return nil, 0, nil
 	}
-	// The catalog's list query is not there yet: the pages show no list until it lands.
-	return nil, 0, nil
+	l, err := s.catalog.ListReplays(ctx, catalog.ListOptions{
+		Public: true, Software: q.Software, Version: q.Version, For: q.For, Status: q.Status, Language: q.Language, Q: q.Q,
+		Page: httpapi.Page{Limit: q.Limit, Offset: q.Offset},
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return l.Items, l.Total, nil
 }

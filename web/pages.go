@@ -222,7 +222,12 @@ func (s *Site) Replay(w http.ResponseWriter, r *http.Request) error {
 			}
 			seen[t.Software+"@"+t.Version] = true
 			tv := tagView{Software: t.Software, Name: nameOf(names, t.Software), Version: t.Version, By: t.OutdatedBy}
-			newer, _, err := s.listReplays(ctx, replayQuery{Software: t.Software, Version: t.OutdatedBy.Version, Status: "current", Limit: 5})
+			// Newer replays: those still right for the software's latest release.
+			latest, err := s.catalog.LatestRelease(ctx, t.Software)
+			var newer []catalog.Replay
+			if err == nil && latest != "" {
+				newer, _, err = s.listReplays(ctx, replayQuery{For: t.Software + "@" + latest, Limit: 5})
+			}
 			if err == nil {
 				for _, n := range newer {
 					if n.ID != rp.ID {

@@ -157,7 +157,13 @@ func TestPages(t *testing.T) {
 			want: []string{`srclang="fr" label="français" default`, `label="anglais (automatique)"`}},
 		{path: "/replays/d1", status: 404},
 		{path: "/replays/d1", hdr: []string{"Authorization", "Bearer " + f.token}, status: 200, want: []string{"Brouillon", "only animators"}},
-		{path: "/replays", status: 200, want: []string{`role="search"`, `<option value="nextcloud">Nextcloud</option>`}},
+		{path: "/replays", status: 200, want: []string{`role="search"`, `<option value="nextcloud">Nextcloud</option>`, `href="/replays/r1"`, "1 replays"},
+			not: []string{`href="/replays/d1"`}},
+		{path: "/replays?q=partager", status: 200, want: []string{`href="/replays/r1"`}},
+		{path: "/replays?q=zzzz", status: 200, want: []string{"No replay matches"}},
+		{path: "/replays?software=nextcloud&version=27.2", status: 200, want: []string{`href="/replays/r1"`, `value="27.2"`}},
+		{path: "/replays?language=en", status: 200, not: []string{`href="/replays/r1"`}},
+		{path: "/", status: 200, want: []string{`href="/replays/r1"`}},
 		{path: "/software/nextcloud", status: 200, want: []string{"Nextcloud", "27.0.0", `class="timeline"`}},
 		{path: "/software/nope", status: 404},
 		{path: "/static/style.css", status: 200, want: []string{":focus-visible"}},
@@ -186,11 +192,26 @@ func TestPages(t *testing.T) {
 		if _, err := f.cat.AddRelease(ctx, "nextcloud", catalog.NewRelease{Version: "28.0.0", ReleasedAt: "2023-12-12", Notes: "New Files app"}); err != nil {
 			t.Fatal(err)
 		}
+		err := f.cat.CreateReplay(ctx, catalog.NewReplay{ID: "r2", Title: "Les fichiers de Nextcloud 28", Language: "fr",
+			Documents: []catalog.Tag{{Software: "nextcloud", Version: "28.0.1"}}, PublishWhenReady: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.cat.SetProcessing(ctx, "r2", catalog.Ready, 1000); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.cat.AddRelease(ctx, "nextcloud", catalog.NewRelease{Version: "28.0.1", ReleasedAt: "2024-01-10"}); err != nil {
+			t.Fatal(err)
+		}
 		_, body := get(t, c, f.srv.URL+"/replays/r1")
-		for _, w := range []string{"outdated-banner", "It shows Nextcloud 27.1.4", "Version 28.0.0", "New Files app"} {
+		for _, w := range []string{"outdated-banner", "It shows Nextcloud 27.1.4", "Version 28.0.0", "New Files app", `href="/replays/r2"`} {
 			if !strings.Contains(body, w) {
 				t.Errorf("page lacks %q", w)
 			}
+		}
+		_, body = get(t, c, f.srv.URL+"/replays?status=outdated")
+		if !strings.Contains(body, `href="/replays/r1"`) || strings.Contains(body, `href="/replays/r2"`) {
+			t.Errorf("status=outdated filter: want r1 only")
 		}
 	})
 }

@@ -18,35 +18,22 @@ import (
 // derive it from): the form must send back the value of the cookie, which another site cannot read.
 const loginCookie = "atelier_login"
 
-// todoItem is one outdated replay in the studio's to-do list.
-type todoItem struct {
-	Replay catalog.Replay
-	By     []catalog.TagFreshness
-}
-
 // Studio is /studio: the sign-in form, or the animators' desk.
 func (s *Site) Studio(w http.ResponseWriter, r *http.Request) error {
 	sess, ok := s.sessionOf(r)
 	if !ok {
 		return s.signInForm(w, r, http.StatusOK, "")
 	}
-	ctx := r.Context()
-	var todo []todoItem
-	list, _, err := s.listReplays(ctx, replayQuery{Status: string(catalog.Outdated), Limit: 50})
-	if err != nil {
-		return err
-	}
-	for _, rp := range list {
-		it := todoItem{Replay: rp}
-		for _, t := range rp.Freshness.Tags {
-			if t.Status == catalog.Outdated {
-				it.By = append(it.By, t)
-			}
+	var report catalog.FreshnessReport
+	if s.catalog != nil {
+		var err error
+		// Animators also see their drafts: a draft about an old version needs work too.
+		if report, err = s.catalog.Freshness(r.Context(), "", true); err != nil {
+			return err
 		}
-		todo = append(todo, it)
 	}
 	return s.render(w, r, http.StatusOK, "studio", "studio.title", map[string]any{
-		"Who": sess.Principal, "Todo": todo, "Languages": filterLanguages,
+		"Who": sess.Principal, "Todo": report.Software, "Languages": filterLanguages,
 	})
 }
 

@@ -251,6 +251,13 @@ func TestBrowserE2E(t *testing.T) {
 		if !strings.Contains(text, "Ana") {
 			return fmt.Errorf("studio greets %q", text)
 		}
+		// The freshness to-do list offers to re-record the outdated replay; the button calls
+		// the API with the session cookie and its CSRF token.
+		btn := chromedp.CSS(`button.reschedule[data-id="` + id + `"]`)
+		if err := chromedp.Do(c, chromedp.WaitVisible(btn), chromedp.Click(btn),
+			chromedp.WaitVisible(chromedp.CSS(`button.reschedule + [role=status] a`))); err != nil {
+			return fmt.Errorf("reschedule: %w", err)
+		}
 		return shot(c, "studio.png")
 	})
 }
