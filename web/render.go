@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"path"
 	"strings"
@@ -135,11 +136,11 @@ func (s *Site) Page(fn httpapi.HandlerFunc) http.Handler {
 			return
 		}
 		status, body := httpapi.Classify(err)
-		level := "info"
+		level := slog.LevelInfo
 		if status >= 500 {
-			level = "error"
+			level = slog.LevelError
 		}
-		httpapi.Logger(r.Context()).Info("page failed", "status", status, "error", err.Error(), "level", level)
+		httpapi.Logger(r.Context()).Log(r.Context(), level, "page failed", "status", status, "error", err.Error())
 		msg := body.Error
 		if status == http.StatusNotFound {
 			msg = ""

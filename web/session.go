@@ -1,15 +1,16 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"codeberg.org/atelier/atelier/internal/auth"
@@ -158,7 +159,7 @@ func (s *Site) visibility(r *http.Request, id string) (visibility, error) {
 	if s.publication == nil {
 		return 0, fmt.Errorf("web: no catalog to check replay %s: %w", id, httpapi.ErrUnavailable)
 	}
-	pub, err := s.publication(r.Context(), id)
+	pub, err := s.pubCache.get(r.Context(), id, s.publication)
 	if err != nil {
 		return 0, err
 	}
@@ -175,4 +176,41 @@ func (s *Site) visibility(r *http.Request, id string) (visibility, error) {
 	return visibleDraft, nil
 }
 
-var errNoSession = errors.New("web: not signed in")
+// pubCache remembers publication states for a few seconds: a player asks for a segment every
+// few seconds per viewer, and the catalog's Replay also computes freshness, chapters and tracks.
+// A change of publication reaches the streams within pubCacheTTL.
+type pubCache struct {
+	mu sync.Mutex
+	m  map[string]pubEntry
+}
+
+type pubEntry struct {
+	pub string
+	exp time.Time
+}
+
+const (
+	pubCacheTTL = 5 * time.Second
+	pubCacheMax = 10_000
+)
+
+func (c *pubCache) get(ctx context.Context, id string, load func(context.Context, string) (string, error)) (string, error) {
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.m[id]
+	c.mu.Unlock()
+	if ok && now.Before(e.exp) {
+		return e.pub, nil
+	}
+	pub, err := load(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= pubCacheMax {
+		c.m = map[string]pubEntry{}
+	}
+	c.m[id] = pubEntry{pub: pub, exp: now.Add(pubCacheTTL)}
+	c.mu.Unlock()
+	return pub, nil
+}

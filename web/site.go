@@ -45,6 +45,7 @@ type Site struct {
 	catalog     *catalog.Store
 	schedule    *schedule.Store
 	templates   map[string]*template.Template
+	pubCache    pubCache
 }
 
 // New builds the site: templates are parsed here, once.

@@ -65,7 +65,7 @@
           }
         };
         es.onmessage = function (ev) { onJob(JSON.parse(ev.data)); };
-        ["progress", "status", "job", "done"].forEach(function (name) {
+        ["recording"].forEach(function (name) {
           es.addEventListener(name, function (ev) { onJob(JSON.parse(ev.data)); });
         });
         function onJob(j) {
