@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -179,6 +180,61 @@ func TestBrowserE2E(t *testing.T) {
 			return fmt.Errorf("the English track has %d cues (want > 0, showing by default)", cues)
 		}
 		return shot(c, "replay.png")
+	})
+
+	step("HLS through hls.js", 30*time.Second, func(c context.Context) error {
+		if _, err := os.Stat(filepath.Join(testenv.RepoRoot(), "web", "static", "vendor", "hls.min.js")); err != nil {
+			if testenv.RequireAll() {
+				return fmt.Errorf("hls.js is not vendored (make vendor-js): %w", err)
+			}
+			t.Logf("hls.js is not vendored (make vendor-js); skipping the HLS step")
+			return nil
+		}
+		const hlsID = "fedcba9876543210"
+		if err := cat.CreateReplay(ctx, catalog.NewReplay{ID: hlsID, Title: "HLS replay", Language: "en", PublishWhenReady: true}); err != nil {
+			return err
+		}
+		out := t.TempDir()
+		cmd := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-i", "file:"+clip, "-c", "copy", "-f", "hls",
+			"-hls_playlist_type", "vod", "-hls_segment_type", "fmp4", "-hls_time", "2",
+			"-master_pl_name", "master.m3u8", filepath.Join(out, "index.m3u8"))
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("ffmpeg hls: %v\n%s", err, b)
+		}
+		files, _ := os.ReadDir(out)
+		for _, f := range files {
+			b, err := os.ReadFile(filepath.Join(out, f.Name()))
+			if err != nil {
+				return err
+			}
+			if _, err := srv.a.media.Put(ctx, "replays/"+hlsID+"/hls/"+f.Name(), bytes.NewReader(b), int64(len(b)), ""); err != nil {
+				return err
+			}
+		}
+		if _, err := srv.a.media.Put(ctx, "replays/"+hlsID+"/video.mp4", bytes.NewReader(video), int64(len(video)), ""); err != nil {
+			return err
+		}
+		if err := cat.SetProcessing(ctx, hlsID, catalog.Ready, 6000); err != nil {
+			return err
+		}
+		if err := chromedp.Do(c, chromedp.Navigate(srv.url+"/replays/"+hlsID), chromedp.WaitVisible(chromedp.CSS("#player"))); err != nil {
+			return err
+		}
+		if _, err := chromedp.Run(c, chromedp.Evaluate[any](`document.getElementById("player").play().catch(() => {}), null`)); err != nil {
+			return err
+		}
+		if _, err := chromedp.Run(c, chromedp.Poll[bool](`document.getElementById("player").currentTime > 1.5`,
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			return fmt.Errorf("HLS video did not advance: %w", err)
+		}
+		src, err := chromedp.Run(c, chromedp.Evaluate[string](`document.getElementById("player").currentSrc`))
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(src, "blob:") {
+			return fmt.Errorf("currentSrc %q: want a MediaSource blob (hls.js)", src)
+		}
+		return nil
 	})
 
 	step("outdated banner after an interface-changing release", 15*time.Second, func(c context.Context) error {
