@@ -1,0 +1,159 @@
+package subtitle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/internal/auth"
+	"codeberg.org/atelier/atelier/internal/httpapi"
+)
+
+// API is the HTTP side of subtitle tracks:
+//
+//	PUT /api/recordings/{id}/subtitles/{lang}   (animator) body: the file, in source time
+//	GET /api/recordings/{id}/subtitles/{lang}   (animator) the source-time file, to correct it
+//
+// The published replay-time track is served by the web package at /replays/{id}/subtitles/{lang}.vtt.
+type API struct {
+	Tracks *Tracks
+	// Recording tells whether a recording exists (an error wrapping httpapi.ErrNotFound when
+	// not) and, once its replay is ready, the source spans the replay really kept (the actual cut
+	// points). The pipeline's Service.KeptSpans, adapted in cmd/atelier.
+	Recording func(ctx context.Context, id string) (keep []Span, ready bool, err error)
+}
+
+// TrackReply is the JSON answer of a PUT.
+type TrackReply struct {
+	Lang      string    `json:"lang"`
+	Kind      string    `json:"kind"`
+	Status    string    `json:"status"` // draft | reviewed | pending (published when the recording is ready)
+	CueCount  int       `json:"cue_count"`
+	UpdatedBy string    `json:"updated_by"`
+	UpdatedAt time.Time `json:"updated_at"`
+	URL       string    `json:"url"` // the published WebVTT
+}
+
+// Put stores a track sent by an animator and, when the replay is ready, publishes it re-timed
+// through the cuts at once (WebVTT, HLS rendition, master playlist, catalog). The track becomes
+// manual and reviewed (?status=draft keeps it a draft). A file that does not parse gets 422 with
+// field "file" and the line at fault.
+func (a *API) Put(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, lang := mux.Vars(r)["id"], mux.Vars(r)["lang"]
+	lang, err := CanonicalLang(lang)
+	if err != nil {
+		return httpapi.Invalid("lang", "%s", strings.TrimPrefix(err.Error(), "subtitle: "))
+	}
+	status := StatusReviewed
+	switch s := r.URL.Query().Get("status"); s {
+	case "", StatusReviewed:
+	case StatusDraft:
+		status = StatusDraft
+	default:
+		return httpapi.Invalid("status", "status %q: use draft or reviewed", s)
+	}
+	keep, ready, err := a.Recording(ctx, id)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFileSize))
+	if err != nil {
+		return err
+	}
+	subs, lang, err := a.Tracks.SaveSource(ctx, id, lang, data, hintFrom(r))
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return httpapi.Invalid("file", "%s", pe.Where())
+	}
+	if err != nil {
+		return err
+	}
+	by := ""
+	if p, ok := auth.FromContext(ctx); ok {
+		by = p.Name
+	}
+	reply := TrackReply{Lang: lang, Kind: KindManual, Status: "pending", CueCount: len(subs.Items), UpdatedBy: by,
+		UpdatedAt: a.Tracks.now(), URL: "/replays/" + id + "/subtitles/" + lang + ".vtt"}
+	if !ready {
+		// The pipeline publishes every stored track (PublishAll) when the recording is ready.
+		httpapi.WriteJSON(w, http.StatusAccepted, reply)
+		return nil
+	}
+	tr, err := a.Tracks.Publish(ctx, id, lang, subs, keep, Info{Kind: KindManual, Status: status, UpdatedBy: by})
+	if err != nil {
+		return err
+	}
+	rp, err := a.Tracks.Catalog.Replay(ctx, id)
+	if err != nil {
+		return fmt.Errorf("subtitle: tracks of %s: %w", id, err)
+	}
+	if err := a.Tracks.WriteMaster(ctx, id, rp.Tracks); err != nil {
+		return err
+	}
+	reply.Status, reply.CueCount, reply.UpdatedAt = tr.Status, tr.CueCount, tr.UpdatedAt
+	httpapi.WriteJSON(w, http.StatusOK, reply)
+	return nil
+}
+
+// hintFrom is the Content-Type of the request, unless it says nothing (then the content decides),
+// or the file name of a Content-Disposition header.
+func hintFrom(r *http.Request) string {
+	if _, params, err := mime.ParseMediaType(r.Header.Get("Content-Disposition")); err == nil && params["filename"] != "" {
+		return params["filename"]
+	}
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err == nil {
+		switch mt {
+		case "application/octet-stream", "text/plain":
+			return ""
+		}
+	}
+	return ct
+}
+
+// GetSource answers the source-time file of a track (manual, else the automatic draft), for an
+// animator to correct and PUT back.
+func (a *API) GetSource(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id := mux.Vars(r)["id"]
+	lang, err := CanonicalLang(mux.Vars(r)["lang"])
+	if err != nil {
+		return httpapi.Invalid("lang", "%s", strings.TrimPrefix(err.Error(), "subtitle: "))
+	}
+	if _, _, err := a.Recording(ctx, id); err != nil {
+		return err
+	}
+	srcs, err := a.Tracks.sources(ctx, id)
+	if err != nil {
+		return err
+	}
+	f, ok := srcs[lang]
+	if !ok {
+		return fmt.Errorf("subtitle: recording %s has no %s track: %w", id, lang, httpapi.ErrNotFound)
+	}
+	data, err := a.Tracks.read(ctx, f.key)
+	if errors.Is(err, assets.ErrNotExist) {
+		return fmt.Errorf("subtitle: %s: %w", f.key, httpapi.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	ct := extContentType[f.ext]
+	if f.auto {
+		ct = extContentType[".vtt"]
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": lang + strings.TrimPrefix(f.ext, ".auto")}))
+	_, err = w.Write(data)
+	return err
+}

@@ -1,0 +1,429 @@
+package subtitle
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/asticode/go-astisub"
+	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
+
+	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/pipeline/media"
+)
+
+// Where tracks live in storage.
+//
+//	recordings/{id}/subtitles/{lang}.{srt|vtt|ass|ssa|ttml}  a track as the animator sent it, source time
+//	recordings/{id}/subtitles/{lang}.auto.vtt                an automatic draft, source time
+//	replays/{id}/subtitles/{lang}.vtt                        the published track, replay time
+//	replays/{id}/hls/subs/{lang}/index.m3u8 + NNNNN.vtt      its HLS rendition, listed in hls/master.m3u8
+//
+// Source-time files are the truth: every render of the replay (new cuts) re-times them again. A
+// manual file wins over an automatic draft in the same language.
+
+// Track kinds and statuses, as the catalog records them.
+const (
+	KindManual     = "manual"
+	KindAuto       = "auto"
+	StatusDraft    = "draft"
+	StatusReviewed = "reviewed"
+)
+
+// Storage is what Tracks needs from the media store (assets.Store has it).
+type Storage interface {
+	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (assets.Info, error)
+	Open(ctx context.Context, key string, rng *assets.Range) (io.ReadCloser, assets.Info, error)
+	List(ctx context.Context, prefix string) ([]assets.Info, error)
+	Delete(ctx context.Context, key string) error
+}
+
+// Catalog is what Tracks needs from the catalog (*catalog.Store has it).
+type Catalog interface {
+	PutTrack(ctx context.Context, replayID string, t catalog.Track) error
+	Replay(ctx context.Context, id string) (catalog.Replay, error)
+}
+
+var (
+	_ Storage = assets.Store(nil)
+	_ Catalog = (*catalog.Store)(nil)
+)
+
+// Transcriber makes automatic captions (transcribe.Transcriber; declared here because transcribe
+// imports this package).
+type Transcriber interface {
+	Transcribe(ctx context.Context, audioWAV string, lang string) (*astisub.Subtitles, error)
+}
+
+// Tracks stores, re-times and publishes the subtitle tracks of recordings.
+type Tracks struct {
+	Media   Storage
+	Catalog Catalog
+	Log     *slog.Logger
+	// Transcriber and ExtractAudio (transcribe.ExtractAudio) enable AutoCaption; nil disables it.
+	Transcriber  Transcriber
+	ExtractAudio func(ctx context.Context, src, dstWAV string) error
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (t *Tracks) now() time.Time {
+	if t.Now != nil {
+		return t.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (t *Tracks) log() *slog.Logger {
+	if t.Log != nil {
+		return t.Log
+	}
+	return slog.Default()
+}
+
+// SourceKey is where a source-time track is stored; ext is ".srt", ".vtt", ".ass", ".ssa",
+// ".ttml" or ".auto.vtt".
+func SourceKey(recordingID, lang, ext string) string {
+	return "recordings/" + recordingID + "/subtitles/" + lang + ext
+}
+
+// TrackKey is where the published WebVTT of a replay's track is stored.
+func TrackKey(replayID, lang string) string { return "replays/" + replayID + "/subtitles/" + lang + ".vtt" }
+
+// HLSDir is where the HLS rendition of a track is stored, relative to replays/{id}/hls/.
+func HLSDir(lang string) string { return "subs/" + lang + "/" }
+
+var formatExt = map[Format]string{FormatSRT: ".srt", FormatWebVTT: ".vtt", FormatSSA: ".ass", FormatTTML: ".ttml"}
+
+var extContentType = map[string]string{
+	".srt": "application/x-subrip; charset=utf-8", ".vtt": "text/vtt; charset=utf-8",
+	".ass": "text/x-ssa", ".ssa": "text/x-ssa", ".ttml": "application/ttml+xml",
+}
+
+// sourceFile is a stored source-time track.
+type sourceFile struct {
+	key, lang, ext string
+	auto           bool
+}
+
+func parseSourceKey(prefix, key string) (sourceFile, bool) {
+	name := strings.TrimPrefix(key, prefix)
+	if strings.Contains(name, "/") {
+		return sourceFile{}, false
+	}
+	if lang, ok := strings.CutSuffix(name, ".auto.vtt"); ok {
+		return sourceFile{key: key, lang: lang, ext: ".auto.vtt", auto: true}, ValidLang(lang) == nil
+	}
+	ext := path.Ext(name)
+	lang := strings.TrimSuffix(name, ext)
+	if _, ok := extContentType[ext]; !ok {
+		return sourceFile{}, false
+	}
+	return sourceFile{key: key, lang: lang, ext: ext}, ValidLang(lang) == nil
+}
+
+// sources lists a recording's source-time tracks, one per language: the manual file when there
+// is one, else the automatic draft.
+func (t *Tracks) sources(ctx context.Context, id string) (map[string]sourceFile, error) {
+	prefix := SourceKey(id, "", "")
+	infos, err := t.Media.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("subtitle: list tracks of %s: %w", id, err)
+	}
+	out := map[string]sourceFile{}
+	for _, in := range infos {
+		f, ok := parseSourceKey(prefix, in.Key)
+		if !ok {
+			continue
+		}
+		if cur, seen := out[f.lang]; seen && !cur.auto {
+			continue
+		}
+		out[f.lang] = f
+	}
+	return out, nil
+}
+
+func (t *Tracks) read(ctx context.Context, key string) ([]byte, error) {
+	rc, _, err := t.Media.Open(ctx, key, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, MaxFileSize+1))
+}
+
+func (t *Tracks) put(ctx context.Context, key string, data []byte, ct string) error {
+	if _, err := t.Media.Put(ctx, key, bytes.NewReader(data), int64(len(data)), ct); err != nil {
+		return fmt.Errorf("subtitle: store %s: %w", key, err)
+	}
+	return nil
+}
+
+// MaxFileSize bounds a subtitle file: 10 MiB is days of dense dialogue.
+const MaxFileSize = 10 << 20
+
+// Info describes who made a track and how far it was checked.
+type Info struct {
+	Kind, Status, UpdatedBy string
+}
+
+// SaveSource checks a track sent by an animator (in source time) and stores it as the manual
+// track of lang, replacing any earlier file or automatic draft of that language. It returns the
+// parsed cues and the canonical language tag. A file that does not parse is a *ParseError.
+func (t *Tracks) SaveSource(ctx context.Context, recordingID, lang string, data []byte, hint string) (*astisub.Subtitles, string, error) {
+	lang, err := CanonicalLang(lang)
+	if err != nil {
+		return nil, "", err
+	}
+	text, err := decodeText(data)
+	if err != nil {
+		return nil, "", err
+	}
+	subs, err := Parse(data, hint)
+	if err != nil {
+		return nil, "", err
+	}
+	ext := formatExt[detectFormat(text, hint)]
+	key := SourceKey(recordingID, lang, ext)
+	// Stored as UTF-8 (the decoded text): the original encoding has done its job.
+	if err := t.put(ctx, key, []byte(text), extContentType[ext]); err != nil {
+		return nil, "", err
+	}
+	srcs, err := t.Media.List(ctx, SourceKey(recordingID, "", ""))
+	if err != nil {
+		return nil, "", fmt.Errorf("subtitle: list tracks of %s: %w", recordingID, err)
+	}
+	for _, in := range srcs {
+		if f, ok := parseSourceKey(SourceKey(recordingID, "", ""), in.Key); ok && f.lang == lang && in.Key != key {
+			if err := t.Media.Delete(ctx, in.Key); err != nil && !errors.Is(err, assets.ErrNotExist) {
+				return nil, "", fmt.Errorf("subtitle: replace %s: %w", in.Key, err)
+			}
+		}
+	}
+	return subs, lang, nil
+}
+
+// Publish re-times one source-time track through keep (the replay's actual kept spans), stores
+// its WebVTT and HLS rendition, and records it in the catalog with info. It does not rewrite the
+// master playlist: call WriteMaster after the last track.
+func (t *Tracks) Publish(ctx context.Context, replayID, lang string, src *astisub.Subtitles, keep []Span, info Info) (catalog.Track, error) {
+	duration := KeptDuration(keep)
+	out := Retime(src, keep)
+	vtt, err := VTT(out)
+	if err != nil {
+		return catalog.Track{}, err
+	}
+	if err := t.put(ctx, TrackKey(replayID, lang), vtt, "text/vtt; charset=utf-8"); err != nil {
+		return catalog.Track{}, err
+	}
+	if duration > 0 {
+		dir := "replays/" + replayID + "/hls/" + HLSDir(lang)
+		pl, segs, err := Segment(out, duration, SegmentOptions{})
+		if err != nil {
+			return catalog.Track{}, err
+		}
+		names := slices.Sorted(maps.Keys(segs))
+		for _, name := range names {
+			if err := t.put(ctx, dir+name, segs[name], "text/vtt; charset=utf-8"); err != nil {
+				return catalog.Track{}, err
+			}
+		}
+		if err := t.put(ctx, dir+"index.m3u8", pl, "application/vnd.apple.mpegurl"); err != nil {
+			return catalog.Track{}, err
+		}
+		// Segments of an earlier, longer version.
+		if old, err := t.Media.List(ctx, dir); err == nil {
+			for _, o := range old {
+				name := strings.TrimPrefix(o.Key, dir)
+				if _, ok := segs[name]; !ok && name != "index.m3u8" {
+					_ = t.Media.Delete(ctx, o.Key)
+				}
+			}
+		}
+	}
+	texts := make([]string, 0, len(out.Items))
+	for _, it := range out.Items {
+		texts = append(texts, PlainText(it))
+	}
+	tr := catalog.Track{Lang: lang, Kind: info.Kind, Status: info.Status, UpdatedBy: info.UpdatedBy,
+		CueCount: len(out.Items), Text: strings.Join(texts, "\n"), UpdatedAt: t.now()}
+	if err := t.Catalog.PutTrack(ctx, replayID, tr); err != nil {
+		return catalog.Track{}, fmt.Errorf("subtitle: record track %s of %s: %w", lang, replayID, err)
+	}
+	return tr, nil
+}
+
+// PublishAll (re)publishes every source-time track of a recording through keep, the replay's
+// actual kept spans, then rewrites the HLS master playlist to list them. The pipeline calls it
+// once a render's outputs are stored. by is recorded as the author of tracks the catalog does
+// not know yet (files that came with the upload). A track that no longer parses is logged and
+// skipped: it must not fail the replay.
+func (t *Tracks) PublishAll(ctx context.Context, replayID string, keep []Span, by string) ([]catalog.Track, error) {
+	srcs, err := t.sources(ctx, replayID)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]catalog.Track{}
+	if rp, err := t.Catalog.Replay(ctx, replayID); err == nil {
+		for _, tr := range rp.Tracks {
+			known[tr.Lang] = tr
+		}
+	} else if !errors.Is(err, catalog.ErrNotFound) {
+		return nil, fmt.Errorf("subtitle: tracks of %s: %w", replayID, err)
+	}
+	var tracks []catalog.Track
+	for _, lang := range slices.Sorted(maps.Keys(srcs)) {
+		f := srcs[lang]
+		data, err := t.read(ctx, f.key)
+		if err != nil {
+			return nil, fmt.Errorf("subtitle: read %s: %w", f.key, err)
+		}
+		subs, err := Parse(data, f.key)
+		if err != nil {
+			t.log().Warn("subtitle track skipped", "replay_id", replayID, "key", f.key, "error", err)
+			continue
+		}
+		info := Info{Kind: KindManual, Status: StatusReviewed, UpdatedBy: by}
+		if f.auto {
+			info = Info{Kind: KindAuto, Status: StatusDraft, UpdatedBy: "automatic"}
+		}
+		if k, ok := known[lang]; ok && k.Kind == info.Kind {
+			info.Status, info.UpdatedBy = k.Status, k.UpdatedBy
+		}
+		tr, err := t.Publish(ctx, replayID, lang, subs, keep, info)
+		if err != nil {
+			return nil, err
+		}
+		tracks = append(tracks, tr)
+	}
+	if err := t.WriteMaster(ctx, replayID, tracks); err != nil {
+		return nil, err
+	}
+	return tracks, nil
+}
+
+// WriteMaster rewrites replays/{id}/hls/master.m3u8 from the variants the render recorded in
+// hls/variants.json, with one subtitle rendition per track. Without variants.json (the replay is
+// not rendered yet) it does nothing: the next render's PublishAll writes it.
+func (t *Tracks) WriteMaster(ctx context.Context, replayID string, tracks []catalog.Track) error {
+	base := "replays/" + replayID + "/hls/"
+	data, err := t.read(ctx, base+"variants.json")
+	if errors.Is(err, assets.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("subtitle: read variants of %s: %w", replayID, err)
+	}
+	var variants []media.Variant
+	if err := json.Unmarshal(data, &variants); err != nil {
+		return fmt.Errorf("subtitle: variants of %s: %w", replayID, err)
+	}
+	master := media.MasterPlaylist(variants, Renditions(tracks))
+	return t.put(ctx, base+"master.m3u8", master, "application/vnd.apple.mpegurl")
+}
+
+// Renditions lists tracks as HLS subtitle renditions, sorted by language. Automatic tracks are
+// named as such ("English (automatic)"), so learners know what they are reading.
+func Renditions(tracks []catalog.Track) []media.SubtitleRendition {
+	var out []media.SubtitleRendition
+	for _, tr := range tracks {
+		name := tr.Lang
+		if tag, err := language.Parse(tr.Lang); err == nil {
+			if n := display.Self.Name(tag); n != "" {
+				name = strings.ToUpper(n[:1]) + n[1:]
+			}
+		}
+		if tr.Kind == KindAuto {
+			name += " (automatic)"
+		}
+		out = append(out, media.SubtitleRendition{Lang: tr.Lang, Name: name, URI: HLSDir(tr.Lang) + "index.m3u8"})
+	}
+	slices.SortFunc(out, func(a, b media.SubtitleRendition) int { return strings.Compare(a.Lang, b.Lang) })
+	return out
+}
+
+// AutoCaption transcribes a recording's source (a local media file) into an automatic draft in
+// lang, stored in source time, unless a manual track of that language exists or no Transcriber is
+// configured. It returns whether a draft was made. Call PublishAll afterwards to publish it.
+func (t *Tracks) AutoCaption(ctx context.Context, recordingID, lang, sourcePath string) (bool, error) {
+	if t.Transcriber == nil || t.ExtractAudio == nil {
+		return false, nil
+	}
+	lang, err := CanonicalLang(lang)
+	if err != nil {
+		return false, err
+	}
+	srcs, err := t.sources(ctx, recordingID)
+	if err != nil {
+		return false, err
+	}
+	if f, ok := srcs[lang]; ok && !f.auto {
+		return false, nil
+	}
+	dir, err := os.MkdirTemp("", "atelier-captions-")
+	if err != nil {
+		return false, fmt.Errorf("subtitle: auto captions: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	wav := filepath.Join(dir, "audio.wav")
+	if err := t.ExtractAudio(ctx, sourcePath, wav); err != nil {
+		return false, err
+	}
+	subs, err := t.Transcriber.Transcribe(ctx, wav, lang)
+	if err != nil {
+		return false, err
+	}
+	vtt, err := VTT(subs)
+	if err != nil {
+		return false, err
+	}
+	if err := t.put(ctx, SourceKey(recordingID, lang, ".auto.vtt"), vtt, "text/vtt; charset=utf-8"); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// BurnInFile writes the replay-time track of lang, re-timed through keep, to dst (WebVTT) for
+// media.RenderOptions.BurnIn. It fails with assets.ErrNotExist when the recording has no track
+// in lang.
+func (t *Tracks) BurnInFile(ctx context.Context, recordingID, lang string, keep []Span, dst string) error {
+	lang, err := CanonicalLang(lang)
+	if err != nil {
+		return err
+	}
+	srcs, err := t.sources(ctx, recordingID)
+	if err != nil {
+		return err
+	}
+	f, ok := srcs[lang]
+	if !ok {
+		return fmt.Errorf("subtitle: no %s track to burn in: %w", lang, assets.ErrNotExist)
+	}
+	data, err := t.read(ctx, f.key)
+	if err != nil {
+		return fmt.Errorf("subtitle: read %s: %w", f.key, err)
+	}
+	subs, err := Parse(data, f.key)
+	if err != nil {
+		return err
+	}
+	vtt, err := VTT(Retime(subs, keep))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, vtt, 0o644)
+}
