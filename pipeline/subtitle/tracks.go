@@ -101,7 +101,9 @@ func SourceKey(recordingID, lang, ext string) string {
 }
 
 // TrackKey is where the published WebVTT of a replay's track is stored.
-func TrackKey(replayID, lang string) string { return "replays/" + replayID + "/subtitles/" + lang + ".vtt" }
+func TrackKey(replayID, lang string) string {
+	return "replays/" + replayID + "/subtitles/" + lang + ".vtt"
+}
 
 // HLSDir is where the HLS rendition of a track is stored, relative to replays/{id}/hls/.
 func HLSDir(lang string) string { return "subs/" + lang + "/" }
