@@ -3,6 +3,8 @@ package media
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"image/jpeg"
 	"os"
 	"os/exec"
 	"strings"
@@ -147,4 +149,23 @@ func absDiff(a, b time.Duration) time.Duration {
 		return a - b
 	}
 	return b - a
+}
+
+func fmtSscanf(s string, h, m, sec, ms *int) (int, error) {
+	return fmt.Sscanf(s, "%d:%d:%d.%d", h, m, sec, ms)
+}
+
+// jpegSize reads a JPEG's dimensions.
+func jpegSize(t *testing.T, path string) (int, int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := jpeg.DecodeConfig(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return cfg.Width, cfg.Height
 }

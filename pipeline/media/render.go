@@ -72,6 +72,7 @@ func mp4Args(in string, loudnorm bool, burn string, hasAudio bool, out string) [
 			a = a.Filter("loudnorm", nil, ffmpeg.KwArgs{"I": "-16", "TP": "-1.5", "LRA": "11"}).
 				Filter("aresample", ffmpeg.Args{"48000"})
 			aacArgs(kw)
+			kw["ac"] = 2 // loudnorm's output layout is not always one AAC takes
 		} else {
 			kw["c:a"] = "copy"
 		}
@@ -253,6 +254,12 @@ func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions
 		return Outputs{}, fmt.Errorf("media: render mp4: %w", err)
 	}
 	tr.end()
+	// From here on, everything describes video.mp4 (loudnorm or burn-in may
+	// have changed its length by a few milliseconds).
+	vp, err := probeStreams(ctx, video)
+	if err != nil {
+		return Outputs{}, fmt.Errorf("media: render: check video.mp4: %w", err)
+	}
 
 	var variants []Variant
 	for _, r := range rends {
@@ -295,16 +302,19 @@ func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions
 	}
 	tr.end()
 
-	sb := storyboardFor(p.Duration, p.Width, p.Height)
-	tr.begin(p.Duration)
+	sb := storyboardFor(vp.Duration, p.Width, p.Height)
+	tr.begin(vp.Duration)
 	if err := runFFmpeg(ctx, storyboardArgs(video, sb, filepath.Join(outDir, "storyboard.jpg")), tr.tick); err != nil {
 		return Outputs{}, fmt.Errorf("media: render storyboard: %w", err)
 	}
 	tr.end()
-	if err := os.WriteFile(filepath.Join(outDir, "storyboard.vtt"), storyboardVTT(sb, p.Duration, "storyboard.jpg"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(outDir, "storyboard.vtt"), storyboardVTT(sb, vp.Duration, "storyboard.jpg"), 0o644); err != nil {
 		return Outputs{}, fmt.Errorf("media: render: %w", err)
 	}
 	if chaptersVTT != nil {
+		if again, err := ChaptersVTT(opt.Chapters, vp.Duration); err == nil {
+			chaptersVTT = again // ends at video.mp4's exact length
+		}
 		if err := os.WriteFile(filepath.Join(outDir, "chapters.vtt"), chaptersVTT, 0o644); err != nil {
 			return Outputs{}, fmt.Errorf("media: render: %w", err)
 		}
@@ -315,10 +325,6 @@ func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions
 	files, err := listFiles(outDir)
 	if err != nil {
 		return Outputs{}, err
-	}
-	vp, err := probeStreams(ctx, video)
-	if err != nil {
-		return Outputs{}, fmt.Errorf("media: render: check video.mp4: %w", err)
 	}
 	tr.finish()
 	return Outputs{Files: files, Duration: vp.Duration, Variants: variants}, nil
@@ -362,6 +368,7 @@ func measureVariant(dir, uri string) (Variant, error) {
 	if totalDur > 0 {
 		v.AverageBandwidth = int(float64((total+initSize)*8)/totalDur.Seconds()) + 1
 	}
+	v.Bandwidth = max(v.Bandwidth, v.AverageBandwidth)
 	return v, nil
 }
 

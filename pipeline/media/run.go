@@ -40,7 +40,6 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("media: ")
 	b.WriteString(e.Tool)
 	b.WriteString(": ")
 	if e.Hint != "" {
