@@ -44,10 +44,12 @@ type ReplayList struct {
 // The sets of replays with at least one outdated / unknown tag, as range scans over
 // replay_tags (software_id, version_key): a tag is outdated when its version is below the
 // software's newest interface-changing release, unknown when above its newest release.
+// CROSS JOIN keeps software (tens of rows) as the outer loop in SQLite, so that each software's
+// tags are one range search instead of a scan of every tag.
 const (
-	outdatedSet = `SELECT t.replay_id FROM software s JOIN replay_tags t ON t.software_id = s.id
+	outdatedSet = `SELECT t.replay_id FROM software s CROSS JOIN replay_tags t ON t.software_id = s.id
 		AND t.version_key < (SELECT MAX(r.version_key) FROM releases r WHERE r.software_id = s.id AND r.interface_change = 1)`
-	unknownSet = `SELECT t.replay_id FROM software s JOIN replay_tags t ON t.software_id = s.id
+	unknownSet = `SELECT t.replay_id FROM software s CROSS JOIN replay_tags t ON t.software_id = s.id
 		AND t.version_key > COALESCE((SELECT MAX(r.version_key) FROM releases r WHERE r.software_id = s.id), '')`
 )
 
@@ -72,22 +74,18 @@ func (q *query) arg(v any) string {
 
 // ListReplays returns a page of replays matching o, each with its documents and freshness.
 func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, error) {
-	q, order, err := s.listQuery(ctx, o)
+	if o.Page.Limit <= 0 {
+		o.Page.Limit = 50
+	}
+	count, page, args, err := s.listStatements(ctx, o)
 	if err != nil {
 		return ReplayList{}, err
 	}
-	where := ""
-	if len(q.where) > 0 {
-		where = " WHERE " + strings.Join(q.where, " AND ")
-	}
 	list := ReplayList{Items: []Replay{}, Limit: o.Page.Limit, Offset: o.Page.Offset}
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+q.from+where, q.args...).Scan(&list.Total); err != nil {
+	if err := s.db.QueryRowContext(ctx, count, args[:len(args)-2]...).Scan(&list.Total); err != nil {
 		return ReplayList{}, fmt.Errorf("catalog: count replays: %w", err)
 	}
-	limit := q.arg(o.Page.Limit)
-	offset := q.arg(o.Page.Offset)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+replayCols+` FROM `+q.from+where+` ORDER BY `+order+
-		` LIMIT `+limit+` OFFSET `+offset, q.args...)
+	rows, err := s.db.QueryContext(ctx, page, args...)
 	if err != nil {
 		return ReplayList{}, fmt.Errorf("catalog: list replays: %w", err)
 	}
@@ -109,12 +107,27 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 	return list, nil
 }
 
+// listStatements returns the SQL that counts the replays matching o and the SQL that selects
+// its page; the count takes args without the last two (limit and offset).
+func (s *Store) listStatements(ctx context.Context, o ListOptions) (count, page string, args []any, err error) {
+	q, order, err := s.listQuery(ctx, o)
+	if err != nil {
+		return "", "", nil, err
+	}
+	where := ""
+	if len(q.where) > 0 {
+		where = " WHERE " + strings.Join(q.where, " AND ")
+	}
+	count = `SELECT COUNT(*) FROM ` + q.from + where
+	limit := q.arg(o.Page.Limit)
+	offset := q.arg(o.Page.Offset)
+	page = `SELECT ` + replayCols + ` FROM ` + q.from + where + ` ORDER BY ` + order + ` LIMIT ` + limit + ` OFFSET ` + offset
+	return count, page, q.args, nil
+}
+
 // listQuery turns o into a FROM clause, conditions and an ORDER BY, validating every filter.
 func (s *Store) listQuery(ctx context.Context, o ListOptions) (*query, string, error) {
 	q := &query{from: "replays rp"}
-	if o.Page.Limit <= 0 {
-		o.Page.Limit = 50
-	}
 	switch {
 	case o.Public:
 		q.where = append(q.where, "rp.publication = 'published'")
@@ -204,7 +217,9 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions) (*query, string, e
 // forCondition is the SQL condition of for=slug@version: the replay documents slug, and every tag
 // of slug lies in [B, L] where L is the learner's version and B the newest interface-changing
 // release at or before L (no bound when there is none): a tag below B misses an interface change
-// the learner has, a tag above L shows a newer interface than theirs.
+// the learner has, a tag above L shows a newer interface than theirs. The unary + keeps the
+// planner on the primary key (replay_id first) for the per-replay check rather than the
+// software index, which would read every tag of the software for each replay.
 func (s *Store) forCondition(ctx context.Context, q *query, spec string) (string, error) {
 	slug, version, ok := strings.Cut(spec, "@")
 	if !ok || slug == "" || version == "" {
@@ -225,7 +240,7 @@ func (s *Store) forCondition(ctx context.Context, q *query, spec string) (string
 	}
 	sw, lo, hi := q.arg(id), q.arg(lower.String), q.arg(v.Key())
 	return "rp.id IN (SELECT replay_id FROM replay_tags WHERE software_id = " + sw + " AND version_key >= " + lo + " AND version_key <= " + hi + ")" +
-		" AND NOT EXISTS (SELECT 1 FROM replay_tags x WHERE x.replay_id = rp.id AND x.software_id = " + sw +
+		" AND NOT EXISTS (SELECT 1 FROM replay_tags x WHERE x.replay_id = rp.id AND +x.software_id = " + sw +
 		" AND (x.version_key < " + lo + " OR x.version_key > " + hi + "))", nil
 }
 

@@ -59,7 +59,7 @@ const outdatedQuery = `SELECT s.slug, s.name, rp.id, rp.title, rp.publication, r
 	COALESCE(c.title, ''), COALESCE(c.start_ms, 0), t.version,
 	ob.version, ob.version_key, ob.released_at, ob.notes, ob.reviewed, ob.source, ob.created_at
 FROM software s
-JOIN replay_tags t ON t.software_id = s.id
+CROSS JOIN replay_tags t ON t.software_id = s.id
 	AND t.version_key < (SELECT MAX(r.version_key) FROM releases r WHERE r.software_id = s.id AND r.interface_change = 1)
 JOIN replays rp ON rp.id = t.replay_id
 LEFT JOIN replay_chapters c ON c.replay_id = t.replay_id AND c.idx = t.chapter

@@ -1,0 +1,92 @@
+package catalog
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// queryPlan returns SQLite's plan of query, one detail line per step.
+func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
+	t.Helper()
+	rows, err := s.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return plan
+}
+
+// TestListPlansUseIndexes checks that the list, filter, for= and search queries never scan the
+// replays, tags or releases tables: at 100 000 replays only index searches stay fast.
+func TestListPlansUseIndexes(t *testing.T) {
+	f := newFixture(t)
+	f.seed()
+	for _, o := range []ListOptions{
+		{Public: true},
+		{Public: true, Language: "fr"},
+		{Public: true, Software: "nextcloud"},
+		{Public: true, Software: "nextcloud", Version: "28.0.1"},
+		{Public: true, Status: "outdated"},
+		{Public: true, Status: "unknown"},
+		{Public: true, Status: "current", Language: "en"},
+		{Public: true, For: "nextcloud@28.0.2"},
+		{Public: true, Q: "share button"},
+		{Publication: "draft"},
+		{},
+	} {
+		o.Page.Limit = 50
+		count, page, args, err := f.store.listStatements(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{{count, args[:len(args)-2]}, {page, args}} {
+			plan := queryPlan(t, f.store, q.sql, q.args...)
+			for _, step := range plan {
+				if isTableScan(step) {
+					t.Errorf("%+v: table scan %q in plan:\n%s\nof %s", o, step, strings.Join(plan, "\n"), q.sql)
+				}
+				// The per-replay check of for= must seek by replay, not read a software's every tag.
+				if strings.HasPrefix(step, "SEARCH x ") && !strings.Contains(step, "replay_id=?") {
+					t.Errorf("%+v: per-replay tag check does not seek by replay: %q", o, step)
+				}
+			}
+		}
+	}
+	// The per-page freshness query seeks releases by index for every tag.
+	plan := queryPlan(t, f.store, strings.Replace(tagStatusQuery, "%s", "$1, $2", 1), "a", "b")
+	plan = append(plan, queryPlan(t, f.store, strings.Replace(outdatedQuery, "%s", "rp.publication = 'published'", 1))...)
+	for _, step := range plan {
+		if isTableScan(step) {
+			t.Errorf("tag freshness: table scan %q in plan:\n%s", step, strings.Join(plan, "\n"))
+		}
+	}
+}
+
+// isTableScan reports a plan step that reads a whole big table or index: any SCAN of tags or
+// releases, and a SCAN of replays that is not an in-order index walk (which ORDER BY ... LIMIT
+// stops early). Scanning software is fine: there are tens of them.
+func isTableScan(step string) bool {
+	if !strings.HasPrefix(step, "SCAN ") || strings.Contains(step, "VIRTUAL TABLE") {
+		return false
+	}
+	switch name := strings.Fields(step)[1]; name {
+	case "s", "software":
+		return false
+	case "rp", "replays":
+		return !strings.Contains(step, " INDEX ")
+	}
+	return true
+}
