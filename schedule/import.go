@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -55,6 +56,7 @@ func parseImport(r io.Reader, def ImportDefaults) (items []imported, errs []Impo
 	}
 	byUID := map[string]bool{}
 	var overrides []*ical.Component
+	var overrideIdx []int
 	n := 0
 	for _, c := range cal.Children {
 		if c.Name != ical.CompEvent {
@@ -67,6 +69,7 @@ func parseImport(r io.Reader, def ImportDefaults) (items []imported, errs []Impo
 		}
 		if c.Props.Get(ical.PropRecurrenceID) != nil {
 			overrides = append(overrides, c)
+			overrideIdx = append(overrideIdx, idx)
 			continue
 		}
 		it, ierr := eventToWorkshop(c, def)
@@ -83,11 +86,11 @@ func parseImport(r io.Reader, def ImportDefaults) (items []imported, errs []Impo
 	}
 	// A cancelled occurrence of an imported series becomes an EXDATE; other modified occurrences
 	// have no place in a workshop and are reported.
-	for _, c := range overrides {
+	for k, c := range overrides {
 		uid := propText(c, ical.PropUID)
 		status := strings.ToUpper(propText(c, ical.PropStatus))
 		if !byUID[uid] || status != "CANCELLED" {
-			errs = append(errs, ImportError{UID: uid, Summary: propText(c, ical.PropSummary), Field: "recurrence_id",
+			errs = append(errs, ImportError{Index: overrideIdx[k], UID: uid, Summary: propText(c, ical.PropSummary), Field: "recurrence_id",
 				Error: "a modified single occurrence (RECURRENCE-ID) is not imported; only cancelled ones become exdates"})
 			continue
 		}
@@ -308,5 +311,6 @@ func (a *API) importCalendar(ctx context.Context, r io.Reader, def ImportDefault
 		}
 		created = append(created, w.ID)
 	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Index < errs[j].Index })
 	return created, errs, nil
 }

@@ -1,0 +1,383 @@
+package schedule
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	ical "github.com/emersion/go-ical"
+
+	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/internal/testenv"
+)
+
+// seedFeeds creates the workshops the feed tests share: the Paris series across both changes of
+// hour, a one-off in UTC, a New York series (other rules, other dates), a cancelled workshop, a
+// past workshop whose replay is published, and long French and emoji text.
+func seedFeeds(t *testing.T, e *testEnv) map[string]Workshop {
+	t.Helper()
+	ws := map[string]Workshop{}
+	ws["paris"] = e.create(parisSeries())
+	ws["utc"] = e.create(map[string]any{
+		"title": "Office hours", "starts_at": "2026-05-05T09:00:00", "timezone": "UTC", "duration": "PT45M",
+		"location": "https://meet.example.org/office-hours", "language": "en", "status": "tentative",
+		"registration_url": "https://atelier.example.org/register/office-hours",
+	})
+	ws["ny"] = e.create(map[string]any{
+		"title": "LibreOffice Calc — monthly", "starts_at": "2026-02-26T19:00:00", "timezone": "America/New_York",
+		"duration": "PT1H", "recurrence": "FREQ=MONTHLY;BYDAY=-1TH;COUNT=12", "series": "calc-monthly",
+		"documents": []map[string]string{{"software": "libreoffice", "version": "24.2.0"}},
+	})
+	long := strings.Repeat("Les élèves découvrent l’interface, ça marche très bien 🎉; ", 6)
+	ws["cancelled"] = e.create(map[string]any{
+		"title": "Atelier « Fichiers » annulé ✂️", "description": long, "starts_at": "2026-03-12T14:00:00",
+		"timezone": "Europe/Paris", "duration": "PT2H", "location": "Médiathèque, 3 rue de l’Église, Bourg-en-Bresse",
+		"documents": []map[string]string{{"software": "nextcloud", "version": "28.0.0"}},
+	})
+	ws["past"] = e.create(map[string]any{
+		"title": "Premiers pas avec Nextcloud", "starts_at": "2026-02-10T18:00:00", "timezone": "Europe/Paris",
+		"duration": "PT1H", "series": "nextcloud-asso",
+		"documents": []map[string]string{{"software": "nextcloud", "version": "27.0.0"}},
+	})
+	e.advance(time.Hour)
+	if rec := e.do("POST", "/api/workshops/"+ws["cancelled"].ID+"/cancel", nil); rec.Code != http.StatusOK {
+		t.Fatalf("cancel: %d %s", rec.Code, rec.Body)
+	}
+	// The past workshop was recorded; its replay is published.
+	if err := e.cat.CreateReplay(e.ctx, catalog.NewReplay{ID: "r0123456789abcdef", Title: "Premiers pas avec Nextcloud",
+		Language: "fr", WorkshopID: ws["past"].ID, PublishWhenReady: true,
+		Documents: []catalog.Tag{{Software: "nextcloud", Version: "27.0.0"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cat.SetProcessing(e.ctx, "r0123456789abcdef", catalog.Ready, 3600000); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(time.Hour)
+	if n, err := e.store.SyncReplays(e.ctx, FromCatalog(e.cat)); err != nil || n != 1 {
+		t.Fatalf("SyncReplays = %d, %v; want 1 change", n, err)
+	}
+	return ws
+}
+
+var feedPaths = map[string]string{
+	"all":      "/calendar.ics",
+	"software": "/calendar/software/nextcloud.ics",
+	"series":   "/calendar/series/nextcloud-asso.ics",
+	"empty":    "/calendar/series/nothing-yet.ics",
+}
+
+func getFeed(t *testing.T, e *testEnv, path string) []byte {
+	t.Helper()
+	rec := e.do("GET", path, nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "text/calendar; charset=utf-8" {
+		t.Errorf("GET %s: Content-Type %q", path, ct)
+	}
+	return rec.Body.Bytes()
+}
+
+func TestFeedsGolden(t *testing.T) {
+	e := newTestEnv(t)
+	ws := seedFeeds(t, e)
+	paths := map[string]string{"workshop": "/workshops/" + ws["paris"].ID + ".ics"}
+	for k, v := range feedPaths {
+		paths[k] = v
+	}
+	for name, path := range paths {
+		t.Run(name, func(t *testing.T) {
+			got := getFeed(t, e, path)
+			golden := filepath.Join("testdata", "feed-"+name+".ics")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from %s (go test -update rewrites it):\n%s", path, golden, got)
+			}
+			checkWellFormed(t, got)
+		})
+	}
+}
+
+// checkWellFormed checks what go-ical does not do for us: CRLF lines of at most 75 octets, folds
+// that never split a UTF-8 sequence, and a calendar that go-ical reads back.
+func checkWellFormed(t *testing.T, feed []byte) {
+	t.Helper()
+	if !bytes.HasSuffix(feed, []byte("\r\n")) {
+		t.Error("feed does not end with CRLF")
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(string(feed), "\r\n"), "\r\n") {
+		if len(line) > 75 {
+			t.Errorf("line %d has %d octets: %q", i+1, len(line), line)
+		}
+		if !utf8.ValidString(line) {
+			t.Errorf("line %d splits a UTF-8 sequence: %q", i+1, line)
+		}
+		if strings.ContainsAny(line, "\r\n") {
+			t.Errorf("line %d holds a bare CR or LF", i+1)
+		}
+	}
+	if _, err := ical.NewDecoder(bytes.NewReader(feed)).Decode(); err != nil {
+		t.Errorf("go-ical cannot read the feed back: %v", err)
+	}
+}
+
+func TestFeedTextSurvives(t *testing.T) {
+	e := newTestEnv(t)
+	in := parisSeries()
+	desc := strings.Repeat("Café, thé; crème brûlée — 🍰🎂 naïve\\ façade ", 5) + "\nfin."
+	in["description"] = desc
+	w := e.create(in)
+	feed := getFeed(t, e, "/workshops/"+w.ID+".ics")
+	checkWellFormed(t, feed)
+	cal, err := ical.NewDecoder(bytes.NewReader(feed)).Decode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := cal.Events()[0]
+	gotTitle, _ := ev.Props.Text(ical.PropSummary)
+	gotDesc, _ := ev.Props.Text(ical.PropDescription)
+	if gotTitle != in["title"] {
+		t.Errorf("SUMMARY %q", gotTitle)
+	}
+	if !strings.HasPrefix(gotDesc, strings.TrimSpace(desc)) {
+		t.Errorf("DESCRIPTION %q\nwant prefix %q", gotDesc, desc)
+	}
+	if !bytes.Contains(feed, []byte(`Caf\u00e9\, th\u00e9\; cr`)) && !bytes.Contains(feed, []byte(`Café\, thé\; cr`)) {
+		t.Errorf("commas and semicolons are not escaped:\n%s", feed)
+	}
+}
+
+// pythonExpansion runs the independent parser (Debian's python3-icalendar and dateutil) over
+// files and returns its JSON.
+type pyEvent struct {
+	UID         string   `json:"uid"`
+	Summary     string   `json:"summary"`
+	Description string   `json:"description"`
+	Location    string   `json:"location"`
+	URL         string   `json:"url"`
+	Status      string   `json:"status"`
+	Sequence    int      `json:"sequence"`
+	Categories  []string `json:"categories"`
+	Local       []string `json:"local"`
+	UTC         []string `json:"utc"`
+}
+
+func pythonExpansion(t *testing.T, files []string) map[string][]pyEvent {
+	t.Helper()
+	const python = "/usr/bin/python3"
+	check := exec.Command(python, "-c", "import icalendar, dateutil.rrule")
+	if out, err := check.CombinedOutput(); err != nil {
+		testenv.Require(t, "Debian python3-icalendar and python3-dateutil (/usr/bin/python3)", errors.New(strings.TrimSpace(string(out))+": "+err.Error()))
+	}
+	cmd := exec.Command(python, append([]string{filepath.Join("testdata", "expand.py")}, files...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("expand.py: %v\n%s", err, stderr.String())
+	}
+	var res map[string][]pyEvent
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("expand.py output: %v\n%s", err, out)
+	}
+	return res
+}
+
+// TestFeedsIndependentParser has Python's icalendar read every feed, rebuild each zone from the
+// feed's VTIMEZONE, expand the RRULEs with dateutil, and compares with Atelier's own expansion.
+func TestFeedsIndependentParser(t *testing.T) {
+	e := newTestEnv(t)
+	ws := seedFeeds(t, e)
+	dir := t.TempDir()
+	paths := map[string]string{"workshop": "/workshops/" + ws["paris"].ID + ".ics"}
+	for k, v := range feedPaths {
+		paths[k] = v
+	}
+	var files []string
+	for name, path := range paths {
+		f := filepath.Join(dir, name+".ics")
+		if err := os.WriteFile(f, getFeed(t, e, path), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	res := pythonExpansion(t, files)
+
+	byUID := map[string]*Workshop{}
+	for _, w := range ws {
+		stored, err := e.store.FeedWorkshops(e.ctx, Feed{Kind: "workshop", Key: w.ID})
+		if err != nil || len(stored) != 1 {
+			t.Fatalf("workshop %s: %v", w.ID, err)
+		}
+		byUID[w.UID] = stored[0]
+	}
+	count := map[string]int{}
+	for file, events := range res {
+		count[filepath.Base(file)] = len(events)
+		for _, ev := range events {
+			w := byUID[ev.UID]
+			if w == nil {
+				t.Errorf("%s: unknown UID %s", file, ev.UID)
+				continue
+			}
+			occ, err := w.Occurrences(time.Time{}, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), 60)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var local, utc []string
+			for _, o := range occ {
+				local = append(local, o.Format(LocalLayout))
+				utc = append(utc, o.UTC().Format("2006-01-02T15:04:05Z"))
+			}
+			if strings.Join(ev.Local, " ") != strings.Join(local, " ") {
+				t.Errorf("%s %s: python local starts\n%v\natelier\n%v", file, w.Title, ev.Local, local)
+			}
+			if strings.Join(ev.UTC, " ") != strings.Join(utc, " ") {
+				t.Errorf("%s %s: python UTC starts (through the feed's VTIMEZONE)\n%v\natelier\n%v", file, w.Title, ev.UTC, utc)
+			}
+			if ev.Summary != w.Title || ev.Sequence != w.Sequence || ev.Status != strings.ToUpper(string(w.Status)) || ev.Location != w.Location {
+				t.Errorf("%s: python read %+v", file, ev)
+			}
+		}
+	}
+	if count["all.ics"] != 5 || count["software.ics"] != 3 || count["series.ics"] != 2 || count["workshop.ics"] != 1 || count["empty.ics"] != 0 {
+		t.Errorf("events per feed: %v", count)
+	}
+
+	// The DST check itself: Tuesdays 18:00 in Paris are 17:00Z in winter, 16:00Z in summer, and
+	// 17:00Z again after 25 October.
+	paris := res[filepath.Join(dir, "workshop.ics")][0]
+	want := map[string]string{
+		"2026-03-03T18:00:00": "2026-03-03T17:00:00Z", "2026-03-24T18:00:00": "2026-03-24T17:00:00Z",
+		"2026-03-31T18:00:00": "2026-03-31T16:00:00Z", "2026-10-20T18:00:00": "2026-10-20T16:00:00Z",
+		"2026-10-27T18:00:00": "2026-10-27T17:00:00Z", "2026-11-10T18:00:00": "2026-11-10T17:00:00Z",
+	}
+	found := 0
+	for i, l := range paris.Local {
+		if !strings.HasSuffix(l, "T18:00:00") {
+			t.Errorf("occurrence %s is not at 18:00 local", l)
+		}
+		if l == "2026-04-14T18:00:00" {
+			t.Errorf("the EXDATE 2026-04-14 was not removed")
+		}
+		if u, ok := want[l]; ok {
+			found++
+			if paris.UTC[i] != u {
+				t.Errorf("%s local is %s, want %s", l, paris.UTC[i], u)
+			}
+		}
+	}
+	if found != len(want) || len(paris.Local) != 36 {
+		t.Errorf("found %d of the checked dates in %d occurrences: %v", found, len(paris.Local), paris.Local)
+	}
+
+	// The published replay reaches the calendar.
+	past := byUID[ws["past"].UID]
+	for _, ev := range res[filepath.Join(dir, "all.ics")] {
+		if ev.UID == past.UID {
+			if ev.URL != testPublicURL+"/replays/r0123456789abcdef" || !strings.HasPrefix(ev.Description, "Replay: "+testPublicURL+"/replays/r0123456789abcdef") {
+				t.Errorf("past workshop: url %q description %q", ev.URL, ev.Description)
+			}
+		}
+		if ev.UID == byUID[ws["cancelled"].UID].UID && (ev.Status != "CANCELLED" || ev.Sequence != 1 ||
+			!strings.Contains(ev.Description, "🎉") || !strings.Contains(ev.Location, "l’Église")) {
+			t.Errorf("cancelled workshop read as %+v", ev)
+		}
+	}
+}
+
+func TestFeedConditionalGET(t *testing.T) {
+	e := newTestEnv(t)
+	w := e.create(parisSeries())
+	rec := e.do("GET", "/calendar.ics", nil)
+	etag, lm := rec.Header().Get("ETag"), rec.Header().Get("Last-Modified")
+	if etag == "" || lm == "" {
+		t.Fatalf("ETag %q Last-Modified %q", etag, lm)
+	}
+	for _, h := range [][]string{{"If-None-Match", etag}, {"If-None-Match", `"x", W/` + etag}, {"If-Modified-Since", lm}} {
+		rec := e.do("GET", "/calendar.ics", nil, h...)
+		if rec.Code != http.StatusNotModified || rec.Body.Len() != 0 {
+			t.Errorf("%v: %d", h, rec.Code)
+		}
+	}
+	if rec := e.do("GET", "/calendar.ics", nil, "If-None-Match", `"other"`, "If-Modified-Since", lm); rec.Code != http.StatusOK {
+		t.Errorf("If-None-Match must win over If-Modified-Since: %d", rec.Code)
+	}
+	// A change gives a new validator; every feed the workshop belongs to changes.
+	softTag := e.do("GET", "/calendar/software/nextcloud.ics", nil).Header().Get("ETag")
+	oneTag := e.do("GET", "/workshops/"+w.ID+".ics", nil).Header().Get("ETag")
+	e.advance(time.Minute)
+	e.do("PATCH", "/api/workshops/"+w.ID, map[string]any{"title": "Nouveau titre"})
+	if rec := e.do("GET", "/calendar.ics", nil, "If-None-Match", etag); rec.Code != http.StatusOK || rec.Header().Get("ETag") == etag {
+		t.Errorf("after a change: %d, ETag %s", rec.Code, rec.Header().Get("ETag"))
+	}
+	if rec := e.do("GET", "/calendar.ics", nil, "If-Modified-Since", lm); rec.Code != http.StatusOK {
+		t.Errorf("after a change, If-Modified-Since: %d", rec.Code)
+	}
+	if e.do("GET", "/calendar/software/nextcloud.ics", nil).Header().Get("ETag") == softTag ||
+		e.do("GET", "/workshops/"+w.ID+".ics", nil).Header().Get("ETag") == oneTag {
+		t.Error("software or workshop feed kept its ETag after a change")
+	}
+	// Another series' feed is unaffected.
+	if rec := e.do("GET", "/calendar/series/other.ics", nil); rec.Code != http.StatusOK {
+		t.Errorf("empty series feed: %d", rec.Code)
+	}
+	if rec := e.do("GET", "/workshops/nope.ics", nil); rec.Code != http.StatusNotFound {
+		t.Errorf("unknown workshop feed: %d", rec.Code)
+	}
+}
+
+func TestFold(t *testing.T) {
+	line := "DESCRIPTION:" + strings.Repeat("é🚀a", 40)
+	out := string(fold([]byte(line + "\r\n")))
+	parts := strings.Split(strings.TrimSuffix(out, "\r\n"), "\r\n")
+	var unfolded strings.Builder
+	for i, p := range parts {
+		if len(p) > 75 || !utf8.ValidString(p) {
+			t.Errorf("part %d: %d octets, valid %v", i, len(p), utf8.ValidString(p))
+		}
+		if i > 0 {
+			if p[0] != ' ' {
+				t.Errorf("continuation %d does not start with a space", i)
+			}
+			p = p[1:]
+		}
+		unfolded.WriteString(p)
+	}
+	if unfolded.String() != line {
+		t.Errorf("unfolded %q", unfolded.String())
+	}
+}
+
+func TestVTimezoneTransitions(t *testing.T) {
+	paris, _ := time.LoadLocation("Europe/Paris")
+	tz := vtimezone(paris, time.Date(2026, 3, 3, 17, 0, 0, 0, time.UTC), time.Date(2026, 11, 10, 18, 0, 0, 0, time.UTC))
+	var got []string
+	for _, c := range tz.Children {
+		got = append(got, c.Name+" "+c.Props.Get(ical.PropDateTimeStart).Value+" "+c.Props.Get(ical.PropTimezoneOffsetFrom).Value+
+			">"+c.Props.Get(ical.PropTimezoneOffsetTo).Value)
+	}
+	want := []string{"STANDARD 20251026T030000 +0200>+0100", "DAYLIGHT 20260329T020000 +0100>+0200", "STANDARD 20261025T030000 +0200>+0100"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+	if tz := vtimezone(time.UTC, time.Now(), time.Now().Add(time.Hour)); len(tz.Children) != 1 {
+		t.Errorf("UTC: %d observances", len(tz.Children))
+	}
+}
