@@ -318,6 +318,23 @@ func (t *Tracks) PublishAll(ctx context.Context, replayID string, keep []Span, b
 	return tracks, nil
 }
 
+// PublishReplay is the one call the pipeline makes once a render's outputs are stored (after
+// its upload step, which replaces hls/master.m3u8 and drops hls/subs/): an automatic draft in
+// lang (the replay's language) from the source media at sourcePath when captions are enabled and
+// no manual track exists, then PublishAll through keep, the actual kept spans. A failed
+// transcription is logged, not returned: captions must not fail the replay.
+func (t *Tracks) PublishReplay(ctx context.Context, replayID, lang, sourcePath string, keep []Span, by string) ([]catalog.Track, error) {
+	if lang != "" && sourcePath != "" {
+		if _, err := t.AutoCaption(ctx, replayID, lang, sourcePath); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			t.log().Warn("automatic captions failed", "replay_id", replayID, "lang", lang, "error", err)
+		}
+	}
+	return t.PublishAll(ctx, replayID, keep, by)
+}
+
 // WriteMaster rewrites replays/{id}/hls/master.m3u8 from the variants the render recorded in
 // hls/variants.json, with one subtitle rendition per track. Without variants.json (the replay is
 // not rendered yet) it does nothing: the next render's PublishAll writes it.
