@@ -316,4 +316,69 @@ func TestBrowserE2E(t *testing.T) {
 		}
 		return shot(c, "studio.png")
 	})
+
+	step("studio upload through the form, cut editor, live progress", 90*time.Second, func(c context.Context) error {
+		err := chromedp.Do(c,
+			chromedp.Navigate(srv.url+"/studio?lang=en"),
+			chromedp.WaitVisible(chromedp.CSS("#upload")),
+			chromedp.SendKeys(chromedp.CSS("#u-title"), "Uploaded in the browser"),
+			chromedp.SetUploadFiles(chromedp.CSS("#u-file"), []string{clip}),
+			chromedp.WaitVisible(chromedp.CSS("#cut")),
+		)
+		if err != nil {
+			return err
+		}
+		// Marks at the playhead with the keyboard: keep 1 s – 4 s, a chapter at 2 s.
+		if _, err := chromedp.Run(c, chromedp.Poll[bool](`document.getElementById("cut-video").readyState >= 1`,
+			chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			return fmt.Errorf("the local preview did not load: %w", err)
+		}
+		seek := func(sec float64) chromedp.Action[chromedp.Void] {
+			return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+				_, err := chromedp.Run(ctx, chromedp.Evaluate[any](fmt.Sprintf(`(async () => { const v = document.getElementById("cut-video");
+					v.currentTime = %g; await new Promise(r => v.addEventListener("seeked", r, {once: true})); return null })()`, sec),
+					chromedp.EvalAwaitPromise))
+				return err
+			})
+		}
+		err = chromedp.Do(c,
+			seek(1), chromedp.Focus(chromedp.CSS("#cut-in")), chromedp.KeyEvent("i"),
+			seek(4), chromedp.KeyEvent("o"),
+			seek(2), chromedp.Click(chromedp.CSS("#cut-chapter")),
+			chromedp.SendKeys(chromedp.CSS("#cut-chapters input"), "The middle"),
+		)
+		if err != nil {
+			return err
+		}
+		ranges, err := chromedp.Run(c, chromedp.Text(chromedp.CSS("#cut-ranges")))
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(ranges, "00:00:01.000 – 00:00:04.000") {
+			return fmt.Errorf("kept ranges %q: want 00:00:01.000 – 00:00:04.000", ranges)
+		}
+		if err := shot(c, "studio-cut.png"); err != nil {
+			return err
+		}
+		if status, body := srv.api(t, "GET", "/api/recordings/none", ""); status == http.StatusNotFound && strings.Contains(body, "no route") {
+			t.Logf("POST /api/recordings is not routed yet: the upload itself is not tested")
+			return nil
+		}
+		if err := chromedp.Do(c, chromedp.Click(chromedp.CSS(`#upload button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS("#u-result a#u-replay, #u-result.error"))); err != nil {
+			return fmt.Errorf("upload did not finish: %w", err)
+		}
+		result, err := chromedp.Run(c, chromedp.Text(chromedp.CSS("#u-result")))
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(result, "Ready") {
+			return fmt.Errorf("upload result %q", result)
+		}
+		if err := shot(c, "studio-uploaded.png"); err != nil {
+			return err
+		}
+		// The replay is published (the form's default) and plays.
+		return chromedp.Do(c, chromedp.Click(chromedp.CSS("#u-replay")), chromedp.WaitVisible(chromedp.CSS("#player")))
+	})
 }
