@@ -17,6 +17,7 @@ import (
 	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/auth"
 	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/schedule"
 	"codeberg.org/atelier/atelier/web"
 )
 
@@ -39,6 +40,8 @@ type app struct {
 
 	catalog    *catalog.Store // software, releases, replays, freshness
 	catalogAPI *catalog.API
+
+	schedule *schedule.API // workshops and iCalendar feeds
 }
 
 // openApp opens the database and media storage that cfg names and migrates the schema.
@@ -85,6 +88,10 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	if err := a.openWeb(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.openSchedule(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}

@@ -39,6 +39,9 @@ type Config struct {
 	LogFormat string
 	LogLevel  string
 
+	// schedule
+	Timezone string // IANA zone for imported floating times and rescheduled drafts
+
 	// web
 	StreamMode string // proxy | redirect; default proxy for local media, redirect for S3
 
@@ -89,6 +92,7 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxUpload, "max-upload", envInt64("MAX_UPLOAD", 20<<30), "largest accepted recording in bytes (env ATELIER_MAX_UPLOAD)")
 	fs.StringVar(&c.StreamMode, "stream-mode", env("STREAM_MODE", ""), "how replays reach browsers: proxy (through Atelier) or redirect (302 to a short-lived S3 URL); default proxy for local media, redirect for S3 (env ATELIER_STREAM_MODE)")
 	fs.DurationVar(&c.ReleaseSyncInterval, "release-sync-interval", envDuration("RELEASE_SYNC_INTERVAL", 6*time.Hour), "how often to read the software release feeds for new releases; 0 disables (env ATELIER_RELEASE_SYNC_INTERVAL)")
+	fs.StringVar(&c.Timezone, "timezone", env("TIMEZONE", "UTC"), "IANA time zone of workshops when a request does not say, e.g. Europe/Paris (env ATELIER_TIMEZONE)")
 	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs (env ATELIER_WORKERS; default 1 per 2 cores)")
 }
 
@@ -185,6 +189,9 @@ func (c *Config) finishServe() error {
 		}
 	default:
 		return fmt.Errorf("-stream-mode %q: use proxy or redirect", c.StreamMode)
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil || c.Timezone == "" || c.Timezone == "Local" {
+		return fmt.Errorf("-timezone %q: want an IANA time zone such as Europe/Paris", c.Timezone)
 	}
 	if c.MaxUpload <= 0 {
 		return fmt.Errorf("-max-upload %d: must be positive", c.MaxUpload)

@@ -43,6 +43,21 @@ func (a *app) routes() http.Handler {
 		r.PathPrefix("/media/").Handler(a.dir)
 	}
 
+	// schedule: workshops (writes need an animator token) and the iCalendar feeds.
+	sc := a.schedule
+	r.Handle("/api/workshops", h(sc.List)).Methods("GET", "HEAD")
+	r.Handle("/api/workshops", animator(h(sc.Create))).Methods("POST")
+	r.Handle("/api/workshops/import", animator(h(sc.Import))).Methods("POST")
+	r.Handle("/api/workshops/{id}", h(sc.Get)).Methods("GET", "HEAD")
+	r.Handle("/api/workshops/{id}", animator(h(sc.Update))).Methods("PATCH")
+	r.Handle("/api/workshops/{id}", animator(h(sc.Delete))).Methods("DELETE")
+	r.Handle("/api/workshops/{id}/cancel", animator(h(sc.Cancel))).Methods("POST")
+	r.Handle("/api/freshness/{replay_id}/reschedule", animator(h(sc.Reschedule))).Methods("POST")
+	r.Handle("/calendar.ics", h(sc.CalendarAll)).Methods("GET", "HEAD")
+	r.Handle("/calendar/software/{slug}.ics", h(sc.CalendarSoftware)).Methods("GET", "HEAD")
+	r.Handle("/calendar/series/{slug}.ics", h(sc.CalendarSeries)).Methods("GET", "HEAD")
+	r.Handle("/workshops/{id}.ics", h(sc.WorkshopICS)).Methods("GET", "HEAD")
+
 	// catalog: software, releases, replays and their freshness (reads public, writes animator).
 	cat := a.catalogAPI
 	r.Handle("/api/software", h(cat.ListSoftware)).Methods("GET")

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"codeberg.org/atelier/atelier/schedule"
+)
+
+// openSchedule builds the workshop API and feeds, and the worker that carries published replays
+// into the feeds.
+func (a *app) openSchedule(ctx context.Context) error {
+	store, err := schedule.OpenStore(ctx, a.db, nil)
+	if err != nil {
+		return err
+	}
+	c := schedule.FromCatalog(a.catalog) // openCatalog ran first
+	a.schedule = schedule.NewAPI(store, c, a.cfg.PublicURL, schedule.Options{DefaultTimezone: a.cfg.Timezone})
+	a.workers = append(a.workers, func(ctx context.Context) error {
+		// Feeds validate with one aggregate query over the workshops, so a replay published in the
+		// catalog reaches them through this sync (within a minute), which bumps the workshop.
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			if n, err := store.SyncReplays(ctx, c); err != nil {
+				a.log.Warn("schedule: sync replays", "error", err)
+			} else if n > 0 {
+				a.log.Info("schedule: replays linked to workshops", "count", n)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+	})
+	return nil
+}
