@@ -16,7 +16,6 @@ import (
 	"codeberg.org/atelier/atelier/assets"
 	"codeberg.org/atelier/atelier/internal/auth"
 	"codeberg.org/atelier/atelier/internal/sqldb"
-	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
 // benchRange is the size of each range request: what a player asks for while seeking.
