@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -220,5 +221,26 @@ func TestCutCancel(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("cancelled cut left an output: %v", err)
+	}
+}
+
+func TestCutAudioOnly(t *testing.T) {
+	testenv.FFmpeg(t)
+	src := filepath.Join(t.TempDir(), "talk.m4a")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-t", "6", "-c:a", "aac", src).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	p, err := ProbeFile(ctxT(t), src)
+	if err != nil || p.HasVideo || !p.HasAudio {
+		t.Fatalf("probe %+v, %v", p, err)
+	}
+	out := filepath.Join(t.TempDir(), "cut.mp4")
+	res, err := Cut(ctxT(t), src, []Span{{sec(1), sec(2.5)}, {sec(4), sec(5)}}, CutAccurate, out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Mode != CutReencode || absDiff(res.Duration, sec(2.5)) > 50*time.Millisecond {
+		t.Errorf("result %+v, want a 2.5 s audio re-encode", res)
 	}
 }
