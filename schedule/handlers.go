@@ -61,12 +61,29 @@ func (a *API) uidDomain() string {
 	return "atelier"
 }
 
-// links fills the workshop's URLs.
-func (a *API) links(w *Workshop) {
-	w.Links = Links{ICS: a.publicURL + "/workshops/" + w.ID + ".ics", Webcal: webcal(a.publicURL + "/workshops/" + w.ID + ".ics")}
+// LinksFor returns the URLs of w under publicURL: its .ics file, the webcal:// form calendar
+// apps subscribe to, and its published replay if any. The web pages use it too.
+func LinksFor(publicURL string, w *Workshop) Links {
+	publicURL = strings.TrimSuffix(publicURL, "/")
+	l := Links{ICS: publicURL + "/workshops/" + w.ID + ".ics", Webcal: webcal(publicURL + "/workshops/" + w.ID + ".ics")}
 	if w.ReplayID != "" {
-		w.Links.Replay = ReplayURL(a.publicURL, w.ReplayID)
+		l.Replay = ReplayURL(publicURL, w.ReplayID)
 	}
+	return l
+}
+
+// FeedLinks returns the URLs of a feed: kind is "all", "software" or "series".
+func FeedLinks(publicURL, kind, slug string) Links {
+	u := strings.TrimSuffix(publicURL, "/") + "/calendar.ics"
+	if (kind == "software" || kind == "series") && validSlug(slug) {
+		u = strings.TrimSuffix(publicURL, "/") + "/calendar/" + kind + "/" + slug + ".ics"
+	}
+	return Links{ICS: u, Webcal: webcal(u)}
+}
+
+// links fills the workshop's URLs and next occurrence.
+func (a *API) links(w *Workshop) {
+	w.Links = LinksFor(a.publicURL, w)
 	if w.Recurrence != "" && w.Status != StatusCancelled {
 		if set, err := w.recurrence(); err == nil && set != nil {
 			if t := set.After(a.now().Add(-w.duration()), false); !t.IsZero() {
@@ -125,16 +142,16 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) error {
 	for _, it := range items {
 		a.links(it)
 	}
-	feed := a.publicURL + "/calendar.ics"
+	feed := FeedLinks(a.publicURL, "all", "")
 	switch {
-	case f.Software != "" && validSlug(f.Software):
-		feed = a.publicURL + "/calendar/software/" + f.Software + ".ics"
-	case f.Series != "" && validSlug(f.Series):
-		feed = a.publicURL + "/calendar/series/" + f.Series + ".ics"
+	case f.Software != "":
+		feed = FeedLinks(a.publicURL, "software", f.Software)
+	case f.Series != "":
+		feed = FeedLinks(a.publicURL, "series", f.Series)
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{
 		"items": items, "total": total, "limit": page.Limit, "offset": page.Offset, "next_offset": page.NextOffset(total),
-		"links": Links{ICS: feed, Webcal: webcal(feed)},
+		"links": feed,
 	})
 	return nil
 }
