@@ -183,11 +183,13 @@ func (s *Site) Replay(w http.ResponseWriter, r *http.Request) error {
 	if !replayIDPattern.MatchString(id) {
 		return fmt.Errorf("web: replay %q: %w", id, httpapi.ErrNotFound)
 	}
-	vis, err := s.visibility(r, id)
+	// Fresh from the catalog, not the streams' cache: a replay just published from the studio
+	// must open at once.
+	rp, err := s.catalog.Replay(ctx, id)
 	if err != nil {
 		return err
 	}
-	rp, err := s.catalog.Replay(ctx, id)
+	vis, err := s.visibilityOf(r, id, string(rp.Publication))
 	if err != nil {
 		return err
 	}

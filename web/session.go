@@ -163,6 +163,11 @@ func (s *Site) visibility(r *http.Request, id string) (visibility, error) {
 	if err != nil {
 		return 0, err
 	}
+	return s.visibilityOf(r, id, pub)
+}
+
+// visibilityOf decides for a replay whose publication state is known.
+func (s *Site) visibilityOf(r *http.Request, id, pub string) (visibility, error) {
 	if pub == "published" || pub == "unlisted" {
 		return visiblePublic, nil
 	}

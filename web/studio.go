@@ -32,8 +32,16 @@ func (s *Site) Studio(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	var recent []catalog.Replay
+	if s.catalog != nil {
+		l, err := s.catalog.ListReplays(r.Context(), catalog.ListOptions{Sort: "-created_at", Page: httpapi.Page{Limit: 20}})
+		if err != nil {
+			return err
+		}
+		recent = l.Items
+	}
 	return s.render(w, r, http.StatusOK, "studio", "studio.title", map[string]any{
-		"Who": sess.Principal, "Todo": report.Software, "Languages": filterLanguages,
+		"Who": sess.Principal, "Todo": report.Software, "Recent": recent, "Languages": filterLanguages,
 	})
 }
 

@@ -134,6 +134,14 @@ func TestBrowserE2E(t *testing.T) {
 	if err := sched.Create(ctx, ws, "e2e"); err != nil {
 		t.Fatal(err)
 	}
+	// A ready draft, for the studio's "Publish" button.
+	const draftID = "d0d0d0d0d0d0d0d0"
+	if err := cat.CreateReplay(ctx, catalog.NewReplay{ID: draftID, Title: "A draft to publish", Language: "en"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.SetProcessing(ctx, draftID, catalog.Ready, 6000); err != nil {
+		t.Fatal(err)
+	}
 	animator, _, err := srv.a.auth.Create(ctx, "Ana", auth.RoleAnimator)
 	if err != nil {
 		t.Fatal(err)
@@ -314,6 +322,16 @@ func TestBrowserE2E(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(`button.reschedule + [role=status] a`))); err != nil {
 			return fmt.Errorf("reschedule: %w", err)
 		}
+		if st := httpStatus(t, srv.url+"/replays/"+draftID); st != http.StatusNotFound {
+			return fmt.Errorf("a draft is public: %d", st)
+		}
+		pub := chromedp.CSS(`button.publish[data-id="` + draftID + `"]`)
+		if err := chromedp.Do(c, chromedp.Click(pub), chromedp.WaitNotPresent(pub)); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		if st := httpStatus(t, srv.url+"/replays/"+draftID); st != http.StatusOK {
+			return fmt.Errorf("published from the studio, the page answers %d", st)
+		}
 		return shot(c, "studio.png")
 	})
 
@@ -381,4 +399,15 @@ func TestBrowserE2E(t *testing.T) {
 		// The replay is published (the form's default) and plays.
 		return chromedp.Do(c, chromedp.Click(chromedp.CSS("#u-replay")), chromedp.WaitVisible(chromedp.CSS("#player")))
 	})
+}
+
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -98,6 +98,41 @@
     });
   });
 
+  function api(method, url, body, headers) {
+    headers = Object.assign({ "X-CSRF-Token": csrf }, headers || {});
+    return fetch(url, { method: method, headers: headers, body: body, credentials: "same-origin" }).then(function (resp) {
+      return resp.text().then(function (text) {
+        var j = {};
+        try { j = JSON.parse(text); } catch (_) {}
+        if (!resp.ok) throw new Error((j.field ? j.field + ": " : "") + (j.error || resp.status));
+        return j;
+      });
+    });
+  }
+  document.querySelectorAll("button.publish").forEach(function (b) {
+    b.addEventListener("click", function () {
+      api("PATCH", "/api/replays/" + encodeURIComponent(b.dataset.id), JSON.stringify({ publication: "published" }),
+        { "Content-Type": "application/json" }).then(function () {
+        var pub = b.closest("td").querySelector(".pub");
+        if (pub) pub.textContent = b.dataset.done;
+        b.remove();
+      }).catch(function (err) { b.after(document.createTextNode(" " + err.message)); });
+    });
+  });
+  document.querySelectorAll("form.subs").forEach(function (f) {
+    f.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var file = f.elements.file.files[0], out = f.querySelector("[role=status]");
+      var url = "/api/recordings/" + encodeURIComponent(f.dataset.id) + "/subtitles/" + encodeURIComponent(f.elements.lang.value) +
+        (f.elements.reviewed.checked ? "" : "?status=draft");
+      out.className = "";
+      out.textContent = "…";
+      api("PUT", url, file, { "Content-Disposition": 'attachment; filename="' + file.name.replace(/["\\\r\n]/g, "_") + '"' })
+        .then(function (j) { out.textContent = j.lang + " · " + j.status + " · " + j.cue_count; })
+        .catch(function (err) { out.className = "error"; out.textContent = err.message; });
+    });
+  });
+
   // The cut editor plays the chosen file locally (nothing is sent before "Upload") and turns
   // the marks into the upload's edits.keep and chapters, in source time.
   function cutEditor() {
