@@ -17,6 +17,7 @@ import (
 	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/auth"
 	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/pipeline/subtitle"
 	"codeberg.org/atelier/atelier/schedule"
 	"codeberg.org/atelier/atelier/web"
 )
@@ -42,6 +43,12 @@ type app struct {
 	catalogAPI *catalog.API
 
 	schedule *schedule.API // workshops and iCalendar feeds
+
+	subtitles   *subtitle.Tracks // subtitle tracks: re-timed through the cuts, published with the replay
+	subtitleAPI *subtitle.API
+	// recordings tells the subtitle API about a recording and its kept spans; set where the
+	// pipeline is built: a.recordings = subtitleRecordings(a.pipeline).
+	recordings func(ctx context.Context, id string) ([]subtitle.Span, bool, error)
 }
 
 // openApp opens the database and media storage that cfg names and migrates the schema.
@@ -92,6 +99,10 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	if err := a.openSchedule(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.openSubtitles(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"codeberg.org/atelier/atelier/pipeline/transcribe"
 )
 
 // Config is everything Atelier reads from flags and ATELIER_* variables. It is built once in
@@ -47,6 +49,10 @@ type Config struct {
 
 	// catalog
 	ReleaseSyncInterval time.Duration // how often serve reads the software release feeds; 0 disables
+
+	// subtitles: automatic captions
+	Transcribe    string // off | pocketsphinx | command
+	TranscribeCmd string // program and arguments of the command backend (split on spaces, no shell)
 }
 
 // env returns the value of ATELIER_<name>, or def.
@@ -93,6 +99,8 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.StreamMode, "stream-mode", env("STREAM_MODE", ""), "how replays reach browsers: proxy (through Atelier) or redirect (302 to a short-lived S3 URL); default proxy for local media, redirect for S3 (env ATELIER_STREAM_MODE)")
 	fs.DurationVar(&c.ReleaseSyncInterval, "release-sync-interval", envDuration("RELEASE_SYNC_INTERVAL", 6*time.Hour), "how often to read the software release feeds for new releases; 0 disables (env ATELIER_RELEASE_SYNC_INTERVAL)")
 	fs.StringVar(&c.Timezone, "timezone", env("TIMEZONE", "UTC"), "IANA time zone of workshops when a request does not say, e.g. Europe/Paris (env ATELIER_TIMEZONE)")
+	fs.StringVar(&c.Transcribe, "transcribe", env("TRANSCRIBE", "off"), "automatic caption drafts: off, pocketsphinx (English, offline) or command (env ATELIER_TRANSCRIBE)")
+	fs.StringVar(&c.TranscribeCmd, "transcribe-cmd", env("TRANSCRIBE_CMD", ""), "program and arguments for -transcribe command, split on spaces (no shell); it gets the WAV path as last argument and writes SRT or WebVTT to $ATELIER_TRANSCRIBE_OUTPUT or stdout (env ATELIER_TRANSCRIBE_CMD)")
 	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs (env ATELIER_WORKERS; default 1 per 2 cores)")
 }
 
@@ -195,6 +203,9 @@ func (c *Config) finishServe() error {
 	}
 	if c.MaxUpload <= 0 {
 		return fmt.Errorf("-max-upload %d: must be positive", c.MaxUpload)
+	}
+	if _, err := transcribe.New(c.Transcribe, c.TranscribeCmd); err != nil {
+		return fmt.Errorf("-transcribe %q: %v", c.Transcribe, strings.TrimPrefix(err.Error(), "transcribe: "))
 	}
 	if c.Workers < 1 {
 		return fmt.Errorf("-workers %d: at least 1", c.Workers)

@@ -70,6 +70,12 @@ func (a *app) routes() http.Handler {
 	r.Handle("/api/freshness", h(cat.Freshness)).Methods("GET")
 	r.Handle("/freshness.atom", h(cat.FreshnessAtom)).Methods("GET", "HEAD")
 
+	// subtitles: tracks in source time (animator); the published replay-time tracks are served
+	// by the web stream routes below (/replays/{id}/subtitles/{lang}.vtt, hls/subs/...).
+	sub := a.subtitleAPI
+	r.Handle("/api/recordings/{id}/subtitles/{lang}", animator(h(sub.Put))).Methods("PUT")
+	r.Handle("/api/recordings/{id}/subtitles/{lang}", animator(h(sub.GetSource))).Methods("GET")
+
 	// web: replay streams (drafts only for animators: bearer token or studio session).
 	stream := h(a.web.Stream)
 	r.Handle(`/replays/{id}/{file:video\.mp4|poster\.jpg|storyboard\.jpg|storyboard\.vtt|chapters\.vtt}`, stream).Methods("GET", "HEAD")
