@@ -70,6 +70,18 @@ func (pk packets) ptsAt(i int, frame time.Duration) time.Duration {
 	return pk.pts[len(pk.pts)-1] + frame
 }
 
+// maxKeyGap is the longest stretch without a keyframe, the end included.
+func (pk packets) maxKeyGap() time.Duration {
+	if len(pk.keys) == 0 || len(pk.pts) == 0 {
+		return time.Duration(1<<63 - 1)
+	}
+	gap := pk.keys[0] - pk.pts[0]
+	for i := 1; i < len(pk.keys); i++ {
+		gap = max(gap, pk.keys[i]-pk.keys[i-1])
+	}
+	return max(gap, pk.pts[len(pk.pts)-1]-pk.keys[len(pk.keys)-1])
+}
+
 func (pk packets) isKey(i int) bool {
 	if i >= len(pk.pts) {
 		return false
@@ -146,6 +158,9 @@ func smartBlocker(p Probe) string {
 		return fmt.Sprintf("H.264 profile %q cannot be matched", p.Profile)
 	case p.PixFmt != "yuv420p" && p.PixFmt != "yuvj420p":
 		return fmt.Sprintf("pixel format %s cannot be matched", p.PixFmt)
+	case p.Rotation != 0:
+		// Re-encoded pieces would be turned upright, copied ones not.
+		return fmt.Sprintf("the video is rotated %d°", p.Rotation)
 	}
 	return ""
 }
@@ -155,7 +170,7 @@ func smartBlocker(p Probe) string {
 //
 // Accurate mode falls back to reencode, and says so in CutResult.Fallback,
 // when the source is not 8-bit 4:2:0 H.264 (high/main/baseline), uses open
-// GOPs, or has a variable frame rate: copied GOPs would then not decode
+// GOPs, is rotated (phones), or has a variable frame rate: copied GOPs would then not decode
 // cleanly or not line up with the re-encoded heads. Fast mode falls back
 // likewise except for VFR, which stream copy keeps as is.
 func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string, progress func(Progress)) (CutResult, error) {

@@ -33,7 +33,9 @@ type Probe struct {
 	VFR bool
 	// OpenGOP is set when frames after a keyframe (in decode order) are
 	// shown before it: their GOP cannot be copied from its keyframe alone.
-	OpenGOP    bool
+	OpenGOP bool
+	// Rotation is the display rotation in degrees (phones), 0 when none.
+	Rotation   int
 	SampleRate int // audio
 	Channels   int // audio
 
@@ -132,6 +134,9 @@ type ffprobeOut struct {
 		Disposition  struct {
 			AttachedPic int `json:"attached_pic"`
 		} `json:"disposition"`
+		SideData []struct {
+			Rotation int `json:"rotation"`
+		} `json:"side_data_list"`
 	} `json:"streams"`
 	Format struct {
 		FormatName string `json:"format_name"`
@@ -197,6 +202,11 @@ func probeStreams(ctx context.Context, path string) (Probe, error) {
 				p.VFR = true
 			}
 			p.tbNum, p.tbDen = parseRatio(s.TimeBase)
+			for _, sd := range s.SideData {
+				if sd.Rotation != 0 {
+					p.Rotation = sd.Rotation
+				}
+			}
 		case "audio":
 			if p.HasAudio {
 				continue

@@ -120,7 +120,8 @@ type storyboard struct {
 	Every      time.Duration // one thumbnail per interval
 	Count      int
 	Cols, Rows int
-	W, H       int // thumbnail size
+	W, H       int  // thumbnail size
+	KeysOnly   bool // decode keyframes only
 }
 
 // storyboardFor picks an interval (whole seconds, at least 2 s) so that at
@@ -136,10 +137,13 @@ func storyboardFor(dur time.Duration, srcW, srcH int) storyboard {
 	return sb
 }
 
-// storyboardArgs tiles one thumbnail per interval into a sprite. Decoding
-// keyframes only keeps it cheap on long recordings.
+// storyboardArgs tiles one thumbnail per interval into a sprite.
 func storyboardArgs(in string, sb storyboard, out string) []string {
-	return ffmpeg.Input(fileURL(in), untrusted(ffmpeg.KwArgs{"skip_frame": "nokey"})).Get("v:0").
+	kw := ffmpeg.KwArgs{}
+	if sb.KeysOnly {
+		kw["skip_frame"] = "nokey"
+	}
+	return ffmpeg.Input(fileURL(in), untrusted(kw)).Get("v:0").
 		Filter("fps", ffmpeg.Args{fmt.Sprintf("1/%d", int(sb.Every/time.Second))}).
 		Filter("scale", ffmpeg.Args{fmt.Sprintf("%d:%d", sb.W, sb.H)}).
 		Filter("tile", ffmpeg.Args{fmt.Sprintf("%dx%d", sb.Cols, sb.Rows)}).
@@ -227,6 +231,9 @@ func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions
 		}
 	}
 
+	if p.Rotation%180 != 0 { // ffmpeg turns the picture upright when encoding
+		p.Width, p.Height = p.Height, p.Width
+	}
 	heights := ladder(opt.Ladder, p.Height)
 	dur := float64(p.Duration)
 	mp4W := 0.02
@@ -303,6 +310,11 @@ func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions
 	tr.end()
 
 	sb := storyboardFor(vp.Duration, p.Width, p.Height)
+	// Decoding keyframes only is much cheaper, and right when they are at
+	// least as dense as the thumbnails.
+	if pk, err := scanPackets(ctx, video, vp, 2*time.Minute); err == nil && pk.maxKeyGap() <= sb.Every {
+		sb.KeysOnly = true
+	}
 	tr.begin(vp.Duration)
 	if err := runFFmpeg(ctx, storyboardArgs(video, sb, filepath.Join(outDir, "storyboard.jpg")), tr.tick); err != nil {
 		return Outputs{}, fmt.Errorf("media: render storyboard: %w", err)

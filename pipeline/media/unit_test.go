@@ -66,6 +66,17 @@ func TestSnapOut(t *testing.T) {
 	}
 }
 
+func TestMaxKeyGap(t *testing.T) {
+	pk := pk25()
+	if g := pk.maxKeyGap(); g != 2*time.Second {
+		t.Errorf("gap %s, want 2s", g)
+	}
+	pk.keys = pk.keys[:2] // keyframes at 0 and 2 s, then none until 11.96 s
+	if g := pk.maxKeyGap(); g != sec(9.96) {
+		t.Errorf("gap %s, want 9.96s", g)
+	}
+}
+
 func TestCheckSpans(t *testing.T) {
 	got, err := checkSpans([]Span{{0, sec(5)}, {sec(6), sec(10.05)}}, sec(10))
 	if err != nil || got[1].End != sec(10) {
