@@ -227,6 +227,15 @@ func TestMessagesComplete(t *testing.T) {
 			t.Errorf("en lacks %q", key)
 		}
 	}
+	// The Content-Security-Policy allows no inline style or script.
+	inline := regexp.MustCompile(`style="|<script>|<script [^>]*>[^<]|\son[a-z]+="`)
+	tmpls, _ := templateFS.ReadDir("templates")
+	for _, n := range tmpls {
+		b, _ := templateFS.ReadFile("templates/" + n.Name())
+		if m := inline.Find(b); m != nil {
+			t.Errorf("%s has inline code or style %q, which the CSP blocks", n.Name(), m)
+		}
+	}
 	// Every key a template names exists.
 	re := regexp.MustCompile(`\.T "([a-z.]+)"`)
 	names, _ := templateFS.ReadDir("templates")

@@ -75,6 +75,15 @@ func (s *e2eServer) api(t *testing.T, method, path, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+const e2eStoryboard = `WEBVTT
+
+00:00:00.000 --> 00:00:03.000
+storyboard.jpg#xywh=0,0,160,90
+
+00:00:03.000 --> 00:00:06.000
+storyboard.jpg#xywh=160,0,160,90
+`
+
 const e2eVTT = `WEBVTT
 
 00:00:00.000 --> 00:00:05.000
@@ -118,7 +127,17 @@ func TestBrowserE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for key, b := range map[string][]byte{"video.mp4": video, "subtitles/en.vtt": []byte(e2eVTT)} {
+	sprite := filepath.Join(t.TempDir(), "storyboard.jpg")
+	if b, err := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-i", "file:"+clip, "-vf", "fps=1/3,scale=160:90,tile=2x1",
+		"-frames:v", "1", "file:"+sprite).CombinedOutput(); err != nil {
+		t.Fatalf("storyboard: %v\n%s", err, b)
+	}
+	spriteJPG, err := os.ReadFile(sprite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, b := range map[string][]byte{"video.mp4": video, "subtitles/en.vtt": []byte(e2eVTT),
+		"storyboard.jpg": spriteJPG, "storyboard.vtt": []byte(e2eStoryboard)} {
 		if _, err := srv.a.media.Put(ctx, "replays/"+id+"/"+key, bytes.NewReader(b), int64(len(b)), ""); err != nil {
 			t.Fatal(err)
 		}
@@ -186,6 +205,11 @@ func TestBrowserE2E(t *testing.T) {
 		}
 		if cues < 1 {
 			return fmt.Errorf("the English track has %d cues (want > 0, showing by default)", cues)
+		}
+		// Seek thumbnails from the storyboard on the chapter links.
+		if _, err := chromedp.Run(c, chromedp.Poll[bool](`document.querySelectorAll(".chapters .thumb").length === 2`,
+			chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+			return fmt.Errorf("chapter thumbnails: %w", err)
 		}
 		return shot(c, "replay.png")
 	})

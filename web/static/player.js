@@ -27,6 +27,37 @@
       if (p && p.catch) p.catch(function () {});
     });
   });
+  // Seek thumbnails: the storyboard (a WebVTT of sprite regions, "storyboard.jpg#xywh=x,y,w,h")
+  // gives each chapter link a picture of where it jumps.
+  var sb = video.querySelector('track[kind="metadata"][label="storyboard"]');
+  if (sb && sb.track) {
+    sb.track.mode = "hidden";
+    var drawThumbs = function () {
+      var cues = sb.track.cues;
+      if (!cues || !cues.length) return;
+      document.querySelectorAll("[data-start]").forEach(function (a) {
+        var t = Number(a.dataset.start) / 1000;
+        for (var i = 0; i < cues.length; i++) {
+          var c = cues[i];
+          if (t >= c.startTime && (t < c.endTime || i === cues.length - 1)) {
+            var m = /^(.*)#xywh=(\d+),(\d+),(\d+),(\d+)$/.exec(c.text.trim());
+            if (!m) return;
+            var img = new URL(m[1], new URL(sb.src, location.href)).href;
+            var span = document.createElement("span");
+            span.className = "thumb";
+            span.setAttribute("aria-hidden", "true");
+            span.style.backgroundImage = "url(" + JSON.stringify(img) + ")";
+            span.style.backgroundPosition = "-" + m[2] + "px -" + m[3] + "px";
+            span.style.width = m[4] + "px";
+            span.style.height = m[5] + "px";
+            a.prepend(span);
+            return;
+          }
+        }
+      });
+    };
+    if (sb.readyState === 2) drawThumbs(); else sb.addEventListener("load", drawThumbs, { once: true });
+  }
   // ?t=SECONDS starts there (a link to a moment of the replay).
   var t = Number(new URLSearchParams(location.search).get("t"));
   if (t > 0) {
