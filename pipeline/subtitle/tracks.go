@@ -225,6 +225,11 @@ func (t *Tracks) SaveSource(ctx context.Context, recordingID, lang string, data 
 func (t *Tracks) Publish(ctx context.Context, replayID, lang string, src *astisub.Subtitles, keep []Span, info Info) (catalog.Track, error) {
 	duration := KeptDuration(keep)
 	out := Retime(src, keep)
+	if len(keep) == 0 { // no edit: the rendition covers the cues
+		for _, it := range out.Items {
+			duration = max(duration, it.EndAt)
+		}
+	}
 	vtt, err := VTT(out)
 	if err != nil {
 		return catalog.Track{}, err
