@@ -23,6 +23,7 @@ want ffmpeg ffmpeg
 want ffprobe ffmpeg
 if [[ $what == test || $what == bench ]]; then
   want chromium chromium
+  want npm npm # fetches hls.js into web/static/vendor at build time (the e2e test plays HLS through it)
   want /usr/lib/python3/dist-packages/icalendar python3-icalendar
   want /usr/lib/python3/dist-packages/dateutil python3-dateutil
   want espeak-ng espeak-ng
