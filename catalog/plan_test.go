@@ -45,14 +45,23 @@ func TestListPlansUseIndexes(t *testing.T) {
 		{},
 	} {
 		o.Page.Limit = 50
-		count, page, args, err := f.store.listStatements(context.Background(), o)
+		count, page, args, err := f.store.listStatements(context.Background(), o, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, q := range []struct {
+		statements := []struct {
 			sql  string
 			args []any
-		}{{count, args[:len(args)-2]}, {page, args}} {
+		}{{count, args[:len(args)-2]}, {page, args}}
+		if drivesBySet(o) {
+			countSet, pageSet, _, err := f.store.listStatements(context.Background(), o, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			statements = append(statements, statements[0], statements[1])
+			statements[2].sql, statements[3].sql = countSet, pageSet
+		}
+		for _, q := range statements {
 			plan := queryPlan(t, f.store, q.sql, q.args...)
 			for _, step := range plan {
 				if isTableScan(step) {
