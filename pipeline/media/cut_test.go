@@ -48,6 +48,13 @@ func TestCutModes(t *testing.T) {
 			copied: [][2]int{{17, 50}, {66, 99}, {132, 200}, {181, 249}},
 		},
 		{
+			name: "accurate to the end", mode: CutAccurate, keep: []Span{{sec(0), sec(0.5)}, {sec(9.01), sec(12)}},
+			wantActual: []Span{{0, sec(0.52)}, {sec(9.04), sec(12)}},
+			wantFrames: 13 + 74,
+			// range 2: head 226..249 (24 frames) at out 13, copied 250..299 -> out 37..86.
+			copied: [][2]int{{37, 250}, {86, 299}},
+		},
+		{
 			name: "reencode", mode: CutReencode, keep: keep,
 			wantActual: []Span{{sec(1.32), sec(5.72)}, {sec(7.12), sec(11.0)}},
 			wantFrames: 207,
@@ -141,6 +148,7 @@ func TestCutFallback(t *testing.T) {
 		{"open GOP accurate", testenv.ClipOptions{Duration: 6 * time.Second, GOP: 50, OpenGOP: true, Audio: true}, CutAccurate, "open GOP"},
 		{"open GOP fast", testenv.ClipOptions{Duration: 6 * time.Second, GOP: 50, OpenGOP: true, Audio: true}, CutFast, "open GOP"},
 		{"VFR accurate", testenv.ClipOptions{Duration: 6 * time.Second, GOP: 50, VFR: true}, CutAccurate, "variable frame rate"},
+		{"VFR fast copies", testenv.ClipOptions{Duration: 6 * time.Second, GOP: 50, VFR: true}, CutFast, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,7 +165,11 @@ func TestCutFallback(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Mode != CutReencode || !strings.Contains(res.Fallback, tc.why) {
+			if tc.why == "" {
+				if res.Mode != tc.mode || res.Fallback != "" {
+					t.Errorf("mode %s fallback %q, want %s", res.Mode, res.Fallback, tc.mode)
+				}
+			} else if res.Mode != CutReencode || !strings.Contains(res.Fallback, tc.why) {
 				t.Errorf("mode %s fallback %q, want reencode because of %q", res.Mode, res.Fallback, tc.why)
 			}
 			if absDiff(res.Duration, res.Actual[0].End-res.Actual[0].Start) > 50*time.Millisecond {
