@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/internal/sqldb"
+)
+
+// TestCatalogRoutes goes through the real route table: writes need a token, reads are public,
+// the feed is Atom, and the API routes are not shadowed by the pages.
+func TestCatalogRoutes(t *testing.T) {
+	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": "test-admin-token", "ATELIER_RELEASE_SYNC_INTERVAL": "0"})
+	do := func(method, path, token, body string) (int, string, http.Header) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header
+	}
+	tests := []struct {
+		method, path, token, body string
+		want                      int
+		contains                  string
+	}{
+		{"POST", "/api/software", "", `{"slug":"nextcloud","name":"Nextcloud"}`, 401, ""},
+		{"POST", "/api/software", "test-admin-token", `{"slug":"nextcloud","name":"Nextcloud"}`, 201, `"slug": "nextcloud"`},
+		{"POST", "/api/software/nextcloud/releases", "", `{"version":"28.0.0"}`, 401, ""},
+		{"POST", "/api/software/nextcloud/releases", "test-admin-token", `{"version":"28.0.0"}`, 201, `"interface_change": true`},
+		{"POST", "/api/software/nextcloud/releases", "test-admin-token", `{"version":"28.x"}`, 422, `"field": "version"`},
+		{"GET", "/api/software", "", "", 200, `"total": 1`},
+		{"GET", "/api/software/nextcloud", "", "", 200, `"version": "28.0.0"`},
+		{"GET", "/api/replays", "", "", 200, `"items": []`},
+		{"GET", "/api/replays?software=nextclod", "", "", 422, `did you mean \"nextcloud\"?`},
+		{"GET", "/api/replays?for=nextcloud@28.0.1", "", "", 200, `"total": 0`},
+		{"GET", "/api/replays/nope", "", "", 404, ""},
+		{"PATCH", "/api/replays/nope", "", `{"publication":"published"}`, 401, ""},
+		{"PATCH", "/api/replays/nope", "test-admin-token", `{"publication":"published"}`, 404, ""},
+		{"GET", "/api/freshness", "", "", 200, `"software": []`},
+		{"GET", "/freshness.atom", "", "", 200, `<feed xmlns="http://www.w3.org/2005/Atom">`},
+	}
+	for _, tt := range tests {
+		code, body, _ := do(tt.method, tt.path, tt.token, tt.body)
+		if code != tt.want || !strings.Contains(body, tt.contains) {
+			t.Errorf("%s %s = %d %s, want %d with %s", tt.method, tt.path, code, body, tt.want, tt.contains)
+		}
+	}
+	if _, _, h := do("GET", "/freshness.atom", "", ""); !strings.HasPrefix(h.Get("Content-Type"), "application/atom+xml") {
+		t.Errorf("feed content type %q", h.Get("Content-Type"))
+	}
+}
+
+func TestSoftwareSyncCommand(t *testing.T) {
+	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/atom+xml")
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Releases</title><id>x</id><updated>2024-01-01T00:00:00Z</updated>
+<entry><title>Nextcloud 28.0.1</title><id>1</id><updated>2023-12-21T10:00:00Z</updated></entry>
+<entry><title>v28.0.0</title><id>2</id><updated>2023-12-12T10:00:00Z</updated></entry>
+</feed>`)
+	}))
+	defer feed.Close()
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, filepath.Join(dir, "atelier.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := catalog.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateSoftware(ctx, catalog.NewSoftware{Slug: "nextcloud", Name: "Nextcloud", ReleaseFeed: feed.URL + "/releases.atom"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"software", "sync", "-data-dir", dir, "-log-format", "json"}, &out, &errOut); err != nil {
+		t.Fatalf("%v: %s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "28.0.0, 28.0.1") || !strings.Contains(out.String(), "ok") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"software", "sync", "-data-dir", dir, "-software", "nextcloud"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "nextcloud  -") {
+		t.Fatalf("a second sync should add nothing:\n%s", out.String())
+	}
+	for _, args := range [][]string{{"software"}, {"software", "frobnicate"}, {"software", "sync", "-nope"}} {
+		err := run(ctx, args, &out, &errOut)
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != 2 {
+			t.Errorf("%v: err = %v, want exit code 2", args, err)
+		}
+	}
+	if err := run(ctx, []string{"software", "sync", "-data-dir", dir, "-software", "nextclod"}, &out, &errOut); err == nil ||
+		!strings.Contains(err.Error(), `did you mean "nextcloud"`) {
+		t.Fatalf("unknown software: %v", err)
+	}
+}
