@@ -75,6 +75,7 @@ func (a *app) routes() http.Handler {
 	sub := a.subtitleAPI
 	r.Handle("/api/recordings/{id}/subtitles/{lang}", animator(h(sub.Put))).Methods("PUT")
 	r.Handle("/api/recordings/{id}/subtitles/{lang}", animator(h(sub.GetSource))).Methods("GET")
+	r.Handle("/api/recordings/{id}/subtitles", animator(h(sub.List))).Methods("GET")
 
 	// web: replay streams (drafts only for animators: bearer token or studio session).
 	stream := h(a.web.Stream)

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 //
 //	PUT /api/recordings/{id}/subtitles/{lang}   (animator) body: the file, in source time
 //	GET /api/recordings/{id}/subtitles/{lang}   (animator) the source-time file, to correct it
+//	GET /api/recordings/{id}/subtitles          (animator) the tracks: kind, status, cue count, author
 //
 // The published replay-time track is served by the web package at /replays/{id}/subtitles/{lang}.vtt.
 type API struct {
@@ -118,6 +121,44 @@ func hintFrom(r *http.Request) string {
 		}
 	}
 	return ct
+}
+
+// List answers the tracks of a recording: GET /api/recordings/{id}/subtitles (animator), as
+// {"items": [TrackReply...], "total": N}. Published tracks come from the catalog; a stored track
+// not published yet (the recording is still processing) is listed with status "pending".
+func (a *API) List(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id := mux.Vars(r)["id"]
+	if _, _, err := a.Recording(ctx, id); err != nil {
+		return err
+	}
+	items := []TrackReply{}
+	seen := map[string]bool{}
+	rp, err := a.Tracks.Catalog.Replay(ctx, id)
+	if err != nil && !errors.Is(err, httpapi.ErrNotFound) {
+		return err
+	}
+	for _, tr := range rp.Tracks {
+		seen[tr.Lang] = true
+		items = append(items, TrackReply{Lang: tr.Lang, Kind: tr.Kind, Status: tr.Status, CueCount: tr.CueCount,
+			UpdatedBy: tr.UpdatedBy, UpdatedAt: tr.UpdatedAt, URL: "/replays/" + id + "/subtitles/" + tr.Lang + ".vtt"})
+	}
+	srcs, err := a.Tracks.sources(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, lang := range slices.Sorted(maps.Keys(srcs)) {
+		if seen[lang] {
+			continue
+		}
+		kind := KindManual
+		if srcs[lang].auto {
+			kind = KindAuto
+		}
+		items = append(items, TrackReply{Lang: lang, Kind: kind, Status: "pending", URL: "/replays/" + id + "/subtitles/" + lang + ".vtt"})
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "total": len(items)})
+	return nil
 }
 
 // GetSource answers the source-time file of a track (manual, else the automatic draft), for an

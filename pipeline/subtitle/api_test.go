@@ -69,6 +69,7 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	}
 	r.Handle("/api/recordings/{id}/subtitles/{lang}", withUser(api.Put)).Methods("PUT")
 	r.Handle("/api/recordings/{id}/subtitles/{lang}", withUser(api.GetSource)).Methods("GET")
+	r.Handle("/api/recordings/{id}/subtitles", withUser(api.List)).Methods("GET")
 	env.srv = httptest.NewServer(r)
 	t.Cleanup(env.srv.Close)
 	// What a render leaves: the variants of the master playlist.
@@ -137,6 +138,11 @@ func TestAPIPut(t *testing.T) {
 		t.Errorf("not ready: %d %s", code, body)
 	}
 
+	code, body = env.do(t, "GET", "/api/recordings/rec1/subtitles", "", nil)
+	if code != 200 || !strings.Contains(body, `{"items":[{"lang":"fr","kind":"manual","status":"pending"`) {
+		t.Errorf("list before publishing: %d %s", code, body)
+	}
+
 	// Ready: published at once, re-timed through the cuts.
 	env.ready = true
 	code, body = env.do(t, "PUT", "/api/recordings/rec1/subtitles/fr", "", latin1)
@@ -165,6 +171,11 @@ func TestAPIPut(t *testing.T) {
 	}
 	if len(rp.Tracks) != 1 || rp.Tracks[0].Lang != "fr" || rp.Tracks[0].CueCount != 5 || rp.Tracks[0].UpdatedBy != "camille" {
 		t.Errorf("catalog tracks: %+v", rp.Tracks)
+	}
+
+	code, body = env.do(t, "GET", "/api/recordings/rec1/subtitles", "", nil)
+	if code != 200 || !strings.Contains(body, `"lang":"fr","kind":"manual","status":"reviewed","cue_count":5,"updated_by":"camille"`) || !strings.Contains(body, `"total":1`) {
+		t.Errorf("list: %d %s", code, body)
 	}
 
 	// The source-time file comes back for correction, as UTF-8.
