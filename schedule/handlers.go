@@ -9,7 +9,9 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -24,6 +26,7 @@ type API struct {
 	publicURL string
 	timezone  string // default zone of imports and reschedules
 	now       func() time.Time
+	feeds     feedCache
 }
 
 // Options configure an API; the zero value means defaults.
@@ -455,24 +458,69 @@ func (a *API) serveFeed(w http.ResponseWriter, r *http.Request, f Feed, name str
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	ws, err := a.store.FeedWorkshops(ctx, f)
-	if err != nil {
-		return err
-	}
-	if f.Kind == "workshop" && len(ws) == 1 {
-		name = ws[0].Title
-	}
-	var buf bytes.Buffer
-	if err := WriteFeed(&buf, ws, FeedOptions{Name: name, PublicURL: a.publicURL, Now: a.now()}); err != nil {
-		return err
+	body, ok := a.feeds.get(f, v.ETag)
+	if !ok {
+		ws, err := a.store.FeedWorkshops(ctx, f)
+		if err != nil {
+			return err
+		}
+		if f.Kind == "workshop" && len(ws) == 1 {
+			name = ws[0].Title
+		}
+		var buf bytes.Buffer
+		if err := WriteFeed(&buf, ws, FeedOptions{Name: name, PublicURL: a.publicURL, Now: a.now()}); err != nil {
+			return err
+		}
+		body = buf.Bytes()
+		a.feeds.put(f, v.ETag, body)
 	}
 	h.Set("Content-Type", "text/calendar; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if f.Kind == "workshop" {
 		h.Set("Content-Disposition", `inline; filename="workshop-`+f.Key+`.ics"`)
 	}
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
 	return nil
+}
+
+// feedCache keeps the last rendering of each feed with the ETag it was made for, so that clients
+// that poll without validators cost the validator query, not a render. The ETag comes from the
+// database, so several Atelier instances never serve each other's stale copies.
+type feedCache struct {
+	mu sync.Mutex
+	m  map[Feed]cachedFeed
+}
+
+type cachedFeed struct {
+	etag string
+	body []byte
+}
+
+const maxCachedFeeds = 256
+
+func (c *feedCache) get(f Feed, etag string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[f]
+	return e.body, ok && e.etag == etag
+}
+
+func (c *feedCache) put(f Feed, etag string, body []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[Feed]cachedFeed{}
+	}
+	if _, ok := c.m[f]; !ok && len(c.m) >= maxCachedFeeds {
+		for k := range c.m { // evict an arbitrary entry
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[f] = cachedFeed{etag: etag, body: body}
 }
 
 // notModified applies RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since is used only

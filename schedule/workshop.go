@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -141,11 +142,23 @@ func (w *Workshop) location() (*time.Location, error) {
 	return loadLocation(w.Timezone)
 }
 
+// locations caches loaded zones: time.LoadLocation reads and parses the tz file on every call,
+// and a feed resolves a zone several times per event.
+var locations sync.Map // name -> *time.Location
+
 func loadLocation(name string) (*time.Location, error) {
-	if name == "" || name == "Local" || strings.ContainsAny(name, `"\`) {
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	if name == "" || name == "Local" || len(name) > 64 || strings.ContainsAny(name, `"\`) {
 		return nil, fmt.Errorf("unknown time zone %q", name)
 	}
-	return time.LoadLocation(name)
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, l)
+	return l, nil
 }
 
 // start returns the first occurrence's start in the workshop's zone.
