@@ -91,6 +91,35 @@ func (a *API) AddRelease(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// UpdateSoftware handles PATCH /api/software/{slug}: name, homepage, release_feed.
+func (a *API) UpdateSoftware(w http.ResponseWriter, r *http.Request) error {
+	var u SoftwareUpdate
+	if err := httpapi.DecodeJSON(w, r, &u); err != nil {
+		return err
+	}
+	sw, err := a.Store.UpdateSoftware(r.Context(), mux.Vars(r)["slug"], u)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, sw)
+	return nil
+}
+
+// ReviewRelease handles PATCH /api/software/{slug}/releases/{version}: an animator confirms or
+// corrects interface_change (and notes, released_at); the release becomes reviewed.
+func (a *API) ReviewRelease(w http.ResponseWriter, r *http.Request) error {
+	var u ReleaseUpdate
+	if err := httpapi.DecodeJSON(w, r, &u); err != nil {
+		return err
+	}
+	rel, err := a.Store.ReviewRelease(r.Context(), mux.Vars(r)["slug"], mux.Vars(r)["version"], u)
+	if err != nil {
+		return err
+	}
+	httpapi.WriteJSON(w, http.StatusOK, rel)
+	return nil
+}
+
 // Links are where a replay's media are served (by the web routes).
 type Links struct {
 	Page       string         `json:"page"`

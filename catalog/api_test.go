@@ -64,6 +64,8 @@ func newFixture(t *testing.T) *fixture {
 	r.Handle("/api/software", h(api.ListSoftware)).Methods("GET")
 	r.Handle("/api/software", animator(h(api.CreateSoftware))).Methods("POST")
 	r.Handle("/api/software/{slug}", h(api.GetSoftware)).Methods("GET")
+	r.Handle("/api/software/{slug}", animator(h(api.UpdateSoftware))).Methods("PATCH")
+	r.Handle("/api/software/{slug}/releases/{version}", animator(h(api.ReviewRelease))).Methods("PATCH")
 	r.Handle("/api/software/{slug}/releases", animator(h(api.AddRelease))).Methods("POST")
 	r.Handle("/api/replays", h(api.ListReplays)).Methods("GET")
 	r.Handle("/api/replays/{id}", h(api.GetReplay)).Methods("GET")
@@ -205,6 +207,14 @@ func TestSoftwareAndReleasesAPI(t *testing.T) {
 		{"bad date", "POST", "/api/software/nextcloud/releases", true, `{"version":"28.2.0","released_at":"12/12/2023"}`, 422, `"field": "released_at"`},
 		{"release of unknown software", "POST", "/api/software/nope/releases", true, `{"version":"1.0"}`, 404, ""},
 		{"list", "GET", "/api/software", false, "", 200, `"total": 1`},
+		{"review needs a token", "PATCH", "/api/software/nextcloud/releases/28.1.0", false, `{"interface_change":false}`, 401, ""},
+		{"review", "PATCH", "/api/software/nextcloud/releases/v28.1.0", true, `{"interface_change":false,"notes":"only icons"}`, 200, `"interface_change": false`},
+		{"review unknown release", "PATCH", "/api/software/nextcloud/releases/28.9", true, `{"interface_change":false}`, 404, ""},
+		{"review unknown software", "PATCH", "/api/software/nope/releases/28.1.0", true, `{"interface_change":false}`, 404, ""},
+		{"rename", "PATCH", "/api/software/nextcloud", true, `{"name":"Nextcloud Hub"}`, 200, `"name": "Nextcloud Hub"`},
+		{"rename keeps the feed", "GET", "/api/software/nextcloud", false, ``, 200, `"release_feed": "https://example.org/releases.atom"`},
+		{"bad feed on update", "PATCH", "/api/software/nextcloud", true, `{"release_feed":"nope"}`, 422, `"field": "release_feed"`},
+		{"update unknown", "PATCH", "/api/software/nope", true, `{"name":"x"}`, 404, ""},
 		{"latest is the highest version", "GET", "/api/software/nextcloud", false, "", 200, `"latest_release": {
     "software": "nextcloud",
     "version": "29.0.0"`},
@@ -493,6 +503,13 @@ func TestNewReleaseOutdatesAtOnce(t *testing.T) {
 	if c.Freshness.Status != Outdated || c.Freshness.Tags[0].Status != Current || c.Chapters[1].Freshness.Status != Outdated {
 		t.Fatalf("c after 29.0.0: %+v / %+v", c.Freshness, c.Chapters)
 	}
+	// An animator's review that 29.0.0 changed nothing visible restores the answers at once.
+	f.json("PATCH", "/api/software/nextcloud/releases/29.0.0", true, `{"interface_change":false}`, 200, nil)
+	f.json("GET", "/api/replays?status=outdated", false, "", 200, &l)
+	if !slices.Equal(ids(l), []string{"g", "a"}) {
+		t.Fatalf("after review of 29.0.0, outdated = %v", ids(l))
+	}
+	f.json("PATCH", "/api/software/nextcloud/releases/29.0.0", true, `{"interface_change":true}`, 200, nil)
 	// A minor release changes nothing.
 	f.json("POST", "/api/software/nextcloud/releases", true, `{"version":"29.0.1"}`, 201, nil)
 	f.json("GET", "/api/replays?status=outdated", false, "", 200, &l)

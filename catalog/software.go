@@ -20,7 +20,8 @@ type Software struct {
 	ReleaseFeed string     `json:"release_feed"`
 	CreatedAt   time.Time  `json:"created_at"`
 	SyncedAt    *time.Time `json:"synced_at"`
-	// Latest is the newest release (pre-releases included), nil when none is known.
+	// Latest is the newest release that is not a pre-release (the newest pre-release when there
+	// is nothing else), nil when none is known.
 	Latest *Release `json:"latest_release"`
 	// Releases, newest first, only in GET /api/software/{slug}.
 	Releases []Release `json:"releases,omitempty"`
@@ -155,7 +156,13 @@ func (s *Store) Software(ctx context.Context, slug string) (Software, error) {
 	if err != nil {
 		return Software{}, err
 	}
-	if len(sw.Releases) > 0 {
+	for i := range sw.Releases {
+		if v, err := ParseVersion(sw.Releases[i].Version); err == nil && !v.PreRelease() {
+			sw.Latest = &sw.Releases[i]
+			break
+		}
+	}
+	if sw.Latest == nil && len(sw.Releases) > 0 {
 		sw.Latest = &sw.Releases[0]
 	}
 	return sw, nil
@@ -190,7 +197,7 @@ func (s *Store) releases(ctx context.Context, where string, args ...any) ([]Rele
 
 func (s *Store) latest(ctx context.Context, slug string) (*Release, error) {
 	rel, err := scanRelease(s.db.QueryRowContext(ctx, `SELECT `+releaseCols+` FROM releases r JOIN software s ON s.id = r.software_id
-		WHERE s.slug = $1 ORDER BY r.version_key DESC LIMIT 1`, slug))
+		WHERE s.slug = $1 ORDER BY (r.version_key LIKE '%~') DESC, r.version_key DESC LIMIT 1`, slug))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -346,4 +353,74 @@ func (s *Store) insertRelease(ctx context.Context, softwareID int64, raw string,
 		return false, fmt.Errorf("catalog: add release %s: %w", raw, err)
 	}
 	return true, nil
+}
+
+// SoftwareUpdate is what PATCH /api/software/{slug} takes; nil fields stay as they are.
+type SoftwareUpdate struct {
+	Name        *string `json:"name"`
+	Homepage    *string `json:"homepage"`
+	ReleaseFeed *string `json:"release_feed"`
+}
+
+// UpdateSoftware changes a software's name, homepage or release feed (the slug is what tags
+// name: it does not change).
+func (s *Store) UpdateSoftware(ctx context.Context, slug string, u SoftwareUpdate) (Software, error) {
+	if u.Name != nil && *u.Name == "" {
+		return Software{}, httpapi.Invalid("name", "name must not be empty")
+	}
+	for field, v := range map[string]*string{"homepage": u.Homepage, "release_feed": u.ReleaseFeed} {
+		if v != nil {
+			if err := validURL(field, *v); err != nil {
+				return Software{}, err
+			}
+		}
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE software SET name = COALESCE($1, name), homepage = COALESCE($2, homepage),
+		release_feed = COALESCE($3, release_feed) WHERE slug = $4`, u.Name, u.Homepage, u.ReleaseFeed, slug)
+	if err != nil {
+		return Software{}, fmt.Errorf("catalog: update software %q: %w", slug, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Software{}, fmt.Errorf("catalog: software %q: %w", slug, ErrNotFound)
+	}
+	return s.Software(ctx, slug)
+}
+
+// ReleaseUpdate is what PATCH /api/software/{slug}/releases/{version} takes: an animator's
+// review of a release. It marks the release reviewed.
+type ReleaseUpdate struct {
+	InterfaceChange *bool   `json:"interface_change"`
+	Notes           *string `json:"notes"`
+	ReleasedAt      *string `json:"released_at"`
+}
+
+// ReviewRelease applies an animator's review: the interface-change flag (which immediately
+// changes every affected replay's freshness), notes, date; the release becomes reviewed.
+// version may be written any equivalent way (v28.0.0 finds 28.0.0).
+func (s *Store) ReviewRelease(ctx context.Context, slug, version string, u ReleaseUpdate) (Release, error) {
+	v, err := ParseVersion(version)
+	if err != nil {
+		return Release{}, fmt.Errorf("catalog: release %q of %q: %w", version, slug, ErrNotFound)
+	}
+	var released *string
+	if u.ReleasedAt != nil {
+		t, err := parseDate(*u.ReleasedAt)
+		if err != nil {
+			return Release{}, err
+		}
+		f := fmtTime(t)
+		released = &f
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE releases SET interface_change = COALESCE($1, interface_change),
+		notes = COALESCE($2, notes), released_at = COALESCE($3, released_at), reviewed = 1
+		WHERE software_id = (SELECT id FROM software WHERE slug = $4) AND version_key = $5`,
+		u.InterfaceChange, u.Notes, released, slug, v.Key())
+	if err != nil {
+		return Release{}, fmt.Errorf("catalog: review release %s of %q: %w", version, slug, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Release{}, fmt.Errorf("catalog: release %s of %q: %w", version, slug, ErrNotFound)
+	}
+	return scanRelease(s.db.QueryRowContext(ctx, `SELECT `+releaseCols+` FROM releases r JOIN software s ON s.id = r.software_id
+		WHERE s.slug = $1 AND r.version_key = $2`, slug, v.Key()))
 }
