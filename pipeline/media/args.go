@@ -74,7 +74,7 @@ func seekTo(t, frame time.Duration, copy bool) string {
 
 // pieceArgs writes one video piece of src to out as MPEG-TS (Annex B with
 // in-band parameter sets, so pieces from different encoders concatenate).
-func pieceArgs(src string, pc piece, frame time.Duration, enc encParams, out string) []string {
+func pieceArgs(src string, st streams, pc piece, frame time.Duration, enc encParams, out string) []string {
 	in := ffmpeg.Input(fileURL(src), untrusted(ffmpeg.KwArgs{"ss": seekTo(pc.Start, frame, pc.Copy)}))
 	kw := ffmpeg.KwArgs{"an": "", "sn": "", "dn": "", "frames:v": pc.Frames, "format": "mpegts"}
 	if pc.Copy {
@@ -88,7 +88,7 @@ func pieceArgs(src string, pc piece, frame time.Duration, enc encParams, out str
 		kw["pix_fmt"] = enc.PixFmt
 		kw["x264-params"] = "repeat-headers=1"
 	}
-	return in.Video().Output(fileURL(out), kw).GetArgs()
+	return in.Get(st.V).Output(fileURL(out), kw).GetArgs()
 }
 
 // concatList is a concat demuxer script listing files we wrote.
@@ -106,12 +106,11 @@ func concatQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// audioGraph cuts spans of src's first audio stream sample-exactly and
-// joins them.
-func audioGraph(src *ffmpeg.Stream, spans []Span) *ffmpeg.Stream {
+// audioGraph cuts spans of src's audio stream a sample-exactly and joins them.
+func audioGraph(src *ffmpeg.Stream, a string, spans []Span) *ffmpeg.Stream {
 	var parts []*ffmpeg.Stream
 	for _, s := range spans {
-		parts = append(parts, src.Get("a:0").
+		parts = append(parts, src.Get(a).
 			Filter("atrim", nil, ffmpeg.KwArgs{"start": secs(s.Start), "end": secs(s.End)}).
 			Filter("asetpts", ffmpeg.Args{"PTS-STARTPTS"}))
 	}
@@ -129,10 +128,10 @@ func aacArgs(kw ffmpeg.KwArgs) {
 
 // joinArgs joins the video pieces listed in list (copy) with src's audio cut
 // to spans (AAC), into an MP4 ready for progressive download.
-func joinArgs(list, src string, spans []Span, hasAudio bool, out string) []string {
+func joinArgs(list, src string, st streams, spans []Span, hasAudio bool, out string) []string {
 	streams := []*ffmpeg.Stream{ffmpeg.Input(fileURL(list), ourList()).Get("v:0")}
 	if hasAudio {
-		streams = append(streams, audioGraph(ffmpeg.Input(fileURL(src), untrusted(nil)), spans))
+		streams = append(streams, audioGraph(ffmpeg.Input(fileURL(src), untrusted(nil)), st.A, spans))
 	}
 	kw := ffmpeg.KwArgs{"c:v": "copy", "movflags": "+faststart", "format": "mp4"}
 	if hasAudio {
@@ -143,14 +142,14 @@ func joinArgs(list, src string, spans []Span, hasAudio bool, out string) []strin
 
 // reencodeArgs transcodes vspans of src's video and aspans of its audio
 // into out (libx264 + AAC).
-func reencodeArgs(src string, vspans, aspans []Span, hasVideo, hasAudio bool, out string) []string {
+func reencodeArgs(src string, st streams, vspans, aspans []Span, hasVideo, hasAudio bool, out string) []string {
 	in := ffmpeg.Input(fileURL(src), untrusted(nil))
 	var streams []*ffmpeg.Stream
 	kw := ffmpeg.KwArgs{"movflags": "+faststart", "format": "mp4"}
 	if hasVideo {
 		var parts []*ffmpeg.Stream
 		for _, s := range vspans {
-			parts = append(parts, in.Get("v:0").
+			parts = append(parts, in.Get(st.V).
 				Filter("trim", nil, ffmpeg.KwArgs{"start": secs(s.Start), "end": secs(s.End)}).
 				Filter("setpts", ffmpeg.Args{"PTS-STARTPTS"}))
 		}
@@ -166,7 +165,7 @@ func reencodeArgs(src string, vspans, aspans []Span, hasVideo, hasAudio bool, ou
 		kw["profile:v"] = "high"
 	}
 	if hasAudio {
-		streams = append(streams, audioGraph(in, aspans))
+		streams = append(streams, audioGraph(in, st.A, aspans))
 		aacArgs(kw)
 	}
 	return ffmpeg.Output(streams, fileURL(out), kw).GetArgs()

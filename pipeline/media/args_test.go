@@ -36,19 +36,20 @@ func TestArgsGolden(t *testing.T) {
 	const src, out = "/in/source file.mp4", "/out/cut.mp4"
 	spans := []Span{{sec(1.32), sec(5.72)}, {sec(7.12), sec(11)}}
 	frame := 40 * time.Millisecond
+	st := streams{V: "1", A: "2"} // e.g. stream 0 is cover art
 	enc := encParams{Profile: "high", PixFmt: "yuv420p", CRF: 18}
 	sb := storyboardFor(sec(8.28), 320, 240)
 	sbKeys := sb
 	sbKeys.KeysOnly = true
 	tests := map[string][]string{
 		"probe":           probeArgs(src),
-		"packets":         packetArgs(src, time.Minute),
-		"piece_encode":    pieceArgs(src, piece{Start: sec(1.32), Frames: 17}, frame, enc, "/work/p0000.ts"),
-		"piece_copy":      pieceArgs(src, piece{Start: sec(2), Frames: 50, Copy: true}, frame, enc, "/work/p0001.ts"),
-		"join":            joinArgs("/work/list.ffconcat", src, spans, true, out),
-		"join_noaudio":    joinArgs("/work/list.ffconcat", src, spans, false, out),
-		"reencode":        reencodeArgs(src, spans, spans, true, true, out),
-		"reencode_one":    reencodeArgs(src, spans[:1], spans[:1], true, false, out),
+		"packets":         packetArgs(src, 0, time.Minute),
+		"piece_encode":    pieceArgs(src, st, piece{Start: sec(1.32), Frames: 17}, frame, enc, "/work/p0000.ts"),
+		"piece_copy":      pieceArgs(src, st, piece{Start: sec(2), Frames: 50, Copy: true}, frame, enc, "/work/p0001.ts"),
+		"join":            joinArgs("/work/list.ffconcat", src, st, spans, true, out),
+		"join_noaudio":    joinArgs("/work/list.ffconcat", src, st, spans, false, out),
+		"reencode":        reencodeArgs(src, st, spans, spans, true, true, out),
+		"reencode_one":    reencodeArgs(src, st, spans[:1], spans[:1], true, false, out),
 		"mp4_copy":        mp4Args("/cut.mp4", false, "", true, "/r/video.mp4"),
 		"mp4_loud_burn":   mp4Args("/cut.mp4", true, "/r/.render-1/burn.srt", true, "/r/video.mp4"),
 		"hls_720":         hlsArgs("/r/video.mp4", 1280, 720, 30, true, "/r/hls/720p"),

@@ -244,7 +244,7 @@ func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string,
 				trim[i] = Span{max(0, s.Start-q), s.End - q}
 			}
 		}
-		if err := runFFmpeg(ctx, reencodeArgs(src, trim, res.Actual, p.HasVideo, p.HasAudio, part), tr.tick); err != nil {
+		if err := runFFmpeg(ctx, reencodeArgs(src, p.streams(), trim, res.Actual, p.HasVideo, p.HasAudio, part), tr.tick); err != nil {
 			return CutResult{}, fmt.Errorf("media: cut (reencode): %w", err)
 		}
 		tr.end()
@@ -281,7 +281,7 @@ func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string,
 		for i, pc := range pieces {
 			f := filepath.Join(work, fmt.Sprintf("p%04d.ts", i))
 			tr.begin(time.Duration(pc.Frames) * fd)
-			if err := runFFmpeg(ctx, pieceArgs(src, pc, fd, enc, f), tr.tick); err != nil {
+			if err := runFFmpeg(ctx, pieceArgs(src, p.streams(), pc, fd, enc, f), tr.tick); err != nil {
 				return CutResult{}, fmt.Errorf("media: cut (%s) piece %d: %w", res.Mode, i+1, err)
 			}
 			tr.end()
@@ -292,7 +292,7 @@ func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string,
 			return CutResult{}, fmt.Errorf("media: cut: %w", err)
 		}
 		tr.begin(total)
-		if err := runFFmpeg(ctx, joinArgs(list, src, res.Actual, p.HasAudio, part), tr.tick); err != nil {
+		if err := runFFmpeg(ctx, joinArgs(list, src, p.streams(), res.Actual, p.HasAudio, part), tr.tick); err != nil {
 			return CutResult{}, fmt.Errorf("media: cut (%s) join: %w", res.Mode, err)
 		}
 		tr.end()

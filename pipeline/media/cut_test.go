@@ -256,3 +256,25 @@ func TestCutAudioOnly(t *testing.T) {
 		t.Errorf("result %+v, want a 2.5 s audio re-encode", res)
 	}
 }
+
+// TestCutStreamOrder: the streams described by the probe are the ones cut,
+// whatever their order in the file (here audio first, in Matroska).
+func TestCutStreamOrder(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "audio-first.mkv")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", testenv.Clip(t, clip12), "-map", "0:a", "-map", "0:v", "-c", "copy", src).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	p, err := ProbeFile(ctxT(t), src)
+	if err != nil || p.vIdx != 1 || p.aIdx != 0 {
+		t.Fatalf("probe %+v, %v", p, err)
+	}
+	out := filepath.Join(dir, "cut.mp4")
+	if _, err := Cut(ctxT(t), src, []Span{{sec(1.3), sec(5.7)}}, CutAccurate, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if si := countFrames(t, out); si.frames != 110 || !si.hasAudio || absDiff(si.adur, si.vdur) > 30*time.Millisecond {
+		t.Errorf("cut %+v", si)
+	}
+	decodeClean(t, out)
+}

@@ -43,6 +43,17 @@ type Probe struct {
 	StartTime time.Duration
 	// timeBase of the video stream, num/den.
 	tbNum, tbDen int64
+	// vIdx, aIdx are the indexes of the streams described (cover art and
+	// extra tracks are not, whatever their order).
+	vIdx, aIdx int
+}
+
+// streams names the video and audio streams described by p for -map and
+// filter graphs ("0:3" is input 0's stream 3).
+type streams struct{ V, A string }
+
+func (p Probe) streams() streams {
+	return streams{V: strconv.Itoa(p.vIdx), A: strconv.Itoa(p.aIdx)}
 }
 
 // demuxers are the input formats accepted for uploads: containers of audio
@@ -76,12 +87,12 @@ func probeArgs(path string) []string {
 		"-of", "json", "-show_format", "-show_streams", fileURL(path))
 }
 
-// packetArgs lists the video packets (pts, dts, flags) in decode order;
-// limit (>0) stops after that much source time.
-func packetArgs(path string, limit time.Duration) []string {
+// packetArgs lists the packets (pts, dts, flags) of stream (an index) in
+// decode order; limit (>0) stops after that much source time.
+func packetArgs(path string, stream int, limit time.Duration) []string {
 	args := []string{"-v", "error"}
 	args = append(args, inputArgs()...)
-	args = append(args, "-select_streams", "v:0", "-show_entries", "packet=pts,dts,flags", "-of", "csv=p=0")
+	args = append(args, "-select_streams", strconv.Itoa(stream), "-show_entries", "packet=pts,dts,flags", "-of", "csv=p=0")
 	if limit > 0 {
 		args = append(args, "-read_intervals", "%+"+secs(limit))
 	}
@@ -118,6 +129,7 @@ func sniff(path string) error {
 
 type ffprobeOut struct {
 	Streams []struct {
+		Index        int    `json:"index"`
 		CodecType    string `json:"codec_type"`
 		CodecName    string `json:"codec_name"`
 		Profile      string `json:"profile"`
@@ -191,6 +203,7 @@ func probeStreams(ctx context.Context, path string) (Probe, error) {
 				continue
 			}
 			p.HasVideo = true
+			p.vIdx = s.Index
 			p.VideoCodec, p.PixFmt, p.Profile, p.Level = s.CodecName, s.PixFmt, s.Profile, s.Level
 			p.Width, p.Height = s.Width, s.Height
 			p.FrameRate = parseRate(s.AvgFrameRate)
@@ -212,6 +225,7 @@ func probeStreams(ctx context.Context, path string) (Probe, error) {
 				continue
 			}
 			p.HasAudio = true
+			p.aIdx = s.Index
 			p.AudioCodec = s.CodecName
 			p.SampleRate, _ = strconv.Atoi(s.SampleRate)
 			p.Channels = s.Channels
@@ -294,7 +308,7 @@ func (pk packets) vfr() bool {
 }
 
 func scanPackets(ctx context.Context, path string, p Probe, limit time.Duration) (packets, error) {
-	out, err := runFFprobe(ctx, packetArgs(path, limit))
+	out, err := runFFprobe(ctx, packetArgs(path, p.vIdx, limit))
 	if err != nil {
 		return packets{}, fmt.Errorf("media: scan packets of %s: %w", filepath.Base(path), err)
 	}
