@@ -1,6 +1,3 @@
-// Package catalog knows the software Atelier's replays teach, their releases, which version every
-// replay (and every chapter) shows, and — computed from the data at query time — which replays an
-// interface change has made outdated. It also answers the learners' searches.
 package catalog
 
 import (

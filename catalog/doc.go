@@ -1,0 +1,52 @@
+// Package catalog knows the software Atelier's replays teach, their releases, which version every
+// replay (and every chapter) shows, and — computed from the data at query time — which replays an
+// interface change has made outdated. It also answers the learners' searches.
+//
+// # Versions
+//
+// ParseVersion accepts semver (27.1.4), a v prefix (v28.0.1), shorter forms (6.3 == 6.3.0),
+// calendar versions (2023.10, 24.04) and pre-releases (28.0.0-rc1, 3.12.0b1, 1.0-alpha.2;
+// dev < alpha < beta < rc < the release). Anything else is rejected with 422. Every stored
+// version has a version_key whose byte order is the version order (Version.Key), so SQL
+// compares versions with < and >.
+//
+// # Interface changes
+//
+// A release with interface_change=true changed what learners see. When a release does not say,
+// the default is: true for the first release of a new major version — its first component
+// differs from every known non-pre-release's: 28.0.0 after 27.x, and for calendar versions a new
+// first component (2024.04 after 2023.10 is one, 24.10 after 24.04 is not) — and false otherwise,
+// always false for pre-releases. Releases added by the feed sync are marked reviewed=false until
+// an animator confirms or corrects them (PATCH /api/software/{slug}/releases/{version}).
+//
+// # Freshness
+//
+// For each tag (software, version): outdated when an interface-changing release is newer than
+// the version (OutdatedBy is the first such release), unknown when the version is newer than
+// every known release (or none is known), current otherwise. A replay's status is the worst of
+// its own tags' and all its chapters' (outdated > unknown > current); each chapter keeps its own.
+// A replay without tags is current. Nothing is cached: adding or reviewing a release changes every
+// answer at once.
+//
+// for=slug@L lists the replays still valid for a learner on version L: the replay documents slug,
+// and every tag of slug (its own and its chapters') is ≤ L and ≥ B, B being the newest
+// interface-changing release ≤ L.
+//
+// # HTTP API (handlers on API; routes in cmd/atelier/routes.go)
+//
+//	GET   /api/software                          list (latest_release of each)
+//	POST  /api/software                          {slug, name, homepage, release_feed}          animator
+//	GET   /api/software/{slug}                   with releases, newest first
+//	PATCH /api/software/{slug}                   {name, homepage, release_feed}                animator
+//	POST  /api/software/{slug}/releases          {version, released_at, interface_change, notes} animator
+//	PATCH /api/software/{slug}/releases/{ver}    {interface_change, notes, released_at}        animator
+//	GET   /api/replays                           software, version, status, language, q, for, sort,
+//	                                             limit, offset (publication= for animators)
+//	GET   /api/replays/{id}                      published/unlisted for all, drafts for animators
+//	PATCH /api/replays/{id}                      {publication, title, description, language,
+//	                                              documents, chapters}                          animator
+//	GET   /api/freshness                         outdated replays grouped by software
+//	GET   /freshness.atom                        Atom feed of outdated published replays
+//
+// Requests without an animator credential see only published replays in lists and reports.
+package catalog
