@@ -110,7 +110,7 @@ func (s *Site) Home(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.render(w, r, http.StatusOK, "home", "", map[string]any{
-		"Workshops": ws, "Replays": latest, "Webcal": s.webcal("/calendar.ics"),
+		"Workshops": ws, "Replays": latest, "Webcal": s.webcal("/calendar.ics"), "Names": s.softwareNames(ctx),
 	})
 }
 
@@ -365,7 +365,7 @@ func (s *Site) Replays(w http.ResponseWriter, r *http.Request) error {
 		prev = r.URL.Path + "?" + pq.Encode()
 	}
 	return s.render(w, r, http.StatusOK, "replays", "rp.title", map[string]any{
-		"Q": rq, "Version": version, "Replays": list, "Total": total, "Software": sw,
+		"Q": rq, "Version": version, "Replays": list, "Total": total, "Software": sw, "Names": s.softwareNames(ctx),
 		"Statuses": []catalog.Status{catalog.Current, catalog.Outdated, catalog.Unknown}, "Languages": filterLanguages,
 		"Next": nextLink(r, pg, total), "Prev": prev,
 	})

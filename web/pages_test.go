@@ -157,7 +157,7 @@ func TestPages(t *testing.T) {
 			want: []string{`srclang="fr" label="français" default`, `label="anglais (automatique)"`}},
 		{path: "/replays/d1", status: 404},
 		{path: "/replays/d1", hdr: []string{"Authorization", "Bearer " + f.token}, status: 200, want: []string{"Brouillon", "only animators"}},
-		{path: "/replays", status: 200, want: []string{`role="search"`, `<option value="nextcloud">Nextcloud</option>`, `href="/replays/r1"`, "1 replays"},
+		{path: "/replays", status: 200, want: []string{`role="search"`, `<option value="nextcloud">Nextcloud</option>`, `href="/replays/r1"`, "1 replay"},
 			not: []string{`href="/replays/d1"`}},
 		{path: "/replays?q=partager", status: 200, want: []string{`href="/replays/r1"`}},
 		{path: "/replays?q=zzzz", status: 200, want: []string{"No replay matches"}},

@@ -136,8 +136,17 @@ func TestBrowserE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	poster := filepath.Join(t.TempDir(), "poster.jpg")
+	if b, err := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-ss", "1", "-i", "file:"+clip, "-frames:v", "1",
+		"file:"+poster).CombinedOutput(); err != nil {
+		t.Fatalf("poster: %v\n%s", err, b)
+	}
+	posterJPG, err := os.ReadFile(poster)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for key, b := range map[string][]byte{"video.mp4": video, "subtitles/en.vtt": []byte(e2eVTT),
-		"storyboard.jpg": spriteJPG, "storyboard.vtt": []byte(e2eStoryboard)} {
+		"storyboard.jpg": spriteJPG, "storyboard.vtt": []byte(e2eStoryboard), "poster.jpg": posterJPG} {
 		if _, err := srv.a.media.Put(ctx, "replays/"+id+"/"+key, bytes.NewReader(b), int64(len(b)), ""); err != nil {
 			t.Fatal(err)
 		}
@@ -243,8 +252,10 @@ func TestBrowserE2E(t *testing.T) {
 				return err
 			}
 		}
-		if _, err := srv.a.media.Put(ctx, "replays/"+hlsID+"/video.mp4", bytes.NewReader(video), int64(len(video)), ""); err != nil {
-			return err
+		for key, b := range map[string][]byte{"video.mp4": video, "poster.jpg": posterJPG} {
+			if _, err := srv.a.media.Put(ctx, "replays/"+hlsID+"/"+key, bytes.NewReader(b), int64(len(b)), ""); err != nil {
+				return err
+			}
 		}
 		if err := cat.SetProcessing(ctx, hlsID, catalog.Ready, 6000); err != nil {
 			return err
@@ -319,6 +330,30 @@ func TestBrowserE2E(t *testing.T) {
 			return fmt.Errorf("<html lang=%q> after ?lang=fr", lang)
 		}
 		return shot(c, "home-fr.png")
+	})
+
+	step("catalog search and software timeline", 15*time.Second, func(c context.Context) error {
+		err := chromedp.Do(c,
+			chromedp.Navigate(srv.url+"/replays?lang=en"),
+			chromedp.WaitVisible(chromedp.CSS("#f-q")),
+			chromedp.SendKeys(chromedp.CSS("#f-q"), "share"),
+			chromedp.Submit(chromedp.CSS("#f-q")),
+		)
+		if err != nil {
+			return err
+		}
+		// Wait for the results page itself, not the unfiltered one the form was on.
+		if err := waitJS(c, `location.search.includes("q=share") &&
+			document.querySelectorAll(".cards h3 a").length === 1 && !!document.querySelector('.cards a[href="/replays/`+id+`"]')`); err != nil {
+			return fmt.Errorf("search results: %w", err)
+		}
+		if err := shot(c, "replays.png"); err != nil {
+			return err
+		}
+		if err := chromedp.Do(c, chromedp.Navigate(srv.url+"/software/nextcloud"), chromedp.WaitVisible(chromedp.CSS(".timeline"))); err != nil {
+			return err
+		}
+		return shot(c, "software.png")
 	})
 
 	step("studio sign-in", 15*time.Second, func(c context.Context) error {
@@ -434,4 +469,19 @@ func httpStatus(t *testing.T, url string) int {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// waitJS evaluates expr until it is true, across navigations (a Poll does not survive one).
+func waitJS(ctx context.Context, expr string) error {
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		if err == nil && ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w (last error: %v)", expr, ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
