@@ -204,8 +204,12 @@ func pythonExpansion(t *testing.T, files []string) map[string][]pyEvent {
 func TestFeedsIndependentParser(t *testing.T) {
 	e := newTestEnv(t)
 	ws := seedFeeds(t, e)
+	// An endless series: its zone spans ten years, written with yearly RRULEs.
+	endless := parisSeries()
+	endless["recurrence"], endless["series"], endless["exdates"] = "FREQ=WEEKLY;INTERVAL=3;BYDAY=TU", "endless", nil
+	ws["endless"] = e.create(endless)
 	dir := t.TempDir()
-	paths := map[string]string{"workshop": "/workshops/" + ws["paris"].ID + ".ics"}
+	paths := map[string]string{"workshop": "/workshops/" + ws["paris"].ID + ".ics", "endless": "/calendar/series/endless.ics"}
 	for k, v := range feedPaths {
 		paths[k] = v
 	}
@@ -256,7 +260,10 @@ func TestFeedsIndependentParser(t *testing.T) {
 			}
 		}
 	}
-	if count["all.ics"] != 5 || count["software.ics"] != 3 || count["series.ics"] != 2 || count["workshop.ics"] != 1 || count["empty.ics"] != 0 {
+	if !bytes.Contains(getFeed(t, e, "/calendar/series/endless.ics"), []byte("RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU")) {
+		t.Error("the endless series' VTIMEZONE is not in the yearly RRULE form")
+	}
+	if count["endless.ics"] != 1 || count["all.ics"] != 6 || count["software.ics"] != 4 || count["series.ics"] != 2 || count["workshop.ics"] != 1 || count["empty.ics"] != 0 {
 		t.Errorf("events per feed: %v", count)
 	}
 
@@ -376,6 +383,21 @@ func TestVTimezoneTransitions(t *testing.T) {
 	want := []string{"STANDARD 20251026T030000 +0200>+0100", "DAYLIGHT 20260329T020000 +0100>+0200", "STANDARD 20261025T030000 +0200>+0100"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got %v\nwant %v", got, want)
+	}
+	// Over years, the same changes become yearly rules.
+	tz = vtimezone(paris, time.Date(2026, 3, 3, 17, 0, 0, 0, time.UTC), time.Date(2036, 3, 3, 17, 0, 0, 0, time.UTC))
+	got = nil
+	for _, c := range tz.Children {
+		got = append(got, c.Name+" "+c.Props.Get(ical.PropDateTimeStart).Value+" "+c.Props.Get(ical.PropRecurrenceRule).Value)
+	}
+	want = []string{"STANDARD 20251026T030000 FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "DAYLIGHT 20260329T020000 FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	tz = vtimezone(ny, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	if len(tz.Children) != 2 || tz.Children[1].Props.Get(ical.PropRecurrenceRule).Value != "FREQ=YEARLY;BYMONTH=3;BYDAY=2SU" {
+		t.Errorf("New York rules: %+v", tz.Children)
 	}
 	if tz := vtimezone(time.UTC, time.Now(), time.Now().Add(time.Hour)); len(tz.Children) != 1 {
 		t.Errorf("UTC: %d observances", len(tz.Children))
