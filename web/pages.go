@@ -334,13 +334,12 @@ var filterLanguages = []string{"fr", "en", "de", "es", "it"}
 func (s *Site) Replays(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	if q.Get("limit") == "" {
-		q.Set("limit", "24")
-		r.URL.RawQuery = q.Encode()
-	}
 	pg, err := httpapi.ParsePage(r)
 	if err != nil {
 		return err
+	}
+	if q.Get("limit") == "" {
+		pg.Limit = 24 // a grid of cards, not an API page
 	}
 	rq := replayQuery{Software: q.Get("software"), Status: q.Get("status"), Language: q.Get("language"),
 		Q: strings.TrimSpace(q.Get("q")), Limit: pg.Limit, Offset: pg.Offset}

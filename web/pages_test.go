@@ -134,6 +134,13 @@ func TestPages(t *testing.T) {
 	if err := f.sched.Create(ctx, ws, "test"); err != nil {
 		t.Fatal(err)
 	}
+	err = f.cat.CreateReplay(ctx, catalog.NewReplay{ID: "w1", Title: "Replay of the workshop", Language: "fr", WorkshopID: ws.ID, PublishWhenReady: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cat.SetProcessing(ctx, "w1", catalog.Ready, 1000); err != nil {
+		t.Fatal(err)
+	}
 	c := f.srv.Client()
 	host := strings.TrimPrefix(f.srv.URL, "http://")
 
@@ -147,8 +154,9 @@ func TestPages(t *testing.T) {
 		{path: "/", status: 200, want: []string{`<html lang="en">`, "Upcoming workshops", "Atelier Nextcloud", `href="webcal://` + host + `/calendar.ics"`, `class="skip"`}},
 		{path: "/", hdr: []string{"Accept-Language", "fr-CH, fr;q=0.9, en;q=0.8"}, status: 200, want: []string{`<html lang="fr">`, "Prochains ateliers"}},
 		{path: "/?lang=fr", status: 200, want: []string{`<html lang="fr">`}},
+		{path: "/replays?q=x&lang=fr", status: 200, want: []string{`href="/replays?lang=en&amp;q=x"`}},
 		{path: "/workshops", status: 200, want: []string{"webcal://" + host + "/calendar/software/nextcloud.ics", "Subscribe to the Nextcloud workshops"}},
-		{path: "/workshops/" + ws.ID, status: 200, want: []string{"Atelier Nextcloud", "/workshops/" + ws.ID + ".ics", "18:00", "webcal://"}},
+		{path: "/workshops/" + ws.ID, status: 200, want: []string{"Atelier Nextcloud", "/workshops/" + ws.ID + ".ics", "18:00", "webcal://", `href="/replays/w1"`}},
 		{path: "/workshops/nope", status: 404, want: []string{"This page does not exist"}},
 		{path: "/replays/r1", status: 200, want: []string{"Partager des fichiers", `src="/replays/r1/video.mp4"`,
 			`src="/replays/r1/subtitles/en.vtt" srclang="en" label="English (automatic)" default`, `srclang="fr" label="French"`, "Partage par lien", "00:01:00"},
@@ -157,7 +165,7 @@ func TestPages(t *testing.T) {
 			want: []string{`srclang="fr" label="français" default`, `label="anglais (automatique)"`}},
 		{path: "/replays/d1", status: 404},
 		{path: "/replays/d1", hdr: []string{"Authorization", "Bearer " + f.token}, status: 200, want: []string{"Brouillon", "only animators"}},
-		{path: "/replays", status: 200, want: []string{`role="search"`, `<option value="nextcloud">Nextcloud</option>`, `href="/replays/r1"`, "1 replay"},
+		{path: "/replays", status: 200, want: []string{`role="search"`, `<option value="nextcloud">Nextcloud</option>`, `href="/replays/r1"`, "2 replays"},
 			not: []string{`href="/replays/d1"`}},
 		{path: "/replays?q=partager", status: 200, want: []string{`href="/replays/r1"`}},
 		{path: "/replays?q=zzzz", status: 200, want: []string{"No replay matches"}},

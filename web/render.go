@@ -28,7 +28,8 @@ var staticFS embed.FS
 type page struct {
 	L      Lang
 	Title  string
-	Path   string // the request path, for the language switch
+	Path   string // the request path, for aria-current
+	Switch string // this page in the other language (query kept)
 	Studio *session
 	CSRF   string
 	Data   any
@@ -101,6 +102,9 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 		return fmt.Errorf("web: no template %q", name)
 	}
 	p := page{L: pickLang(w, r), Title: title, Path: r.URL.Path, Data: data}
+	q := r.URL.Query()
+	q.Set("lang", p.L.Other())
+	p.Switch = r.URL.Path + "?" + q.Encode()
 	if sess, ok := s.sessionOf(r); ok {
 		p.Studio = &sess
 		p.CSRF = s.csrfToken(sess)
