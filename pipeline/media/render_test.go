@@ -2,7 +2,9 @@ package media
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -101,8 +103,13 @@ func TestRender(t *testing.T) {
 		if len(entries) != len(pl.Segments)+2 {
 			t.Errorf("%s: %d files for %d segments", v.URI, len(entries), len(pl.Segments))
 		}
-		// The fMP4 rendition decodes cleanly as a whole.
+		// The fMP4 rendition decodes cleanly as a whole, and is what CODECS says.
 		decodeClean(t, filepath.Join(out, "hls", v.URI))
+		pi, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=profile,level,width,height",
+			"-of", "csv=p=0", filepath.Join(out, "hls", v.URI)).Output()
+		if want := fmt.Sprintf("High,%d,%d,30", v.Width, v.Height); err != nil || !strings.HasPrefix(strings.TrimSpace(string(pi)), want) {
+			t.Errorf("%s: stream %q (%v), want %s", v.URI, pi, err, want)
+		}
 	}
 
 	// Storyboard cues cover [0, duration) without gaps.
