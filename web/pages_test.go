@@ -325,6 +325,14 @@ func TestStudioSession(t *testing.T) {
 	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != 401 {
 		t.Errorf("tampered cookie: %v %v, want 401", r.StatusCode, err)
 	}
+	// Revoking the token ends its sessions.
+	toks, _ := f.auth.List(context.Background())
+	if err := f.auth.Revoke(context.Background(), toks[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := get(t, c, f.srv.URL+"/api/probe"); resp.StatusCode != 401 {
+		t.Errorf("after revoking the token: %d, want 401", resp.StatusCode)
+	}
 	if r := post("/studio/logout", url.Values{"csrf": {csrf}}); r.Request.URL.Path != "/" {
 		t.Errorf("sign-out landed on %s", r.Request.URL.Path)
 	}

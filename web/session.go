@@ -89,7 +89,28 @@ func (s *Site) sessionOf(r *http.Request) (session, bool) {
 	if json.Unmarshal(b, &sess) != nil || time.Now().Unix() > sess.Expires {
 		return session{}, false
 	}
+	if !s.tokenLive(r.Context(), sess.Principal) {
+		return session{}, false
+	}
 	return sess, true
+}
+
+// tokenLive reports whether the token a session was opened with is still valid: revoking a
+// token ends its sessions at once. The bootstrap admin token (id 0) lives in the configuration.
+func (s *Site) tokenLive(ctx context.Context, p auth.Principal) bool {
+	if p.TokenID == 0 || s.auth == nil {
+		return true
+	}
+	tokens, err := s.auth.List(ctx)
+	if err != nil {
+		return false
+	}
+	for _, t := range tokens {
+		if t.ID == p.TokenID {
+			return t.RevokedAt == nil
+		}
+	}
+	return false
 }
 
 // csrfToken is the token forms and API calls of this session must send back.
