@@ -271,6 +271,9 @@ func FormatDuration(d time.Duration) string {
 	return b.String()
 }
 
+// maxSeriesYears bounds UNTIL.
+const maxSeriesYears = 20
+
 // maxDuration bounds one occurrence: a workshop is not a week-long conference.
 const maxDuration = 7 * 24 * time.Hour
 
@@ -339,6 +342,14 @@ func (w *Workshop) normalize(ctx context.Context, tags TagChecker, endsAt *strin
 	if w.Recurrence != "" {
 		if w.Recurrence, err = normalizeRRule(w.Recurrence, loc); err != nil {
 			return err
+		}
+		// Bound the work one series costs (its span is expanded when stored).
+		for _, part := range strings.Split(w.Recurrence, ";") {
+			if v, ok := strings.CutPrefix(part, "UNTIL="); ok {
+				if until, _ := parseUntil(v, loc); until.After(start.AddDate(maxSeriesYears, 0, 0)) {
+					return httpapi.Invalid("recurrence", "UNTIL is more than %d years after the start: leave UNTIL out for a series without end", maxSeriesYears)
+				}
+			}
 		}
 	}
 	if len(w.ExDates) > 0 && w.Recurrence == "" {

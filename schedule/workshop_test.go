@@ -25,6 +25,7 @@ func TestCreateValidation(t *testing.T) {
 		{"rrule unknown part", map[string]any{"recurrence": "FREQ=WEEKLY;BYFOO=1"}, "recurrence", "BYFOO", true},
 		{"rrule no freq", map[string]any{"recurrence": "BYDAY=TU;COUNT=3"}, "recurrence", "FREQ", true},
 		{"rrule too frequent", map[string]any{"recurrence": "FREQ=HOURLY"}, "recurrence", "FREQ=HOURLY", true},
+		{"rrule until too far", map[string]any{"recurrence": "FREQ=DAILY;UNTIL=21000101T000000Z"}, "recurrence", "20 years", true},
 		{"rrule count and until", map[string]any{"recurrence": "FREQ=DAILY;COUNT=2;UNTIL=20260401T000000Z"}, "recurrence", "COUNT and UNTIL", true},
 		{"end before start", map[string]any{"duration": nil, "ends_at": "2026-03-03T17:00:00"}, "ends_at", "not after", true},
 		{"zero duration", map[string]any{"duration": "PT0S"}, "duration", "positive", true},
