@@ -1,5 +1,3 @@
-// Package schedule holds the workshops Atelier announces, their recurrences, and the iCalendar
-// feeds (RFC 5545, through github.com/emersion/go-ical) the public subscribes to.
 package schedule
 
 import (
