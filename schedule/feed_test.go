@@ -403,3 +403,30 @@ func TestVTimezoneTransitions(t *testing.T) {
 		t.Errorf("UTC: %d observances", len(tz.Children))
 	}
 }
+
+// TestSyncReplaysFollowsPublication: a replay taken off the public list leaves the feeds too,
+// and each move changes the feed's ETag.
+func TestSyncReplaysFollowsPublication(t *testing.T) {
+	e := newTestEnv(t)
+	ws := seedFeeds(t, e)
+	path := "/workshops/" + ws["past"].ID + ".ics"
+	before := e.do("GET", path, nil)
+	if !strings.Contains(before.Body.String(), "URL:"+testPublicURL+"/replays/r0123456789abcdef") {
+		t.Fatalf("no replay URL:\n%s", before.Body)
+	}
+	unlisted := "unlisted"
+	if err := e.cat.UpdateReplay(e.ctx, "r0123456789abcdef", catalog.ReplayUpdate{Publication: &unlisted}); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(time.Minute)
+	if n, err := e.store.SyncReplays(e.ctx, FromCatalog(e.cat)); err != nil || n != 1 {
+		t.Fatalf("SyncReplays = %d, %v", n, err)
+	}
+	after := e.do("GET", path, nil, "If-None-Match", before.Header().Get("ETag"))
+	if after.Code != http.StatusOK || strings.Contains(after.Body.String(), "/replays/") || !strings.Contains(after.Body.String(), "SEQUENCE:2") {
+		t.Errorf("after unlisting: %d\n%s", after.Code, after.Body)
+	}
+	if n, _ := e.store.SyncReplays(e.ctx, FromCatalog(e.cat)); n != 0 {
+		t.Errorf("a second sync changed %d workshops", n)
+	}
+}
