@@ -46,6 +46,20 @@ func (s Span) MarshalJSON() ([]byte, error) {
 	return json.Marshal([2]string{FormatTimecode(s.Start), FormatTimecode(s.End)})
 }
 
+// UnmarshalJSON reads the pair of timecodes MarshalJSON writes.
+func (s *Span) UnmarshalJSON(b []byte) error {
+	var pair [2]Timecode
+	if err := json.Unmarshal(b, &pair); err != nil {
+		return err
+	}
+	var err error
+	if s.Start, err = ParseTimecode(string(pair[0])); err != nil {
+		return err
+	}
+	s.End, err = ParseTimecode(string(pair[1]))
+	return err
+}
+
 // Timecode is a time as the client wrote it: a string ("00:01:10.5") or a JSON number of
 // seconds. It is kept as text and parsed during validation, where the error can name its field.
 type Timecode string

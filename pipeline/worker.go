@@ -123,11 +123,8 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 	bg := context.WithoutCancel(ctx)
 	if err == nil {
 		log.Info("recording ready", "duration", time.Since(started).Round(time.Millisecond), "outputs", len(outputs))
-		if err := s.finish(bg, id, StatusReady, "", outputs, job.Args.Rerender); err != nil {
-			return err
-		}
 		_ = os.RemoveAll(s.workDir(id))
-		return nil
+		return s.finish(bg, id, StatusReady, "", outputs, job.Args.Rerender)
 	}
 	if jobCtx.Err() != nil {
 		cur, gerr := s.store.get(bg, id)

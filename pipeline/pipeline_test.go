@@ -1,0 +1,483 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/internal/httpapi"
+	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/internal/testenv"
+)
+
+// env is one "server": database, storage, catalog, the pipeline and its routes.
+type env struct {
+	t       *testing.T
+	dir     string
+	store   assets.Store
+	catalog *catalog.Store
+	svc     *Service
+	srv     *httptest.Server
+	stop    context.CancelFunc
+	done    chan error
+}
+
+type envOptions struct {
+	dir       string       // reuse a data directory (restart)
+	store     assets.Store // default: a Dir under dir
+	maxUpload int64
+	noRun     bool // do not start the workers
+}
+
+func newEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	ctx := context.Background()
+	if o.dir == "" {
+		o.dir = t.TempDir()
+	}
+	appDB, err := sqldb.Open(ctx, filepath.Join(o.dir, "atelier.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	queueDB, err := sqldb.Open(ctx, filepath.Join(o.dir, "atelier.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.store == nil {
+		d, err := assets.NewDir(filepath.Join(o.dir, "media"), "", []byte("0123456789abcdef0123"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.store = d
+	}
+	cat, err := catalog.Open(ctx, appDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.CreateSoftware(ctx, catalog.NewSoftware{Slug: "nextcloud", Name: "Nextcloud"}); err != nil && !errors.Is(err, catalog.ErrConflict) {
+		t.Fatal(err)
+	}
+	svc, err := New(ctx, Config{
+		DB: appDB, QueueDB: queueDB, Media: o.store, Catalog: cat, WorkDir: filepath.Join(o.dir, "work"),
+		MaxUpload: o.maxUpload, Workers: 1, Log: testLogger(), PollInterval: 100 * time.Millisecond, StaleAfter: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, dir: o.dir, store: o.store, catalog: cat, svc: svc}
+	r := mux.NewRouter()
+	api := svc.API()
+	r.Handle("/api/recordings", httpapi.HandlerFunc(api.Upload)).Methods("POST")
+	r.Handle("/api/recordings/{id}", httpapi.HandlerFunc(api.Get)).Methods("GET")
+	r.Handle("/api/recordings/{id}/events", httpapi.HandlerFunc(api.Events)).Methods("GET")
+	r.Handle("/api/recordings/{id}/cancel", httpapi.HandlerFunc(api.Cancel)).Methods("POST")
+	e.srv = httptest.NewServer(r)
+	if !o.noRun {
+		e.start()
+	}
+	t.Cleanup(func() {
+		e.shutdown()
+		e.srv.Close()
+		queueDB.Close()
+		appDB.Close()
+	})
+	return e
+}
+
+// testLogger shows the service's log with -v.
+func testLogger() *slog.Logger {
+	if !testing.Verbose() {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func (e *env) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.stop, e.done = cancel, make(chan error, 1)
+	go func() {
+		err := e.svc.Run(ctx)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			e.t.Errorf("workers: %v", err)
+		}
+		e.done <- err
+	}()
+}
+
+// shutdown stops the workers hard, as a server receiving SIGTERM does.
+func (e *env) shutdown() {
+	if e.stop == nil {
+		return
+	}
+	e.stop()
+	select {
+	case <-e.done:
+	case <-time.After(40 * time.Second):
+		e.t.Error("workers did not stop")
+	}
+	e.stop = nil
+}
+
+// multipartBody builds an upload: meta, then source (from a file or bytes), then subtitles.
+func multipartBody(t *testing.T, meta string, source []byte, subs map[string]string) (io.Reader, string) {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="meta"`)
+	h.Set("Content-Type", "application/json")
+	pw, _ := mw.CreatePart(h)
+	io.WriteString(pw, meta)
+	if source != nil {
+		fw, _ := mw.CreateFormFile("source", "recording.mp4")
+		fw.Write(source)
+	}
+	for name, text := range subs {
+		fw, _ := mw.CreateFormFile("subtitles", name)
+		io.WriteString(fw, text)
+	}
+	mw.Close()
+	return &b, mw.FormDataContentType()
+}
+
+func (e *env) upload(meta string, source []byte, subs map[string]string) (int, map[string]any) {
+	e.t.Helper()
+	body, ct := multipartBody(e.t, meta, source, subs)
+	resp, err := http.Post(e.srv.URL+"/api/recordings", ct, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func (e *env) get(id string) View {
+	e.t.Helper()
+	resp, err := http.Get(e.srv.URL + "/api/recordings/" + id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v View
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		e.t.Fatal(err)
+	}
+	return v
+}
+
+// waitFor polls the recording until cond holds.
+func (e *env) waitFor(id string, what string, cond func(View) bool) View {
+	e.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		v := e.get(id)
+		if cond(v) {
+			return v
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("recording %s: waited too long for %s; last: %+v", id, what, v)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func final(v View) bool { return v.Status.Final() }
+
+func clip(t *testing.T, d time.Duration) []byte {
+	t.Helper()
+	b, err := os.ReadFile(testenv.Clip(t, testenv.ClipOptions{Duration: d, Audio: true, GOP: 25}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestUploadProcessReady(t *testing.T) {
+	testenv.FFmpeg(t)
+	e := newEnv(t, envOptions{})
+	runReady(t, e)
+}
+
+func TestUploadProcessReadyS3(t *testing.T) {
+	testenv.FFmpeg(t)
+	s3 := testenv.S3(t)
+	st, err := assets.NewS3(context.Background(), assets.S3Config{Endpoint: s3.Endpoint, Bucket: "atelier",
+		AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Region: s3.Region, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, envOptions{store: st})
+	runReady(t, e)
+}
+
+func runReady(t *testing.T, e *env) {
+	ctx := context.Background()
+	src := clip(t, 6*time.Second)
+	meta := `{"title": "Partager des fichiers", "language": "fr", "publication": "published",
+		"documents": [{"software": "nextcloud", "version": "27.1.4"}],
+		"edits": {"keep": [["00:00:03.5", "5"], [1, "00:00:02.5"]]},
+		"chapters": [{"start": "1.2", "title": "Début"}, {"start": "00:00:04", "title": "Partage par lien",
+			"documents": [{"software": "nextcloud", "version": "27.1.4"}]}]}`
+	status, out := e.upload(meta, src, map[string]string{"fr.srt": "1\n00:00:01,000 --> 00:00:02,000\nBonjour\n"})
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, out)
+	}
+	id, _ := out["id"].(string)
+	links, _ := out["links"].(map[string]any)
+	if out["status"] != "queued" || links["events"] != "/api/recordings/"+id+"/events" || links["cancel"] == nil {
+		t.Fatalf("upload answer: %v", out)
+	}
+
+	// Follow the events until the end: they stream the same JSON and stop at a final state.
+	resp, err := http.Get(e.srv.URL + "/api/recordings/" + id + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("events content type %q", ct)
+	}
+	var events []View
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			var v View
+			if err := json.Unmarshal([]byte(data), &v); err != nil {
+				t.Fatal(err)
+			}
+			events = append(events, v)
+		}
+	}
+	resp.Body.Close()
+	if len(events) < 2 {
+		t.Fatalf("only %d events", len(events))
+	}
+	last := events[len(events)-1]
+	if last.Status != StatusReady {
+		t.Fatalf("last event: %+v", last)
+	}
+	sawProgress := false
+	for _, v := range events {
+		if v.Status == StatusProcessing && v.Progress > 0 && v.Progress < 1 {
+			sawProgress = true
+		}
+	}
+	if !sawProgress {
+		t.Errorf("no progress event among %d", len(events))
+	}
+
+	v := e.get(id)
+	if v.Status != StatusReady || v.Progress != 1 || v.Error != "" {
+		t.Fatalf("recording: %+v", v)
+	}
+	if len(v.Actual) != 2 || v.Actual[0].Start != time.Second || v.Actual[1].End != 5*time.Second {
+		// accurate mode: the actual cut points are the requested ones (frame-exact at 25 fps)
+		t.Errorf("actual %v", v.Actual)
+	}
+	if d := v.ReplayMS; d < 2900 || d > 3100 {
+		t.Errorf("replay lasts %d ms, want 3000", d)
+	}
+	for _, name := range []string{"video", "hls", "poster", "chapters", "page"} {
+		if v.Links[name] == "" {
+			t.Errorf("no %s link: %v", name, v.Links)
+		}
+	}
+	if v.Links["cancel"] != "" {
+		t.Errorf("a ready recording offers cancel")
+	}
+	for _, key := range []string{"replays/" + id + "/video.mp4", "replays/" + id + "/hls/master.m3u8", "recordings/" + id + "/source",
+		"recordings/" + id + "/subtitles/fr.srt"} {
+		if _, err := e.store.Stat(ctx, key); err != nil {
+			t.Errorf("stat %s: %v", key, err)
+		}
+	}
+	if len(v.Outputs) == 0 || v.Subtitles[0] != "recordings/"+id+"/subtitles/fr.srt" {
+		t.Errorf("outputs %v subtitles %v", v.Outputs, v.Subtitles)
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "work", id)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("work dir left behind: %v", err)
+	}
+	rp, err := e.catalog.Replay(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rp.Processing != catalog.Ready || rp.Publication != catalog.Published || rp.DurationMS < 2900 {
+		t.Errorf("replay: processing %s publication %s duration %d", rp.Processing, rp.Publication, rp.DurationMS)
+	}
+	// Chapters in replay time: 1.2 s -> 0.2 s; 4 s is 0.5 s into the second span (1.5 s long) -> 2 s.
+	if len(rp.Chapters) != 2 || rp.Chapters[0].StartMS != 200 || rp.Chapters[1].StartMS != 2000 {
+		t.Errorf("chapters %+v", rp.Chapters)
+	}
+	spans, err := e.svc.KeptSpans(ctx, id)
+	if err != nil || len(spans) != 2 {
+		t.Errorf("KeptSpans = %v, %v", spans, err)
+	}
+}
+
+func TestUploadRefused(t *testing.T) {
+	testenv.FFmpeg(t)
+	e := newEnv(t, envOptions{noRun: true, maxUpload: 1 << 20})
+	src := clip(t, 6*time.Second)
+	big := bytes.Repeat([]byte("x"), 1200<<10)
+	const ok = `"title":"t","language":"fr"`
+	tests := []struct {
+		name   string
+		meta   string
+		source []byte
+		subs   map[string]string
+		status int
+		field  string
+		msg    string
+	}{
+		{"not a video", `{` + ok + `}`, []byte("this is a text file, not a video\n"), nil, 422, "source", "not a video"},
+		{"cut past the end", `{` + ok + `,"edits":{"keep":[[0,1],[2,"00:00:09"]]}}`, src, nil, 422, "edits.keep[1]",
+			"cut past the end: range 2 ends at 00:00:09 but the recording lasts 00:00:06"},
+		{"overlap", `{` + ok + `,"edits":{"remove":[[0,2],[1,3]]}}`, src, nil, 422, "edits.remove[1]", "overlap"},
+		{"chapter outside", `{` + ok + `,"edits":{"keep":[[0,2]]},"chapters":[{"start":3,"title":"x"}]}`, src, nil, 422,
+			"chapters[0].start", "outside the kept material"},
+		{"bad timecode", `{` + ok + `,"edits":{"keep":[["0:00:01","1:2"]]}}`, src, nil, 422, "edits.keep[0][1]", "bad timecode"},
+		{"unknown software", `{` + ok + `,"documents":[{"software":"nextclod","version":"27"}]}`, src, nil, 422,
+			"documents[0].software", "nextcloud"},
+		{"bad subtitle name", `{` + ok + `}`, src, map[string]string{"subs.txt": "x"}, 422, "subtitles[0]", "language"},
+		{"missing source", `{` + ok + `}`, nil, nil, 422, "source", "source"},
+		{"too large", `{` + ok + `}`, big, nil, 413, "", "larger than the upload limit of 1 MiB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out := e.upload(tt.meta, tt.source, tt.subs)
+			if status != tt.status || out["field"] != nilIfEmpty(tt.field) || !strings.Contains(fmt.Sprint(out["error"]), tt.msg) {
+				t.Fatalf("got %d %v; want %d field %q error containing %q", status, out, tt.status, tt.field, tt.msg)
+			}
+			// Nothing half-stored: no object, no spool.
+			objs, err := e.store.List(context.Background(), "recordings/")
+			if err != nil || len(objs) != 0 {
+				t.Errorf("objects left: %v %v", objs, err)
+			}
+			if ents, _ := os.ReadDir(filepath.Join(e.dir, "work")); len(ents) != 0 {
+				t.Errorf("work dirs left: %v", ents)
+			}
+		})
+	}
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func TestCancel(t *testing.T) {
+	testenv.FFmpeg(t)
+	ctx := context.Background()
+	e := newEnv(t, envOptions{noRun: true})
+	src := clip(t, 20*time.Second)
+	meta := `{"title":"t","language":"fr","cut":"reencode"}`
+
+	// Queued: cancelled at once.
+	status, out := e.upload(meta, src, nil)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, out)
+	}
+	queued := out["id"].(string)
+	resp, err := http.Post(e.srv.URL+"/api/recordings/"+queued+"/cancel", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("cancel: %d", resp.StatusCode)
+	}
+	if v := e.get(queued); v.Status != StatusCancelled {
+		t.Fatalf("after cancel: %+v", v)
+	}
+	// Cancelling again is a conflict.
+	resp, _ = http.Post(e.srv.URL+"/api/recordings/"+queued+"/cancel", "", nil)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Errorf("second cancel: %d", resp.StatusCode)
+	}
+
+	// Running: ffmpeg is stopped and the recording ends cancelled.
+	_, out = e.upload(meta, src, nil)
+	running := out["id"].(string)
+	e.start()
+	e.waitFor(running, "processing", func(v View) bool { return v.Status == StatusProcessing && v.Progress > 0.06 })
+	resp, _ = http.Post(e.srv.URL+"/api/recordings/"+running+"/cancel", "", nil)
+	resp.Body.Close()
+	v := e.waitFor(running, "cancelled", final)
+	if v.Status != StatusCancelled || len(v.Outputs) != 0 {
+		t.Fatalf("after cancel: %+v", v)
+	}
+	rp, err := e.catalog.Replay(ctx, running)
+	if err != nil || rp.Processing != catalog.Cancelled {
+		t.Errorf("replay %+v %v", rp.Processing, err)
+	}
+	if objs, _ := e.store.List(ctx, "replays/"+running+"/"); len(objs) != 0 {
+		t.Errorf("outputs of a cancelled recording: %v", objs)
+	}
+}
+
+// TestRestart kills the workers mid-job and starts a new server on the same data: the job
+// finishes there. It covers both a shutdown (the job goes back to the queue) and a crash (the
+// job stays "running" in River; the new server sees the stale heartbeat and restarts it).
+func TestRestart(t *testing.T) {
+	testenv.FFmpeg(t)
+	for _, crash := range []bool{false, true} {
+		t.Run(map[bool]string{false: "shutdown", true: "crash"}[crash], func(t *testing.T) {
+			dir := t.TempDir()
+			e := newEnv(t, envOptions{dir: dir})
+			src := clip(t, 20*time.Second)
+			status, out := e.upload(`{"title":"t","language":"fr","cut":"reencode","edits":{"remove":[[5,6]]}}`, src, nil)
+			if status != http.StatusAccepted {
+				t.Fatalf("upload: %d %v", status, out)
+			}
+			id := out["id"].(string)
+			e.waitFor(id, "processing", func(v View) bool { return v.Status == StatusProcessing && v.Progress > 0.06 })
+			e.shutdown()
+			if v := e.get(id); v.Status.Final() {
+				t.Fatalf("finished before the stop: %+v", v)
+			}
+			if crash {
+				// What a killed process leaves: the job "running", the recording "processing".
+				db := e.svc.cfg.DB
+				if _, err := db.Exec(`UPDATE river_job SET state = 'running', attempted_at = CURRENT_TIMESTAMP
+					WHERE id = (SELECT job_id FROM recordings WHERE id = $1)`, id); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.Exec(`UPDATE recordings SET status = 'processing', heartbeat_at = '2020-01-01T00:00:00Z' WHERE id = $1`, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e2 := newEnv(t, envOptions{dir: dir, store: e.store})
+			v := e2.waitFor(id, "ready", final)
+			if v.Status != StatusReady {
+				t.Fatalf("after restart: %+v", v)
+			}
+			if d := v.ReplayMS; d < 18900 || d > 19100 {
+				t.Errorf("replay lasts %d ms, want 19000", d)
+			}
+		})
+	}
+}
