@@ -329,10 +329,19 @@ func checkVTT(text string) error {
 		return &ParseError{Line: 1, Msg: `a WebVTT file must start with "WEBVTT"`}
 	}
 	cues := 0
+	inNote, blockStart := false, false
 	for i, line := range lines[1:] {
 		n := i + 2
 		trimmed := strings.TrimSpace(line)
-		if !strings.Contains(trimmed, "-->") || strings.HasPrefix(trimmed, "NOTE") {
+		if trimmed == "" {
+			inNote, blockStart = false, true
+			continue
+		}
+		if blockStart && (trimmed == "NOTE" || strings.HasPrefix(trimmed, "NOTE ") || strings.HasPrefix(trimmed, "NOTE\t")) {
+			inNote = true // a comment block runs to the next blank line
+		}
+		blockStart = false
+		if inNote || !strings.Contains(trimmed, "-->") {
 			continue
 		}
 		if err := checkTiming(trimmed, n); err != nil {

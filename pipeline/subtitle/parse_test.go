@@ -96,6 +96,7 @@ func TestParseErrors(t *testing.T) {
 		{"srt garbage first line", "x.srt", "hello\n00:00:01,000 --> 00:00:02,000\nx\n", 1, 0, "expected a cue number"},
 		{"vtt no header", "x.vtt", "00:01.000 --> 00:02.000\nx\n", 1, 0, "WEBVTT"},
 		{"vtt bad timing", "x.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nx\n\n00:03.000 --> 00:04\ny\n", 6, 0, "malformed timestamp"},
+		{"vtt bad timing after note", "x.vtt", "WEBVTT\n\nNOTE a --> b is fine here\nstill --> the note\n\n00:01.000 --> 00:02.000\nx\n\n00:03.000 --> 0:04\ny\n", 9, 0, "malformed timestamp"},
 		{"vtt bad setting", "x.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000 garbage\nx\n", 3, 0, "cue setting"},
 		{"empty", "x.srt", "", 0, 0, "no cues"},
 		{"no cues", "x.vtt", "WEBVTT\n\nNOTE nothing\n", 0, 0, "no cues"},
@@ -146,6 +147,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(srtUTF8), "x.srt")
 	f.Add([]byte("WEBVTT\n\n00:01.000 --> 00:02.000 line:0\n<i>x</i>\n"), "x.vtt")
 	f.Add([]byte("1\n00:00:01,000 -->\nx\n"), "")
+	f.Add([]byte("[Script Info]\n[Events]\nFormat: Layer, Start, End, Style, Text\nDialogue: 0,0:00:01.00,0:00:02.00,Default,{\\i1}x\n"), "x.ass")
+	f.Add([]byte(`<tt xmlns="http://www.w3.org/ns/ttml"><body><div><p begin="1s" end="2s">x</p></div></body></tt>`), "x.ttml")
 	f.Fuzz(func(t *testing.T, data []byte, hint string) {
 		subs, err := Parse(data, hint)
 		if err != nil {
