@@ -17,6 +17,7 @@ import (
 	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/auth"
 	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/pipeline"
 	"codeberg.org/atelier/atelier/pipeline/subtitle"
 	"codeberg.org/atelier/atelier/schedule"
 	"codeberg.org/atelier/atelier/web"
@@ -49,6 +50,9 @@ type app struct {
 	// recordings tells the subtitle API about a recording and its kept spans; set where the
 	// pipeline is built: a.recordings = subtitleRecordings(a.pipeline).
 	recordings func(ctx context.Context, id string) ([]subtitle.Span, bool, error)
+
+	pipeline *pipeline.Service // uploads, cuts and renders recordings (durable jobs)
+	queueDB  *sql.DB           // the job queue's own pool on the same database
 }
 
 // openApp opens the database and media storage that cfg names and migrates the schema.
@@ -106,6 +110,10 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 		a.Close()
 		return nil, err
 	}
+	if err := a.openPipeline(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -124,6 +132,9 @@ func openDB(ctx context.Context, cfg *Config) (*sql.DB, *auth.Store, error) {
 }
 
 func (a *app) Close() {
+	if a.queueDB != nil {
+		a.queueDB.Close()
+	}
 	if a.db != nil {
 		a.db.Close()
 	}

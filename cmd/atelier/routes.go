@@ -72,6 +72,13 @@ func (a *app) routes() http.Handler {
 	r.Handle("/api/freshness", h(cat.Freshness)).Methods("GET")
 	r.Handle("/freshness.atom", h(cat.FreshnessAtom)).Methods("GET", "HEAD")
 
+	// pipeline: recording uploads (multipart: meta, source, subtitles) and their processing jobs.
+	rec := a.pipeline.API()
+	r.Handle("/api/recordings", animator(h(rec.Upload))).Methods("POST")
+	r.Handle("/api/recordings/{id}", animator(h(rec.Get))).Methods("GET")
+	r.Handle("/api/recordings/{id}/events", animator(h(rec.Events))).Methods("GET")
+	r.Handle("/api/recordings/{id}/cancel", animator(h(rec.Cancel))).Methods("POST")
+
 	// subtitles: tracks in source time (animator); the published replay-time tracks are served
 	// by the web stream routes below (/replays/{id}/subtitles/{lang}.vtt, hls/subs/...).
 	sub := a.subtitleAPI
