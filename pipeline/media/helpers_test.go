@@ -14,12 +14,6 @@ import (
 	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.RemoveClips()
-	os.Exit(code)
-}
-
 // The shared test clip: 12 s, 320x240, 25 fps, keyframe every 2 s, AAC.
 var clip12 = testenv.ClipOptions{Duration: 12 * time.Second, FPS: 25, GOP: 50, Audio: true}
 
