@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// goBench is a testing.B benchmark of a package, compiled once and run as a process of its own
+// (so that its peak memory is its own).
+type goBench struct {
+	Pkg   string // ./catalog
+	Bench string // BenchmarkCatalogQueries
+	Env   []string
+}
+
+// benchResult holds, per sub-benchmark, the metrics of each -count run.
+type benchResult struct {
+	Runs    map[string][]map[string]float64 // "list" -> [{"p99-ms": 3.1, "ns/op": ...}, ...]
+	PeakRSS int64
+	Binary  string
+}
+
+func (r benchResult) median(sub, unit string) float64 {
+	var v []float64
+	for _, m := range r.Runs[sub] {
+		if x, ok := m[unit]; ok {
+			v = append(v, x)
+		}
+	}
+	return median(v)
+}
+
+func (g goBench) binary(c config) string {
+	return filepath.Join(c.Cache, "bin", strings.Trim(strings.ReplaceAll(g.Pkg, "/", "_"), "._")+".test")
+}
+
+// run compiles the package's tests and runs g.Bench with a fixed number of iterations, count
+// times; extra flags (e.g. a CPU profile) go to the test binary.
+func (g goBench) run(ctx context.Context, c config, benchtime string, count int, filter string, extra ...string) (benchResult, error) {
+	bin := g.binary(c)
+	res := benchResult{Runs: map[string][]map[string]float64{}, Binary: bin}
+	if _, err := os.Stat(bin); err != nil || filter == "" {
+		build := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, g.Pkg)
+		build.Dir = c.Root
+		if _, _, err := runCmd(build); err != nil {
+			return res, err
+		}
+	}
+	pattern := "^" + g.Bench + "$"
+	if filter != "" {
+		pattern += "/^" + filter + "$"
+	}
+	args := append([]string{"-test.run=^$", "-test.bench=" + pattern, "-test.benchtime=" + benchtime,
+		"-test.count=" + strconv.Itoa(count), "-test.timeout=30m"}, extra...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = filepath.Join(c.Root, g.Pkg)
+	cmd.Env = append(append(os.Environ(), "ATELIER_BENCH_CACHE="+c.Cache), g.Env...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	_, rss, err := runCmd(cmd)
+	res.PeakRSS = rss
+	logName := filepath.Join(c.Out, strings.TrimPrefix(g.Bench, "Benchmark")+".log")
+	os.WriteFile(logName, out.Bytes(), 0o644)
+	if err != nil {
+		return res, fmt.Errorf("%w\n%s", err, tail(out.String(), 3000))
+	}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], g.Bench+"/") {
+			continue
+		}
+		sub := strings.TrimPrefix(f[0], g.Bench+"/")
+		if i := strings.LastIndex(sub, "-"); i > 0 {
+			sub = sub[:i] // the GOMAXPROCS suffix
+		}
+		m := map[string]float64{}
+		for i := 2; i+1 < len(f); i += 2 {
+			if v, err := strconv.ParseFloat(f[i], 64); err == nil {
+				m[f[i+1]] = v
+			}
+		}
+		res.Runs[sub] = append(res.Runs[sub], m)
+	}
+	if len(res.Runs) == 0 {
+		return res, fmt.Errorf("%s: no benchmark results in its output:\n%s", g.Bench, tail(out.String(), 3000))
+	}
+	return res, nil
+}
+
+// profile runs one sub-benchmark again under the CPU profiler and returns `go tool pprof -top`.
+func (g goBench) profile(ctx context.Context, c config, benchtime, sub string) string {
+	prof := filepath.Join(c.Out, strings.TrimPrefix(g.Bench, "Benchmark")+"-"+sub+".cpu.prof")
+	logf("profiling %s/%s into %s", g.Bench, sub, prof)
+	if _, err := g.run(ctx, c, benchtime, 1, sub, "-test.cpuprofile="+prof); err != nil {
+		return "(profiling failed: " + err.Error() + ")"
+	}
+	return pprofTop(ctx, g.binary(c), prof, 20)
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func benchFeed(ctx context.Context, c config, _ string, rep *report) error {
+	g := goBench{Pkg: "./schedule", Bench: "BenchmarkFeed"}
+	count := 3
+	if c.Quick {
+		count = 2
+	}
+	logf("iCal feed: 10 000 events, %d full renders and %d conditional GETs, %d times", c.Feed, c.Feed*30, count)
+	// Full renders and 304s need different iteration counts: two runs.
+	full, err := g.run(ctx, c, fmt.Sprintf("%dx", c.Feed), count, "full")
+	if err != nil {
+		return err
+	}
+	cond, err := g.run(ctx, c, fmt.Sprintf("%dx", c.Feed*30), count, "304")
+	if err != nil {
+		return err
+	}
+	for _, cs := range []struct {
+		sub, name string
+		res       benchResult
+		limitMS   float64
+		benchtime string
+	}{
+		{"full", "iCal feed, 10 000 events: full render", full, 100, fmt.Sprintf("%dx", c.Feed)},
+		{"304", "iCal feed, 10 000 events: 304 path", cond, 1, fmt.Sprintf("%dx", c.Feed*30)},
+	} {
+		p50, p99 := cs.res.median(cs.sub, "p50-ms"), cs.res.median(cs.sub, "p99-ms")
+		ok := p99 <= cs.limitMS
+		rep.Rows = append(rep.Rows, row{Case: cs.name, Atelier: fmt.Sprintf("p99 %s (p50 %s)", fmtMS(p99), fmtMS(p50)),
+			Baseline: "—", Ratio: "—", PeakMem: fmtBytes(cs.res.PeakRSS), Target: "p99 ≤ " + fmtMS(cs.limitMS), Result: passMiss(ok)})
+		if !ok {
+			rep.Findings = append(rep.Findings, finding{Case: cs.name,
+				Summary: fmt.Sprintf("p99 %s against a target of %s (`go test -bench 'BenchmarkFeed/%s' ./schedule`). CPU profile of that benchmark:",
+					fmtMS(p99), fmtMS(cs.limitMS), cs.sub),
+				Profile: g.profile(ctx, c, cs.benchtime, cs.sub)})
+		}
+	}
+	rep.Notes = append(rep.Notes, "iCal feed: `GET /calendar.ics` through schedule's real handler (httptest), 10 000 workshops in SQLite "+
+		"(one in five a weekly series, four time zones); the 304 path sends the ETag of the previous answer")
+	return nil
+}
+
+func benchCatalog(ctx context.Context, c config, _ string, rep *report) error {
+	g := goBench{Pkg: "./catalog", Bench: "BenchmarkCatalogQueries"}
+	count := 3
+	if c.Quick {
+		count = 2
+	}
+	logf("catalog: 100 000 replays, %d requests per query kind, %d times (the first run seeds the cached database)", c.Queries, count)
+	res, err := g.run(ctx, c, fmt.Sprintf("%dx", c.Queries), count, "")
+	if err != nil {
+		return err
+	}
+	for _, cs := range []struct{ sub, what string }{
+		{"list", "list"}, {"filter", "filter (software, version, status, language)"}, {"for", "`for=software@version`"}, {"q", "full-text `q=`"},
+	} {
+		p50, p99 := res.median(cs.sub, "p50-ms"), res.median(cs.sub, "p99-ms")
+		ok := p99 <= 10
+		name := "catalog at 100 000 replays: " + cs.what
+		rep.Rows = append(rep.Rows, row{Case: name, Atelier: fmt.Sprintf("p99 %s (p50 %s)", fmtMS(p99), fmtMS(p50)),
+			Baseline: "—", Ratio: "—", PeakMem: fmtBytes(res.PeakRSS), Target: "p99 ≤ 10 ms", Result: passMiss(ok)})
+		if !ok {
+			rep.Findings = append(rep.Findings, finding{Case: name,
+				Summary: fmt.Sprintf("p99 %s (p50 %s) against 10 ms (`go test -bench 'BenchmarkCatalogQueries/%s' ./catalog`). CPU profile of that benchmark:",
+					fmtMS(p99), fmtMS(p50), cs.sub),
+				Profile: g.profile(ctx, c, fmt.Sprintf("%dx", max(20, c.Queries/5)), cs.sub)})
+		}
+	}
+	rep.Notes = append(rep.Notes, "catalog: `GET /api/replays` through the catalog's real handler as the public asks it, over SQLite "+
+		"with 100 000 replays (1–2 tags each plus chapter tags, 3 chapters, subtitles on one in five), 50 software, 2 000 releases; "+
+		"queries rotate over several pages, software and words")
+	return nil
+}
+
+func benchStream(ctx context.Context, c config, src string, rep *report) error {
+	g := goBench{Pkg: "./web", Bench: "BenchmarkStreamRanges", Env: []string{"ATELIER_BENCH_MP4=" + src}}
+	count := 5
+	if c.Quick {
+		count = 3
+	}
+	logf("streaming: 32 concurrent readers, %d ranges of 1 MiB, %d times", c.Ranges, count)
+	res, err := g.run(ctx, c, fmt.Sprintf("%dx", c.Ranges), count, "")
+	if err != nil {
+		return err
+	}
+	a, b := res.median("atelier", "MB/s"), res.median("servefile", "MB/s")
+	ratio := a / b
+	ok := ratio >= 0.9
+	name := "streaming, 32 concurrent range readers"
+	rep.Rows = append(rep.Rows, row{Case: name, Atelier: fmt.Sprintf("%.0f MB/s", a), Baseline: fmt.Sprintf("%.0f MB/s", b),
+		Ratio: fmt.Sprintf("%.2f× throughput", ratio), PeakMem: fmtBytes(res.PeakRSS), Target: "≥ 0.9× throughput", Result: passMiss(ok),
+		Note: "1 MiB ranges at random offsets of the generated MP4 over loopback TCP: `/replays/{id}/video.mp4` (Dir store) against " +
+			"`http.ServeFile` on the very file the store holds; runs interleaved"})
+	if !ok {
+		rep.Findings = append(rep.Findings, finding{Case: name,
+			Summary: fmt.Sprintf("%.0f MB/s against %.0f MB/s. CPU profile of the Atelier side:", a, b),
+			Profile: g.profile(ctx, c, fmt.Sprintf("%dx", c.Ranges), "atelier")})
+	}
+	return nil
+}
