@@ -7,7 +7,9 @@
   var hls = video.dataset.hls;
   if (hls) {
     if (window.Hls && window.Hls.isSupported()) {
-      var h = new window.Hls({ capLevelToPlayerSize: true });
+      // Subtitles come from the <track> elements (same files, replay time): hls.js must not add
+      // its own copies of the playlist's subtitle renditions.
+      var h = new window.Hls({ capLevelToPlayerSize: true, enableWebVTT: false, enableCEA708Captions: false });
       h.on(window.Hls.Events.ERROR, function (_, data) {
         if (data.fatal) { h.destroy(); video.src = video.dataset.mp4; }
       });
