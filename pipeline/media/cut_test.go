@@ -278,3 +278,16 @@ func TestCutStreamOrder(t *testing.T) {
 	}
 	decodeClean(t, out)
 }
+
+func TestCutVideoOnly(t *testing.T) {
+	src := testenv.Clip(t, testenv.ClipOptions{Duration: 6 * time.Second})
+	out := filepath.Join(t.TempDir(), "cut.mp4")
+	res, err := Cut(ctxT(t), src, []Span{{sec(0.5), sec(2.5)}, {sec(3), sec(5.5)}}, CutAccurate, out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if si := countFrames(t, out); res.Mode != CutAccurate || si.frames != 50+63 || si.hasAudio {
+		t.Errorf("result %+v, output %+v", res, si)
+	}
+	decodeClean(t, out)
+}

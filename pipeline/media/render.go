@@ -203,6 +203,10 @@ func ChaptersVTT(chapters []Chapter, dur time.Duration) ([]byte, error) {
 // hls/variants.json), poster.jpg, storyboard.jpg + storyboard.vtt, and
 // chapters.vtt when opt.Chapters is set.
 func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions, progress func(Progress)) (Outputs, error) {
+	if strings.Contains(outDir, "%") {
+		// ffmpeg would read it as part of the segment file name pattern.
+		return Outputs{}, fmt.Errorf("media: render: output directory %q must not contain %%", outDir)
+	}
 	p, err := probeStreams(ctx, cutMP4)
 	if err != nil {
 		return Outputs{}, fmt.Errorf("media: render: %w", err)
