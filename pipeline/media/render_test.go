@@ -1,7 +1,9 @@
 package media
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -149,4 +151,27 @@ func vttDur(s string) time.Duration {
 		return -1
 	}
 	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second + time.Duration(ms)*time.Millisecond
+}
+
+func TestRenderCancel(t *testing.T) {
+	src := testenv.Clip(t, testenv.ClipOptions{Duration: 20 * time.Second, Width: 640, Height: 360, Audio: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cancelled time.Time
+	var stages []string
+	_, err := Render(ctx, src, t.TempDir(), RenderOptions{Ladder: []int{360}}, func(p Progress) {
+		if len(stages) == 0 || stages[len(stages)-1] != p.Stage {
+			stages = append(stages, p.Stage)
+		}
+		if p.Stage == "hls 360p" && p.Fraction > 0.1 && cancelled.IsZero() {
+			cancelled = time.Now()
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) || cancelled.IsZero() {
+		t.Fatalf("err = %v after stages %v, want context.Canceled during hls", err, stages)
+	}
+	if d := time.Since(cancelled); d > 3*time.Second {
+		t.Errorf("render took %s to stop after cancel", d)
+	}
 }
