@@ -26,6 +26,7 @@ Commands:
   token list       list tokens
   token revoke ID  revoke a token
   software sync    read the software release feeds now and add new releases: [-software SLUG]
+  upload FILE      send a recording and follow its processing: --meta meta.json --server URL --token T
   version          print the version
 
 Every flag also has an ATELIER_* environment default; run "atelier <command> -help" to see them.
@@ -74,6 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"serve":    cmdServe,
 		"token":    cmdToken,
 		"software": cmdSoftware,
+		"upload":   cmdUpload,
 		"version": func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "atelier", version)
 			return nil
