@@ -39,6 +39,12 @@ func (s *Site) Studio(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		recent = l.Items
+		// The list leaves tracks out; the studio shows them for review (20 small queries).
+		for i := range recent {
+			if rp, err := s.catalog.Replay(r.Context(), recent[i].ID); err == nil {
+				recent[i].Tracks = rp.Tracks
+			}
+		}
 	}
 	return s.render(w, r, http.StatusOK, "studio", "studio.title", map[string]any{
 		"Who": sess.Principal, "Todo": report.Software, "Recent": recent, "Languages": filterLanguages,

@@ -455,8 +455,44 @@ func TestBrowserE2E(t *testing.T) {
 		if err := shot(c, "studio-uploaded.png"); err != nil {
 			return err
 		}
-		// The replay is published (the form's default) and plays.
-		return chromedp.Do(c, chromedp.Click(chromedp.CSS("#u-replay")), chromedp.WaitVisible(chromedp.CSS("#player")))
+		href, err := chromedp.Run(c, chromedp.AttributeValue(chromedp.CSS("#u-replay"), "href"))
+		if err != nil {
+			return err
+		}
+		newID := strings.TrimPrefix(href.Value, "/replays/")
+		// Subtitles through the studio's form: a SubRip file in source time, re-timed by the cut.
+		srt := filepath.Join(t.TempDir(), "en.srt")
+		if err := os.WriteFile(srt, []byte("1\n00:00:02,000 --> 00:00:03,500\nSubtitles from the studio\n"), 0o644); err != nil {
+			return err
+		}
+		form := `form.subs[data-id="` + newID + `"]`
+		err = chromedp.Do(c,
+			chromedp.Reload(),
+			chromedp.WaitVisible(chromedp.CSS(form)),
+			chromedp.SetUploadFiles(chromedp.CSS(form+` input[type=file]`), []string{srt}),
+			chromedp.Click(chromedp.CSS(form+` button[type=submit]`)),
+		)
+		if err != nil {
+			return err
+		}
+		if err := waitJS(c, `document.querySelector('`+form+` [role=status]').textContent.includes("reviewed")`); err != nil {
+			msg, _ := chromedp.Run(c, chromedp.Text(chromedp.CSS(form+` [role=status]`)))
+			return fmt.Errorf("subtitle upload (%q): %w", msg, err)
+		}
+		// The replay is published (the form's default), cut to 3 s, with its chapter and track.
+		if err := chromedp.Do(c, chromedp.Navigate(srv.url+"/replays/"+newID), chromedp.WaitVisible(chromedp.CSS("#player"))); err != nil {
+			return err
+		}
+		body, err := chromedp.Run(c, chromedp.Text(chromedp.CSS("main")))
+		if err != nil {
+			return err
+		}
+		for _, want := range []string{"The middle", "0:03", "English"} {
+			if !strings.Contains(body, want) {
+				return fmt.Errorf("the uploaded replay's page lacks %q:\n%s", want, body)
+			}
+		}
+		return shot(c, "replay-uploaded.png")
 	})
 }
 
