@@ -168,6 +168,39 @@ func (f *fixture) seed() {
 		[]Chapter{{StartMS: 0, Title: "Overview"}, {StartMS: 10_000, Title: "Old users page", Documents: nc("26.0.0")}})
 }
 
+// checkStoredFreshness checks that the status stored for the filter is the status computed from
+// the data, for every replay.
+func checkStoredFreshness(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := s.db.QueryContext(ctx, `SELECT id, freshness FROM replays`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]int{}
+	for rows.Next() {
+		var id string
+		var rank int
+		if err := rows.Scan(&id, &rank); err != nil {
+			t.Fatal(err)
+		}
+		stored[id] = rank
+	}
+	rows.Close()
+	if len(stored) == 0 {
+		t.Fatal("no replays to check")
+	}
+	for id, rank := range stored {
+		r, err := s.Replay(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if statusRank[r.Freshness.Status] != rank {
+			t.Errorf("replay %s: stored status rank %d, computed %s", id, rank, r.Freshness.Status)
+		}
+	}
+}
+
 func ids(l list[ReplayJSON]) []string {
 	out := []string{}
 	for _, r := range l.Items {
@@ -476,7 +509,18 @@ func TestReplayDetailAndPublication(t *testing.T) {
 	if b.Title != "Files app tour" || b.Freshness.Status != Outdated {
 		t.Fatalf("after retag: %q %v", b.Title, b.Freshness.Status)
 	}
+	f.json("PATCH", "/api/replays/b", true, `{"documents":[{"software":"nextcloud","version":"28.0.1"}],
+		"chapters":[{"start_ms":0,"title":"Old","documents":[{"software":"nextcloud","version":"26.0.0"}]}]}`, 200, &b)
+	if b.Freshness.Status != Outdated || b.Freshness.Tags[0].Status != Current || b.Chapters[0].Freshness.Status != Outdated {
+		t.Fatalf("after new chapters: %+v %+v", b.Freshness, b.Chapters)
+	}
+	var l2 list[ReplayJSON]
+	f.json("GET", "/api/replays?status=outdated&q=old", false, "", 200, &l2)
+	if !slices.Equal(ids(l2), []string{"g", "b"}) {
+		t.Fatalf("outdated replays with a chapter 'old': %v", ids(l2))
+	}
 	f.json("PATCH", "/api/replays/nope", true, `{"publication":"draft"}`, 404, nil)
+	checkStoredFreshness(t, f.store)
 }
 
 // TestNewReleaseOutdatesAtOnce: freshness is computed from the data, so one POST changes every
@@ -509,7 +553,9 @@ func TestNewReleaseOutdatesAtOnce(t *testing.T) {
 	if !slices.Equal(ids(l), []string{"g", "a"}) {
 		t.Fatalf("after review of 29.0.0, outdated = %v", ids(l))
 	}
+	checkStoredFreshness(t, f.store)
 	f.json("PATCH", "/api/software/nextcloud/releases/29.0.0", true, `{"interface_change":true}`, 200, nil)
+	checkStoredFreshness(t, f.store)
 	// A minor release changes nothing.
 	f.json("POST", "/api/software/nextcloud/releases", true, `{"version":"29.0.1"}`, 201, nil)
 	f.json("GET", "/api/replays?status=outdated", false, "", 200, &l)

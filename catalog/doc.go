@@ -25,8 +25,11 @@
 // the version (OutdatedBy is the first such release), unknown when the version is newer than
 // every known release (or none is known), current otherwise. A replay's status is the worst of
 // its own tags' and all its chapters' (outdated > unknown > current); each chapter keeps its own.
-// A replay without tags is current. Nothing is cached: adding or reviewing a release changes every
-// answer at once.
+// A replay without tags is current. Statuses shown are computed from the releases when asked;
+// the status filter reads the replay's overall status from an indexed column that is rewritten
+// in the same transaction as every change to releases or tags, so adding or reviewing a release
+// changes every answer at once (no batch job, no lag). Data loaded around the store (bulk
+// seeding) needs Store.RefreshFreshness.
 //
 // for=slug@L lists the replays still valid for a learner on version L: the replay documents slug,
 // and every tag of slug (its own and its chapters') is ≤ L and ≥ B, B being the newest

@@ -39,6 +39,44 @@ func worst(a, b Status) Status {
 	return a
 }
 
+// freshnessExpr computes a replay's overall status rank (2 outdated, 1 unknown, 0 current) from
+// its tags and the releases, by primary-key and index seeks. It is the same rule as tagStatuses.
+const freshnessExpr = `CASE
+	WHEN EXISTS (SELECT 1 FROM replay_tags t WHERE t.replay_id = replays.id
+		AND t.version_key < (SELECT MAX(r.version_key) FROM releases r WHERE r.software_id = t.software_id AND r.interface_change = 1)) THEN 2
+	WHEN EXISTS (SELECT 1 FROM replay_tags t WHERE t.replay_id = replays.id
+		AND t.version_key > COALESCE((SELECT MAX(r.version_key) FROM releases r WHERE r.software_id = t.software_id), '')) THEN 1
+	ELSE 0 END`
+
+var statusRank = map[Status]int{Current: 0, Unknown: 1, Outdated: 2}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// refreshReplayFreshness rewrites the stored status of one replay, after its tags changed.
+func refreshReplayFreshness(ctx context.Context, tx execer, replayID string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE replays SET freshness = `+freshnessExpr+` WHERE id = $1`, replayID)
+	return err
+}
+
+// refreshSoftwareFreshness rewrites the stored status of every replay tagged with a software,
+// after its releases changed.
+func refreshSoftwareFreshness(ctx context.Context, tx execer, softwareID int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE replays SET freshness = `+freshnessExpr+`
+		WHERE id IN (SELECT replay_id FROM replay_tags WHERE software_id = $1)`, softwareID)
+	return err
+}
+
+// RefreshFreshness rewrites the stored status of every replay. The store keeps it current by
+// itself; this is for data loaded around the store (benchmarks' bulk seeding).
+func (s *Store) RefreshFreshness(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE replays SET freshness = `+freshnessExpr); err != nil {
+		return fmt.Errorf("catalog: refresh freshness: %w", err)
+	}
+	return nil
+}
+
 // Freshness is the status of a replay or chapter, with the status of each of its own tags.
 type Freshness struct {
 	Status Status         `json:"status"`

@@ -19,7 +19,7 @@ type ListOptions struct {
 	Publication string
 	Software    string // replays tagged (themselves or a chapter) with this software
 	Version     string // ... at this version (needs Software)
-	Status      string // current | outdated | unknown: the replay's overall freshness
+	Status      string // current | outdated | unknown: the replay's overall freshness (stored column)
 	Language    string
 	Q           string // full text over title, description, chapter titles and subtitles
 	// For is "slug@version": replays still valid for a learner on that version: every tag of that
@@ -40,18 +40,6 @@ type ReplayList struct {
 	Offset     int      `json:"offset"`
 	NextOffset *int     `json:"next_offset"`
 }
-
-// The sets of replays with at least one outdated / unknown tag, as range scans over
-// replay_tags (software_id, version_key): a tag is outdated when its version is below the
-// software's newest interface-changing release, unknown when above its newest release.
-// CROSS JOIN keeps software (tens of rows) as the outer loop in SQLite, so that each software's
-// tags are one range search instead of a scan of every tag.
-const (
-	outdatedSet = `SELECT t.replay_id FROM software s CROSS JOIN replay_tags t ON t.software_id = s.id
-		AND t.version_key < (SELECT MAX(r.version_key) FROM releases r WHERE r.software_id = s.id AND r.interface_change = 1)`
-	unknownSet = `SELECT t.replay_id FROM software s CROSS JOIN replay_tags t ON t.software_id = s.id
-		AND t.version_key > COALESCE((SELECT MAX(r.version_key) FROM releases r WHERE r.software_id = s.id), '')`
-)
 
 var sortColumns = map[string]string{
 	"published_at": "rp.published_at",
@@ -119,7 +107,7 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 // drivesBySet reports whether o has a filter that selects replays through their tags, which a
 // query can start from.
 func drivesBySet(o ListOptions) bool {
-	return o.Software != "" || o.For != "" || o.Status == string(Outdated) || o.Status == string(Unknown)
+	return o.Software != "" || o.For != ""
 }
 
 // sortSetMax is the largest filtered set whose page is found by sorting it rather than by walking
@@ -191,16 +179,12 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 		}
 		q.where = append(q.where, cond)
 	}
-	switch Status(o.Status) {
-	case "":
-	case Outdated:
-		q.where = append(q.where, "rp.id IN ("+outdatedSet+")")
-	case Unknown:
-		q.where = append(q.where, "rp.id IN ("+unknownSet+")", "rp.id NOT IN ("+outdatedSet+")")
-	case Current:
-		q.where = append(q.where, "rp.id NOT IN ("+outdatedSet+")", "rp.id NOT IN ("+unknownSet+")")
-	default:
-		return nil, "", httpapi.Invalid("status", "unknown status %q: use current, outdated or unknown", o.Status)
+	if o.Status != "" {
+		rank, ok := statusRank[Status(o.Status)]
+		if !ok {
+			return nil, "", httpapi.Invalid("status", "unknown status %q: use current, outdated or unknown", o.Status)
+		}
+		q.where = append(q.where, "rp.freshness = "+q.arg(rank))
 	}
 	relevance := false
 	if o.Q != "" {

@@ -239,6 +239,9 @@ func (s *Store) CreateReplay(ctx context.Context, r NewReplay) error {
 		if err := insertChapters(ctx, tx, r.ID, r.Chapters, chTags); err != nil {
 			return err
 		}
+		if err := refreshReplayFreshness(ctx, tx, r.ID); err != nil {
+			return err
+		}
 		return refreshFTS(ctx, tx, r.ID)
 	})
 	if isUnique(err) {
@@ -278,6 +281,9 @@ func (s *Store) SetChapters(ctx context.Context, replayID string, chapters []Cha
 		if err := insertChapters(ctx, tx, replayID, chapters, chTags); err != nil {
 			return err
 		}
+		if err := refreshReplayFreshness(ctx, tx, replayID); err != nil {
+			return err
+		}
 		return refreshFTS(ctx, tx, replayID)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -299,7 +305,10 @@ func (s *Store) SetDocuments(ctx context.Context, replayID string, docs []Tag) e
 		if _, err := tx.ExecContext(ctx, `DELETE FROM replay_tags WHERE replay_id = $1 AND chapter = -1`, replayID); err != nil {
 			return err
 		}
-		return insertTags(ctx, tx, replayID, -1, tags)
+		if err := insertTags(ctx, tx, replayID, -1, tags); err != nil {
+			return err
+		}
+		return refreshReplayFreshness(ctx, tx, replayID)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("catalog: set documents of %s: %w", replayID, err)

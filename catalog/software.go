@@ -344,7 +344,10 @@ func (s *Store) insertRelease(ctx context.Context, softwareID int64, raw string,
 		_, err := tx.ExecContext(ctx, `INSERT INTO releases (software_id, version, version_key, released_at,
 			interface_change, notes, reviewed, source, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			softwareID, raw, v.Key(), fmtTime(released), change, notes, reviewed, source, fmtTime(s.now()))
-		return err
+		if err != nil {
+			return err
+		}
+		return refreshSoftwareFreshness(ctx, tx, softwareID)
 	})
 	if isUnique(err) {
 		return false, ErrConflict
@@ -411,15 +414,28 @@ func (s *Store) ReviewRelease(ctx context.Context, slug, version string, u Relea
 		f := fmtTime(t)
 		released = &f
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE releases SET interface_change = COALESCE($1, interface_change),
-		notes = COALESCE($2, notes), released_at = COALESCE($3, released_at), reviewed = 1
-		WHERE software_id = (SELECT id FROM software WHERE slug = $4) AND version_key = $5`,
-		u.InterfaceChange, u.Notes, released, slug, v.Key())
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM software WHERE slug = $1`, slug).Scan(&id); err != nil {
+			return notFound(err, "software %q", slug)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE releases SET interface_change = COALESCE($1, interface_change),
+			notes = COALESCE($2, notes), released_at = COALESCE($3, released_at), reviewed = 1
+			WHERE software_id = $4 AND version_key = $5`,
+			u.InterfaceChange, u.Notes, released, id, v.Key())
+		if err != nil {
+			return fmt.Errorf("catalog: review release %s of %q: %w", version, slug, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("catalog: release %s of %q: %w", version, slug, ErrNotFound)
+		}
+		if err := refreshSoftwareFreshness(ctx, tx, id); err != nil {
+			return fmt.Errorf("catalog: review release %s of %q: %w", version, slug, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return Release{}, fmt.Errorf("catalog: review release %s of %q: %w", version, slug, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Release{}, fmt.Errorf("catalog: release %s of %q: %w", version, slug, ErrNotFound)
+		return Release{}, err
 	}
 	return scanRelease(s.db.QueryRowContext(ctx, `SELECT `+releaseCols+` FROM releases r JOIN software s ON s.id = r.software_id
 		WHERE s.slug = $1 AND r.version_key = $2`, slug, v.Key()))

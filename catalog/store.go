@@ -123,6 +123,14 @@ var migrations = []string{
 	// Full text over what a learner searches; rowid = replays.seq. Kept in step by the store.
 	`CREATE VIRTUAL TABLE replay_fts USING fts5(title, description, chapters, subtitles,
 		tokenize = 'unicode61 remove_diacritics 2')`,
+	// freshness is the replay's overall status (0 current, 1 unknown, 2 outdated) as an index
+	// for the status filter: rewritten from the releases and tags in the same transaction as every
+	// change to them, so it never lags (see freshness.go).
+	`ALTER TABLE replays ADD COLUMN freshness INTEGER NOT NULL DEFAULT 0`,
+	`CREATE INDEX replays_freshness ON replays (publication, freshness, published_at)`,
+	`CREATE INDEX replays_title ON replays (publication, title)`,
+	`CREATE INDEX replays_duration ON replays (publication, duration_ms)`,
+	`UPDATE replays SET freshness = ` + freshnessExpr,
 }
 
 // Store is the catalog's database side.

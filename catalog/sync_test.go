@@ -152,6 +152,7 @@ func TestSyncReleases(t *testing.T) {
 	if len(results) != 1 || len(results[0].Added) != 1 || results[0].Added[0].Version != "29.0.0" || !results[0].Added[0].InterfaceChange {
 		t.Fatalf("second sync = %+v", results)
 	}
+	checkStoredFreshness(t, s)
 	if _, err := s.SyncReleases(ctx, SyncOptions{Software: "nofeed"}); err == nil {
 		t.Fatal("syncing a software without feed must say so")
 	}
