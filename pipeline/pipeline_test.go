@@ -78,6 +78,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	svc, err := New(ctx, Config{
 		DB: appDB, QueueDB: queueDB, Media: o.store, Catalog: cat, WorkDir: filepath.Join(o.dir, "work"),
 		MaxUpload: o.maxUpload, Workers: 1, Log: testLogger(), PollInterval: 100 * time.Millisecond, StaleAfter: time.Second,
+		RetryDelay: 300 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -479,5 +480,67 @@ func TestRestart(t *testing.T) {
 				t.Errorf("replay lasts %d ms, want 19000", d)
 			}
 		})
+	}
+}
+
+// TestBadSourceNotRetried: a source that turns out unreadable in the job (here: the stored
+// original replaced by garbage and no spool, so the job downloads it) fails at once, with the
+// reason, without using up the retries.
+func TestBadSourceNotRetried(t *testing.T) {
+	testenv.FFmpeg(t)
+	ctx := context.Background()
+	e := newEnv(t, envOptions{noRun: true})
+	status, out := e.upload(`{"title":"t","language":"fr"}`, clip(t, 6*time.Second), nil)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, out)
+	}
+	id := out["id"].(string)
+	garbage := bytes.Repeat([]byte("not a video "), 1000)
+	if _, err := e.store.Put(ctx, "recordings/"+id+"/source", bytes.NewReader(garbage), int64(len(garbage)), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.cfg.DB.Exec(`UPDATE recordings SET source_size = $1 WHERE id = $2`, len(garbage), id); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(e.dir, "work", id)); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	v := e.waitFor(id, "failed", final)
+	if v.Status != StatusFailed || v.Attempts != 1 || !strings.Contains(v.Error, "not a readable audio or video file") {
+		t.Fatalf("recording: %+v", v)
+	}
+	rp, err := e.catalog.Replay(ctx, id)
+	if err != nil || rp.Processing != catalog.Failed {
+		t.Errorf("replay: %v %v", rp.Processing, err)
+	}
+}
+
+// TestStorageDownRetried: the storage goes away while the job runs; the job is retried with
+// backoff and finishes once the storage is back.
+func TestStorageDownRetried(t *testing.T) {
+	testenv.FFmpeg(t)
+	s3 := testenv.S3(t)
+	st, err := assets.NewS3(context.Background(), assets.S3Config{Endpoint: s3.Endpoint, Bucket: "atelier",
+		AccessKey: s3.AccessKey, SecretKey: s3.SecretKey, Region: s3.Region, PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, envOptions{store: st, noRun: true})
+	status, out := e.upload(`{"title":"t","language":"fr"}`, clip(t, 6*time.Second), nil)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, out)
+	}
+	id := out["id"].(string)
+	s3.Kill()
+	e.start()
+	v := e.waitFor(id, "a retry", func(v View) bool { return strings.Contains(v.Error, "retrying") || v.Status.Final() })
+	if v.Status.Final() || !strings.Contains(v.Error, "storage is unreachable") {
+		t.Fatalf("recording: %+v", v)
+	}
+	s3.Restart(t)
+	v = e.waitFor(id, "ready", final)
+	if v.Status != StatusReady || v.Attempts < 2 || v.Error != "" {
+		t.Fatalf("recording: %+v", v)
 	}
 }

@@ -53,6 +53,7 @@ type Config struct {
 	// Optional.
 	Ladder       []int         // rendition heights; nil: the media package's default
 	MaxAttempts  int           // tries for transient faults; 0: 5
+	RetryDelay   time.Duration // first wait before retrying a transient fault, doubling; 0: 10s
 	PollInterval time.Duration // how often idle workers look for jobs; 0: 500ms
 	// StaleAfter is how long a processing recording may go without a heartbeat before Run
 	// takes it for orphaned (its server died) and restarts it; 0: 2 minutes.
@@ -89,6 +90,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5
+	}
+	if cfg.RetryDelay <= 0 {
+		cfg.RetryDelay = 10 * time.Second
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 500 * time.Millisecond

@@ -39,9 +39,10 @@ type processWorker struct {
 // Timeout: none; a long workshop takes as long as ffmpeg needs, and cancellation is explicit.
 func (w *processWorker) Timeout(*river.Job[ProcessArgs]) time.Duration { return -1 }
 
-// NextRetry backs off from 10 s to about 10 min for transient faults (storage unreachable).
+// NextRetry backs off from RetryDelay (10 s), doubling up to 64 times it, for transient faults
+// (storage unreachable).
 func (w *processWorker) NextRetry(job *river.Job[ProcessArgs]) time.Time {
-	d := 10 * time.Second << min(job.Attempt-1, 6)
+	d := w.s.cfg.RetryDelay << min(max(job.Attempt-1, 0), 6)
 	return time.Now().Add(d)
 }
 
@@ -116,6 +117,21 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		s.mu.Unlock()
 	}()
 
+	// The heartbeat tells other servers (and this one after a crash) that the job is alive,
+	// also through long stretches without progress (probing a long file).
+	go func() {
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-jobCtx.Done():
+				return
+			case <-t.C:
+				_, _ = s.cfg.DB.ExecContext(jobCtx, `UPDATE recordings SET heartbeat_at = $1 WHERE id = $2 AND status = 'processing'`,
+					fmtTime(s.store.now()), id)
+			}
+		}
+	}()
 	log.Info("processing recording")
 	started := time.Now()
 	outputs, err := s.process(jobCtx, rec, job.Args.Rerender)
@@ -131,6 +147,9 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		if gerr == nil && cur.Cancel || errors.Is(context.Cause(jobCtx), errCancelRequested) {
 			log.Info("recording cancelled")
 			_ = os.RemoveAll(s.workDir(id))
+			if !job.Args.Rerender {
+				s.removeOutputs(bg, id)
+			}
 			return river.JobCancel(errors.Join(errCancelRequested, s.finish(bg, id, StatusCancelled, "cancelled by request", nil, job.Args.Rerender)))
 		}
 		// The server is stopping: back to the queue, to start again at the next start
@@ -147,6 +166,9 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 	if je.permanent || job.Attempt >= job.MaxAttempts {
 		log.Error("recording failed", "error", err, "permanent", je.permanent)
 		_ = os.RemoveAll(s.workDir(id))
+		if !job.Args.Rerender {
+			s.removeOutputs(bg, id)
+		}
 		if ferr := s.finish(bg, id, StatusFailed, je.reason, nil, job.Args.Rerender); ferr != nil {
 			return ferr
 		}
@@ -159,6 +181,9 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 	s.changes.notify()
 	return err
 }
+
+// heartbeatEvery must stay well below Config.StaleAfter.
+const heartbeatEvery = 20 * time.Second
 
 func (s *Service) workDir(id string) string { return filepath.Join(s.cfg.WorkDir, id) }
 
@@ -363,6 +388,25 @@ func (s *Service) upload(ctx context.Context, id, outDir string, files []string,
 	}
 	slices.Sort(keys)
 	return keys, nil
+}
+
+// removeOutputs deletes what an unfinished job uploaded under replays/{id}/ (not subtitles/,
+// which belong to the subtitle step), so that nothing of a failed render stays stored.
+func (s *Service) removeOutputs(ctx context.Context, id string) {
+	prefix := "replays/" + id + "/"
+	objs, err := s.cfg.Media.List(ctx, prefix)
+	if err != nil {
+		s.log.Warn("listing outputs to remove", "recording_id", id, "error", err)
+		return
+	}
+	for _, o := range objs {
+		if strings.HasPrefix(o.Key, prefix+"subtitles/") {
+			continue
+		}
+		if err := s.cfg.Media.Delete(ctx, o.Key); err != nil {
+			s.log.Warn("removing an output", "recording_id", id, "key", o.Key, "error", err)
+		}
+	}
 }
 
 func contentType(name string) string {
