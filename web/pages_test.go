@@ -111,8 +111,9 @@ func TestPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := f.cat.CreateReplay(ctx, catalog.NewReplay{ID: "r1", Title: "Partager des fichiers", Language: "fr",
-		Documents:        []catalog.Tag{{Software: "nextcloud", Version: "27.1.4"}},
-		Chapters:         []catalog.Chapter{{StartMS: 0, Title: "Intro"}, {StartMS: 60_000, Title: "Partage par lien"}},
+		Documents: []catalog.Tag{{Software: "nextcloud", Version: "27.1.4"}},
+		Chapters: []catalog.Chapter{{StartMS: 0, Title: "Intro"}, {StartMS: 60_000, Title: "Partage par lien",
+			Documents: []catalog.Tag{{Software: "nextcloud", Version: "27.1.4"}}}},
 		PublishWhenReady: true})
 	if err != nil {
 		t.Fatal(err)
@@ -171,6 +172,8 @@ func TestPages(t *testing.T) {
 		{path: "/replays?q=zzzz", status: 200, want: []string{"No replay matches"}},
 		{path: "/replays?software=nextcloud&version=27.2", status: 200, want: []string{`href="/replays/r1"`, `value="27.2"`}},
 		{path: "/replays?language=en", status: 200, not: []string{`href="/replays/r1"`}},
+		{path: "/replays?limit=1", status: 200, want: []string{`rel="next"`, "offset=1"}, not: []string{`rel="prev"`}},
+		{path: "/replays?limit=1&offset=1", status: 200, want: []string{`rel="prev"`}},
 		{path: "/", status: 200, want: []string{`href="/replays/r1"`}},
 		{path: "/software/nextcloud", status: 200, want: []string{"Nextcloud", "27.0.0", `class="timeline"`}},
 		{path: "/software/nope", status: 404},
@@ -212,7 +215,8 @@ func TestPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, body := get(t, c, f.srv.URL+"/replays/r1")
-		for _, w := range []string{"outdated-banner", "It shows Nextcloud 27.1.4", "Version 28.0.0", "New Files app", `href="/replays/r2"`} {
+		for _, w := range []string{"outdated-banner", "It shows Nextcloud 27.1.4", "Version 28.0.0", "New Files app", `href="/replays/r2"`,
+			`<li class="outdated">`, `<span class="badge outdated">outdated</span>`} {
 			if !strings.Contains(body, w) {
 				t.Errorf("page lacks %q", w)
 			}
