@@ -96,7 +96,7 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.AdminToken, "admin-token", env("ADMIN_TOKEN", ""), "bootstrap admin token (env ATELIER_ADMIN_TOKEN or ATELIER_ADMIN_TOKEN_FILE)")
 	fs.StringVar(&c.Secret, "secret", env("SECRET", ""), "key that signs media URLs and sessions; generated in DATA_DIR when empty (env ATELIER_SECRET or ATELIER_SECRET_FILE)")
 	fs.Int64Var(&c.MaxUpload, "max-upload", envInt64("MAX_UPLOAD", 20<<30), "largest accepted recording in bytes (env ATELIER_MAX_UPLOAD)")
-	fs.StringVar(&c.StreamMode, "stream-mode", env("STREAM_MODE", ""), "how replays reach browsers: proxy (through Atelier) or redirect (302 to a short-lived S3 URL); default proxy for local media, redirect for S3 (env ATELIER_STREAM_MODE)")
+	fs.StringVar(&c.StreamMode, "stream-mode", env("STREAM_MODE", ""), "how replays reach browsers: proxy (through Atelier) or redirect (302 to a short-lived S3 URL); default proxy for local media, redirect for S3; with redirect, hls.js fetches segments from the bucket, which must allow CORS GETs from PUBLIC_URL (env ATELIER_STREAM_MODE)")
 	fs.DurationVar(&c.ReleaseSyncInterval, "release-sync-interval", envDuration("RELEASE_SYNC_INTERVAL", 6*time.Hour), "how often to read the software release feeds for new releases; 0 disables (env ATELIER_RELEASE_SYNC_INTERVAL)")
 	fs.StringVar(&c.Timezone, "timezone", env("TIMEZONE", "UTC"), "IANA time zone of workshops when a request does not say, e.g. Europe/Paris (env ATELIER_TIMEZONE)")
 	fs.StringVar(&c.Transcribe, "transcribe", env("TRANSCRIBE", "off"), "automatic caption drafts: off, pocketsphinx (English, offline) or command (env ATELIER_TRANSCRIBE)")
