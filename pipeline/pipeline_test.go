@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +46,7 @@ type envOptions struct {
 	store     assets.Store // default: a Dir under dir
 	maxUpload int64
 	noRun     bool // do not start the workers
+	workers   int
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -77,7 +79,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	svc, err := New(ctx, Config{
 		DB: appDB, QueueDB: queueDB, Media: o.store, Catalog: cat, WorkDir: filepath.Join(o.dir, "work"),
-		MaxUpload: o.maxUpload, Workers: 1, Log: testLogger(), PollInterval: 100 * time.Millisecond, StaleAfter: time.Second,
+		MaxUpload: o.maxUpload, Workers: max(o.workers, 1), Log: testLogger(), PollInterval: 100 * time.Millisecond, StaleAfter: time.Second,
 		RetryDelay: 300 * time.Millisecond,
 	})
 	if err != nil {
@@ -542,5 +544,79 @@ func TestStorageDownRetried(t *testing.T) {
 	v = e.waitFor(id, "ready", final)
 	if v.Status != StatusReady || v.Attempts < 2 || v.Error != "" {
 		t.Fatalf("recording: %+v", v)
+	}
+}
+
+// TestConcurrentLoad runs uploads, jobs on two workers, status polls and event streams at once
+// on one SQLite database: River's own pool and the app's must not trip over each other
+// ("database is locked").
+func TestConcurrentLoad(t *testing.T) {
+	testenv.FFmpeg(t)
+	e := newEnv(t, envOptions{workers: 2})
+	src := clip(t, 3*time.Second)
+	const n = 4
+	ids := make(chan string, n)
+	errs := make(chan error, 4*n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, ct := multipartBody(t, `{"title":"t","language":"fr","edits":{"remove":[[1,2]]}}`, src, nil)
+			resp, err := http.Post(e.srv.URL+"/api/recordings", ct, body)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			var out map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			if resp.StatusCode != http.StatusAccepted {
+				errs <- fmt.Errorf("upload: %d %v", resp.StatusCode, out)
+				return
+			}
+			id := out["id"].(string)
+			ids <- id
+			// Poll hard while following the events.
+			stop := make(chan struct{})
+			go func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					r, err := http.Get(e.srv.URL + "/api/recordings/" + id)
+					if err != nil {
+						errs <- err
+						return
+					}
+					r.Body.Close()
+					if r.StatusCode != http.StatusOK {
+						errs <- fmt.Errorf("get: %d", r.StatusCode)
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}()
+			defer close(stop)
+			r, err := http.Get(e.srv.URL + "/api/recordings/" + id + "/events")
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, _ = io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for id := range ids {
+		if v := e.get(id); v.Status != StatusReady {
+			t.Errorf("recording %s: %+v", id, v)
+		}
 	}
 }
