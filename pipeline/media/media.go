@@ -9,6 +9,22 @@
 // -protocol_whitelist file,pipe and a whitelist of demuxers, so an uploaded
 // playlist (HLS, ffconcat) can make ffmpeg open neither a URL nor another
 // local file.
+//
+// Cut modes (see Cut): fast copies whole GOPs (cuts snap outwards to
+// keyframes); accurate is the smart cut of shared/notes/smart-cut.md — per
+// kept range the frames before the first keyframe and after the last are
+// re-encoded with the source's profile and pixel format (repeat-headers,
+// MPEG-TS Annex B), the GOPs between are copied, the pieces joined by the
+// concat demuxer, and the audio re-encoded once, sample-exact, with
+// atrim/asetpts/concat. Sources that would not join cleanly (not 8-bit 4:2:0
+// H.264, open GOPs, rotation, variable frame rate) fall back to reencode and
+// the result says why. VFR falls back because re-encoded heads are counted
+// in frames while copied GOPs keep their own timestamps: with irregular
+// frame durations the joins would drift; fast mode keeps VFR as is.
+//
+// Measured (60 s 1280x720 30 fps source, 43.3 s kept in two ranges, 2 shared
+// cores under load): fast 2.2-2.7 s, accurate 5.0-7.1 s, reencode 16.6 s or
+// more (BenchmarkCut).
 package media
 
 import (
