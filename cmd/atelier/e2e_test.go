@@ -183,7 +183,15 @@ func TestBrowserE2E(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
+	// Every page we screenshot also passes a few automatic accessibility checks.
 	shot := func(c context.Context, name string) error {
+		problems, err := chromedp.Run(c, chromedp.Evaluate[[]string](a11yChecks))
+		if err != nil {
+			return err
+		}
+		if len(problems) > 0 {
+			return fmt.Errorf("%s: accessibility: %s", name, strings.Join(problems, "; "))
+		}
 		b, err := chromedp.Run(c, chromedp.FullScreenshot(100))
 		if err != nil {
 			return err
@@ -521,3 +529,24 @@ func waitJS(ctx context.Context, expr string) error {
 		}
 	}
 }
+
+// a11yChecks lists what a page gets wrong among the checks a machine can make: a language, one
+// h1, a working skip link, a label for every control, an alt on every image, a name on every
+// link and button.
+const a11yChecks = `(() => {
+	const p = [];
+	if (!document.documentElement.lang) p.push("no <html lang>");
+	if (document.querySelectorAll("h1").length !== 1) p.push(document.querySelectorAll("h1").length + " h1");
+	const skip = document.querySelector("a.skip");
+	if (!skip || !document.querySelector(skip.getAttribute("href"))) p.push("no skip link to the content");
+	for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+		if (!(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"))
+			p.push("unlabelled " + el.tagName.toLowerCase() + (el.id ? "#" + el.id : ""));
+	}
+	for (const img of document.querySelectorAll("img")) if (!img.hasAttribute("alt")) p.push("img without alt: " + img.src);
+	for (const el of document.querySelectorAll("a[href], button")) {
+		if (!el.textContent.trim() && !el.getAttribute("aria-label") && el.getAttribute("aria-hidden") !== "true")
+			p.push("nameless " + el.tagName.toLowerCase() + " " + (el.getAttribute("href") || ""));
+	}
+	return p;
+})()`
