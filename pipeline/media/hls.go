@@ -3,6 +3,7 @@ package media
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,6 +21,22 @@ type Variant struct {
 	AverageBandwidth int     `json:"average_bandwidth"` // bit/s
 	Codecs           string  `json:"codecs"`            // RFC 6381, e.g. "avc1.64001f,mp4a.40.2"
 	FrameRate        float64 `json:"frame_rate,omitempty"`
+}
+
+// VariantsFile is where Render saves the variants, relative to outDir.
+const VariantsFile = "hls/variants.json"
+
+// ParseVariants reads hls/variants.json, to rebuild the master playlist
+// with MasterPlaylist when subtitle tracks change.
+func ParseVariants(data []byte) ([]Variant, error) {
+	var vs []Variant
+	if err := json.Unmarshal(data, &vs); err != nil {
+		return nil, fmt.Errorf("media: variants: %w", err)
+	}
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("media: variants: none listed")
+	}
+	return vs, nil
 }
 
 // SubtitleRendition is a WebVTT subtitle playlist offered next to the variants.

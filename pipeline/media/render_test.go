@@ -2,7 +2,6 @@ package media
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -60,9 +59,9 @@ func TestRender(t *testing.T) {
 
 	// Master: one variant per capped ladder height, with the measured numbers.
 	master, _ := os.ReadFile(filepath.Join(out, "hls", "master.m3u8"))
-	var variants []Variant
-	vj, _ := os.ReadFile(filepath.Join(out, "hls", "variants.json"))
-	if err := json.Unmarshal(vj, &variants); err != nil {
+	vj, _ := os.ReadFile(filepath.Join(out, filepath.FromSlash(VariantsFile)))
+	variants, err := ParseVariants(vj)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if string(MasterPlaylist(variants, nil)) != string(master) {
