@@ -375,6 +375,13 @@ func TestListReplays(t *testing.T) {
 		{"q=share+pivot", false, []string{}},
 		{"q=tour&status=current", false, []string{"b"}},
 		{`q="OR"+NEAR(`, false, []string{}},
+		{"q=published", false, []string{}}, // the publication column is not searched
+		{"q=brouillon", false, []string{}},
+		{"q=brouillon", true, []string{"e"}},
+		{"q=brouillon&publication=draft", true, []string{"e"}},
+		{"q=brouillon&publication=published", true, []string{}},
+		{"q=the&sort=title", false, []string{"c", "b"}},
+		{"q=the&sort=-title", false, []string{"b", "c"}},
 		// Animators see drafts and unlisted replays, and may filter on publication.
 		{"", true, []string{"g", "f", "e", "d", "c", "b", "a"}},
 		{"publication=draft", true, []string{"e"}},
@@ -503,6 +510,10 @@ func TestReplayDetailAndPublication(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.json("GET", "/api/replays/p", false, "", 200, nil)
+	f.json("GET", "/api/replays?q=processing", false, "", 200, &l)
+	if !slices.Equal(ids(l), []string{"p"}) {
+		t.Fatalf("a replay published when ready is not found by a public search: %v", ids(l))
+	}
 	// Retagging through PATCH validates first and changes nothing on error.
 	f.json("PATCH", "/api/replays/b", true, `{"title":"New","documents":[{"software":"nextclod","version":"1"}]}`, 422, nil)
 	f.json("PATCH", "/api/replays/b", true, `{"documents":[{"software":"nextcloud","version":"27.0.0"}]}`, 200, &b)

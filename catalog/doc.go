@@ -29,7 +29,7 @@
 // the status filter reads the replay's overall status from an indexed column that is rewritten
 // in the same transaction as every change to releases or tags, so adding or reviewing a release
 // changes every answer at once (no batch job, no lag). Data loaded around the store (bulk
-// seeding) needs Store.RefreshFreshness.
+// seeding) needs Store.Reindex.
 //
 // for=slug@L lists the replays still valid for a learner on version L: the replay documents slug,
 // and every tag of slug (its own and its chapters') is ≤ L and ≥ B, B being the newest

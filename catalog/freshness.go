@@ -68,11 +68,16 @@ func refreshSoftwareFreshness(ctx context.Context, tx execer, softwareID int64) 
 	return err
 }
 
-// RefreshFreshness rewrites the stored status of every replay. The store keeps it current by
-// itself; this is for data loaded around the store (benchmarks' bulk seeding).
-func (s *Store) RefreshFreshness(ctx context.Context) error {
+// Reindex rewrites what the store derives from the rows: every replay's stored status and the
+// publication its full-text row carries. The store keeps both current by itself; this is for
+// data loaded around the store (benchmarks' bulk seeding).
+func (s *Store) Reindex(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `UPDATE replays SET freshness = `+freshnessExpr); err != nil {
-		return fmt.Errorf("catalog: refresh freshness: %w", err)
+		return fmt.Errorf("catalog: reindex freshness: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE replay_fts SET publication = (SELECT publication FROM replays WHERE seq = replay_fts.rowid)
+		WHERE publication IS NOT (SELECT publication FROM replays WHERE seq = replay_fts.rowid)`); err != nil {
+		return fmt.Errorf("catalog: reindex full text: %w", err)
 	}
 	return nil
 }

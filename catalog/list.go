@@ -70,13 +70,26 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 	// (best when few do). Counting always starts from the selected set; the page does when the
 	// count says the set is small enough to sort.
 	bySet := drivesBySet(o)
-	count, _, args, err := s.listStatements(ctx, o, bySet)
+	counted := o
+	if counted.Sort == "" || counted.Sort == "relevance" {
+		counted.Sort = "created_at" // the order does not matter to a count: skip ranking
+	}
+	count, _, args, err := s.listStatements(ctx, counted, bySet)
 	if err != nil {
 		return ReplayList{}, err
+	}
+	if o.Q != "" && o.Language == "" && o.Software == "" && o.Status == "" && o.For == "" {
+		// Only words (and the publication, which the full-text rows carry): the index counts.
+		count, args = `SELECT COUNT(*) FROM replay_fts WHERE replay_fts MATCH $1`, []any{ftsQuery(o.Q, ftsPublication(o)), nil, nil}
 	}
 	list := ReplayList{Items: []Replay{}, Limit: o.Page.Limit, Offset: o.Page.Offset}
 	if err := s.db.QueryRowContext(ctx, count, args[:len(args)-2]...).Scan(&list.Total); err != nil {
 		return ReplayList{}, fmt.Errorf("catalog: count replays: %w", err)
+	}
+	if o.Q != "" && o.Sort == "" && list.Total > rankMax {
+		// Ranking tens of thousands of matches costs hundreds of milliseconds and tells the
+		// learner little: a search that broad lists the newest first.
+		o.Sort = defaultSort(o)
 	}
 	_, page, args, err := s.listStatements(ctx, o, bySet && list.Total <= sortSetMax)
 	if err != nil {
@@ -108,6 +121,24 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 // query can start from.
 func drivesBySet(o ListOptions) bool {
 	return o.Software != "" || o.For != ""
+}
+
+// rankMax is the largest number of matches a search without sort= orders by relevance.
+const rankMax = 2000
+
+func defaultSort(o ListOptions) string {
+	if o.Public || o.Publication == string(Published) {
+		return "-published_at"
+	}
+	return "-created_at"
+}
+
+// ftsPublication is the publication a search is restricted to, "" for any.
+func ftsPublication(o ListOptions) string {
+	if o.Public {
+		return string(Published)
+	}
+	return o.Publication
 }
 
 // sortSetMax is the largest filtered set whose page is found by sorting it rather than by walking
@@ -186,31 +217,26 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 		}
 		q.where = append(q.where, "rp.freshness = "+q.arg(rank))
 	}
-	relevance := false
+	sort := o.Sort
+	if sort == "" {
+		sort = defaultSort(o)
+		if o.Q != "" {
+			sort = "relevance"
+		}
+	}
+	if sort == "relevance" && o.Q == "" {
+		return nil, "", httpapi.Invalid("sort", "sort=relevance needs a search (q=)")
+	}
 	if o.Q != "" {
-		match := ftsQuery(o.Q)
+		match := ftsQuery(o.Q, ftsPublication(o))
 		if match == "" {
 			return nil, "", httpapi.Invalid("q", "the search has no word to look for")
 		}
-		q.from = "replays rp JOIN (SELECT rowid, rank FROM replay_fts WHERE replay_fts MATCH " + q.arg(match) + ") f ON f.rowid = rp.seq"
-		relevance = true
-	}
-	sort := o.Sort
-	if sort == "" {
-		switch {
-		case relevance:
-			sort = "relevance"
-		case o.Public || o.Publication == string(Published):
-			sort = "-published_at"
-		default:
-			sort = "-created_at"
+		if sort == "relevance" {
+			q.from = "replays rp JOIN (SELECT rowid, rank FROM replay_fts WHERE replay_fts MATCH " + q.arg(match) + ") f ON f.rowid = rp.seq"
+			return q, "f.rank, rp.seq DESC", nil
 		}
-	}
-	if sort == "relevance" {
-		if !relevance {
-			return nil, "", httpapi.Invalid("sort", "sort=relevance needs a search (q=)")
-		}
-		return q, "f.rank, rp.seq DESC", nil
+		q.where = append(q.where, "rp.seq IN (SELECT rowid FROM replay_fts WHERE replay_fts MATCH "+q.arg(match)+")")
 	}
 	dir := "ASC"
 	if strings.HasPrefix(sort, "-") {
@@ -253,9 +279,10 @@ func (s *Store) forCondition(ctx context.Context, q *query, spec string) (string
 		" AND (x.version_key < " + lo + " OR x.version_key > " + hi + "))", nil
 }
 
-// ftsQuery turns what a learner types into an FTS5 query: every word must appear (the last one
-// as a prefix, for search-as-you-type); FTS5 operators in the input are taken as plain words.
-func ftsQuery(s string) string {
+// ftsQuery turns what a learner types into an FTS5 query over the content columns: every word
+// must appear (the last one as a prefix, for search-as-you-type); FTS5 operators in the input are
+// taken as plain words. publication, when set, restricts the matches to that publication.
+func ftsQuery(s, publication string) string {
 	var terms []string
 	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
 		terms = append(terms, `"`+w+`"`)
@@ -264,5 +291,9 @@ func ftsQuery(s string) string {
 		return ""
 	}
 	terms[len(terms)-1] += "*"
-	return strings.Join(terms, " ")
+	match := "{title description chapters subtitles} : (" + strings.Join(terms, " ") + ")"
+	if publication != "" {
+		match = `publication : "` + publication + `" AND ` + match
+	}
+	return match
 }

@@ -191,8 +191,8 @@ func seedCatalog(ctx context.Context, path string, n int) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	// The rows went in around the store: compute the status the status filter reads.
-	if err := s.RefreshFreshness(ctx); err != nil {
+	// The rows went in around the store: derive what the store would have (status, full text).
+	if err := s.Reindex(ctx); err != nil {
 		return err
 	}
 	_, err = db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)

@@ -177,9 +177,9 @@ func insertChapters(ctx context.Context, tx *sql.Tx, replayID string, chapters [
 // subtitle text.
 func refreshFTS(ctx context.Context, tx *sql.Tx, replayID string) error {
 	var seq int64
-	var title, desc string
-	if err := tx.QueryRowContext(ctx, `SELECT seq, title, description FROM replays WHERE id = $1`, replayID).
-		Scan(&seq, &title, &desc); err != nil {
+	var title, desc, pub string
+	if err := tx.QueryRowContext(ctx, `SELECT seq, title, description, publication FROM replays WHERE id = $1`, replayID).
+		Scan(&seq, &title, &desc, &pub); err != nil {
 		return err
 	}
 	joined := func(query string) (string, error) {
@@ -209,8 +209,8 @@ func refreshFTS(ctx context.Context, tx *sql.Tx, replayID string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM replay_fts WHERE rowid = $1`, seq); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO replay_fts (rowid, title, description, chapters, subtitles) VALUES ($1, $2, $3, $4, $5)`,
-		seq, title, desc, chapters, subs)
+	_, err = tx.ExecContext(ctx, `INSERT INTO replay_fts (rowid, title, description, chapters, subtitles, publication)
+		VALUES ($1, $2, $3, $4, $5, $6)`, seq, title, desc, chapters, subs, pub)
 	return err
 }
 
@@ -326,11 +326,23 @@ func (s *Store) SetProcessing(ctx context.Context, replayID, state string, durat
 		return fmt.Errorf("catalog: processing state %q: want processing, ready, failed or cancelled", state)
 	}
 	now := fmtTime(s.now())
-	res, err := s.db.ExecContext(ctx, `UPDATE replays SET processing = $1,
+	var res sql.Result
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, `UPDATE replays SET processing = $1,
 		duration_ms = CASE WHEN $2 > 0 THEN $2 ELSE duration_ms END,
 		publication = CASE WHEN $1 = 'ready' AND publish_when_ready = 1 AND publication = 'draft' THEN 'published' ELSE publication END,
 		published_at = CASE WHEN $1 = 'ready' AND publish_when_ready = 1 AND publication = 'draft' THEN COALESCE(published_at, $3) ELSE published_at END
 		WHERE id = $4`, state, durationMS, now, replayID)
+		if err != nil {
+			return err
+		}
+		// Publishing when ready changes what a public search finds.
+		_, err = tx.ExecContext(ctx, `UPDATE replay_fts SET publication = (SELECT publication FROM replays WHERE id = $1)
+			WHERE rowid = (SELECT seq FROM replays WHERE id = $1)
+			AND publication IS NOT (SELECT publication FROM replays WHERE id = $1)`, replayID)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("catalog: set processing of %s: %w", replayID, err)
 	}

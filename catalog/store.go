@@ -131,6 +131,17 @@ var migrations = []string{
 	`CREATE INDEX replays_title ON replays (publication, title)`,
 	`CREATE INDEX replays_duration ON replays (publication, duration_ms)`,
 	`UPDATE replays SET freshness = ` + freshnessExpr,
+	// The full text also knows each replay's publication, so that a public search is counted by
+	// the full-text index alone (user words are matched in the content columns only).
+	`DROP TABLE replay_fts`,
+	`CREATE VIRTUAL TABLE replay_fts USING fts5(title, description, chapters, subtitles, publication,
+		tokenize = 'unicode61 remove_diacritics 2')`,
+	`INSERT INTO replay_fts (rowid, title, description, chapters, subtitles, publication)
+		SELECT rp.seq, rp.title, rp.description,
+			COALESCE((SELECT group_concat(title, char(10)) FROM (SELECT title FROM replay_chapters c WHERE c.replay_id = rp.id ORDER BY idx)), ''),
+			COALESCE((SELECT group_concat(text, char(10)) FROM (SELECT text FROM replay_tracks k WHERE k.replay_id = rp.id ORDER BY lang)), ''),
+			rp.publication
+		FROM replays rp`,
 }
 
 // Store is the catalog's database side.
