@@ -163,6 +163,7 @@ var messages = map[string]map[string]string{
 		"rp.workshop":         "Recorded at the workshop",
 		"rp.novideo":          "Your browser cannot play this video. Download it instead:",
 		"rp.draft":            "Draft: only animators see this replay.",
+		"rp.notready":         "Not ready to watch: %s.",
 
 		"sw.releases":    "Releases",
 		"sw.interface":   "interface change",
@@ -300,6 +301,7 @@ var messages = map[string]map[string]string{
 		"rp.workshop":         "Enregistré pendant l’atelier",
 		"rp.novideo":          "Votre navigateur ne peut pas lire cette vidéo. Téléchargez-la :",
 		"rp.draft":            "Brouillon : seuls les animateurs voient ce replay.",
+		"rp.notready":         "Pas encore visible : %s.",
 
 		"sw.releases":    "Versions",
 		"sw.interface":   "changement d’interface",

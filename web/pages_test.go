@@ -165,7 +165,7 @@ func TestPages(t *testing.T) {
 		{path: "/replays/r1", hdr: []string{"Accept-Language", "fr"}, status: 200,
 			want: []string{`srclang="fr" label="français" default`, `label="anglais (automatique)"`}},
 		{path: "/replays/d1", status: 404},
-		{path: "/replays/d1", hdr: []string{"Authorization", "Bearer " + f.token}, status: 200, want: []string{"Brouillon", "only animators"}},
+		{path: "/replays/d1", hdr: []string{"Authorization", "Bearer " + f.token}, status: 200, want: []string{"Brouillon", "only animators", "Not ready to watch: Processing."}},
 		{path: "/replays", status: 200, want: []string{`role="search"`, `<option value="nextcloud">Nextcloud</option>`, `href="/replays/r1"`, "2 replays"},
 			not: []string{`href="/replays/d1"`}},
 		{path: "/replays?q=partager", status: 200, want: []string{`href="/replays/r1"`}},

@@ -72,6 +72,10 @@
         });
         function onJob(j) {
           if (typeof j.progress === "number") bar.value = j.progress;
+          if (j.stage) {
+            var eta = typeof j.eta_seconds === "number" ? " · " + Math.max(0, Math.round(j.eta_seconds)) + " s" : "";
+            phase.textContent = form.dataset.processing + " " + j.stage + eta;
+          }
           var st = j.status || j.state;
           if (st === "ready" || st === "done" || st === "succeeded") { bar.value = 1; done(true); }
           else if (st === "failed" || st === "cancelled") done(false, j.error || st);
