@@ -3,7 +3,6 @@ package subtitle
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -344,20 +343,20 @@ func (t *Tracks) PublishReplay(ctx context.Context, replayID, lang, sourcePath s
 // hls/variants.json, with one subtitle rendition per track. Without variants.json (the replay is
 // not rendered yet) it does nothing: the next render's PublishAll writes it.
 func (t *Tracks) WriteMaster(ctx context.Context, replayID string, tracks []catalog.Track) error {
-	base := "replays/" + replayID + "/hls/"
-	data, err := t.read(ctx, base+"variants.json")
+	base := "replays/" + replayID + "/"
+	data, err := t.read(ctx, base+media.VariantsFile)
 	if errors.Is(err, assets.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("subtitle: read variants of %s: %w", replayID, err)
 	}
-	var variants []media.Variant
-	if err := json.Unmarshal(data, &variants); err != nil {
-		return fmt.Errorf("subtitle: variants of %s: %w", replayID, err)
+	variants, err := media.ParseVariants(data)
+	if err != nil {
+		return fmt.Errorf("subtitle: %s: %w", replayID, err)
 	}
 	master := media.MasterPlaylist(variants, Renditions(tracks))
-	return t.put(ctx, base+"master.m3u8", master, "application/vnd.apple.mpegurl")
+	return t.put(ctx, base+"hls/master.m3u8", master, "application/vnd.apple.mpegurl")
 }
 
 // Renditions lists tracks as HLS subtitle renditions, sorted by language. Automatic tracks are
