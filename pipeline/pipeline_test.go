@@ -27,6 +27,7 @@ import (
 	"codeberg.org/atelier/atelier/internal/httpapi"
 	"codeberg.org/atelier/atelier/internal/sqldb"
 	"codeberg.org/atelier/atelier/internal/testenv"
+	"codeberg.org/atelier/atelier/pipeline/subtitle"
 )
 
 // env is one "server": database, storage, catalog, the pipeline and its routes.
@@ -81,6 +82,15 @@ func newEnv(t *testing.T, o envOptions) *env {
 		DB: appDB, QueueDB: queueDB, Media: o.store, Catalog: cat, WorkDir: filepath.Join(o.dir, "work"),
 		MaxUpload: o.maxUpload, Workers: max(o.workers, 1), Log: testLogger(), PollInterval: 100 * time.Millisecond, StaleAfter: time.Second,
 		RetryDelay: 300 * time.Millisecond,
+		Subtitles: func(ctx context.Context, rec Recording, lang, src string, keep []Span) error {
+			tracks := &subtitle.Tracks{Media: o.store, Catalog: cat}
+			spans := make([]subtitle.Span, len(keep))
+			for i, s := range keep {
+				spans[i] = subtitle.Span{Start: s.Start, End: s.End}
+			}
+			_, err := tracks.PublishReplay(ctx, rec.ID, lang, src, spans, rec.CreatedBy)
+			return err
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -313,6 +323,17 @@ func runReady(t *testing.T, e *env) {
 		"recordings/" + id + "/subtitles/fr.srt"} {
 		if _, err := e.store.Stat(ctx, key); err != nil {
 			t.Errorf("stat %s: %v", key, err)
+		}
+	}
+	// The uploaded fr.srt (1 s–2 s in the source) is published in replay time (0 s–1 s).
+	rc, _, err := e.store.Open(ctx, "replays/"+id+"/subtitles/fr.vtt", nil)
+	if err != nil {
+		t.Errorf("published subtitles: %v", err)
+	} else {
+		vtt, _ := io.ReadAll(rc)
+		rc.Close()
+		if !strings.Contains(string(vtt), "00:00:00.000 --> 00:00:01.000") || !strings.Contains(string(vtt), "Bonjour") {
+			t.Errorf("published subtitles:\n%s", vtt)
 		}
 	}
 	if len(v.Outputs) == 0 || v.Subtitles[0] != "recordings/"+id+"/subtitles/fr.srt" {

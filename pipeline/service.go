@@ -51,6 +51,11 @@ type Config struct {
 	Log       *slog.Logger
 
 	// Optional.
+	// Subtitles publishes a recording's subtitle tracks, re-timed through keep (the actual kept
+	// spans), once its outputs are stored and before it is marked ready; sourcePath is the local
+	// source (for automatic captions) and lang the replay's language. cmd/atelier adapts
+	// subtitle.Tracks.PublishReplay. An error is taken for transient (retried).
+	Subtitles func(ctx context.Context, rec Recording, lang, sourcePath string, keep []Span) error
 	Ladder       []int         // rendition heights; nil: the media package's default
 	MaxAttempts  int           // tries for transient faults; 0: 5
 	RetryDelay   time.Duration // first wait before retrying a transient fault, doubling; 0: 10s

@@ -193,11 +193,12 @@ func (s *Service) spoolPath(id string) string { return filepath.Join(s.workDir(i
 
 // Stages and their share of the whole job's progress.
 var stages = map[string][2]float64{
-	"download": {0, 0.05},
-	"probe":    {0.05, 0.06},
-	"cut":      {0.06, 0.40},
-	"render":   {0.40, 0.95},
-	"upload":   {0.95, 1},
+	"download":  {0, 0.05},
+	"probe":     {0.05, 0.06},
+	"cut":       {0.06, 0.40},
+	"render":    {0.40, 0.92},
+	"upload":    {0.92, 0.97},
+	"subtitles": {0.97, 1},
 }
 
 // reporter writes progress to the recording, at most twice a second.
@@ -288,6 +289,15 @@ func (s *Service) process(ctx context.Context, rec Recording, rerender bool) ([]
 	keys, err := s.upload(ctx, id, outDir, outs.Files, rep)
 	if err != nil {
 		return nil, err
+	}
+	if s.cfg.Subtitles != nil {
+		rep.stage("subtitles", 0, 0)
+		if err := s.cfg.Subtitles(ctx, rec, plan.Language, src, actual); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, transient(err, "publishing the subtitles failed")
+		}
 	}
 	cch := make([]catalog.Chapter, len(chapters))
 	for i, c := range chapters {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"path/filepath"
 
+	"codeberg.org/atelier/atelier/pipeline/subtitle"
+
 	"codeberg.org/atelier/atelier/internal/sqldb"
 	"codeberg.org/atelier/atelier/pipeline"
 )
@@ -21,6 +23,7 @@ func (a *app) openPipeline(ctx context.Context) error {
 		DB: a.db, QueueDB: queueDB, Media: a.media, Catalog: a.catalog,
 		WorkDir:   filepath.Join(a.cfg.DataDir, "work"),
 		MaxUpload: a.cfg.MaxUpload, Workers: a.cfg.Workers, Log: a.log,
+		Subtitles: publishSubtitles(a.subtitles),
 	})
 	if err != nil {
 		return err
@@ -28,4 +31,20 @@ func (a *app) openPipeline(ctx context.Context) error {
 	a.workers = append(a.workers, a.pipeline.Run)
 	a.recordings = subtitleRecordings(a.pipeline)
 	return nil
+}
+
+// publishSubtitles lets the pipeline publish a recording's tracks (the files uploaded with it,
+// automatic captions when enabled) once its render is stored.
+func publishSubtitles(t *subtitle.Tracks) func(ctx context.Context, rec pipeline.Recording, lang, src string, keep []pipeline.Span) error {
+	if t == nil {
+		return nil
+	}
+	return func(ctx context.Context, rec pipeline.Recording, lang, src string, keep []pipeline.Span) error {
+		spans := make([]subtitle.Span, len(keep))
+		for i, s := range keep {
+			spans[i] = subtitle.Span{Start: s.Start, End: s.End}
+		}
+		_, err := t.PublishReplay(ctx, rec.ID, lang, src, spans, rec.CreatedBy)
+		return err
+	}
 }
