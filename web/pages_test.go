@@ -179,6 +179,8 @@ func TestPages(t *testing.T) {
 		{path: "/software/nope", status: 404},
 		{path: "/static/style.css", status: 200, want: []string{":focus-visible"}},
 		{path: "/static/player.js", status: 200},
+		{path: "/static/vendor/.gitkeep", status: 404},
+		{path: "/static/", status: 404},
 	}
 	for _, tc := range tests {
 		t.Run(strings.TrimPrefix(tc.path, "/")+strings.Join(tc.hdr, ""), func(t *testing.T) {

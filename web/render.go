@@ -2,7 +2,9 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -122,7 +124,7 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 	h.Set("Vary", "Accept-Language, Cookie")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https:; media-src 'self' blob: https: http:; connect-src 'self' https: http:; worker-src 'self' blob:; frame-ancestors 'none'; form-action 'self'")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https: http:; media-src 'self' blob: https: http:; connect-src 'self' https: http:; worker-src 'self' blob:; frame-ancestors 'none'; form-action 'self'")
 	if p.Studio != nil {
 		h.Set("Cache-Control", "private, no-store")
 	}
@@ -155,16 +157,32 @@ func (s *Site) Page(fn httpapi.HandlerFunc) http.Handler {
 	})
 }
 
-// Static serves the embedded static files under /static/. Names carry no version, so they are
-// cached briefly and revalidated by ETag-less Last-Modified (the binary's build).
+// Static serves the embedded static files under /static/. Their names carry no version, so
+// they are cached for an hour and then revalidated with an ETag (their SHA-256, computed once).
 func (s *Site) Static() http.Handler {
 	sub, _ := fs.Sub(staticFS, "static")
+	etags := map[string]string{}
+	_ = fs.WalkDir(sub, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(sub, p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		etags[p] = `"` + hex.EncodeToString(sum[:16]) + `"`
+		return nil
+	})
 	fsrv := http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/") {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		etag, ok := etags[name]
+		if !ok {
 			http.NotFound(w, r)
 			return
 		}
+		w.Header().Set("ETag", etag)
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		fsrv.ServeHTTP(w, r)
