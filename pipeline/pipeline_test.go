@@ -228,7 +228,23 @@ func clip(t *testing.T, d time.Duration) []byte {
 func TestUploadProcessReady(t *testing.T) {
 	testenv.FFmpeg(t)
 	e := newEnv(t, envOptions{})
-	runReady(t, e)
+	id := runReady(t, e)
+
+	// A re-render (what the subtitle step asks for) runs again from the stored original (the
+	// spool is gone) and leaves the replay ready.
+	if err := e.svc.Rerender(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if v := e.get(id); v.Status != StatusQueued || len(v.Outputs) != 0 {
+		t.Fatalf("after Rerender: %+v", v)
+	}
+	v := e.waitFor(id, "ready again", final)
+	if v.Status != StatusReady || v.Links["video"] == "" {
+		t.Fatalf("re-render: %+v", v)
+	}
+	if _, err := e.store.Stat(context.Background(), "replays/"+id+"/subtitles/fr.vtt"); err != nil {
+		t.Errorf("subtitles after re-render: %v", err)
+	}
 }
 
 func TestUploadProcessReadyS3(t *testing.T) {
@@ -243,7 +259,7 @@ func TestUploadProcessReadyS3(t *testing.T) {
 	runReady(t, e)
 }
 
-func runReady(t *testing.T, e *env) {
+func runReady(t *testing.T, e *env) string {
 	ctx := context.Background()
 	src := clip(t, 6*time.Second)
 	meta := `{"title": "Partager des fichiers", "language": "fr", "publication": "published",
@@ -357,6 +373,7 @@ func runReady(t *testing.T, e *env) {
 	if err != nil || len(spans) != 2 {
 		t.Errorf("KeptSpans = %v, %v", spans, err)
 	}
+	return id
 }
 
 func TestUploadRefused(t *testing.T) {
@@ -375,6 +392,7 @@ func TestUploadRefused(t *testing.T) {
 		msg    string
 	}{
 		{"not a video", `{` + ok + `}`, []byte("this is a text file, not a video\n"), nil, 422, "source", "not a video"},
+		{"playlist", `{` + ok + `}`, []byte("#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n"), nil, 422, "source", "not a video"},
 		{"cut past the end", `{` + ok + `,"edits":{"keep":[[0,1],[2,"00:00:09"]]}}`, src, nil, 422, "edits.keep[1]",
 			"cut past the end: range 2 ends at 00:00:09 but the recording lasts 00:00:06"},
 		{"overlap", `{` + ok + `,"edits":{"remove":[[0,2],[1,3]]}}`, src, nil, 422, "edits.remove[1]", "overlap"},
@@ -419,12 +437,22 @@ func TestCancel(t *testing.T) {
 	src := clip(t, 20*time.Second)
 	meta := `{"title":"t","language":"fr","cut":"reencode"}`
 
-	// Queued: cancelled at once.
+	// Queued: cancelled at once; its event stream keeps alive while waiting, then ends.
 	status, out := e.upload(meta, src, nil)
 	if status != http.StatusAccepted {
 		t.Fatalf("upload: %d %v", status, out)
 	}
 	queued := out["id"].(string)
+	defer func(d time.Duration) { heartbeat = d }(heartbeat)
+	heartbeat = 20 * time.Millisecond
+	events, err := http.Get(e.srv.URL + "/api/recordings/" + queued + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Body.Close()
+	sc := bufio.NewScanner(events.Body)
+	for sc.Scan() && sc.Text() != ": keep-alive" {
+	}
 	resp, err := http.Post(e.srv.URL+"/api/recordings/"+queued+"/cancel", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -435,6 +463,15 @@ func TestCancel(t *testing.T) {
 	}
 	if v := e.get(queued); v.Status != StatusCancelled {
 		t.Fatalf("after cancel: %+v", v)
+	}
+	var lastData string
+	for sc.Scan() {
+		if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			lastData = d
+		}
+	}
+	if !strings.Contains(lastData, `"status":"cancelled"`) {
+		t.Errorf("the event stream did not end on cancelled: %s", lastData)
 	}
 	// Cancelling again is a conflict.
 	resp, _ = http.Post(e.srv.URL+"/api/recordings/"+queued+"/cancel", "", nil)
