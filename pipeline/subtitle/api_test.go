@@ -193,8 +193,11 @@ type fakeTranscriber struct{ calls int }
 
 func (f *fakeTranscriber) Transcribe(ctx context.Context, wav, lang string) (*astisub.Subtitles, error) {
 	f.calls++
+	if lang == "de" {
+		return nil, errors.New("model crashed")
+	}
 	if lang != "en" {
-		return nil, errors.New("unsupported")
+		return nil, ErrUnsupportedLang
 	}
 	return Parse([]byte("WEBVTT\n\n00:00:11.000 --> 00:00:13.000\nhello automatic\n"), "")
 }
@@ -212,6 +215,12 @@ func TestPublishAllAndAutoCaption(t *testing.T) {
 	env.tracks.ExtractAudio = func(ctx context.Context, src, dst string) error { return os.WriteFile(dst, []byte("RIFF"), 0o644) }
 	if made, err := env.tracks.AutoCaption(ctx, "rec1", "fr", "/nonexistent"); err != nil || made {
 		t.Errorf("auto caption over a manual track: %v %v", made, err)
+	}
+	if made, err := env.tracks.AutoCaption(ctx, "rec1", "es", "/nonexistent"); err != nil || made {
+		t.Errorf("auto caption in an unsupported language: %v %v", made, err)
+	}
+	if made, err := env.tracks.AutoCaption(ctx, "rec1", "de", "/nonexistent"); err == nil || made {
+		t.Errorf("failing transcriber: %v %v", made, err)
 	}
 	if made, err := env.tracks.AutoCaption(ctx, "rec1", "en", "/nonexistent"); err != nil || !made {
 		t.Fatalf("auto caption: %v %v", made, err)

@@ -67,6 +67,10 @@ type Transcriber interface {
 	Transcribe(ctx context.Context, audioWAV string, lang string) (*astisub.Subtitles, error)
 }
 
+// ErrUnsupportedLang is what a Transcriber returns for a language it cannot transcribe
+// (transcribe.ErrUnsupportedLang is this error). AutoCaption takes it for "no draft", not a fault.
+var ErrUnsupportedLang = errors.New("language not supported by the transcriber")
+
 // Tracks stores, re-times and publishes the subtitle tracks of recordings.
 type Tracks struct {
 	Media   Storage
@@ -380,8 +384,10 @@ func Renditions(tracks []catalog.Track) []media.SubtitleRendition {
 }
 
 // AutoCaption transcribes a recording's source (a local media file) into an automatic draft in
-// lang, stored in source time, unless a manual track of that language exists or no Transcriber is
-// configured. It returns whether a draft was made. Call PublishAll afterwards to publish it.
+// lang, stored in source time, unless a manual track of that language exists, no Transcriber is
+// configured, or it does not know lang. Transcribing the source rather than the cut keeps the
+// draft in source time like every other track, so an animator corrects it against the raw
+// recording and a later re-cut re-times it. It returns whether a draft was made. Call PublishAll afterwards to publish it.
 func (t *Tracks) AutoCaption(ctx context.Context, recordingID, lang, sourcePath string) (bool, error) {
 	if t.Transcriber == nil || t.ExtractAudio == nil {
 		return false, nil
@@ -407,6 +413,10 @@ func (t *Tracks) AutoCaption(ctx context.Context, recordingID, lang, sourcePath 
 		return false, err
 	}
 	subs, err := t.Transcriber.Transcribe(ctx, wav, lang)
+	if errors.Is(err, ErrUnsupportedLang) {
+		t.log().Info("no automatic captions in this language", "recording_id", recordingID, "lang", lang)
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}

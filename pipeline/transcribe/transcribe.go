@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/asticode/go-astisub"
+
+	"codeberg.org/atelier/atelier/pipeline/subtitle"
 )
 
 // Transcriber makes timed cues from speech. audioWAV is a local 16 kHz mono 16-bit WAV file (as
@@ -23,8 +25,10 @@ type Transcriber interface {
 	Transcribe(ctx context.Context, audioWAV string, lang string) (*astisub.Subtitles, error)
 }
 
-// ErrUnsupportedLang is returned by a backend that cannot transcribe the language asked for.
-var ErrUnsupportedLang = errors.New("transcribe: language not supported by this backend")
+// ErrUnsupportedLang is returned by a backend that cannot transcribe the language asked for. It
+// is subtitle.ErrUnsupportedLang, so that subtitle.Tracks can tell it apart without importing
+// this package.
+var ErrUnsupportedLang = subtitle.ErrUnsupportedLang
 
 // ErrNoSpeech is returned when the audio yields no words.
 var ErrNoSpeech = errors.New("transcribe: no speech recognised")
