@@ -382,6 +382,8 @@ func TestListReplays(t *testing.T) {
 		{"q=brouillon&publication=published", true, []string{}},
 		{"q=the&sort=title", false, []string{"c", "b"}},
 		{"q=the&sort=-title", false, []string{"b", "c"}},
+		{"q=the&sort=newest", false, []string{"c", "b"}},
+		{"sort=newest", false, []string{"g", "d", "c", "b", "a"}},
 		// Animators see drafts and unlisted replays, and may filter on publication.
 		{"", true, []string{"g", "f", "e", "d", "c", "b", "a"}},
 		{"publication=draft", true, []string{"e"}},
@@ -400,6 +402,36 @@ func TestListReplays(t *testing.T) {
 				t.Fatalf("total = %d, want %d", l.Total, len(tt.want))
 			}
 		})
+	}
+}
+
+// TestBroadSearchListsNewest: above rankMax matches a search without sort= is not ranked but
+// listed newest first, and still counted right, with or without other filters and offsets.
+func TestBroadSearchListsNewest(t *testing.T) {
+	f := newFixture(t)
+	f.seed()
+	defer func(n int) { rankMax = n }(rankMax)
+	rankMax = 1
+	for _, tt := range []struct {
+		query string
+		token bool
+		total int
+		want  []string
+	}{
+		{"q=the", false, 2, []string{"c", "b"}},
+		{"q=the&limit=1", false, 2, []string{"c"}},
+		{"q=the&offset=1", false, 2, []string{"b"}},
+		{"q=the&offset=5", false, 2, []string{}},
+		{"q=the&language=en", false, 2, []string{"c", "b"}},
+		{"q=the&status=current", false, 2, []string{"c", "b"}},
+		{"q=brouillon", true, 1, []string{"e"}},
+		{"q=brouillon", false, 0, []string{}},
+	} {
+		var l list[ReplayJSON]
+		f.json("GET", "/api/replays?"+tt.query, tt.token, "", 200, &l)
+		if l.Total != tt.total || !slices.Equal(ids(l), tt.want) {
+			t.Errorf("%s: total %d ids %v, want %d %v", tt.query, l.Total, ids(l), tt.total, tt.want)
+		}
 	}
 }
 

@@ -26,8 +26,9 @@ type ListOptions struct {
 	// software documents a version ≤ theirs with no interface change in between.
 	For string
 	// Sort: published_at, created_at, title, duration_ms, each optionally prefixed by "-" for
-	// descending, or relevance (with Q). Default: relevance with Q, else -published_at for the
-	// public and -created_at for animators.
+	// descending, newest (most recently added first) or relevance (with Q). Default: relevance
+	// with Q (newest when more than rankMax replays match), else -published_at for the public
+	// and -created_at for animators.
 	Sort string
 	Page httpapi.Page
 }
@@ -78,18 +79,23 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 	if err != nil {
 		return ReplayList{}, err
 	}
+	list := ReplayList{Items: []Replay{}, Limit: o.Page.Limit, Offset: o.Page.Offset}
 	if o.Q != "" && o.Language == "" && o.Software == "" && o.Status == "" && o.For == "" {
 		// Only words (and the publication, which the full-text rows carry): the index counts.
-		count, args = `SELECT COUNT(*) FROM replay_fts WHERE replay_fts MATCH $1`, []any{ftsQuery(o.Q, ftsPublication(o)), nil, nil}
-	}
-	list := ReplayList{Items: []Replay{}, Limit: o.Page.Limit, Offset: o.Page.Offset}
-	if err := s.db.QueryRowContext(ctx, count, args[:len(args)-2]...).Scan(&list.Total); err != nil {
+		if list.Total, err = s.countText(ctx, o); err != nil {
+			return ReplayList{}, err
+		}
+	} else if err := s.db.QueryRowContext(ctx, count, args[:len(args)-2]...).Scan(&list.Total); err != nil {
 		return ReplayList{}, fmt.Errorf("catalog: count replays: %w", err)
+	}
+	list.NextOffset = o.Page.NextOffset(list.Total)
+	if o.Page.Offset >= list.Total {
+		return list, nil
 	}
 	if o.Q != "" && o.Sort == "" && list.Total > rankMax {
 		// Ranking tens of thousands of matches costs hundreds of milliseconds and tells the
-		// learner little: a search that broad lists the newest first.
-		o.Sort = defaultSort(o)
+		// learner little: a search that broad lists the newest first, streamed from the index.
+		o.Sort = "newest"
 	}
 	_, page, args, err := s.listStatements(ctx, o, bySet && list.Total <= sortSetMax)
 	if err != nil {
@@ -113,8 +119,30 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 	if err := s.fill(ctx, list.Items, false); err != nil {
 		return ReplayList{}, err
 	}
-	list.NextOffset = o.Page.NextOffset(list.Total)
 	return list, nil
+}
+
+// countText counts the replays matching a search with no filter but the publication. For the
+// public it counts all matches minus the unpublished ones: both are cheaper for the full-text
+// index than intersecting with the long list of published replays.
+func (s *Store) countText(ctx context.Context, o ListOptions) (int, error) {
+	count := func(match string) (int, error) {
+		var n int
+		err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM replay_fts WHERE replay_fts MATCH $1`, match).Scan(&n)
+		if err != nil {
+			return 0, fmt.Errorf("catalog: count search: %w", err)
+		}
+		return n, nil
+	}
+	if !o.Public {
+		return count(ftsQuery(o.Q, o.Publication))
+	}
+	all, err := count(ftsQuery(o.Q, ""))
+	if err != nil || all == 0 {
+		return all, err
+	}
+	hidden, err := count(`(publication : "draft" OR publication : "unlisted") AND ` + ftsQuery(o.Q, ""))
+	return all - hidden, err
 }
 
 // drivesBySet reports whether o has a filter that selects replays through their tags, which a
@@ -123,8 +151,9 @@ func drivesBySet(o ListOptions) bool {
 	return o.Software != "" || o.For != ""
 }
 
-// rankMax is the largest number of matches a search without sort= orders by relevance.
-const rankMax = 2000
+// rankMax is the largest number of matches a search without sort= orders by relevance (a
+// variable for tests).
+var rankMax = 2000
 
 func defaultSort(o ListOptions) string {
 	if o.Public || o.Publication == string(Published) {
@@ -232,11 +261,20 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 		if match == "" {
 			return nil, "", httpapi.Invalid("q", "the search has no word to look for")
 		}
-		if sort == "relevance" {
+		switch sort {
+		case "relevance":
 			q.from = "replays rp JOIN (SELECT rowid, rank FROM replay_fts WHERE replay_fts MATCH " + q.arg(match) + ") f ON f.rowid = rp.seq"
 			return q, "f.rank, rp.seq DESC", nil
+		case "newest":
+			// The full-text index yields its matches newest first by itself: no set, no sort.
+			q.from = "replay_fts f CROSS JOIN replays rp ON rp.seq = f.rowid"
+			q.where = append(q.where, "f.replay_fts MATCH "+q.arg(match))
+			return q, "f.rowid DESC", nil
 		}
 		q.where = append(q.where, "rp.seq IN (SELECT rowid FROM replay_fts WHERE replay_fts MATCH "+q.arg(match)+")")
+	}
+	if sort == "newest" {
+		return q, "rp.seq DESC", nil
 	}
 	dir := "ASC"
 	if strings.HasPrefix(sort, "-") {
@@ -244,7 +282,7 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 	}
 	col, ok := sortColumns[sort]
 	if !ok {
-		return nil, "", httpapi.Invalid("sort", "unknown sort %q: use published_at, created_at, title, duration_ms (prefix - for descending) or relevance", o.Sort)
+		return nil, "", httpapi.Invalid("sort", "unknown sort %q: use published_at, created_at, title, duration_ms (prefix - for descending), newest or relevance", o.Sort)
 	}
 	return q, col + " " + dir + ", rp.seq " + dir, nil
 }

@@ -41,6 +41,8 @@ func TestListPlansUseIndexes(t *testing.T) {
 		{Public: true, Status: "current", Language: "en"},
 		{Public: true, For: "nextcloud@28.0.2"},
 		{Public: true, Q: "share button"},
+		{Public: true, Q: "share", Sort: "newest"},
+		{Public: true, Q: "share", Sort: "-published_at", Language: "en"},
 		{Publication: "draft"},
 		{},
 	} {
