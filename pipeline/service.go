@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -55,7 +57,7 @@ type Config struct {
 	// spans), once its outputs are stored and before it is marked ready; sourcePath is the local
 	// source (for automatic captions) and lang the replay's language. cmd/atelier adapts
 	// subtitle.Tracks.PublishReplay. An error is taken for transient (retried).
-	Subtitles func(ctx context.Context, rec Recording, lang, sourcePath string, keep []Span) error
+	Subtitles    func(ctx context.Context, rec Recording, lang, sourcePath string, keep []Span) error
 	Ladder       []int         // rendition heights; nil: the media package's default
 	MaxAttempts  int           // tries for transient faults; 0: 5
 	RetryDelay   time.Duration // first wait before retrying a transient fault, doubling; 0: 10s
@@ -174,6 +176,7 @@ func (s *Service) recoverOrphans(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.removeStaleWorkDirs(ctx)
 	for _, r := range recs {
 		if r.Status != StatusProcessing || s.isRunning(r.ID) || s.store.now().Sub(r.Heartbeat) < s.cfg.StaleAfter {
 			continue
@@ -185,6 +188,31 @@ func (s *Service) recoverOrphans(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// removeStaleWorkDirs removes work directories that no unfinished recording needs: left by an
+// upload cut short by a crash, or by a job whose clean-up did not run. Only old ones, so that an
+// upload starting beside this sweep keeps its spool.
+func (s *Service) removeStaleWorkDirs(ctx context.Context) {
+	ents, err := os.ReadDir(s.cfg.WorkDir)
+	if err != nil {
+		return
+	}
+	for _, ent := range ents {
+		info, err := ent.Info()
+		if err != nil || time.Since(info.ModTime()) < time.Hour {
+			continue
+		}
+		r, err := s.store.get(ctx, ent.Name())
+		if err == nil && !r.Status.Final() {
+			continue
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			continue
+		}
+		s.log.Info("removing a stale work directory", "path", filepath.Join(s.cfg.WorkDir, ent.Name()))
+		_ = os.RemoveAll(filepath.Join(s.cfg.WorkDir, ent.Name()))
+	}
 }
 
 // enqueue gives a recording a new job, and puts it back to queued.
