@@ -231,6 +231,14 @@ func benchCuts(ctx context.Context, c config, src string, rep *report) error {
 			if len(baseSteps) > 0 {
 				why += "; the baseline's commands: " + stageLine(baseSteps)
 			}
+			if cs.mode == "fast" {
+				why += ". Beyond the copies, media.Cut probes the source twice (streams, then every packet) and checks its output " +
+					"with ffprobe, and its join (joinArgs) re-encodes the kept audio to AAC through atrim+concat, where the " +
+					"baseline copies the audio: the join is the stage that costs"
+			} else {
+				why += ". The re-encoded heads and tails (pieces) cost in proportion to the number of cuts, not to the kept length; " +
+					"the shorter the recording, the smaller the speed-up"
+			}
 			rep.Findings = append(rep.Findings, finding{Case: name, Summary: why + "."})
 		}
 		logf("%s: Atelier %s, baseline %s", name, fmtDur(am), fmtDur(bm))
@@ -278,14 +286,32 @@ func profileSamples(ctx context.Context, bin, prof string) string {
 	return "no usable samples"
 }
 
-// pprofTop is the head of `go tool pprof -top` for a profile of binary bin.
-func pprofTop(ctx context.Context, bin, prof string, lines int) string {
+// pprofTop is the head of `go tool pprof -top` for a profile of binary bin; with show, also the
+// cumulative view of the functions matching show (Atelier's own and the calls that matter).
+func pprofTop(ctx context.Context, bin, prof string, lines int, show ...string) string {
 	if _, err := os.Stat(prof); err != nil {
 		return "(no profile: " + err.Error() + ")"
 	}
-	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount="+strconv.Itoa(lines), bin, prof).CombinedOutput()
-	if err != nil {
-		return fmt.Sprintf("(go tool pprof: %v)\n%s", err, out)
+	top := func(args ...string) string {
+		args = append(append([]string{"tool", "pprof", "-top"}, args...), bin, prof)
+		out, err := exec.CommandContext(ctx, "go", args...).CombinedOutput()
+		if err != nil {
+			return fmt.Sprintf("(go tool pprof: %v)\n%s", err, out)
+		}
+		var keep []string
+		for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+			if strings.HasPrefix(l, "File:") || strings.HasPrefix(l, "Build ID:") || strings.HasPrefix(l, "Type:") ||
+				strings.HasPrefix(l, "Time:") || strings.HasPrefix(l, "Dropped") {
+				continue
+			}
+			keep = append(keep, l)
+		}
+		return strings.Join(keep, "\n")
 	}
-	return string(out)
+	out := "$ go tool pprof -top " + filepath.Base(prof) + "\n" + top("-nodecount="+strconv.Itoa(lines))
+	if len(show) > 0 {
+		out += "\n\n$ go tool pprof -top -cum -show='" + show[0] + "' " + filepath.Base(prof) + "\n" +
+			top("-cum", "-nodecount=18", "-show="+show[0])
+	}
+	return out
 }

@@ -101,15 +101,18 @@ func (g goBench) run(ctx context.Context, c config, benchtime string, count int,
 	return res, nil
 }
 
-// profile runs one sub-benchmark again under the CPU profiler and returns `go tool pprof -top`.
-func (g goBench) profile(ctx context.Context, c config, benchtime, sub string) string {
+// profile runs one sub-benchmark again under the CPU profiler and returns `go tool pprof -top`
+// (flat, then cumulative over the functions matching show).
+func (g goBench) profile(ctx context.Context, c config, benchtime, sub, show string) string {
 	prof := filepath.Join(c.Out, strings.TrimPrefix(g.Bench, "Benchmark")+"-"+sub+".cpu.prof")
 	logf("profiling %s/%s into %s", g.Bench, sub, prof)
 	if _, err := g.run(ctx, c, benchtime, 1, sub, "-test.cpuprofile="+prof); err != nil {
 		return "(profiling failed: " + err.Error() + ")"
 	}
-	return pprofTop(ctx, g.binary(c), prof, 20)
+	return pprofTop(ctx, g.binary(c), prof, 12, show)
 }
+
+const streamShow = `codeberg.org/atelier|sendfile|sendFile|ReadAt|ServeContent|ServeFile|Syscall6`
 
 func tail(s string, n int) string {
 	if len(s) > n {
@@ -151,7 +154,7 @@ func benchFeed(ctx context.Context, c config, _ string, rep *report) error {
 			rep.Findings = append(rep.Findings, finding{Case: cs.name,
 				Summary: fmt.Sprintf("p99 %s against a target of %s (`go test -bench 'BenchmarkFeed/%s' ./schedule`). CPU profile of that benchmark:",
 					fmtMS(p99), fmtMS(cs.limitMS), cs.sub),
-				Profile: g.profile(ctx, c, cs.benchtime, cs.sub)})
+				Profile: g.profile(ctx, c, cs.benchtime, cs.sub, `codeberg.org/atelier|database/sql\.\(\*DB\)\.Query|Syscall6|go-ical\.\(\*Encoder\)`)})
 		}
 	}
 	rep.Notes = append(rep.Notes, "iCal feed: `GET /calendar.ics` through schedule's real handler (httptest), 10 000 workshops in SQLite "+
@@ -182,7 +185,7 @@ func benchCatalog(ctx context.Context, c config, _ string, rep *report) error {
 			rep.Findings = append(rep.Findings, finding{Case: name,
 				Summary: fmt.Sprintf("p99 %s (p50 %s) against 10 ms (`go test -bench 'BenchmarkCatalogQueries/%s' ./catalog`). CPU profile of that benchmark:",
 					fmtMS(p99), fmtMS(p50), cs.sub),
-				Profile: g.profile(ctx, c, "5s", cs.sub)})
+				Profile: g.profile(ctx, c, "5s", cs.sub, `codeberg.org/atelier|database/sql\.\(\*DB\)\.Query|Syscall6`)})
 		}
 	}
 	rep.Notes = append(rep.Notes, "catalog: `GET /api/replays` through the catalog's real handler as the public asks it, over SQLite "+
@@ -212,8 +215,11 @@ func benchStream(ctx context.Context, c config, src string, rep *report) error {
 			"`http.ServeFile` on the very file the store holds; runs interleaved"})
 	if !ok {
 		rep.Findings = append(rep.Findings, finding{Case: name,
-			Summary: fmt.Sprintf("%.0f MB/s against %.0f MB/s. CPU profile of the Atelier side:", a, b),
-			Profile: g.profile(ctx, c, fmt.Sprintf("%dx", c.Ranges), "atelier")})
+			Summary: fmt.Sprintf("%.0f MB/s against %.0f MB/s. CPU profiles of the Atelier side, then of the baseline "+
+				"(look for sendfile: http.ServeFile hands an *os.File to ServeContent, which copies with sendfile(2); "+
+				"the stream route's objectReader is no *os.File, so every byte goes through pread(2) and write(2) in user space):", a, b),
+			Profile: g.profile(ctx, c, fmt.Sprintf("%dx", c.Ranges), "atelier", streamShow) + "\n\n" +
+				g.profile(ctx, c, fmt.Sprintf("%dx", c.Ranges), "servefile", streamShow)})
 	}
 	return nil
 }

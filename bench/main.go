@@ -40,10 +40,10 @@ type config struct {
 	Cache    string // .cache/bench: generated media, seeded databases, binaries
 	Out      string // bench/out: logs and profiles of this run (git-ignored)
 	Media    mediaSpec
-	Upload   int64 // bytes
-	Feed     int   // iterations of the full feed render
-	Queries  int   // requests per catalog query kind
-	Ranges   int   // range requests per streaming run
+	Upload   int64         // bytes
+	Feed     time.Duration // time per run of the full feed render (the 304 path gets a third)
+	Queries  time.Duration // time per run of each catalog query kind
+	Ranges   int           // range requests per streaming run
 	Cases    map[string]bool
 	Profiles bool // profile the cases that miss
 }
@@ -93,10 +93,10 @@ func loadConfig() (config, error) {
 		Cache: filepath.Join(root, ".cache", "bench"), Out: filepath.Join(root, "bench", "out")}
 	if c.Quick {
 		c.Runs, c.Media, c.Upload = 2, mediaSpec{Seconds: 60, Width: 1280, Height: 720, FPS: 30, GOP: 2}, 200<<20
-		c.Feed, c.Queries, c.Ranges = 10, 100, 1000
+		c.Feed, c.Queries, c.Ranges = 8*time.Second, 4*time.Second, 1000
 	} else {
 		c.Runs, c.Media, c.Upload = 3, mediaSpec{Seconds: 600, Width: 1920, Height: 1080, FPS: 30, GOP: 2}, 2<<30
-		c.Feed, c.Queries, c.Ranges = 30, 300, 3000
+		c.Feed, c.Queries, c.Ranges = 20*time.Second, 15*time.Second, 3000
 	}
 	if s := os.Getenv("BENCH_RUNS"); s != "" {
 		if c.Runs, err = strconv.Atoi(s); err != nil || c.Runs < 1 {

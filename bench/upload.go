@@ -287,10 +287,10 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 			if _, _, err := atelier(-2); err != nil {
 				profile = "(profiling failed: " + err.Error() + ")"
 			} else {
-				profile = pprofTop(ctx, self, prof, 25)
+				profile = pprofTop(ctx, self, prof, 12, uploadShow)
 			}
 		} else {
-			profile = pprofTop(ctx, self, prof, 25)
+			profile = pprofTop(ctx, self, prof, 12, uploadShow)
 		}
 		rep.Findings = append(rep.Findings, finding{Case: name, Summary: fmt.Sprintf(
 			"Atelier %.0f MiB/s against %.0f MiB/s for PutObject (%.2f×), peak RSS %s. The upload handler tees the body into a local "+
@@ -302,6 +302,8 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 	logf("%s: Atelier %.0f MiB/s, baseline %.0f MiB/s, peak RSS %s", name, mbps(am), mbps(bm), fmtBytes(hwm))
 	return nil
 }
+
+const uploadShow = `codeberg.org/atelier|minio-go/v7\.\(\*Client\)\.(PutObject|putObjectMultipartStreamNoLength|uploadPart)|sha256|Syscall6|ffprobe`
 
 var errNoUploadRoute = errors.New("atelier serve does not route POST /api/recordings")
 
