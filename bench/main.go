@@ -34,18 +34,17 @@ import (
 
 // config is what a run measures, derived from BENCH_QUICK and friends.
 type config struct {
-	Quick    bool
-	Runs     int    // runs of process cases (cuts, upload)
-	Root     string // repository root
-	Cache    string // .cache/bench: generated media, seeded databases, binaries
-	Out      string // bench/out: logs and profiles of this run (git-ignored)
-	Media    mediaSpec
-	Upload   int64         // bytes
-	Feed     time.Duration // time per run of the full feed render (the 304 path gets a third)
-	Queries  time.Duration // time per run of each catalog query kind
-	Ranges   int           // range requests per streaming run
-	Cases    map[string]bool
-	Profiles bool // profile the cases that miss
+	Quick   bool
+	Runs    int    // runs of process cases (cuts, upload)
+	Root    string // repository root
+	Cache   string // .cache/bench: generated media, seeded databases, binaries
+	Out     string // bench/out: logs and profiles of this run (git-ignored)
+	Media   mediaSpec
+	Upload  int64         // bytes
+	Feed    time.Duration // time per run of the full feed render (the 304 path gets a third)
+	Queries time.Duration // time per run of each catalog query kind
+	Ranges  int           // range requests per streaming run
+	Cases   map[string]bool
 }
 
 func main() {
@@ -89,7 +88,7 @@ func loadConfig() (config, error) {
 	if err != nil {
 		return config{}, err
 	}
-	c := config{Quick: os.Getenv("BENCH_QUICK") == "1", Root: root, Profiles: os.Getenv("BENCH_PROFILES") != "0",
+	c := config{Quick: os.Getenv("BENCH_QUICK") == "1", Root: root,
 		Cache: filepath.Join(root, ".cache", "bench"), Out: filepath.Join(root, "bench", "out")}
 	if c.Quick {
 		c.Runs, c.Media, c.Upload = 2, mediaSpec{Seconds: 60, Width: 1280, Height: 720, FPS: 30, GOP: 2}, 200<<20

@@ -176,7 +176,11 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 		return err
 	}
 	prof := filepath.Join(c.Out, "upload.cpu.prof")
+	var uploadOnce func(run int, file string) (time.Duration, int64, error)
 	atelier := func(run int) (time.Duration, int64, error) {
+		return uploadOnce(run, file)
+	}
+	uploadOnce = func(run int, file string) (time.Duration, int64, error) {
 		data := filepath.Join(work, "data-"+strconv.Itoa(run))
 		port, err := freePort()
 		if err != nil {
@@ -234,7 +238,8 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 
 	var at, bt []time.Duration
 	var hwm int64
-	if _, _, err := atelier(-1); errors.Is(err, errNoUploadRoute) {
+	// A first, small upload (the recording itself) finds out whether atelier serve routes uploads.
+	if _, _, err := uploadOnce(-1, src); errors.Is(err, errNoUploadRoute) {
 		logf("%s: `atelier serve` has no POST /api/recordings route yet: serving pipeline.API.Upload from the bench's own process", name)
 		harness = true
 	} else if err != nil {
