@@ -306,6 +306,8 @@ func TestCheckTags(t *testing.T) {
 		{"other typo", []Tag{{"libreofice", "7.6"}}, "chapters[2].documents[0].software", `did you mean "libreoffice"?`},
 		{"nothing close", []Tag{{"gimp", "2.10"}}, "chapters[2].documents[0].software", `unknown software "gimp"`},
 		{"bad version", []Tag{{"nextcloud", "twenty-eight"}}, "chapters[2].documents[0].version", "twenty-eight"},
+		{"no software", []Tag{{"", "28"}}, "chapters[2].documents[0].software", "required"},
+		{"no version", []Tag{{"nextcloud", ""}}, "chapters[2].documents[0].version", "empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -116,6 +116,9 @@ func (s *Store) resolveTags(ctx context.Context, field string, tags []Tag) ([]re
 	out := make([]resolvedTag, 0, len(tags))
 	seen := map[resolvedTag]bool{}
 	for i, t := range tags {
+		if t.Software == "" {
+			return nil, httpapi.Invalid(fmt.Sprintf("%s[%d].software", field, i), "software is required (a slug such as nextcloud)")
+		}
 		id, err := s.softwareID(ctx, fmt.Sprintf("%s[%d].software", field, i), t.Software)
 		if err != nil {
 			return nil, err
