@@ -199,7 +199,8 @@ func (f *fakeTranscriber) Transcribe(ctx context.Context, wav, lang string) (*as
 	if lang != "en" {
 		return nil, ErrUnsupportedLang
 	}
-	return Parse([]byte("WEBVTT\n\n00:00:11.000 --> 00:00:13.000\nhello automatic\n"), "")
+	// replay time: the audio given is the kept audio
+	return Parse([]byte("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nhello automatic\n\n00:00:19.000 --> 00:00:21.000\nacross the join\n"), "")
 }
 
 func TestPublishAllAndAutoCaption(t *testing.T) {
@@ -212,17 +213,22 @@ func TestPublishAllAndAutoCaption(t *testing.T) {
 	}
 	ft := &fakeTranscriber{}
 	env.tracks.Transcriber = ft
-	env.tracks.ExtractAudio = func(ctx context.Context, src, dst string) error { return os.WriteFile(dst, []byte("RIFF"), 0o644) }
-	if made, err := env.tracks.AutoCaption(ctx, "rec1", "fr", "/nonexistent"); err != nil || made {
+	env.tracks.ExtractAudio = func(ctx context.Context, src, dst string, keep ...Span) error {
+		if len(keep) != 2 {
+			t.Errorf("audio extracted with kept spans %v", keep)
+		}
+		return os.WriteFile(dst, []byte("RIFF"), 0o644)
+	}
+	if made, err := env.tracks.AutoCaption(ctx, "rec1", "fr", "/nonexistent", goldenKeep); err != nil || made {
 		t.Errorf("auto caption over a manual track: %v %v", made, err)
 	}
-	if made, err := env.tracks.AutoCaption(ctx, "rec1", "es", "/nonexistent"); err != nil || made {
+	if made, err := env.tracks.AutoCaption(ctx, "rec1", "es", "/nonexistent", goldenKeep); err != nil || made {
 		t.Errorf("auto caption in an unsupported language: %v %v", made, err)
 	}
-	if made, err := env.tracks.AutoCaption(ctx, "rec1", "de", "/nonexistent"); err == nil || made {
+	if made, err := env.tracks.AutoCaption(ctx, "rec1", "de", "/nonexistent", goldenKeep); err == nil || made {
 		t.Errorf("failing transcriber: %v %v", made, err)
 	}
-	if made, err := env.tracks.AutoCaption(ctx, "rec1", "en", "/nonexistent"); err != nil || !made {
+	if made, err := env.tracks.AutoCaption(ctx, "rec1", "en", "/nonexistent", goldenKeep); err != nil || !made {
 		t.Fatalf("auto caption: %v %v", made, err)
 	}
 	// A failing transcription does not fail the replay.
@@ -237,7 +243,14 @@ func TestPublishAllAndAutoCaption(t *testing.T) {
 		tracks[1].Lang != "fr" || tracks[1].Kind != KindManual || tracks[1].UpdatedBy != "dominique" {
 		t.Errorf("tracks: %+v", tracks)
 	}
-	if got := env.get(t, "replays/rec1/subtitles/en.vtt"); !strings.Contains(got, "00:00:01.000 --> 00:00:03.000\nhello automatic") {
+	// Stored in source time (11-13 s; 39-41 s across the removed 30-40 s), published back in
+	// replay time unchanged.
+	if got := env.get(t, SourceKey("rec1", "en", ".auto.vtt")); !strings.Contains(got, "00:00:11.000 --> 00:00:13.000\nhello automatic") ||
+		!strings.Contains(got, "00:00:29.000 --> 00:00:41.000\nacross the join") {
+		t.Errorf("auto draft not in source time:\n%s", got)
+	}
+	if got := env.get(t, "replays/rec1/subtitles/en.vtt"); !strings.Contains(got, "00:00:01.000 --> 00:00:03.000\nhello automatic") ||
+		!strings.Contains(got, "00:00:19.000 --> 00:00:21.000\nacross the join") {
 		t.Errorf("auto track not re-timed:\n%s", got)
 	}
 	master := env.get(t, "replays/rec1/hls/master.m3u8")

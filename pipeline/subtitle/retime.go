@@ -162,3 +162,47 @@ func copyItem(it *astisub.Item) *astisub.Item {
 	cp.Comments = slices.Clone(it.Comments)
 	return &cp
 }
+
+// ToSource maps cues timed on the replay made of keep back onto the source: the inverse of
+// Retime. A cue start maps into the kept span it falls in, a cue end into the span it closes, so
+// a cue across a join covers the removed material between and Retime gives it back unchanged.
+// Times past the end of the replay map to the end of the last span. An empty keep means no edit.
+func ToSource(subs *astisub.Subtitles, keep []Span) *astisub.Subtitles {
+	out := astisub.NewSubtitles()
+	if subs == nil {
+		return out
+	}
+	out.Metadata, out.Regions, out.Styles = subs.Metadata, subs.Regions, subs.Styles
+	spans := NormalizeSpans(keep)
+	// at maps replay time t; closing picks the earlier span when t is on a join.
+	at := func(t time.Duration, closing bool) time.Duration {
+		if len(spans) == 0 {
+			return t
+		}
+		var off time.Duration
+		for _, s := range spans {
+			l := s.End - s.Start
+			if t < off+l || (closing && t == off+l) {
+				return s.Start + max(t-off, 0)
+			}
+			off += l
+		}
+		return spans[len(spans)-1].End
+	}
+	for _, it := range subs.Items {
+		cp := copyItem(it)
+		cp.StartAt, cp.EndAt = at(it.StartAt, false), at(it.EndAt, true)
+		if cp.EndAt <= cp.StartAt {
+			continue
+		}
+		for li := range cp.Lines {
+			for xi := range cp.Lines[li].Items {
+				if x := &cp.Lines[li].Items[xi]; x.StartAt != 0 {
+					x.StartAt = at(x.StartAt, false)
+				}
+			}
+		}
+		out.Items = append(out.Items, cp)
+	}
+	return out
+}

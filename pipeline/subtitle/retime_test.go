@@ -203,6 +203,23 @@ func FuzzRetime(f *testing.F) {
 				t.Fatalf("cue %s-%s covers removed material", it.StartAt, it.EndAt)
 			}
 		}
+		// ToSource is the inverse: mapping the output back and re-timing it again gives it back.
+		back := Retime(ToSource(out, keep), keep)
+		var long []*astisub.Item
+		for _, it := range out.Items {
+			if it.EndAt-it.StartAt >= MinClippedCue {
+				long = append(long, it)
+			}
+		}
+		j := 0
+		for _, it := range back.Items {
+			if j < len(long) && it.StartAt == long[j].StartAt && it.EndAt == long[j].EndAt {
+				j++
+			}
+		}
+		if j != len(long) {
+			t.Fatalf("Retime(ToSource(x)) lost or moved cues: %d of %d found", j, len(long))
+		}
 		for i, orig := range in.Items {
 			var kept time.Duration
 			for _, k := range spans {

@@ -78,7 +78,7 @@ type Tracks struct {
 	Log     *slog.Logger
 	// Transcriber and ExtractAudio (transcribe.ExtractAudio) enable AutoCaption; nil disables it.
 	Transcriber  Transcriber
-	ExtractAudio func(ctx context.Context, src, dstWAV string) error
+	ExtractAudio func(ctx context.Context, src, dstWAV string, keep ...Span) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -333,7 +333,7 @@ func (t *Tracks) PublishAll(ctx context.Context, replayID string, keep []Span, b
 // transcription is logged, not returned: captions must not fail the replay.
 func (t *Tracks) PublishReplay(ctx context.Context, replayID, lang, sourcePath string, keep []Span, by string) ([]catalog.Track, error) {
 	if lang != "" && sourcePath != "" {
-		if _, err := t.AutoCaption(ctx, replayID, lang, sourcePath); err != nil {
+		if _, err := t.AutoCaption(ctx, replayID, lang, sourcePath, keep); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -383,12 +383,14 @@ func Renditions(tracks []catalog.Track) []media.SubtitleRendition {
 	return out
 }
 
-// AutoCaption transcribes a recording's source (a local media file) into an automatic draft in
-// lang, stored in source time, unless a manual track of that language exists, no Transcriber is
-// configured, or it does not know lang. Transcribing the source rather than the cut keeps the
-// draft in source time like every other track, so an animator corrects it against the raw
-// recording and a later re-cut re-times it. It returns whether a draft was made. Call PublishAll afterwards to publish it.
-func (t *Tracks) AutoCaption(ctx context.Context, recordingID, lang, sourcePath string) (bool, error) {
+// AutoCaption transcribes the kept audio of a recording's source (a local media file) into an
+// automatic draft in lang, unless a manual track of that language exists, no Transcriber is
+// configured, or it does not know lang. Only the kept ranges are transcribed (less work, and no
+// words from removed material end up in a clipped cue); the draft is then mapped back to source
+// time (ToSource) and stored like every other track, so that an animator corrects it against
+// the raw recording and a re-cut re-times it. It returns whether a draft was made; call
+// PublishAll afterwards to publish it.
+func (t *Tracks) AutoCaption(ctx context.Context, recordingID, lang, sourcePath string, keep []Span) (bool, error) {
 	if t.Transcriber == nil || t.ExtractAudio == nil {
 		return false, nil
 	}
@@ -409,7 +411,7 @@ func (t *Tracks) AutoCaption(ctx context.Context, recordingID, lang, sourcePath 
 	}
 	defer os.RemoveAll(dir)
 	wav := filepath.Join(dir, "audio.wav")
-	if err := t.ExtractAudio(ctx, sourcePath, wav); err != nil {
+	if err := t.ExtractAudio(ctx, sourcePath, wav, keep...); err != nil {
 		return false, err
 	}
 	subs, err := t.Transcriber.Transcribe(ctx, wav, lang)
@@ -420,7 +422,7 @@ func (t *Tracks) AutoCaption(ctx context.Context, recordingID, lang, sourcePath 
 	if err != nil {
 		return false, err
 	}
-	vtt, err := VTT(subs)
+	vtt, err := VTT(ToSource(subs, keep))
 	if err != nil {
 		return false, err
 	}

@@ -56,22 +56,35 @@ func New(backend, command string) (Transcriber, error) {
 }
 
 // ExtractAudioArgs are the ffmpeg arguments that write src's first audio stream to dstWAV as
-// 16 kHz mono 16-bit PCM, the input speech recognisers expect. Paths are given as file: URLs and
-// only file and pipe protocols are allowed, so a crafted input cannot make ffmpeg open a URL.
-func ExtractAudioArgs(src, dstWAV string) []string {
-	return []string{
+// 16 kHz mono 16-bit PCM, the input speech recognisers expect. With keep, only those source
+// ranges are kept, back to back (the replay's audio, without cutting the video). Paths are given
+// as file: URLs and only file and pipe protocols are allowed, so a crafted input cannot make
+// ffmpeg open a URL.
+func ExtractAudioArgs(src, dstWAV string, keep ...subtitle.Span) []string {
+	args := []string{
 		"-nostdin", "-hide_banner", "-loglevel", "error", "-y",
 		"-protocol_whitelist", "file,pipe",
 		"-i", "file:" + src,
 		"-map", "0:a:0", "-vn", "-sn", "-dn",
-		"-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le",
-		"-f", "wav", "file:" + dstWAV,
 	}
+	if spans := subtitle.NormalizeSpans(keep); len(spans) > 0 {
+		var sel []string
+		for _, s := range spans {
+			sel = append(sel, fmt.Sprintf("between(t,%s,%s)", secs(s.Start), secs(s.End)))
+		}
+		args = append(args, "-af", "aselect='"+strings.Join(sel, "+")+"',asetpts=N/SR/TB")
+	}
+	return append(args, "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-f", "wav", "file:"+dstWAV)
+}
+
+// secs writes d in seconds with microseconds, as ffmpeg expressions read them.
+func secs(d time.Duration) string {
+	return fmt.Sprintf("%d.%06d", d/time.Second, (d%time.Second)/time.Microsecond)
 }
 
 // ExtractAudio runs ffmpeg (from PATH) with ExtractAudioArgs.
-func ExtractAudio(ctx context.Context, src, dstWAV string) error {
-	if _, err := run(ctx, "ffmpeg", ExtractAudioArgs(src, dstWAV), nil); err != nil {
+func ExtractAudio(ctx context.Context, src, dstWAV string, keep ...subtitle.Span) error {
+	if _, err := run(ctx, "ffmpeg", ExtractAudioArgs(src, dstWAV, keep...), nil); err != nil {
 		return fmt.Errorf("transcribe: extract audio: %w", err)
 	}
 	return nil
