@@ -63,7 +63,8 @@ type Config struct {
 	RetryDelay   time.Duration // first wait before retrying a transient fault, doubling; 0: 10s
 	PollInterval time.Duration // how often idle workers look for jobs; 0: 500ms
 	// StaleAfter is how long a processing recording may go without a heartbeat before Run
-	// takes it for orphaned (its server died) and restarts it; 0: 2 minutes.
+	// takes it for orphaned (its server died) and restarts it; 0: 1 minute. Run looks for
+	// such recordings at start and every StaleAfter/3.
 	StaleAfter time.Duration
 }
 
@@ -105,7 +106,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		cfg.PollInterval = 500 * time.Millisecond
 	}
 	if cfg.StaleAfter <= 0 {
-		cfg.StaleAfter = 2 * time.Minute
+		cfg.StaleAfter = time.Minute
 	}
 	if err := sqldb.Migrate(ctx, cfg.DB, "pipeline", migrations); err != nil {
 		return nil, err
@@ -156,10 +157,24 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.recoverOrphans(ctx); err != nil {
 		return err
 	}
+	s.removeStaleWorkDirs(ctx)
 	if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("pipeline: start workers: %w", err)
 	}
-	<-ctx.Done()
+	// A job whose server died stays "processing" with a heartbeat that stops; sweep for those
+	// while running too: right after a crash and restart the heartbeat still looks fresh.
+	sweep := time.NewTicker(s.cfg.StaleAfter / 3)
+	defer sweep.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-sweep.C:
+			if err := s.recoverOrphans(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("restarting interrupted recordings", "error", err)
+			}
+		}
+	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.river.StopAndCancel(stopCtx); err != nil {
@@ -176,7 +191,6 @@ func (s *Service) recoverOrphans(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.removeStaleWorkDirs(ctx)
 	for _, r := range recs {
 		if r.Status != StatusProcessing || s.isRunning(r.ID) || s.store.now().Sub(r.Heartbeat) < s.cfg.StaleAfter {
 			continue

@@ -120,7 +120,7 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 	// The heartbeat tells other servers (and this one after a crash) that the job is alive,
 	// also through long stretches without progress (probing a long file).
 	go func() {
-		t := time.NewTicker(heartbeatEvery)
+		t := time.NewTicker(min(heartbeatEvery, s.cfg.StaleAfter/4))
 		defer t.Stop()
 		for {
 			select {
@@ -182,8 +182,9 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 	return err
 }
 
-// heartbeatEvery must stay well below Config.StaleAfter.
-const heartbeatEvery = 20 * time.Second
+// heartbeatEvery is how often a running job marks its recording alive (more often when
+// Config.StaleAfter is short).
+const heartbeatEvery = 15 * time.Second
 
 func (s *Service) workDir(id string) string { return filepath.Join(s.cfg.WorkDir, id) }
 
