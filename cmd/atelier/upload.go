@@ -106,7 +106,9 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("upload: %w", err)
 	}
 	defer resp.Body.Close()
-	bar.update(fi.Size(), fi.Size(), "")
+	if resp.StatusCode == http.StatusAccepted {
+		bar.update(fi.Size(), fi.Size(), "")
+	}
 	bar.done()
 	var answer struct {
 		ID     string            `json:"id"`
