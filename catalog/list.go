@@ -171,8 +171,9 @@ func ftsPublication(o ListOptions) string {
 }
 
 // sortSetMax is the largest filtered set whose page is found by sorting it rather than by walking
-// the replays in order.
-const sortSetMax = 5000
+// the replays in order. Measured at 100 000 replays: a set of 139 or 412 sorts in under 5 ms
+// where the walk takes 8-16 ms; a set of 2 255 takes 30 ms to sort where the walk takes 5 ms.
+const sortSetMax = 1000
 
 // listStatements returns the SQL that counts the replays matching o and the SQL that selects
 // its page; the count takes args without the last two (limit and offset). bySet keeps the
