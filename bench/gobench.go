@@ -41,12 +41,16 @@ func (g goBench) binary(c config) string {
 	return filepath.Join(c.Cache, "bin", strings.Trim(strings.ReplaceAll(g.Pkg, "/", "_"), "._")+".test")
 }
 
+// built are the test binaries compiled by this run (compiled once, then reused).
+var built = map[string]bool{}
+
 // run compiles the package's tests and runs g.Bench with a fixed number of iterations, count
 // times; extra flags (e.g. a CPU profile) go to the test binary.
 func (g goBench) run(ctx context.Context, c config, benchtime string, count int, filter string, extra ...string) (benchResult, error) {
 	bin := g.binary(c)
 	res := benchResult{Runs: map[string][]map[string]float64{}, Binary: bin}
-	if _, err := os.Stat(bin); err != nil || filter == "" {
+	if !built[bin] {
+		built[bin] = true
 		build := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, g.Pkg)
 		build.Dir = c.Root
 		if _, _, err := runCmd(build); err != nil {
@@ -68,7 +72,7 @@ func (g goBench) run(ctx context.Context, c config, benchtime string, count int,
 	res.PeakRSS = rss
 	logName := filepath.Join(c.Out, strings.TrimPrefix(g.Bench, "Benchmark")+".log")
 	if filter != "" {
-		logName = strings.TrimSuffix(logName, ".log") + "-" + filter + ".log"
+		logName = strings.TrimSuffix(logName, ".log") + "-" + strings.Trim(strings.ReplaceAll(filter, "|", "-"), "()") + ".log"
 	}
 	os.WriteFile(logName, out.Bytes(), 0o644)
 	if err != nil {
@@ -133,7 +137,7 @@ func benchFeed(ctx context.Context, c config, _ string, rep *report) error {
 	if err != nil {
 		return err
 	}
-	cond, err := g.run(ctx, c, (c.Feed / 3).String(), count, "304")
+	cond, err := g.run(ctx, c, (c.Feed / 3).String(), count, "(unchanged|304)")
 	if err != nil {
 		return err
 	}
@@ -143,7 +147,7 @@ func benchFeed(ctx context.Context, c config, _ string, rep *report) error {
 		limitMS   float64
 		benchtime string
 	}{
-		{"full", "iCal feed, 10 000 events: full render", full, 100, "5x"},
+		{"full", "iCal feed, 10 000 events: full render", full, 100, "15x"},
 		{"304", "iCal feed, 10 000 events: 304 path", cond, 1, "3s"},
 	} {
 		p50, p99 := cs.res.median(cs.sub, "p50-ms"), cs.res.median(cs.sub, "p99-ms")
@@ -157,8 +161,11 @@ func benchFeed(ctx context.Context, c config, _ string, rep *report) error {
 				Profile: g.profile(ctx, c, cs.benchtime, cs.sub, `codeberg.org/atelier|database/sql\.\(\*DB\)\.Query|Syscall6|go-ical\.\(\*Encoder\)`)})
 		}
 	}
-	rep.Notes = append(rep.Notes, "iCal feed: `GET /calendar.ics` through schedule's real handler (httptest), 10 000 workshops in SQLite "+
-		"(one in five a weekly series, four time zones); the 304 path sends the ETag of the previous answer")
+	rep.Notes = append(rep.Notes, fmt.Sprintf("iCal feed: `GET /calendar.ics` through schedule's real handler (httptest), 10 000 workshops in SQLite "+
+		"(one in five a weekly series, four time zones). The full render follows an edit of one workshop (untimed), so the handler's "+
+		"rendered-feed cache cannot answer it; a 200 of an unchanged feed (from that cache) takes p99 %s (p50 %s); "+
+		"the 304 path sends the ETag of the previous answer",
+		fmtMS(cond.median("unchanged", "p99-ms")), fmtMS(cond.median("unchanged", "p50-ms"))))
 	return nil
 }
 
