@@ -22,6 +22,7 @@ import (
 
 	"codeberg.org/atelier/atelier/assets"
 	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/internal/httpapi"
 	"codeberg.org/atelier/atelier/internal/sqldb"
 )
 
@@ -270,7 +271,7 @@ func (s *Service) KeptSpans(ctx context.Context, id string) ([]Span, error) {
 }
 
 // ErrNotReady is returned for operations that need a finished recording.
-var ErrNotReady = errors.New("pipeline: recording not finished")
+var ErrNotReady = fmt.Errorf("pipeline: recording not finished: %w", httpapi.ErrConflict)
 
 // Rerender queues a finished recording for processing again (e.g. after its subtitles changed).
 // The replay stays as it is until the new outputs replace it; a failed re-render leaves it.
