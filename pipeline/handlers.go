@@ -122,6 +122,32 @@ func (a *API) Get(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// List answers GET /api/recordings?status=&limit=&offset=, newest first.
+func (a *API) List(w http.ResponseWriter, r *http.Request) error {
+	page, err := httpapi.ParsePage(r)
+	if err != nil {
+		return err
+	}
+	st := Status(r.URL.Query().Get("status"))
+	switch st {
+	case "", StatusQueued, StatusProcessing, StatusReady, StatusFailed, StatusCancelled:
+	default:
+		return httpapi.Invalid("status", "unknown status %q: use queued, processing, ready, failed or cancelled", st)
+	}
+	recs, total, err := a.s.store.list(r.Context(), st, page.Limit, page.Offset)
+	if err != nil {
+		return err
+	}
+	items := make([]View, len(recs))
+	for i, rec := range recs {
+		items[i] = NewView(rec)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{
+		"items": items, "total": total, "limit": page.Limit, "offset": page.Offset, "next_offset": page.NextOffset(total),
+	})
+	return nil
+}
+
 // Cancel answers POST /api/recordings/{id}/cancel.
 func (a *API) Cancel(w http.ResponseWriter, r *http.Request) error {
 	rec, err := a.s.Cancel(r.Context(), mux.Vars(r)["id"])

@@ -99,6 +99,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	r := mux.NewRouter()
 	api := svc.API()
 	r.Handle("/api/recordings", httpapi.HandlerFunc(api.Upload)).Methods("POST")
+	r.Handle("/api/recordings", httpapi.HandlerFunc(api.List)).Methods("GET")
 	r.Handle("/api/recordings/{id}", httpapi.HandlerFunc(api.Get)).Methods("GET")
 	r.Handle("/api/recordings/{id}/events", httpapi.HandlerFunc(api.Events)).Methods("GET")
 	r.Handle("/api/recordings/{id}/cancel", httpapi.HandlerFunc(api.Cancel)).Methods("POST")
@@ -676,5 +677,21 @@ func TestConcurrentLoad(t *testing.T) {
 		if v := e.get(id); v.Status != StatusReady {
 			t.Errorf("recording %s: %+v", id, v)
 		}
+	}
+	resp, err := http.Get(e.srv.URL + "/api/recordings?status=ready&limit=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Items      []View `json:"items"`
+		Total      int    `json:"total"`
+		NextOffset *int   `json:"next_offset"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	if list.Total != n || len(list.Items) != 3 || list.NextOffset == nil || *list.NextOffset != 3 {
+		t.Errorf("list: total %d, %d items, next %v", list.Total, len(list.Items), list.NextOffset)
 	}
 }

@@ -327,3 +327,31 @@ func (s *store) unfinished(ctx context.Context) ([]Recording, error) {
 	}
 	return out, rows.Err()
 }
+
+// list returns recordings newest first, a page at a time, and how many there are.
+func (s *store) list(ctx context.Context, status Status, limit, offset int) ([]Recording, int, error) {
+	where, args := "", []any{}
+	if status != "" {
+		where, args = ` WHERE status = $1`, append(args, status)
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings`+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("pipeline: list recordings: %w", err)
+	}
+	n := len(args)
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT `+recordingColumns+` FROM recordings%s
+		ORDER BY created_at DESC, id LIMIT $%d OFFSET $%d`, where, n+1, n+2), append(args, limit, offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("pipeline: list recordings: %w", err)
+	}
+	defer rows.Close()
+	out := []Recording{}
+	for rows.Next() {
+		r, err := scanRecording(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("pipeline: list recordings: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, total, rows.Err()
+}

@@ -75,6 +75,7 @@ func (a *app) routes() http.Handler {
 	// pipeline: recording uploads (multipart: meta, source, subtitles) and their processing jobs.
 	rec := a.pipeline.API()
 	r.Handle("/api/recordings", animator(h(rec.Upload))).Methods("POST")
+	r.Handle("/api/recordings", animator(h(rec.List))).Methods("GET")
 	r.Handle("/api/recordings/{id}", animator(h(rec.Get))).Methods("GET")
 	r.Handle("/api/recordings/{id}/events", animator(h(rec.Events))).Methods("GET")
 	r.Handle("/api/recordings/{id}/cancel", animator(h(rec.Cancel))).Methods("POST")
