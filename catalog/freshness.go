@@ -64,14 +64,18 @@ func refreshReplayFreshness(ctx context.Context, tx execer, replayID string) err
 // after its releases changed.
 func refreshSoftwareFreshness(ctx context.Context, tx execer, softwareID int64) error {
 	_, err := tx.ExecContext(ctx, `UPDATE replays SET freshness = `+freshnessExpr+`
-		WHERE id IN (SELECT replay_id FROM replay_tags WHERE software_id = $1)`, softwareID)
+		WHERE seq IN (SELECT replay_seq FROM replay_tags WHERE software_id = $1)`, softwareID)
 	return err
 }
 
-// Reindex rewrites what the store derives from the rows: every replay's stored status and the
-// publication its full-text row carries. The store keeps both current by itself; this is for
-// data loaded around the store (benchmarks' bulk seeding).
+// Reindex rewrites what the store derives from the rows: the replay seq of tags, every replay's
+// stored status and the publication its full-text row carries. The store keeps them current by
+// itself; this is for data loaded around the store (benchmarks' bulk seeding).
 func (s *Store) Reindex(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE replay_tags SET replay_seq = (SELECT seq FROM replays WHERE replays.id = replay_tags.replay_id)
+		WHERE replay_seq = 0`); err != nil {
+		return fmt.Errorf("catalog: reindex tags: %w", err)
+	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE replays SET freshness = `+freshnessExpr); err != nil {
 		return fmt.Errorf("catalog: reindex freshness: %w", err)
 	}

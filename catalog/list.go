@@ -231,7 +231,7 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 			}
 			cond += " AND version_key = " + q.arg(v.Key())
 		}
-		q.where = append(q.where, "rp.id IN (SELECT replay_id FROM replay_tags WHERE "+cond+")")
+		q.where = append(q.where, "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE "+cond+")")
 	}
 	if o.For != "" {
 		cond, err := s.forCondition(ctx, q, o.For)
@@ -313,7 +313,7 @@ func (s *Store) forCondition(ctx context.Context, q *query, spec string) (string
 		return "", fmt.Errorf("catalog: for=%s: %w", spec, err)
 	}
 	sw, lo, hi := q.arg(id), q.arg(lower.String), q.arg(v.Key())
-	return "rp.id IN (SELECT replay_id FROM replay_tags WHERE software_id = " + sw + " AND version_key >= " + lo + " AND version_key <= " + hi + ")" +
+	return "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE software_id = " + sw + " AND version_key >= " + lo + " AND version_key <= " + hi + ")" +
 		" AND NOT EXISTS (SELECT 1 FROM replay_tags x WHERE x.replay_id = rp.id AND +x.software_id = " + sw +
 		" AND (x.version_key < " + lo + " OR x.version_key > " + hi + "))", nil
 }

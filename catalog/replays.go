@@ -155,8 +155,8 @@ func (s *Store) resolveChapters(ctx context.Context, chapters []Chapter) ([][]re
 
 func insertTags(ctx context.Context, tx *sql.Tx, replayID string, chapter int, tags []resolvedTag) error {
 	for _, t := range tags {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO replay_tags (replay_id, chapter, software_id, version, version_key)
-			VALUES ($1, $2, $3, $4, $5)`, replayID, chapter, t.softwareID, t.version, t.key); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO replay_tags (replay_id, replay_seq, chapter, software_id, version, version_key)
+			VALUES ($1, (SELECT seq FROM replays WHERE id = $1), $2, $3, $4, $5)`, replayID, chapter, t.softwareID, t.version, t.key); err != nil {
 			return err
 		}
 	}

@@ -61,7 +61,7 @@ const outdatedQuery = `SELECT s.slug, s.name, rp.id, rp.title, rp.publication, r
 FROM software s
 CROSS JOIN replay_tags t ON t.software_id = s.id
 	AND t.version_key < (SELECT MAX(r.version_key) FROM releases r WHERE r.software_id = s.id AND r.interface_change = 1)
-JOIN replays rp ON rp.id = t.replay_id
+JOIN replays rp ON rp.seq = t.replay_seq
 LEFT JOIN replay_chapters c ON c.replay_id = t.replay_id AND c.idx = t.chapter
 JOIN releases ob ON ob.id = (SELECT r.id FROM releases r
 	WHERE r.software_id = s.id AND r.interface_change = 1 AND r.version_key > t.version_key

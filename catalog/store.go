@@ -142,6 +142,12 @@ var migrations = []string{
 			COALESCE((SELECT group_concat(text, char(10)) FROM (SELECT text FROM replay_tracks k WHERE k.replay_id = rp.id ORDER BY lang)), ''),
 			rp.publication
 		FROM replays rp`,
+	// Tags also carry the replay's seq, so that the tag index leads to replays by their integer
+	// primary key (one seek instead of two through the id index).
+	`ALTER TABLE replay_tags ADD COLUMN replay_seq INTEGER NOT NULL DEFAULT 0`,
+	`UPDATE replay_tags SET replay_seq = (SELECT seq FROM replays WHERE replays.id = replay_tags.replay_id)`,
+	`DROP INDEX replay_tags_software`,
+	`CREATE INDEX replay_tags_software_seq ON replay_tags (software_id, version_key, replay_seq)`,
 }
 
 // Store is the catalog's database side.
