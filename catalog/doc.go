@@ -52,4 +52,8 @@
 //	GET   /freshness.atom                        Atom feed of outdated published replays
 //
 // Requests without an animator credential see only published replays in lists and reports.
+// sort= takes published_at, created_at, title, duration_ms (- prefix: descending), newest (most
+// recently added first) or relevance (needs q). A search without sort= is ordered by relevance,
+// except when more than 2 000 replays match: ranking that many costs hundreds of milliseconds,
+// so such a broad search lists the newest first.
 package catalog
