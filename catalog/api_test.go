@@ -282,7 +282,7 @@ func TestCalendarVersionMajors(t *testing.T) {
 	for _, tt := range []struct {
 		version string
 		change  bool
-	}{{"23.10", true}, {"24.04", true}, {"24.10", false}, {"24.04.1", false}, {"25.04", true}} {
+	}{{"23.10", false}, {"24.04", true}, {"24.10", false}, {"24.04.1", false}, {"22.04", false}, {"25.04", true}} {
 		var rel Release
 		f.json("POST", "/api/software/ubuntu/releases", true, `{"version":"`+tt.version+`"}`, 201, &rel)
 		if rel.InterfaceChange != tt.change {

@@ -13,10 +13,12 @@
 // # Interface changes
 //
 // A release with interface_change=true changed what learners see. When a release does not say,
-// the default is: true for the first release of a new major version — its first component
-// differs from every known non-pre-release's: 28.0.0 after 27.x, and for calendar versions a new
-// first component (2024.04 after 2023.10 is one, 24.10 after 24.04 is not) — and false otherwise,
-// always false for pre-releases. Releases added by the feed sync are marked reviewed=false until
+// the default is true for the first release of a new major version and false otherwise (always
+// false for pre-releases). A release starts a new major when no known non-pre-release shares its
+// first component and either an older major is known or it is an N.0.0 itself: 28.0.1 after
+// 27.x, and for calendar versions 2024.04 after 2023.10 (24.10 after 24.04 is no new major). So
+// the first release ever recorded counts only when it is an N.0.0 — the oldest entry of a
+// release feed (some 26.0.5) does not outdate every replay of 26.x. Releases added by the feed sync are marked reviewed=false until
 // an animator confirms or corrects them (PATCH /api/software/{slug}/releases/{version}).
 //
 // # Freshness

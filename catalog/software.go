@@ -257,10 +257,14 @@ func (s *Store) unknownSoftware(ctx context.Context, field, slug string) error {
 }
 
 // DefaultInterfaceChange is the rule applied when a release does not say whether it changed the
-// interface: true for the first release of a new major version — its first component differs
-// from every known (non-pre-release) release's, which covers semver (28.0.0 after 27.x) and
-// calendar versions (2024.04 after 2023.x; 24.10 after 24.04 is not a new major) — and false
-// otherwise, including for every pre-release. Animators correct it per release.
+// interface: true for the first release of a new major version, false otherwise (and for every
+// pre-release). Animators correct it per release.
+//
+// A release starts a new major version when no known (non-pre-release) release shares its first
+// component, and either an older major is known (28.0.1 after 27.x; for calendar versions
+// 2024.04 after 2023.10, while 24.10 after 24.04 is no new major) or it is itself an N.0.0
+// release. So the first release ever recorded counts only when it is an N.0.0: the oldest
+// entry of a release feed (often some 26.0.5) must not outdate every replay of 26.x.
 func (s *Store) DefaultInterfaceChange(ctx context.Context, softwareID int64, v Version) (bool, error) {
 	return defaultInterfaceChange(ctx, s.db, softwareID, v)
 }
@@ -274,13 +278,15 @@ func defaultInterfaceChange(ctx context.Context, q queryer, softwareID int64, v 
 		return false, nil
 	}
 	lo, hi := majorRange(v.Major())
-	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM releases WHERE software_id = $1
-		AND version_key >= $2 AND version_key < $3 AND version_key LIKE '%~'`, softwareID, lo, hi).Scan(&n)
+	var same, older int
+	err := q.QueryRowContext(ctx, `SELECT
+		COUNT(CASE WHEN version_key >= $2 AND version_key < $3 THEN 1 END),
+		COUNT(CASE WHEN version_key < $2 THEN 1 END)
+		FROM releases WHERE software_id = $1 AND version_key LIKE '%~'`, softwareID, lo, hi).Scan(&same, &older)
 	if err != nil {
 		return false, fmt.Errorf("catalog: default interface change: %w", err)
 	}
-	return n == 0, nil
+	return same == 0 && (older > 0 || v.MajorOnly()), nil
 }
 
 // majorRange returns the version_key range [lo, hi) of every version whose first component is major.

@@ -161,6 +161,38 @@ func TestSyncReleases(t *testing.T) {
 	}
 }
 
+// TestSyncPartialHistory: a feed only lists the latest releases; its oldest entry (26.0.5) is not
+// taken for the start of major 26, so replays of 26.0.0 are not outdated by it, while 27.0.0 is.
+func TestSyncPartialHistory(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	srv := httptest.NewServer(&forgeFeed{entries: []string{"v27.0.1", "v27.0.0", "v26.0.6", "v26.0.5"}})
+	defer srv.Close()
+	if _, err := s.CreateSoftware(ctx, NewSoftware{Slug: "nextcloud", Name: "Nextcloud", ReleaseFeed: srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateReplay(ctx, NewReplay{ID: "r", Title: "r", Documents: []Tag{{"nextcloud", "26.0.0"}}}); err != nil {
+		t.Fatal(err)
+	}
+	results, err := s.SyncReleases(ctx, SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []string
+	for _, r := range results[0].Added {
+		if r.InterfaceChange {
+			changes = append(changes, r.Version)
+		}
+	}
+	if !slices.Equal(changes, []string{"27.0.0"}) {
+		t.Fatalf("interface changes %v, want [27.0.0]", changes)
+	}
+	r, _ := s.Replay(ctx, "r")
+	if r.Freshness.Status != Outdated || r.Freshness.Tags[0].OutdatedBy.Version != "27.0.0" {
+		t.Fatalf("replay of 26.0.0: %+v", r.Freshness)
+	}
+}
+
 func TestSyncWorker(t *testing.T) {
 	s := newStore(t)
 	if s.SyncWorker(0, nil) != nil {

@@ -191,6 +191,16 @@ func (v Version) Key() string {
 // component (2024.04 after 2023.10; 24.10 after 24.04 is not one).
 func (v Version) Major() int64 { return v.nums[0] }
 
+// MajorOnly reports whether every component after the first is zero (28, 28.0, 28.0.0).
+func (v Version) MajorOnly() bool {
+	for _, n := range v.nums[1:] {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // PreRelease reports whether v is a pre-release (rc, beta, alpha, dev).
 func (v Version) PreRelease() bool { return v.pre != preNone }
 
