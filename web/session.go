@@ -101,16 +101,8 @@ func (s *Site) tokenLive(ctx context.Context, p auth.Principal) bool {
 	if p.TokenID == 0 || s.auth == nil {
 		return true
 	}
-	tokens, err := s.auth.List(ctx)
-	if err != nil {
-		return false
-	}
-	for _, t := range tokens {
-		if t.ID == p.TokenID {
-			return t.RevokedAt == nil
-		}
-	}
-	return false
+	live, err := s.auth.Active(ctx, p.TokenID)
+	return err == nil && live
 }
 
 // csrfToken is the token forms and API calls of this session must send back.

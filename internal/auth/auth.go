@@ -145,6 +145,17 @@ func (s *Store) Revoke(ctx context.Context, id int64) error {
 	return nil
 }
 
+// Active reports whether the token with the given id exists and is not revoked, so that sessions
+// opened with a token end as soon as it is revoked.
+func (s *Store) Active(ctx context.Context, id int64) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE id = $1 AND revoked_at IS NULL`, id).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("auth: check token %d: %w", id, err)
+	}
+	return n == 1, nil
+}
+
 // Authenticate returns who holds token, or an error wrapping httpapi.ErrUnauthorized.
 func (s *Store) Authenticate(ctx context.Context, token string) (Principal, error) {
 	if token == "" {

@@ -78,7 +78,14 @@ func TestRequire(t *testing.T) {
 			}
 		})
 	}
-	_ = animTok
+	for _, tc := range []struct {
+		id   int64
+		want bool
+	}{{animTok.ID, true}, {revTok.ID, false}, {999, false}} {
+		if got, err := s.Active(ctx, tc.id); err != nil || got != tc.want {
+			t.Errorf("Active(%d) = %v, %v; want %v", tc.id, got, err, tc.want)
+		}
+	}
 }
 
 func TestTokensStoredOnlyAsHash(t *testing.T) {
