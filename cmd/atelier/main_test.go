@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -164,6 +165,43 @@ func TestServeHealthReadinessAndAuth(t *testing.T) {
 	if resp.StatusCode != 200 || body["role"] != "admin" {
 		t.Fatalf("whoami as admin = %d %v", resp.StatusCode, body)
 	}
+	// Admins manage tokens over HTTP; the new animator token works, and may not manage tokens.
+	req, _ := http.NewRequest("POST", base+"/api/tokens", strings.NewReader(`{"name":"Camille","role":"animator"}`))
+	req.Header.Set("Authorization", "Bearer test-admin-token")
+	cresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		ID    int64  `json:"id"`
+		Token string `json:"token"`
+	}
+	json.NewDecoder(cresp.Body).Decode(&created)
+	cresp.Body.Close()
+	if cresp.StatusCode != 201 || created.Token == "" {
+		t.Fatalf("create token = %d %+v", cresp.StatusCode, created)
+	}
+	resp, body = get("/api/whoami", created.Token)
+	if resp.StatusCode != 200 || body["role"] != "animator" || body["name"] != "Camille" {
+		t.Fatalf("whoami as new animator = %d %v", resp.StatusCode, body)
+	}
+	resp, body = get("/api/tokens", created.Token)
+	if resp.StatusCode != 403 || body["error"] == nil {
+		t.Fatalf("animator listing tokens = %d %v", resp.StatusCode, body)
+	}
+	resp, body = get("/api/tokens", "test-admin-token")
+	if resp.StatusCode != 200 || body["total"] != float64(1) {
+		t.Fatalf("admin listing tokens = %d %v", resp.StatusCode, body)
+	}
+	req, _ = http.NewRequest("DELETE", fmt.Sprintf("%s/api/tokens/%d", base, created.ID), nil)
+	req.Header.Set("Authorization", "Bearer test-admin-token")
+	if dresp, err := http.DefaultClient.Do(req); err != nil || dresp.StatusCode != 204 {
+		t.Fatalf("revoke = %v %v", dresp, err)
+	}
+	if resp, _ = get("/api/whoami", created.Token); resp.StatusCode != 401 {
+		t.Fatalf("revoked token still accepted: %d", resp.StatusCode)
+	}
+
 	resp, body = get("/no/such/route", "")
 	if resp.StatusCode != 404 || body["error"] == nil {
 		t.Fatalf("unknown route = %d %v", resp.StatusCode, body)

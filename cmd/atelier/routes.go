@@ -29,14 +29,17 @@ func (a *app) routes() http.Handler {
 	admin := func(next http.Handler) http.Handler {
 		return a.auth.Require(auth.RoleAdmin, next, a.principalResolvers...)
 	}
-	_ = admin
 
 	// Health.
 	r.Handle("/healthz", h(a.healthz)).Methods("GET", "HEAD")
 	r.Handle("/readyz", h(a.readyz)).Methods("GET", "HEAD")
 
-	// Tokens (admin).
+	// Tokens: anyone may ask who their token is; only admins manage tokens.
 	r.Handle("/api/whoami", animator(h(a.whoami))).Methods("GET")
+	tokens := auth.API{Store: a.auth}
+	r.Handle("/api/tokens", admin(h(tokens.List))).Methods("GET")
+	r.Handle("/api/tokens", admin(h(tokens.Create))).Methods("POST")
+	r.Handle("/api/tokens/{id:[0-9]+}", admin(h(tokens.Revoke))).Methods("DELETE")
 
 	// Media served from local disk through signed, expiring URLs (Dir backend only).
 	if a.dir != nil {
