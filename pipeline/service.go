@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s.river, err = river.NewClient(driver, &river.Config{
 		Queues:            map[string]river.QueueConfig{queueName: {MaxWorkers: cfg.Workers}},
 		Workers:           workers,
-		Logger:            s.log.With("component", "river"),
+		Logger:            cfg.Log.With("component", "pipeline.river"),
 		MaxAttempts:       cfg.MaxAttempts,
 		FetchPollInterval: cfg.PollInterval,
 		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
