@@ -44,6 +44,10 @@ type Dir struct {
 	// against readers, so that a reader never sees a data file together
 	// with the sidecar of another version. Uploads stream without a lock.
 	locks [64]sync.RWMutex
+	// tree guards directories: Puts share it while they create a directory and rename into
+	// it, Delete takes it alone to remove directories it left empty. Without pruning, every
+	// refused upload would leave an empty directory behind for good.
+	tree sync.RWMutex
 }
 
 // NewDir opens (creating it if needed) a Dir at root. URLs it makes start
@@ -167,6 +171,8 @@ func (d *Dir) put(ctx context.Context, key string, r io.Reader, size int64, cont
 	if err := ctx.Err(); err != nil {
 		return Info{}, err
 	}
+	d.tree.RLock()
+	defer d.tree.RUnlock()
 	if err := d.mkdirAll(filepath.Dir(dataPath)); err != nil {
 		return Info{}, err
 	}
@@ -323,22 +329,46 @@ func (d *Dir) Delete(ctx context.Context, key string) error {
 	mu.Lock()
 	defer mu.Unlock()
 	p := d.dataPath(key)
-	if fi, err := os.Lstat(p); err == nil && !fi.IsDir() {
-		if err := os.Remove(p); err != nil && notExist(err) != ErrNotExist {
-			return opErr("delete", key, err)
+	if err := d.remove(p, d.metaPath(key)); err != nil {
+		return opErr("delete", key, err)
+	}
+	d.pruneEmpty(filepath.Dir(p))
+	return nil
+}
+
+// remove deletes the data file (the commit), then the sidecar, sharing the tree lock so that
+// no prune removes the directory under it.
+func (d *Dir) remove(data, meta string) error {
+	d.tree.RLock()
+	defer d.tree.RUnlock()
+	if fi, err := os.Lstat(data); err == nil && !fi.IsDir() {
+		if err := os.Remove(data); err != nil && notExist(err) != ErrNotExist {
+			return err
 		}
-		if err := syncDir(filepath.Dir(p)); err != nil {
-			return opErr("delete", key, err)
+		if err := syncDir(filepath.Dir(data)); err != nil {
+			return err
 		}
 	}
-	if err := os.Remove(d.metaPath(key)); err != nil && notExist(err) != ErrNotExist {
-		return opErr("delete", key, err)
+	if err := os.Remove(meta); err != nil && notExist(err) != ErrNotExist {
+		return err
 	}
 	return nil
 }
 
-// List walks the directory that holds prefix's last segment. Directories
-// left empty by Delete are kept, and cost nothing but a visit.
+// pruneEmpty removes dir and its parents below the root while they are empty. os.Remove refuses
+// a directory that is not empty, so a failure simply ends the walk.
+func (d *Dir) pruneEmpty(dir string) {
+	d.tree.Lock()
+	defer d.tree.Unlock()
+	for dir != d.root && strings.HasPrefix(dir, d.root+string(filepath.Separator)) {
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+// List walks the directory that holds prefix's last segment.
 func (d *Dir) List(ctx context.Context, prefix string) ([]Info, error) {
 	if err := validPrefix(prefix); err != nil {
 		return nil, err

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -273,4 +276,45 @@ func TestDirFailedPutCleansUp(t *testing.T) {
 			t.Errorf("%s: %v", k, err)
 		}
 	}
+}
+
+func TestDirDeletePrunesEmptyDirectories(t *testing.T) {
+	d := newTestDir(t)
+	mustPut(t, d, "recordings/r1/source", []byte("x"), "")
+	mustPut(t, d, "recordings/r1/subtitles/fr.srt", []byte("y"), "")
+	mustPut(t, d, "recordings/r2/source", []byte("z"), "")
+	for _, k := range []string{"recordings/r1/subtitles/fr.srt", "recordings/r1/source"} {
+		if err := d.Delete(t.Context(), k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(d.root, "recordings", "r1")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("recordings/r1 still on disk after its last object was deleted: %v", err)
+	}
+	if _, err := d.Stat(t.Context(), "recordings/r2/source"); err != nil {
+		t.Errorf("a sibling's object went with it: %v", err)
+	}
+	if _, err := os.Stat(d.root); err != nil {
+		t.Errorf("the root itself was removed: %v", err)
+	}
+	// Concurrent Puts into a directory that Deletes keep emptying all land.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 20 {
+				k := fmt.Sprintf("churn/d/%d-%d", i, j)
+				if _, err := d.Put(t.Context(), k, strings.NewReader("x"), 1, ""); err != nil {
+					t.Errorf("put %s: %v", k, err)
+					return
+				}
+				if err := d.Delete(t.Context(), k); err != nil {
+					t.Errorf("delete %s: %v", k, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
