@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,12 +15,12 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-	"golang.org/x/text/language"
 
 	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/auth"
 	"codeberg.org/atelier/atelier/internal/httpapi"
 	"codeberg.org/atelier/atelier/pipeline/media"
+	"codeberg.org/atelier/atelier/pipeline/subtitle"
 )
 
 // API holds the pipeline's HTTP handlers; cmd/atelier routes to them.
@@ -220,9 +221,8 @@ func (a *API) Events(w http.ResponseWriter, r *http.Request) error {
 }
 
 const (
-	maxMetaPart     = 1 << 20
-	maxSubtitlePart = 10 << 20
-	maxSubtitles    = 50
+	maxMetaPart  = 1 << 20
+	maxSubtitles = 50
 )
 
 // Upload answers POST /api/recordings: a multipart body with, in order, the `meta` JSON part, the
@@ -456,32 +456,54 @@ func (u *upload) storeSource(ctx context.Context, part *multipart.Part) error {
 	return nil
 }
 
-var subtitleExts = map[string]string{".srt": "application/x-subrip", ".vtt": "text/vtt", ".ass": "text/x-ass", ".ssa": "text/x-ssa"}
+var subtitleExts = map[string]string{
+	".srt": "application/x-subrip", ".vtt": "text/vtt", ".ass": "text/x-ass", ".ssa": "text/x-ssa",
+	".ttml": "application/ttml+xml",
+}
 
+// storeSubtitle reads one subtitles part (at most subtitle.MaxFileSize), checks that it parses
+// and stores it as sent under recordings/{id}/subtitles/{lang}.{ext}. A file that does not parse
+// is refused here, with the line at fault, rather than skipped when the job publishes tracks.
 func (u *upload) storeSubtitle(ctx context.Context, i int, part *multipart.Part) error {
 	field := fmt.Sprintf("subtitles[%d]", i)
 	name := filepath.Base(strings.ReplaceAll(part.FileName(), `\`, "/"))
 	ext := strings.ToLower(filepath.Ext(name))
 	ct, ok := subtitleExts[ext]
 	if !ok {
-		return httpapi.Invalid(field, "subtitle file %q: use .srt, .vtt, .ass or .ssa, named after its language (fr.srt)", name)
+		return httpapi.Invalid(field, "subtitle file %q: use .srt, .vtt, .ass, .ssa or .ttml, named after its language (fr.srt)", name)
 	}
-	tag, err := language.Parse(strings.TrimSuffix(name, filepath.Ext(name)))
-	if err != nil || tag == language.Und {
+	// The same rule as the subtitle API (PUT .../subtitles/{lang}), so that both name a
+	// language's track alike and a later PUT replaces this file.
+	lang, err := subtitle.CanonicalLang(strings.TrimSuffix(name, filepath.Ext(name)))
+	if err != nil {
 		return httpapi.Invalid(field, "subtitle file %q: name it after its language, e.g. fr.srt or pt-BR.vtt", name)
 	}
-	key := "recordings/" + u.id + "/subtitles/" + tag.String() + ext
+	key := subtitle.SourceKey(u.id, lang, ext)
 	for _, k := range u.subtitles {
 		if strings.TrimSuffix(k, filepath.Ext(k)) == strings.TrimSuffix(key, ext) {
-			return httpapi.Invalid(field, "a second subtitle file for language %s", tag)
+			return httpapi.Invalid(field, "a second subtitle file for language %s", lang)
 		}
 	}
-	u.stored = append(u.stored, key)
-	lr := &limitReader{r: part, limit: maxSubtitlePart}
-	if _, err := u.s.cfg.Media.Put(ctx, key, lr, -1, ct); err != nil {
-		if errors.Is(err, errOverLimit) {
-			return httpapi.Invalid(field, "subtitle file %q is larger than %s", name, byteSize(maxSubtitlePart))
+	data, err := io.ReadAll(io.LimitReader(part, subtitle.MaxFileSize+1))
+	if err != nil {
+		var maxBytes *http.MaxBytesError
+		if errors.As(err, &maxBytes) || ctx.Err() != nil {
+			return err
 		}
+		return httpapi.Invalid(field, "reading subtitle file %q failed: %v", name, err)
+	}
+	if len(data) > subtitle.MaxFileSize {
+		return httpapi.Errorf(http.StatusRequestEntityTooLarge, "%s: subtitle file %q is larger than %s", field, name, byteSize(subtitle.MaxFileSize))
+	}
+	if _, err := subtitle.Parse(data, name); err != nil {
+		var pe *subtitle.ParseError
+		if errors.As(err, &pe) {
+			return httpapi.Invalid(field, "%s: %s", name, pe.Where())
+		}
+		return fmt.Errorf("pipeline: check subtitles of %s: %w", u.id, err)
+	}
+	u.stored = append(u.stored, key)
+	if _, err := u.s.cfg.Media.Put(ctx, key, bytes.NewReader(data), int64(len(data)), ct); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -403,6 +403,10 @@ func TestUploadRefused(t *testing.T) {
 		{"unknown software", `{` + ok + `,"documents":[{"software":"nextclod","version":"27"}]}`, src, nil, 422,
 			"documents[0].software", "nextcloud"},
 		{"bad subtitle name", `{` + ok + `}`, src, map[string]string{"subs.txt": "x"}, 422, "subtitles[0]", "language"},
+		{"malformed subtitles", `{` + ok + `}`, src, map[string]string{"fr.srt": "1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\nno timing here\n"},
+			422, "subtitles[0]", "fr.srt: line 6: expected the timing line of cue 2"},
+		{"subtitles too large", `{` + ok + `}`, src, map[string]string{"fr.srt": strings.Repeat("x", subtitle.MaxFileSize+1)},
+			413, "", "subtitles[0]: subtitle file \"fr.srt\" is larger than 10 MiB"},
 		{"missing source", `{` + ok + `}`, nil, nil, 422, "source", "source"},
 		{"too large", `{` + ok + `}`, big, nil, 413, "", "larger than the upload limit of 1 MiB"},
 	}
