@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,6 +87,8 @@ func Links(r Recording) map[string]string {
 				l[name] = "/replays/" + r.ID + "/" + rel
 			}
 		}
+		// The burned-in rendition (meta "burn_in") is listed in Outputs as
+		// replays/{id}/burnin/{lang}.mp4; it gets a link once the web stream routes serve it.
 	}
 	return l
 }
@@ -300,6 +303,11 @@ func (a *API) Upload(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 
+	if plan.BurnIn != "" && !slices.Contains(up.langs, plan.BurnIn) {
+		return httpapi.Invalid("burn_in", "no subtitles file in %s to burn in: add a subtitles part named %s.srt (or .vtt, .ass, .ssa, .ttml)",
+			plan.BurnIn, plan.BurnIn)
+	}
+
 	probe, err := media.ProbeFile(ctx, up.spool)
 	if errors.Is(err, media.ErrNotMedia) {
 		var me *media.Error
@@ -396,6 +404,7 @@ type upload struct {
 	sha256    string
 	stored    []string // storage keys
 	subtitles []string
+	langs     []string // of subtitles, canonical
 }
 
 func (u *upload) sourceKey() string { return "recordings/" + u.id + "/source" }
@@ -510,6 +519,7 @@ func (u *upload) storeSubtitle(ctx context.Context, i int, part *multipart.Part)
 		return fmt.Errorf("pipeline: store subtitles of %s: %w", u.id, err)
 	}
 	u.subtitles = append(u.subtitles, key)
+	u.langs = append(u.langs, lang)
 	return nil
 }
 

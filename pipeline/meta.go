@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/language"
 
 	"codeberg.org/atelier/atelier/internal/httpapi"
+	"codeberg.org/atelier/atelier/pipeline/subtitle"
 )
 
 // CutMode says how the kept ranges are cut out of the source (see pipeline/media).
@@ -94,6 +95,10 @@ type Meta struct {
 	Cut         CutMode       `json:"cut,omitempty"`
 	Publication Publication   `json:"publication,omitempty"`
 	Loudnorm    bool          `json:"loudnorm,omitempty"`
+	// BurnIn asks for an extra MP4 with the subtitles of this language burnt into the picture,
+	// for platforms that cannot show subtitle tracks: replays/{id}/burnin/{lang}.mp4. The upload
+	// must carry a subtitles file of that language.
+	BurnIn string `json:"burn_in,omitempty"`
 }
 
 // Edits says what to keep of the source: either the ranges to keep or the ranges to remove.
@@ -129,6 +134,7 @@ type Plan struct {
 	Cut                CutMode
 	Publication        Publication
 	Loudnorm           bool
+	BurnIn             string // canonical language tag, or ""
 }
 
 const (
@@ -179,6 +185,12 @@ func (m *Meta) Validate() (Plan, error) {
 		return p, httpapi.Invalid("language", "%q is not a language tag; use e.g. \"fr\" or \"pt-BR\"", m.Language)
 	}
 	p.Language = tag.String()
+
+	if m.BurnIn != "" {
+		if p.BurnIn, err = subtitle.CanonicalLang(m.BurnIn); err != nil {
+			return p, httpapi.Invalid("burn_in", "%q is not a language tag: name the subtitle language to burn in, e.g. \"fr\"", m.BurnIn)
+		}
+	}
 
 	switch m.Cut {
 	case "":

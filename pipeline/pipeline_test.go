@@ -91,6 +91,14 @@ func newEnv(t *testing.T, o envOptions) *env {
 			_, err := tracks.PublishReplay(ctx, rec.ID, lang, src, spans, rec.CreatedBy)
 			return err
 		},
+		BurnIn: func(ctx context.Context, id, lang string, keep []Span, dst string) error {
+			tracks := &subtitle.Tracks{Media: o.store, Catalog: cat}
+			spans := make([]subtitle.Span, len(keep))
+			for i, s := range keep {
+				spans[i] = subtitle.Span(s)
+			}
+			return tracks.BurnInFile(ctx, id, lang, spans, dst)
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -408,6 +416,9 @@ func TestUploadRefused(t *testing.T) {
 		{"subtitles too large", `{` + ok + `}`, src, map[string]string{"fr.srt": strings.Repeat("x", subtitle.MaxFileSize+1)},
 			413, "", "subtitles[0]: subtitle file \"fr.srt\" is larger than 10 MiB"},
 		{"missing source", `{` + ok + `}`, nil, nil, 422, "source", "source"},
+		{"burn in without its track", `{` + ok + `,"burn_in":"en"}`, src, map[string]string{"fr.srt": "1\n00:00:01,000 --> 00:00:02,000\nok\n"},
+			422, "burn_in", "no subtitles file in en to burn in"},
+		{"burn in no language", `{` + ok + `,"burn_in":"french!"}`, src, nil, 422, "burn_in", "not a language tag"},
 		{"too large", `{` + ok + `}`, big, nil, 413, "", "larger than the upload limit of 1 MiB"},
 	}
 	for _, tt := range tests {

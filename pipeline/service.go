@@ -58,7 +58,12 @@ type Config struct {
 	// spans), once its outputs are stored and before it is marked ready; sourcePath is the local
 	// source (for automatic captions) and lang the replay's language. cmd/atelier adapts
 	// subtitle.Tracks.PublishReplay. An error is taken for transient (retried).
-	Subtitles    func(ctx context.Context, rec Recording, lang, sourcePath string, keep []Span) error
+	Subtitles func(ctx context.Context, rec Recording, lang, sourcePath string, keep []Span) error
+	// BurnIn writes the subtitle track of lang, re-timed through keep, to dst (WebVTT) for the
+	// burned-in rendition a recording's meta may ask for ("burn_in"). cmd/atelier adapts
+	// subtitle.Tracks.BurnInFile; an error wrapping assets.ErrNotExist (no such track) fails the
+	// job, any other is taken for transient. nil: burn-in requests fail the job.
+	BurnIn       func(ctx context.Context, recordingID, lang string, keep []Span, dst string) error
 	Ladder       []int         // rendition heights; nil: the media package's default
 	MaxAttempts  int           // tries for transient faults; 0: 5
 	RetryDelay   time.Duration // first wait before retrying a transient fault, doubling; 0: 10s

@@ -280,11 +280,26 @@ func (s *Service) process(ctx context.Context, rec Recording, rerender bool) ([]
 	if err := os.RemoveAll(outDir); err != nil {
 		return nil, transient(err, "the server could not clean its work directory")
 	}
+	// With a burned-in rendition the render stage covers both encodes: the ladder takes the
+	// first 75 %, the burned-in MP4 the rest.
+	renderShare := 1.0
+	if plan.BurnIn != "" {
+		renderShare = 0.75
+	}
 	outs, err := media.Render(ctx, cutPath, outDir, media.RenderOptions{
 		Ladder: s.cfg.Ladder, Loudnorm: plan.Loudnorm, Chapters: mch,
-	}, rep.media("render"))
+	}, func(p media.Progress) { rep.stage("render", p.Fraction*renderShare, p.Speed) })
 	if err != nil {
 		return nil, mediaError(err, "rendering")
+	}
+	if plan.BurnIn != "" {
+		f, err := s.renderBurnIn(ctx, id, plan, actual, cutPath, outDir, func(p media.Progress) {
+			rep.stage("render", renderShare+p.Fraction*(1-renderShare), p.Speed)
+		})
+		if err != nil {
+			return nil, err
+		}
+		outs.Files = append(outs.Files, f)
 	}
 
 	keys, err := s.upload(ctx, id, outDir, outs.Files, rep)
@@ -311,6 +326,33 @@ func (s *Service) process(ctx context.Context, rec Recording, rerender bool) ([]
 		return nil, transient(err, "the catalog could not be updated")
 	}
 	return keys, nil
+}
+
+// BurnInFile is where the burned-in rendition of lang is stored, relative to replays/{id}/.
+func BurnInFile(lang string) string { return "burnin/" + lang + ".mp4" }
+
+// renderBurnIn writes the burned-in rendition the meta asks for into outDir, beside the normal
+// outputs (which keep their subtitle tracks), and returns its path relative to outDir. The track
+// is re-timed through the actual kept spans, like the published ones.
+func (s *Service) renderBurnIn(ctx context.Context, id string, plan Plan, actual []Span, cutPath, outDir string, progress func(media.Progress)) (string, error) {
+	if s.cfg.BurnIn == nil {
+		return "", permanent(errors.New("pipeline: no BurnIn in Config"), "this server cannot burn subtitles in")
+	}
+	vtt := filepath.Join(s.workDir(id), "burnin-"+plan.BurnIn+".vtt")
+	if err := s.cfg.BurnIn(ctx, id, plan.BurnIn, actual, vtt); err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		if errors.Is(err, assets.ErrNotExist) {
+			return "", permanent(err, "there is no %s subtitle track to burn in", plan.BurnIn)
+		}
+		return "", transient(err, "preparing the subtitles to burn in failed")
+	}
+	rel := BurnInFile(plan.BurnIn)
+	if _, err := media.RenderBurnIn(ctx, cutPath, vtt, filepath.Join(outDir, filepath.FromSlash(rel)), plan.Loudnorm, progress); err != nil {
+		return "", mediaError(err, "burning the subtitles in")
+	}
+	return rel, nil
 }
 
 // ensureSource returns the local path of the source: the upload's spool when it is complete,

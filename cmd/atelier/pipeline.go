@@ -24,6 +24,7 @@ func (a *app) openPipeline(ctx context.Context) error {
 		WorkDir:   filepath.Join(a.cfg.DataDir, "work"),
 		MaxUpload: a.cfg.MaxUpload, Workers: a.cfg.Workers, Log: a.log,
 		Subtitles: publishSubtitles(a.subtitles),
+		BurnIn:    burnIn(a.subtitles),
 	})
 	if err != nil {
 		return err
@@ -46,5 +47,19 @@ func publishSubtitles(t *subtitle.Tracks) func(ctx context.Context, rec pipeline
 		}
 		_, err := t.PublishReplay(ctx, rec.ID, lang, src, spans, rec.CreatedBy)
 		return err
+	}
+}
+
+// burnIn lets the pipeline write the re-timed track that a recording's burned-in rendition shows.
+func burnIn(t *subtitle.Tracks) func(ctx context.Context, id, lang string, keep []pipeline.Span, dst string) error {
+	if t == nil {
+		return nil
+	}
+	return func(ctx context.Context, id, lang string, keep []pipeline.Span, dst string) error {
+		spans := make([]subtitle.Span, len(keep))
+		for i, s := range keep {
+			spans[i] = subtitle.Span(s)
+		}
+		return t.BurnInFile(ctx, id, lang, spans, dst)
 	}
 }

@@ -441,3 +441,42 @@ func listFiles(dir string) ([]string, error) {
 	slices.Sort(files)
 	return files, nil
 }
+
+// RenderBurnIn writes dst: cutMP4 as an MP4 (H.264/AAC, +faststart, loudness-normalised when
+// loudnorm is set, like Render's video.mp4) with the subtitle file subs (srt, vtt, ass) burnt into
+// the picture, for platforms that cannot show subtitle tracks. It is a rendition of its own
+// beside Render's outputs, which keep their separate tracks. It returns dst's duration.
+func RenderBurnIn(ctx context.Context, cutMP4, subs, dst string, loudnorm bool, progress func(Progress)) (time.Duration, error) {
+	p, err := probeStreams(ctx, cutMP4)
+	if err != nil {
+		return 0, fmt.Errorf("media: burn-in: %w", err)
+	}
+	if !p.HasVideo {
+		return 0, fmt.Errorf("media: burn-in: %s has no video stream", filepath.Base(cutMP4))
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return 0, fmt.Errorf("media: burn-in: %w", err)
+	}
+	work, err := os.MkdirTemp(filepath.Dir(dst), ".burnin-")
+	if err != nil {
+		return 0, fmt.Errorf("media: burn-in: %w", err)
+	}
+	defer os.RemoveAll(work)
+	burn, err := stageSubtitles(ctx, subs, work)
+	if err != nil {
+		return 0, err
+	}
+	tr := newTracker(progress)
+	tr.plan(stage{"burn-in", float64(p.Duration)})
+	tr.begin(p.Duration)
+	if err := runFFmpeg(ctx, mp4Args(cutMP4, loudnorm, burn, p.HasAudio, dst), tr.tick); err != nil {
+		return 0, fmt.Errorf("media: burn-in: %w", err)
+	}
+	tr.end()
+	vp, err := probeStreams(ctx, dst)
+	if err != nil {
+		return 0, fmt.Errorf("media: burn-in: check %s: %w", filepath.Base(dst), err)
+	}
+	tr.finish()
+	return vp.Duration, nil
+}
