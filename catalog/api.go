@@ -159,6 +159,17 @@ func (a *API) withLinks(rp Replay) ReplayJSON {
 	return ReplayJSON{Replay: rp, Links: l}
 }
 
+// replayListJSON is the list shape with total_exact: beyond countMax matches, total is a lower
+// bound (the replays counted) and total_exact false.
+type replayListJSON struct {
+	Items      []ReplayJSON `json:"items"`
+	Total      int          `json:"total"`
+	TotalExact bool         `json:"total_exact"`
+	Limit      int          `json:"limit"`
+	Offset     int          `json:"offset"`
+	NextOffset *int         `json:"next_offset"`
+}
+
 // ListReplays handles GET /api/replays. Without an animator credential only published replays
 // are listed; with one, ?publication= may pick drafts or unlisted ones.
 func (a *API) ListReplays(w http.ResponseWriter, r *http.Request) error {
@@ -182,7 +193,8 @@ func (a *API) ListReplays(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := list[ReplayJSON]{Items: make([]ReplayJSON, len(l.Items)), Total: l.Total, Limit: l.Limit, Offset: l.Offset, NextOffset: l.NextOffset}
+	out := replayListJSON{Items: make([]ReplayJSON, len(l.Items)), Total: l.Total, TotalExact: l.TotalExact,
+		Limit: l.Limit, Offset: l.Offset, NextOffset: l.NextOffset}
 	for i, rp := range l.Items {
 		out.Items[i] = a.withLinks(rp)
 	}

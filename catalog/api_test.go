@@ -669,3 +669,40 @@ func TestFreshnessReportAndFeed(t *testing.T) {
 		t.Fatal("feed without link")
 	}
 }
+
+// TestBoundedTotal: beyond countMax matches total counts what was counted, total_exact is false,
+// and next_offset still leads to the next page until the last one.
+func TestBoundedTotal(t *testing.T) {
+	f := newFixture(t)
+	f.seed()
+	defer func(n, r int) { countMax, rankMax = n, r }(countMax, rankMax)
+	countMax, rankMax = 2, 1
+	for _, tt := range []struct {
+		query string
+		total int
+		exact bool
+		next  *int
+		want  []string
+	}{
+		{"limit=1", 2, false, ptr(1), []string{"g"}},
+		{"limit=2&offset=2", 4, false, ptr(4), []string{"c", "b"}},
+		{"limit=2&offset=4", 5, true, nil, []string{"a"}},
+		{"software=nextcloud&limit=1", 2, false, ptr(1), []string{"g"}},
+		{"language=fr", 2, true, nil, []string{"d", "a"}},
+		{"q=the&limit=1", 2, true, ptr(1), []string{"c"}},
+	} {
+		var l replayListJSON
+		f.json("GET", "/api/replays?"+tt.query, false, "", 200, &l)
+		var got []string
+		for _, rp := range l.Items {
+			got = append(got, rp.ID)
+		}
+		if l.Total != tt.total || l.TotalExact != tt.exact || !slices.Equal(got, tt.want) ||
+			(l.NextOffset == nil) != (tt.next == nil) || (l.NextOffset != nil && *l.NextOffset != *tt.next) {
+			t.Errorf("%s: total %d exact %v next %v ids %v, want %d %v %v %v", tt.query, l.Total, l.TotalExact,
+				l.NextOffset, got, tt.total, tt.exact, tt.next, tt.want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
