@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/testenv"
 	"codeberg.org/atelier/atelier/pipeline/media"
 )
@@ -84,4 +85,27 @@ func changedPixels(t *testing.T, a, b string, at time.Duration) int {
 		}
 	}
 	return n
+}
+
+// TestUnlistedWhenReady: "publication": "unlisted" in the meta makes the replay unlisted once it is
+// ready (the catalog refuses it before), and leaves it a draft until then.
+func TestUnlistedWhenReady(t *testing.T) {
+	testenv.FFmpeg(t)
+	e := newEnv(t, envOptions{noRun: true})
+	status, out := e.upload(`{"title": "t", "language": "fr", "publication": "unlisted"}`, clip(t, 2*time.Second), nil)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, out)
+	}
+	id := out["id"].(string)
+	ctx := context.Background()
+	if rp, err := e.catalog.Replay(ctx, id); err != nil || rp.Publication != catalog.Draft {
+		t.Fatalf("before processing: %+v %v", rp.Publication, err)
+	}
+	e.start()
+	if v := e.waitFor(id, "a final status", final); v.Status != StatusReady {
+		t.Fatalf("recording: %+v", v)
+	}
+	if rp, err := e.catalog.Replay(ctx, id); err != nil || rp.Publication != catalog.Unlisted || rp.Processing != catalog.Ready {
+		t.Fatalf("when ready: publication %s processing %s, %v", rp.Publication, rp.Processing, err)
+	}
 }

@@ -28,8 +28,9 @@ const (
 type Publication string
 
 const (
-	PublishDraft Publication = "draft"     // the animator publishes it later
-	PublishReady Publication = "published" // published as soon as it is ready
+	PublishDraft    Publication = "draft"     // the animator publishes it later
+	PublishReady    Publication = "published" // published as soon as it is ready
+	PublishUnlisted Publication = "unlisted"  // reachable by its link (never listed) once ready
 )
 
 // Span is a time range [Start, End) of a recording.
@@ -203,10 +204,10 @@ func (m *Meta) Validate() (Plan, error) {
 	switch m.Publication {
 	case "":
 		p.Publication = PublishDraft
-	case PublishDraft, PublishReady:
+	case PublishDraft, PublishReady, PublishUnlisted:
 		p.Publication = m.Publication
 	default:
-		return p, httpapi.Invalid("publication", "unknown publication %q: use draft or published", m.Publication)
+		return p, httpapi.Invalid("publication", "unknown publication %q: use draft, published or unlisted", m.Publication)
 	}
 
 	if m.Edits != nil {

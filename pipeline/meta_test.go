@@ -114,7 +114,7 @@ func TestMetaErrors(t *testing.T) {
 		{"unknown field", `{"title":"t","language":"fr","colour":1}`, "colour", "unknown field"},
 		{"malformed", `{"title":`, "meta", "malformed"},
 		{"bad cut", `{"title":"t","language":"fr","cut":"sloppy"}`, "cut", "fast, accurate or reencode"},
-		{"bad publication", `{"title":"t","language":"fr","publication":"maybe"}`, "publication", "draft or published"},
+		{"bad publication", `{"title":"t","language":"fr","publication":"maybe"}`, "publication", "draft, published or unlisted"},
 		{"both edits", `{"title":"t","language":"fr","edits":{"keep":[[0,1]],"remove":[[2,3]]}}`, "edits", "not both"},
 		{"no edits", `{"title":"t","language":"fr","edits":{}}`, "edits", "keep or remove"},
 		{"empty list", `{"title":"t","language":"fr","edits":{"keep":[]}}`, "edits.keep", "empty"},

@@ -32,6 +32,9 @@ type Catalog interface {
 	CreateReplay(ctx context.Context, r catalog.NewReplay) error
 	SetChapters(ctx context.Context, replayID string, chapters []catalog.Chapter) error
 	SetProcessing(ctx context.Context, replayID, state string, durationMS int64) error
+	// UpdateReplay sets a publication other than published (unlisted) once the replay is ready:
+	// the catalog takes only "publish when ready" at creation.
+	UpdateReplay(ctx context.Context, id string, u catalog.ReplayUpdate) error
 }
 
 var _ Catalog = (*catalog.Store)(nil)

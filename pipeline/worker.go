@@ -325,6 +325,14 @@ func (s *Service) process(ctx context.Context, rec Recording, rerender bool) ([]
 	if err := s.cfg.Catalog.SetProcessing(ctx, id, catalog.Ready, outs.Duration.Milliseconds()); err != nil {
 		return nil, transient(err, "the catalog could not be updated")
 	}
+	// "published" went with CreateReplay (PublishWhenReady); "unlisted" can only be set on a
+	// ready replay. Only on the first render: later the animator owns the publication.
+	if plan.Publication == PublishUnlisted && !rerender {
+		pub := string(catalog.Unlisted)
+		if err := s.cfg.Catalog.UpdateReplay(ctx, id, catalog.ReplayUpdate{Publication: &pub}); err != nil {
+			return nil, transient(err, "the catalog could not be updated")
+		}
+	}
 	return keys, nil
 }
 
