@@ -148,6 +148,20 @@ var migrations = []string{
 	`UPDATE replay_tags SET replay_seq = (SELECT seq FROM replays WHERE replays.id = replay_tags.replay_id)`,
 	`DROP INDEX replay_tags_software`,
 	`CREATE INDEX replay_tags_software_seq ON replay_tags (software_id, version_key, replay_seq)`,
+	// A search's last word is a prefix (search-as-you-type). Without a prefix index FTS5 answers
+	// "fich"* by reading and merging the whole doclist of every term that starts so — 5-9 ms for a
+	// common word at 100 000 replays, even for LIMIT 50, and 60 ms for a single letter. Prefix
+	// indexes of 1 to 12 characters let such a query stream its matches like a plain word
+	// (0.1 ms), for an index about 4 times larger; a longer last word still merges.
+	`DROP TABLE replay_fts`,
+	`CREATE VIRTUAL TABLE replay_fts USING fts5(title, description, chapters, subtitles, publication,
+		tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3 4 5 6 7 8 9 10 11 12')`,
+	`INSERT INTO replay_fts (rowid, title, description, chapters, subtitles, publication)
+		SELECT rp.seq, rp.title, rp.description,
+			COALESCE((SELECT group_concat(title, char(10)) FROM (SELECT title FROM replay_chapters c WHERE c.replay_id = rp.id ORDER BY idx)), ''),
+			COALESCE((SELECT group_concat(text, char(10)) FROM (SELECT text FROM replay_tracks k WHERE k.replay_id = rp.id ORDER BY lang)), ''),
+			rp.publication
+		FROM replays rp`,
 }
 
 // Store is the catalog's database side.
