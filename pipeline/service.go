@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -167,6 +169,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	s.removeStaleWorkDirs(ctx)
+	s.removeOrphanedUploads(ctx)
 	if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("pipeline: start workers: %w", err)
 	}
@@ -235,6 +238,47 @@ func (s *Service) removeStaleWorkDirs(ctx context.Context) {
 		}
 		s.log.Info("removing a stale work directory", "path", filepath.Join(s.cfg.WorkDir, ent.Name()))
 		_ = os.RemoveAll(filepath.Join(s.cfg.WorkDir, ent.Name()))
+	}
+}
+
+// orphanAge is how old the stored objects of a recording id with no recording row must be before
+// removeOrphanedUploads takes them for the leftovers of a crash. An upload in progress stores its
+// source, then its subtitles, then probes and inserts the row within moments; an hour leaves
+// room for slow subtitle parts and a slow probe, and for clocks that disagree a little.
+const orphanAge = time.Hour
+
+// removeOrphanedUploads removes what an upload cut short by a crash left in storage: objects
+// under recordings/{id}/ of an id that has no recording row, all older than orphanAge. A refused
+// upload cleans up after itself; only a server that died mid-upload leaves these.
+func (s *Service) removeOrphanedUploads(ctx context.Context) {
+	objs, err := s.cfg.Media.List(ctx, "recordings/")
+	if err != nil {
+		s.log.Warn("listing stored uploads to find orphans", "error", err)
+		return
+	}
+	byID := map[string][]assets.Info{}
+	for _, o := range objs {
+		id, _, ok := strings.Cut(strings.TrimPrefix(o.Key, "recordings/"), "/")
+		if ok && id != "" {
+			byID[id] = append(byID[id], o)
+		}
+	}
+	now := s.store.now()
+	for id, objs := range byID {
+		if slices.ContainsFunc(objs, func(o assets.Info) bool { return now.Sub(o.ModTime) < orphanAge }) {
+			continue // maybe an upload still going on
+		}
+		if _, err := s.store.get(ctx, id); !errors.Is(err, ErrNotFound) {
+			continue // a recording, or the database could not tell: keep
+		}
+		for _, o := range objs {
+			if err := s.cfg.Media.Delete(ctx, o.Key); err != nil && !errors.Is(err, assets.ErrNotExist) {
+				s.log.Warn("removing an upload with no recording", "recording_id", id, "key", o.Key, "error", err)
+				continue
+			}
+			s.log.Info("removed an upload with no recording (a server stopped mid-upload)", "recording_id", id, "key", o.Key,
+				"size", o.Size, "mod_time", o.ModTime)
+		}
 	}
 }
 
