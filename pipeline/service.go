@@ -245,6 +245,9 @@ func (s *Service) removeStaleWorkDirs(ctx context.Context) {
 // removeOrphanedUploads takes them for the leftovers of a crash. An upload in progress stores its
 // source, then its subtitles, then probes and inserts the row within moments; an hour leaves
 // room for slow subtitle parts and a slow probe, and for clocks that disagree a little.
+// Caveat: S3 dates a multipart object from the start of its upload, so a source that took over an
+// hour to send looks old at once; only a server starting in the seconds between that upload's end
+// and its row (another server's upload: a starting server has none of its own) could take it.
 const orphanAge = time.Hour
 
 // removeOrphanedUploads removes what an upload cut short by a crash left in storage: objects
