@@ -48,8 +48,14 @@ func benchCatalogDB(b *testing.B, n int) string {
 	cached := filepath.Join(testenv.BenchCacheDir(b), fmt.Sprintf("catalog-%d-%s.db", n, hex.EncodeToString(h.Sum(nil))[:12]))
 	if _, err := os.Stat(cached); err != nil {
 		start := time.Now()
-		tmp := cached + ".tmp"
-		os.Remove(tmp)
+		// Several benchmarks may seed at once (the seed is deterministic): each in a file of its
+		// own, renamed into place.
+		tmp := fmt.Sprintf("%s.%d.tmp", cached, os.Getpid())
+		defer func() {
+			for _, f := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
+				os.Remove(f)
+			}
+		}()
 		if err := seedCatalog(context.Background(), tmp, n); err != nil {
 			b.Fatalf("seed catalog: %v", err)
 		}
@@ -57,6 +63,13 @@ func benchCatalogDB(b *testing.B, n int) string {
 			b.Fatal(err)
 		}
 		b.Logf("seeded %d replays into %s in %s", n, cached, time.Since(start).Round(time.Millisecond))
+		// Databases seeded for older schemas are of no use any more.
+		old, _ := filepath.Glob(filepath.Join(filepath.Dir(cached), fmt.Sprintf("catalog-%d-*.db", n)))
+		for _, f := range old {
+			if f != cached {
+				os.Remove(f)
+			}
+		}
 	}
 	dst := filepath.Join(b.TempDir(), "catalog.db")
 	data, err := os.ReadFile(cached)
