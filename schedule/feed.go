@@ -26,154 +26,9 @@ type FeedOptions struct {
 	Now       time.Time // horizon of VTIMEZONE for endless series
 }
 
-// escapeText escapes an RFC 5545 TEXT value: backslash, semicolon, comma and newlines. Other
-// control characters, which no TEXT may hold, are dropped.
-func escapeText(s string) string {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\\' || r == ';' || r == ',':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-func textProp(name, value string) *ical.Prop {
-	return &ical.Prop{Name: name, Params: ical.Params{}, Value: escapeText(value)}
-}
-
-func rawProp(name, value string, params ical.Params) *ical.Prop {
-	if params == nil {
-		params = ical.Params{}
-	}
-	return &ical.Prop{Name: name, Params: params, Value: value}
-}
-
-// localProp writes a date-time property in the workshop's zone: with TZID (and a VTIMEZONE in
-// the calendar), or in UTC with Z for the UTC zone.
-func localProp(name string, t time.Time) *ical.Prop {
-	if t.Location() == time.UTC || t.Location().String() == "UTC" {
-		return rawProp(name, t.UTC().Format("20060102T150405Z"), nil)
-	}
-	return rawProp(name, t.Format("20060102T150405"), ical.Params{ical.PropTimezoneID: {t.Location().String()}})
-}
-
-func utcProp(name string, t time.Time) *ical.Prop {
-	return rawProp(name, t.UTC().Format("20060102T150405Z"), nil)
-}
-
 // ReplayURL is the public page of a replay.
 func ReplayURL(publicURL, replayID string) string {
 	return publicURL + "/replays/" + replayID
-}
-
-// event builds the VEVENT of w.
-func event(w *Workshop, opt FeedOptions) (*ical.Component, error) {
-	loc, err := w.location()
-	if err != nil {
-		return nil, err
-	}
-	start, err := parseLocal(w.StartsAt, loc)
-	if err != nil {
-		return nil, err
-	}
-	e := ical.NewComponent(ical.CompEvent)
-	p := e.Props
-	p.Set(rawProp(ical.PropUID, w.UID, nil))
-	// Without METHOD, DTSTAMP is when the event last changed in the store (RFC 5545 §3.8.7.2);
-	// using updated_at also keeps the feed byte-identical while nothing changes.
-	p.Set(utcProp(ical.PropDateTimeStamp, w.UpdatedAt))
-	p.Set(utcProp(ical.PropCreated, w.CreatedAt))
-	p.Set(utcProp(ical.PropLastModified, w.UpdatedAt))
-	p.Set(rawProp(ical.PropSequence, strconv.Itoa(w.Sequence), nil))
-	p.Set(localProp(ical.PropDateTimeStart, start))
-	p.Set(localProp(ical.PropDateTimeEnd, start.Add(w.duration()).In(loc)))
-	if w.Recurrence != "" {
-		p.Set(rawProp(ical.PropRecurrenceRule, w.Recurrence, nil))
-		for _, s := range w.ExDates {
-			t, err := parseLocal(s, loc)
-			if err != nil {
-				return nil, err
-			}
-			p.Add(localProp(ical.PropExceptionDates, t))
-		}
-	}
-	p.Set(textProp(ical.PropSummary, w.Title))
-	if d := description(w, opt); d != "" {
-		p.Set(textProp(ical.PropDescription, d))
-	}
-	if w.Location != "" {
-		p.Set(textProp(ical.PropLocation, w.Location))
-	}
-	switch {
-	case w.ReplayID != "":
-		p.Set(rawProp(ical.PropURL, ReplayURL(opt.PublicURL, w.ReplayID), nil))
-	case w.RegistrationURL != "":
-		p.Set(rawProp(ical.PropURL, w.RegistrationURL, nil))
-	}
-	p.Set(rawProp(ical.PropStatus, strings.ToUpper(string(w.Status)), nil))
-	if cats := softwareOf(w); len(cats) > 0 {
-		esc := make([]string, len(cats))
-		for i, c := range cats {
-			esc[i] = escapeText(c)
-		}
-		p.Set(rawProp(ical.PropCategories, strings.Join(esc, ","), nil))
-	}
-	if w.Language != "" {
-		p.Set(rawProp("X-ATELIER-LANGUAGE", escapeText(w.Language), nil))
-	}
-	return e, nil
-}
-
-func softwareOf(w *Workshop) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, d := range w.Documents {
-		if !seen[d.Software] {
-			seen[d.Software] = true
-			out = append(out, d.Software)
-		}
-	}
-	return out
-}
-
-// description is the event's DESCRIPTION: the replay link first once there is one (the calendar
-// becomes the way back to the recording), then the text and the practical details.
-func description(w *Workshop, opt FeedOptions) string {
-	var lines []string
-	if w.ReplayID != "" {
-		lines = append(lines, "Replay: "+ReplayURL(opt.PublicURL, w.ReplayID), "")
-	}
-	if d := strings.TrimSpace(w.Description); d != "" {
-		lines = append(lines, d, "")
-	}
-	if w.Animator != "" {
-		lines = append(lines, "Animator: "+w.Animator)
-	}
-	if w.Language != "" {
-		lines = append(lines, "Language: "+w.Language)
-	}
-	if len(w.Documents) > 0 {
-		var docs []string
-		for _, d := range w.Documents {
-			docs = append(docs, strings.TrimSpace(d.Software+" "+d.Version))
-		}
-		lines = append(lines, "Software: "+strings.Join(docs, ", "))
-	}
-	if w.RegistrationURL != "" {
-		lines = append(lines, "Registration: "+w.RegistrationURL)
-	}
-	return strings.TrimSpace(strings.Join(lines, "\n"))
 }
 
 // span of local times each zone must describe.
@@ -183,34 +38,55 @@ type zoneSpan struct {
 }
 
 // WriteFeed writes the calendar of workshops to out.
+//
+// The VEVENTs are written straight into one buffer, property by property in the order go-ical's
+// encoder uses (sorted by name) and folded line by line, instead of building a go-ical component
+// per event: with 10 000 events the generic encoder's maps, props and per-line buffers were most
+// of the render's time and garbage. The output is byte for byte what go-ical wrote
+// (feed_reference_test.go keeps that encoder and compares). VTIMEZONEs, a handful per feed, still
+// go through go-ical.
 func WriteFeed(out io.Writer, workshops []*Workshop, opt FeedOptions) error {
-	cal := ical.NewCalendar()
-	cal.Props.Set(rawProp(ical.PropProductID, ProdID, nil))
-	cal.Props.Set(rawProp(ical.PropVersion, "2.0", nil))
-	cal.Props.Set(rawProp(ical.PropCalendarScale, "GREGORIAN", nil))
-	cal.Props.Set(textProp("X-WR-CALNAME", opt.Name))
-	cal.Props.Set(textProp(ical.PropName, opt.Name))
-	cal.Props.Set(rawProp(ical.PropRefreshInterval, feedTTL, ical.Params{ical.ParamValue: {"DURATION"}}))
-	cal.Props.Set(rawProp("X-PUBLISHED-TTL", feedTTL, nil))
-
-	zones := map[string]*zoneSpan{}
-	var events []*ical.Component
+	zones, err := feedZones(workshops, opt.Now)
+	if err != nil {
+		return err
+	}
+	e := feedEncoder{buf: make([]byte, 0, 512+700*len(workshops))}
+	e.header(opt.Name)
+	for _, z := range zones {
+		if err := e.vtimezone(z); err != nil {
+			return err
+		}
+	}
 	for _, w := range workshops {
-		ev, err := event(w, opt)
-		if err != nil {
+		if err := e.event(w, opt); err != nil {
 			return fmt.Errorf("schedule: feed: workshop %s: %w", w.ID, err)
 		}
-		events = append(events, ev)
-		loc, _ := w.location()
+	}
+	e.raw("END", "VCALENDAR")
+	_, err = out.Write(e.buf)
+	return err
+}
+
+// feedZones returns the zones the workshops use (UTC aside), sorted by name, each with the span
+// of time its VTIMEZONE must describe.
+func feedZones(workshops []*Workshop, now time.Time) ([]*zoneSpan, error) {
+	zones := map[string]*zoneSpan{}
+	for _, w := range workshops {
+		loc, err := w.location()
+		if err != nil {
+			return nil, fmt.Errorf("schedule: feed: workshop %s: %w", w.ID, err)
+		}
 		if loc.String() == "UTC" {
 			continue
 		}
-		first, last, err := w.span()
-		if err != nil {
-			return fmt.Errorf("schedule: feed: workshop %s: %w", w.ID, err)
+		first, last := w.spanFirst, w.spanLast
+		if !w.spanKnown {
+			if first, last, err = w.span(); err != nil {
+				return nil, fmt.Errorf("schedule: feed: workshop %s: %w", w.ID, err)
+			}
 		}
 		if last.IsZero() { // an endless series: describe the zone ten years past now
-			last = maxTime(first, opt.Now).AddDate(10, 0, 0)
+			last = maxTime(first, now).AddDate(10, 0, 0)
 		}
 		z := zones[loc.String()]
 		if z == nil {
@@ -224,43 +100,348 @@ func WriteFeed(out io.Writer, workshops []*Workshop, opt FeedOptions) error {
 			z.to = last
 		}
 	}
-	names := make([]string, 0, len(zones))
-	for n := range zones {
-		names = append(names, n)
+	out := make([]*zoneSpan, 0, len(zones))
+	for _, z := range zones {
+		out = append(out, z)
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		z := zones[n]
-		cal.Children = append(cal.Children, vtimezone(z.loc, z.from, z.to))
-	}
-	cal.Children = append(cal.Children, events...)
+	sort.Slice(out, func(i, j int) bool { return out[i].loc.String() < out[j].loc.String() })
+	return out, nil
+}
 
-	var buf bytes.Buffer
-	if len(cal.Children) == 0 {
-		// go-ical refuses an empty VCALENDAR, yet an empty feed is what a new series is: encode
-		// with a placeholder event and drop its lines.
-		cal.Children = []*ical.Component{placeholder()}
-		if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
-			return fmt.Errorf("schedule: encode feed: %w", err)
+// feedEncoder appends folded content lines to buf.
+type feedEncoder struct {
+	buf     []byte
+	line    int    // offset in buf of the line being written
+	scratch []byte // a long line while it is folded
+	desc    []byte // the DESCRIPTION being assembled
+	tmp     []byte
+}
+
+func (e *feedEncoder) begin(name string) {
+	e.line = len(e.buf)
+	e.buf = append(e.buf, name...)
+}
+
+// end folds the line being written at 75 octets (RFC 5545 §3.1), never inside a UTF-8
+// sequence, as fold does, and ends it with CRLF.
+func (e *feedEncoder) end() {
+	if len(e.buf)-e.line > 75 {
+		e.scratch = append(e.scratch[:0], e.buf[e.line:]...)
+		e.buf = e.buf[:e.line]
+		line, limit := e.scratch, 75
+		for len(line) > limit {
+			cut := limit
+			for cut > 0 && !utf8.RuneStart(line[cut]) {
+				cut--
+			}
+			if cut == 0 { // not UTF-8 at all: cut at the limit rather than never
+				cut = limit
+			}
+			e.buf = append(e.buf, line[:cut]...)
+			e.buf = append(e.buf, "\r\n "...)
+			line = line[cut:]
+			limit = 74 // the leading space counts
 		}
-		b := buf.Bytes()
-		i := bytes.Index(b, []byte("BEGIN:VEVENT\r\n"))
-		j := bytes.Index(b, []byte("END:VEVENT\r\n"))
-		buf.Reset()
-		buf.Write(b[:i])
-		buf.Write(b[j+len("END:VEVENT\r\n"):])
-	} else if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
+		e.buf = append(e.buf, line...)
+	}
+	e.buf = append(e.buf, '\r', '\n')
+}
+
+// raw writes a property whose value needs no escaping.
+func (e *feedEncoder) raw(name, value string) {
+	e.begin(name)
+	e.buf = append(e.buf, ':')
+	e.buf = append(e.buf, value...)
+	e.end()
+}
+
+// checkedRaw writes a value that comes from stored data: like go-ical, it refuses a line break,
+// which would start a new content line.
+func (e *feedEncoder) checkedRaw(name, value string) error {
+	if strings.ContainsAny(value, "\r\n") {
+		return fmt.Errorf("ical: failed to encode property value: contains a CR or LF")
+	}
+	e.raw(name, value)
+	return nil
+}
+
+func (e *feedEncoder) text(name, value string) {
+	e.begin(name)
+	e.buf = append(e.buf, ':')
+	e.buf = appendText(e.buf, value)
+	e.end()
+}
+
+func (e *feedEncoder) utc(name string, t time.Time) {
+	e.begin(name)
+	e.buf = append(e.buf, ':')
+	e.buf = appendStamp(e.buf, t.UTC())
+	e.buf = append(e.buf, 'Z')
+	e.end()
+}
+
+// local writes a date-time in the workshop's zone: with TZID (and a VTIMEZONE in the calendar),
+// or in UTC with Z for the UTC zone.
+func (e *feedEncoder) local(name string, t time.Time) error {
+	tz := t.Location().String()
+	if t.Location() == time.UTC || tz == "UTC" {
+		e.utc(name, t)
+		return nil
+	}
+	if strings.ContainsRune(tz, '"') {
+		return fmt.Errorf("ical: failed to encode param value: contains a double-quote")
+	}
+	e.begin(name)
+	e.buf = append(e.buf, ";TZID="...)
+	if strings.ContainsAny(tz, ";:,") {
+		e.buf = append(e.buf, '"')
+		e.buf = append(e.buf, tz...)
+		e.buf = append(e.buf, '"')
+	} else {
+		e.buf = append(e.buf, tz...)
+	}
+	e.buf = append(e.buf, ':')
+	e.buf = appendStamp(e.buf, t)
+	e.end()
+	return nil
+}
+
+func (e *feedEncoder) header(name string) {
+	e.raw("BEGIN", "VCALENDAR")
+	e.raw(ical.PropCalendarScale, "GREGORIAN")
+	e.text(ical.PropName, name)
+	e.raw(ical.PropProductID, ProdID)
+	e.raw(ical.PropRefreshInterval+";VALUE=DURATION", feedTTL)
+	e.raw(ical.PropVersion, "2.0")
+	e.raw("X-PUBLISHED-TTL", feedTTL)
+	e.text("X-WR-CALNAME", name)
+}
+
+func (e *feedEncoder) vtimezone(z *zoneSpan) error {
+	var b bytes.Buffer
+	if err := ical.NewEncoder(&b).Encode(&ical.Calendar{Component: vtimezone(z.loc, z.from, z.to)}); err != nil {
 		return fmt.Errorf("schedule: encode feed: %w", err)
 	}
-	_, err := out.Write(fold(buf.Bytes()))
+	e.buf = append(e.buf, fold(b.Bytes())...)
+	return nil
+}
+
+// event writes the VEVENT of w, its properties sorted by name as go-ical wrote them.
+func (e *feedEncoder) event(w *Workshop, opt FeedOptions) error {
+	loc, err := w.location()
+	if err != nil {
+		return err
+	}
+	start, err := parseLocal(w.StartsAt, loc)
+	if err != nil {
+		return err
+	}
+	mark := len(e.buf)
+	e.raw("BEGIN", "VEVENT")
+	if cats, ok := e.categories(w); ok {
+		e.begin(ical.PropCategories)
+		e.buf = append(e.buf, ':')
+		e.buf = append(e.buf, cats...)
+		e.end()
+	}
+	e.utc(ical.PropCreated, w.CreatedAt)
+	if d := e.description(w, opt); len(d) > 0 {
+		e.begin(ical.PropDescription)
+		e.buf = append(e.buf, ':')
+		e.buf = appendTextBytes(e.buf, d)
+		e.end()
+	}
+	if err := e.local(ical.PropDateTimeEnd, start.Add(w.duration()).In(loc)); err != nil {
+		e.buf = e.buf[:mark]
+		return err
+	}
+	// Without METHOD, DTSTAMP is when the event last changed in the store (RFC 5545 §3.8.7.2);
+	// using updated_at also keeps the feed byte-identical while nothing changes.
+	e.utc(ical.PropDateTimeStamp, w.UpdatedAt)
+	if err := e.local(ical.PropDateTimeStart, start); err != nil {
+		e.buf = e.buf[:mark]
+		return err
+	}
+	if w.Recurrence != "" {
+		for _, s := range w.ExDates {
+			t, err := parseLocal(s, loc)
+			if err == nil {
+				err = e.local(ical.PropExceptionDates, t)
+			}
+			if err != nil {
+				e.buf = e.buf[:mark]
+				return err
+			}
+		}
+	}
+	e.utc(ical.PropLastModified, w.UpdatedAt)
+	if w.Location != "" {
+		e.text(ical.PropLocation, w.Location)
+	}
+	check := func(name, value string) {
+		if err == nil {
+			err = e.checkedRaw(name, value)
+		}
+	}
+	if w.Recurrence != "" {
+		check(ical.PropRecurrenceRule, w.Recurrence)
+	}
+	e.begin(ical.PropSequence)
+	e.buf = append(e.buf, ':')
+	e.buf = strconv.AppendInt(e.buf, int64(w.Sequence), 10)
+	e.end()
+	check(ical.PropStatus, strings.ToUpper(string(w.Status)))
+	e.text(ical.PropSummary, w.Title)
+	check(ical.PropUID, w.UID)
+	switch {
+	case w.ReplayID != "":
+		check(ical.PropURL, ReplayURL(opt.PublicURL, w.ReplayID))
+	case w.RegistrationURL != "":
+		check(ical.PropURL, w.RegistrationURL)
+	}
+	if w.Language != "" {
+		e.text("X-ATELIER-LANGUAGE", w.Language)
+	}
+	e.raw("END", "VEVENT")
+	if err != nil {
+		e.buf = e.buf[:mark]
+	}
 	return err
 }
 
-func placeholder() *ical.Component {
-	e := ical.NewComponent(ical.CompEvent)
-	e.Props.Set(rawProp(ical.PropUID, "x", nil))
-	e.Props.Set(rawProp(ical.PropDateTimeStamp, "19700101T000000Z", nil))
-	return e
+// categories is the CATEGORIES value of w: its software slugs, each once, escaped; ok is false
+// without any.
+func (e *feedEncoder) categories(w *Workshop) (cats []byte, ok bool) {
+	e.tmp = e.tmp[:0]
+	n := 0
+	for i, d := range w.Documents {
+		seen := false
+		for _, p := range w.Documents[:i] {
+			if p.Software == d.Software {
+				seen = true
+				break
+			}
+		}
+		if seen {
+			continue
+		}
+		if n > 0 {
+			e.tmp = append(e.tmp, ',')
+		}
+		e.tmp = appendText(e.tmp, d.Software)
+		n++
+	}
+	return e.tmp, n > 0
+}
+
+// description assembles the event's DESCRIPTION, unescaped: the replay link first once there is
+// one (the calendar becomes the way back to the recording), then the text and the practical
+// details.
+func (e *feedEncoder) description(w *Workshop, opt FeedOptions) []byte {
+	b := e.desc[:0]
+	lines := 0
+	line := func(parts ...string) {
+		if lines > 0 {
+			b = append(b, '\n')
+		}
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		lines++
+	}
+	if w.ReplayID != "" {
+		line("Replay: ", opt.PublicURL, "/replays/", w.ReplayID)
+		line()
+	}
+	if d := strings.TrimSpace(w.Description); d != "" {
+		line(d)
+		line()
+	}
+	if w.Animator != "" {
+		line("Animator: ", w.Animator)
+	}
+	if w.Language != "" {
+		line("Language: ", w.Language)
+	}
+	if len(w.Documents) > 0 {
+		line("Software: ")
+		for i, d := range w.Documents {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			e.tmp = append(append(append(e.tmp[:0], d.Software...), ' '), d.Version...)
+			b = append(b, bytes.TrimSpace(e.tmp)...)
+		}
+	}
+	if w.RegistrationURL != "" {
+		line("Registration: ", w.RegistrationURL)
+	}
+	e.desc = b
+	return bytes.TrimSpace(b)
+}
+
+// appendText appends s escaped as an RFC 5545 TEXT value: backslash, semicolon, comma and
+// newlines. Other control characters, which no TEXT may hold (CR included, so CRLF becomes \n),
+// and invalid UTF-8 are dropped.
+func appendText(b []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			b = appendTextByte(b, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r != utf8.RuneError {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return b
+}
+
+// appendTextBytes is appendText of a byte slice.
+func appendTextBytes(b, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			b = appendTextByte(b, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(s[i:])
+		if r != utf8.RuneError {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return b
+}
+
+func appendTextByte(b []byte, c byte) []byte {
+	switch {
+	case c == '\\' || c == ';' || c == ',':
+		return append(b, '\\', c)
+	case c == '\n':
+		return append(b, '\\', 'n')
+	case c == '\t':
+		return append(b, c)
+	case c < 0x20 || c == 0x7f:
+		return b
+	}
+	return append(b, c)
+}
+
+// appendStamp appends t as an RFC 5545 DATE-TIME without zone: 20260303T180000.
+func appendStamp(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, "20060102T150405")
+	}
+	h, mi, s := t.Clock()
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10),
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), byte('0'+mi/10), byte('0'+mi%10), byte('0'+s/10), byte('0'+s%10))
 }
 
 func maxTime(a, b time.Time) time.Time {

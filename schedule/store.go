@@ -365,17 +365,57 @@ func (s *Store) FeedValidator(ctx context.Context, f Feed, salt string) (Validat
 	return v, nil
 }
 
-// FeedWorkshops returns the workshops of feed f, oldest first.
+// feedCols are the columns a feed renders, with the span stored at write time.
+const feedCols = `id, uid, title, description, starts_at, timezone, duration, recurrence, exdates, location,
+	language, animator, registration_url, documents, status, sequence, replay_id, created_at, updated_at,
+	first_start, last_end`
+
+// scanFeedWorkshop reads a row of feedCols: only what the VEVENT shows, and the stored span
+// instead of expanding the recurrence again (scanWorkshop's EndsAt and JSON fields are not needed).
+func scanFeedWorkshop(s scanner) (*Workshop, error) {
+	var w Workshop
+	var exdates, docs, created, updated, first string
+	var last sql.NullString
+	err := s.Scan(&w.ID, &w.UID, &w.Title, &w.Description, &w.StartsAt, &w.Timezone, &w.Duration, &w.Recurrence,
+		&exdates, &w.Location, &w.Language, &w.Animator, &w.RegistrationURL, &docs,
+		&w.Status, &w.Sequence, &w.ReplayID, &created, &updated, &first, &last)
+	if err != nil {
+		return nil, err
+	}
+	if exdates != "[]" {
+		if err := json.Unmarshal([]byte(exdates), &w.ExDates); err != nil {
+			return nil, fmt.Errorf("schedule: workshop %s exdates: %w", w.ID, err)
+		}
+	}
+	if docs != "[]" {
+		if err := json.Unmarshal([]byte(docs), &w.Documents); err != nil {
+			return nil, fmt.Errorf("schedule: workshop %s documents: %w", w.ID, err)
+		}
+	}
+	w.CreatedAt, _ = time.Parse(dbTime, created)
+	w.UpdatedAt, _ = time.Parse(dbTime, updated)
+	f, err := time.Parse(dbTime, first)
+	if err == nil {
+		w.spanFirst, w.spanKnown = f, true
+		if last.Valid {
+			w.spanLast, err = time.Parse(dbTime, last.String)
+			w.spanKnown = err == nil
+		}
+	}
+	return &w, nil
+}
+
+// FeedWorkshops returns the workshops of feed f, oldest first, with the fields a feed shows.
 func (s *Store) FeedWorkshops(ctx context.Context, f Feed) ([]*Workshop, error) {
 	where, args := s.feedWhere(f)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+` FROM workshops WHERE `+where+` ORDER BY first_start, id`, args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+feedCols+` FROM workshops WHERE `+where+` ORDER BY first_start, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("schedule: feed: %w", err)
 	}
 	defer rows.Close()
 	var out []*Workshop
 	for rows.Next() {
-		w, err := scanWorkshop(rows)
+		w, err := scanFeedWorkshop(rows)
 		if err != nil {
 			return nil, fmt.Errorf("schedule: feed: %w", err)
 		}

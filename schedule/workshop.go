@@ -72,6 +72,10 @@ type Workshop struct {
 
 	deletedAt *time.Time
 	sourceUID string
+	// spanFirst and spanLast are span() as stored (first_start, last_end) when spanKnown: the
+	// feed reads them instead of expanding every series again.
+	spanFirst, spanLast time.Time
+	spanKnown           bool
 }
 
 // Links are the URLs the API returns with a workshop.
