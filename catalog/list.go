@@ -57,6 +57,9 @@ type query struct {
 	from  string
 	where []string
 	args  []any
+	// tagSet, when set, is a condition on replay_tags that selects exactly the replays matching
+	// the whole query (using every argument): they are counted from the tag index alone.
+	tagSet string
 }
 
 func (q *query) arg(v any) string {
@@ -187,6 +190,9 @@ func (s *Store) listStatements(ctx context.Context, o ListOptions, bySet bool) (
 	}
 	// The count reads at most o.Page.Limit rows (ListReplays counts with the bound as limit).
 	count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT 1 FROM %s%s LIMIT %d)`, q.from, where, o.Page.Limit)
+	if q.tagSet != "" {
+		count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT DISTINCT replay_seq FROM replay_tags WHERE %s LIMIT %d)`, q.tagSet, o.Page.Limit)
+	}
 	limit := q.arg(o.Page.Limit)
 	offset := q.arg(o.Page.Offset)
 	page = `SELECT ` + replayCols + ` FROM ` + q.from + where + ` ORDER BY ` + order + ` LIMIT ` + limit + ` OFFSET ` + offset
@@ -201,18 +207,35 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 	if bySet {
 		pubCol, langCol = "(rp.publication || '')", "(rp.language || '')"
 	}
+	// The tags carry copies of their replay's publication, language and status (tagCond), so
+	// that the software filter selects its set from the tag index alone.
+	var tagCond []string
 	switch {
 	case o.Public:
 		q.where = append(q.where, pubCol+" = 'published'")
+		tagCond = append(tagCond, "publication = 'published'")
 	case o.Publication != "":
 		p, err := ParsePublication(o.Publication)
 		if err != nil {
 			return nil, "", err
 		}
-		q.where = append(q.where, pubCol+" = "+q.arg(string(p)))
+		ph := q.arg(string(p))
+		q.where = append(q.where, pubCol+" = "+ph)
+		tagCond = append(tagCond, "publication = "+ph)
 	}
 	if o.Language != "" {
-		q.where = append(q.where, langCol+" = "+q.arg(o.Language))
+		ph := q.arg(o.Language)
+		q.where = append(q.where, langCol+" = "+ph)
+		tagCond = append(tagCond, "language = "+ph)
+	}
+	if o.Status != "" {
+		rank, ok := statusRank[Status(o.Status)]
+		if !ok {
+			return nil, "", httpapi.Invalid("status", "unknown status %q: use current, outdated or unknown", o.Status)
+		}
+		ph := q.arg(rank)
+		q.where = append(q.where, "rp.freshness = "+ph)
+		tagCond = append(tagCond, "freshness = "+ph)
 	}
 	if o.Version != "" && o.Software == "" {
 		return nil, "", httpapi.Invalid("version", "version filters a software: give software= too")
@@ -222,29 +245,34 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 		if err != nil {
 			return nil, "", err
 		}
-		cond := "software_id = " + q.arg(id)
+		cond := []string{"software_id = " + q.arg(id)}
 		if o.Version != "" {
 			v, err := ParseVersion(o.Version)
 			if err != nil {
 				return nil, "", httpapi.Invalid("version", "%v", err)
 			}
-			cond += " AND version_key = " + q.arg(v.Key())
+			cond = append(cond, "version_key = "+q.arg(v.Key()))
 		}
-		q.where = append(q.where, "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE "+cond+")")
+		if bySet {
+			if o.Version == "" {
+				// With a version the (software, version) index selects a small set by itself;
+				// the copies would lead the planner to the filter index, which has no version.
+				cond = append(cond, tagCond...)
+				q.tagSet = strings.Join(cond, " AND ")
+			}
+			q.where = append(q.where, "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE "+strings.Join(cond, " AND ")+")")
+		} else {
+			// Walking the replays in order: a seek by replay in the tag primary key.
+			q.where = append(q.where, "EXISTS (SELECT 1 FROM replay_tags t WHERE t.replay_id = rp.id AND t."+strings.Join(cond, " AND t.")+")")
+		}
 	}
 	if o.For != "" {
+		q.tagSet = ""
 		cond, err := s.forCondition(ctx, q, o.For)
 		if err != nil {
 			return nil, "", err
 		}
 		q.where = append(q.where, cond)
-	}
-	if o.Status != "" {
-		rank, ok := statusRank[Status(o.Status)]
-		if !ok {
-			return nil, "", httpapi.Invalid("status", "unknown status %q: use current, outdated or unknown", o.Status)
-		}
-		q.where = append(q.where, "rp.freshness = "+q.arg(rank))
 	}
 	sort := o.Sort
 	if sort == "" {
@@ -257,6 +285,7 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 		return nil, "", httpapi.Invalid("sort", "sort=relevance needs a search (q=)")
 	}
 	if o.Q != "" {
+		q.tagSet = ""
 		match := ftsQuery(o.Q, ftsPublication(o))
 		if match == "" {
 			return nil, "", httpapi.Invalid("q", "the search has no word to look for")

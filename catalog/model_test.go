@@ -131,6 +131,18 @@ func TestFiltersAgreeWithModel(t *testing.T) {
 			if got := list(ListOptions{Status: string(st)}); !slices.Equal(got, want[st]) {
 				t.Errorf("seed %d: status=%s lists %v, model %v", seed, st, got, want[st])
 			}
+			// software= with status= is answered from the tags' copies of the replay's status.
+			for _, sw := range softwares {
+				var wantSw []string
+				for _, id := range want[st] {
+					if slices.ContainsFunc(all[id], func(tag Tag) bool { return tag.Software == sw }) {
+						wantSw = append(wantSw, id)
+					}
+				}
+				if got := list(ListOptions{Software: sw, Status: string(st)}); !slices.Equal(got, wantSw) {
+					t.Errorf("seed %d: software=%s&status=%s lists %v, model %v", seed, sw, st, got, wantSw)
+				}
+			}
 		}
 		for range 20 {
 			sw, learner := softwares[r.IntN(len(softwares))], randomVersion()

@@ -162,6 +162,27 @@ var migrations = []string{
 			COALESCE((SELECT group_concat(text, char(10)) FROM (SELECT text FROM replay_tracks k WHERE k.replay_id = rp.id ORDER BY lang)), ''),
 			rp.publication
 		FROM replays rp`,
+	// Tags carry a copy of their replay's publication, language and stored status, so that the
+	// software filter (alone or with status=, language=) is answered from the tag index: counting
+	// a software's 5 000 replays by seeking each replay's row cost 8-20 ms at 100 000 replays.
+	// Triggers keep the copies in step with every write to the replay or its tags.
+	`ALTER TABLE replay_tags ADD COLUMN publication TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE replay_tags ADD COLUMN language TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE replay_tags ADD COLUMN freshness INTEGER NOT NULL DEFAULT 0`,
+	`UPDATE replay_tags SET (publication, language, freshness) =
+		(SELECT publication, language, freshness FROM replays WHERE replays.id = replay_tags.replay_id)`,
+	`CREATE TRIGGER replay_tags_copy AFTER INSERT ON replay_tags BEGIN
+		UPDATE replay_tags SET (publication, language, freshness) =
+			(SELECT publication, language, freshness FROM replays WHERE replays.id = NEW.replay_id)
+		WHERE rowid = NEW.rowid;
+	END`,
+	`CREATE TRIGGER replays_tag_copies AFTER UPDATE OF publication, language, freshness ON replays
+	WHEN OLD.publication IS NOT NEW.publication OR OLD.language IS NOT NEW.language OR OLD.freshness IS NOT NEW.freshness
+	BEGIN
+		UPDATE replay_tags SET publication = NEW.publication, language = NEW.language, freshness = NEW.freshness
+		WHERE replay_id = NEW.id;
+	END`,
+	`CREATE INDEX replay_tags_filter ON replay_tags (software_id, publication, freshness, language, replay_seq)`,
 }
 
 // Store is the catalog's database side.
