@@ -42,6 +42,10 @@ func Open(ctx context.Context, dsn string) (*sql.DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	// Reads through a memory map instead of a pread system call per page missing from SQLite's
+	// small page cache: index seeks into a database of hundreds of MB (the catalog at 100 000
+	// replays) cost a third less. Only address space: pages stay in the OS cache.
+	q.Add("_pragma", "mmap_size(1073741824)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
