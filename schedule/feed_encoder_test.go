@@ -37,7 +37,7 @@ func encoderCases() []*Workshop {
 	add(Workshop{Title: long[:190], Description: long + "\r\nsecond line\n\n\tindented\x01\x7f", StartsAt: "2026-03-28T18:00:00",
 		Timezone: "Europe/Paris", Recurrence: "FREQ=WEEKLY;BYDAY=SA;COUNT=6", ExDates: []string{"2026-04-04T18:00:00"},
 		Location: "Salle 3, rue de l'École; 2e étage", Language: "fr", Animator: "Camille Dupré",
-		Documents: []Document{{Software: "nextcloud", Version: "28.0.2"}, {Software: "nextcloud", Version: "29"}, {Software: "inkscape"}},
+		Documents:       []Document{{Software: "nextcloud", Version: "28.0.2"}, {Software: "nextcloud", Version: "29"}, {Software: "inkscape"}},
 		RegistrationURL: "https://example.org/register?a=1&b=2"})
 	add(Workshop{Title: "UTC \xff invalid \xef\xbf\xbd", StartsAt: "2026-10-25T01:30:00", Timezone: "UTC",
 		Recurrence: "FREQ=DAILY", Description: "   ", ReplayID: "0123456789abcdef", Status: StatusTentative})

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"codeberg.org/atelier/atelier/internal/sqldb"
@@ -67,7 +69,20 @@ type Store struct {
 	db    *sql.DB
 	now   func() time.Time
 	newID func() string // tests make ids predictable for golden files
+
+	// gen grows after every committed write through this Store: the API keeps feed validators
+	// in memory and recomputes them when it moves (see FeedValidation).
+	gen   atomic.Uint64
+	watch dataVersionWatch
 }
+
+// Generation is the count of writes this Store has committed; a validator computed before a
+// commit has a lower generation than one computed after it.
+func (s *Store) Generation() uint64 { return s.gen.Load() }
+
+// committed marks a write as visible: called after its commit, never before, so that a validator
+// read in between is recomputed.
+func (s *Store) committed() { s.gen.Add(1) }
 
 // OpenStore migrates the schedule schema and returns a store. now is the clock (time.Now when nil).
 func OpenStore(ctx context.Context, db *sql.DB, now func() time.Time) (*Store, error) {
@@ -155,6 +170,7 @@ func (s *Store) Create(ctx context.Context, w *Workshop, uidDomain string) error
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("schedule: create workshop: %w", err)
 	}
+	s.committed()
 	return nil
 }
 
@@ -244,6 +260,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(w *Workshop) (cha
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("schedule: update workshop %s: %w", id, err)
 	}
+	s.committed()
 	return w, nil
 }
 
@@ -343,6 +360,9 @@ type Validator struct {
 	Count        int
 	LastModified time.Time
 	ETag         string
+	// Expires is when the oldest cancellation in the feed passes CancelledRetention and leaves
+	// it, changing the feed without any write; zero if none.
+	Expires time.Time
 }
 
 // FeedValidator computes the validator of feed f.
@@ -351,14 +371,20 @@ func (s *Store) FeedValidator(ctx context.Context, f Feed, salt string) (Validat
 	var n int
 	var maxUpdated sql.NullString
 	var seqSum sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), MAX(updated_at), SUM(sequence) FROM workshops WHERE `+where, args...).
-		Scan(&n, &maxUpdated, &seqSum)
+	var minCancelled sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), MAX(updated_at), SUM(sequence), MIN(cancelled_at) FROM workshops WHERE `+where, args...).
+		Scan(&n, &maxUpdated, &seqSum, &minCancelled)
 	if err != nil {
 		return Validator{}, fmt.Errorf("schedule: feed validator: %w", err)
 	}
 	v := Validator{Count: n}
 	if maxUpdated.Valid {
 		v.LastModified, _ = time.Parse(dbTime, maxUpdated.String)
+	}
+	if minCancelled.Valid {
+		if t, err := time.Parse(dbTime, minCancelled.String); err == nil {
+			v.Expires = t.Add(CancelledRetention)
+		}
 	}
 	h := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%d|%s|%d", salt, f.Kind, f.Key, n, maxUpdated.String, seqSum.Int64))
 	v.ETag = `"` + hex.EncodeToString(h[:12]) + `"`
@@ -473,10 +499,49 @@ func (s *Store) SyncReplays(ctx context.Context, cat Catalog) (changed int, err 
 		}
 		_, err = s.db.ExecContext(ctx, `UPDATE workshops SET replay_id = $1, sequence = sequence + 1, updated_at = $2 WHERE id = $3`,
 			id, s.now().UTC().Format(dbTime), r.id)
+		s.committed() // even on error: the statement may have committed before failing
 		if err != nil {
 			return changed, fmt.Errorf("schedule: sync replay of %s: %w", r.id, err)
 		}
 		changed++
 	}
 	return changed, nil
+}
+
+// dataVersionWatch reads SQLite's PRAGMA data_version on one connection kept for it: the value
+// changes whenever another connection, of this process or another, commits to the database file,
+// which is how a write that did not go through this Store (another process, a bench or an
+// operator's sqlite3 session) reaches the feed validators. It costs a few microseconds.
+type dataVersionWatch struct {
+	mu   sync.Mutex
+	conn *sql.Conn
+	stmt *sql.Stmt
+}
+
+// DataVersion returns SQLite's data_version as seen by the store's watch connection.
+func (s *Store) DataVersion(ctx context.Context) (int64, error) {
+	w := &s.watch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stmt == nil {
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("schedule: data_version: %w", err)
+		}
+		stmt, err := conn.PrepareContext(ctx, `PRAGMA data_version`)
+		if err != nil {
+			conn.Close()
+			return 0, fmt.Errorf("schedule: data_version: %w", err)
+		}
+		w.conn, w.stmt = conn, stmt
+	}
+	var v int64
+	if err := w.stmt.QueryRowContext(ctx).Scan(&v); err != nil {
+		// The connection may be gone (database closed): start afresh next time.
+		w.stmt.Close()
+		w.conn.Close()
+		w.conn, w.stmt = nil, nil
+		return 0, fmt.Errorf("schedule: data_version: %w", err)
+	}
+	return v, nil
 }
