@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"mime"
+	"os"
 	"strings"
 	"time"
 	"unicode"
@@ -52,9 +53,21 @@ type Store interface {
 	Ping(ctx context.Context) error // used by /readyz
 }
 
+// FileOpener is implemented by stores that keep each object in a local file
+// (Dir). OpenFile returns the object's file, open and checked against its
+// sidecar, with the Info that describes that very file: a server can send it
+// with sendfile(2) (http.ServeContent does, given an *os.File), where a
+// reader from Open copies every byte through user space. The caller closes
+// the file and must not write to it. Like Open's reader, the open file is
+// undisturbed by a later overwrite or Delete of the key.
+type FileOpener interface {
+	OpenFile(ctx context.Context, key string) (*os.File, Info, error)
+}
+
 var (
-	_ Store = (*Dir)(nil)
-	_ Store = (*S3)(nil)
+	_ Store      = (*Dir)(nil)
+	_ Store      = (*S3)(nil)
+	_ FileOpener = (*Dir)(nil)
 )
 
 // MaxKeyLen is the longest key ValidKey accepts, in bytes.

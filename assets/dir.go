@@ -249,6 +249,22 @@ func (d *Dir) Open(ctx context.Context, key string, rng *Range) (io.ReadCloser, 
 	}{io.NewSectionReader(f, off, n), f}, info, nil
 }
 
+// OpenFile returns the object's file, open and checked against its sidecar
+// (see FileOpener).
+func (d *Dir) OpenFile(ctx context.Context, key string) (*os.File, Info, error) {
+	if err := ValidKey(key); err != nil {
+		return nil, Info{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, Info{}, opErr("open", key, err)
+	}
+	f, info, err := d.openFile(key)
+	if err != nil {
+		return nil, Info{}, opErr("open", key, err)
+	}
+	return f, info, nil
+}
+
 // Stat describes the object.
 func (d *Dir) Stat(ctx context.Context, key string) (Info, error) {
 	if err := ValidKey(key); err != nil {

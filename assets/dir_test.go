@@ -318,3 +318,38 @@ func TestDirDeletePrunesEmptyDirectories(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// OpenFile hands out the object's own file with the Info of that version: it keeps reading it
+// through an overwrite and a Delete, and refuses what Open refuses.
+func TestDirOpenFile(t *testing.T) {
+	d := newTestDir(t)
+	mustPut(t, d, "k", []byte("first"), "text/plain")
+	f, info, err := d.OpenFile(t.Context(), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	checkInfo(t, "OpenFile", info, "k", 5, "text/plain", sha([]byte("first")))
+	mustPut(t, d, "k", []byte("second!"), "")
+	if err := d.Delete(t.Context(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(f)
+	if err != nil || string(got) != "first" {
+		t.Errorf("file opened before overwrite and delete: %q, %v", got, err)
+	}
+
+	if _, _, err := d.OpenFile(t.Context(), "k"); !errors.Is(err, ErrNotExist) {
+		t.Errorf("OpenFile of a deleted key: %v, want ErrNotExist", err)
+	}
+	if _, _, err := d.OpenFile(t.Context(), "../k"); !errors.Is(err, ErrInvalidKey) {
+		t.Errorf("OpenFile of an invalid key: %v, want ErrInvalidKey", err)
+	}
+	// A data file its sidecar does not describe is no object.
+	if err := os.WriteFile(filepath.Join(d.root, "stray"), []byte("by hand"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.OpenFile(t.Context(), "stray"); !errors.Is(err, ErrNotExist) {
+		t.Errorf("OpenFile of a file without a sidecar: %v, want ErrNotExist", err)
+	}
+}

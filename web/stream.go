@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path"
 	"regexp"
 	"strconv"
@@ -99,7 +100,9 @@ func streamKey(r *http.Request) (id, key string) {
 
 // Stream serves one file of a replay: the MP4, the HLS playlists and segments, subtitles,
 // poster, storyboard and chapters. Range and conditional requests are answered by
-// http.ServeContent over a reader that opens only the ranges asked for.
+// http.ServeContent: over the object's open file when the store keeps local files
+// (assets.FileOpener), so that the bytes go out with sendfile(2) and never through user space;
+// otherwise over a reader that opens only the ranges asked for.
 func (s *Site) Stream(w http.ResponseWriter, r *http.Request) error {
 	id, key := streamKey(r)
 	if key == "" {
@@ -111,7 +114,19 @@ func (s *Site) Stream(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	kind := kinds[path.Ext(key)]
-	info, err := s.media.Stat(ctx, key)
+	redirect := s.streamMode == StreamRedirect && kind.redirect
+	var (
+		info assets.Info
+		file *os.File // the object's file, from a store of local files
+	)
+	if fo, ok := s.media.(assets.FileOpener); ok && !redirect {
+		file, info, err = fo.OpenFile(ctx, key)
+		if file != nil {
+			defer file.Close()
+		}
+	} else {
+		info, err = s.media.Stat(ctx, key)
+	}
 	if errors.Is(err, assets.ErrNotExist) {
 		return fmt.Errorf("web: stream %s: %w", key, httpapi.ErrNotFound)
 	}
@@ -120,7 +135,7 @@ func (s *Site) Stream(w http.ResponseWriter, r *http.Request) error {
 	}
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
-	if s.streamMode == StreamRedirect && kind.redirect {
+	if redirect {
 		u, err := s.media.URL(ctx, key, redirectTTL)
 		if err != nil {
 			return fmt.Errorf("web: stream %s: %w", key, err)
@@ -140,6 +155,10 @@ func (s *Site) Stream(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Cache-Control", cacheControl(kind, vis))
 	if vis == visibleDraft {
 		h.Set("X-Robots-Tag", "noindex")
+	}
+	if file != nil {
+		http.ServeContent(w, r, "", info.ModTime, file)
+		return nil
 	}
 	rs := &objectReader{ctx: ctx, store: s.media, key: key, info: info, hint: singleRange(r.Header.Get("Range"), info.Size)}
 	defer rs.Close()

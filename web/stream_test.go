@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -25,13 +26,27 @@ import (
 // countingStore counts the Opens of a real store, to check that nothing reads more than asked.
 type countingStore struct {
 	assets.Store
-	opens atomic.Int32
+	opens     atomic.Int32
+	fileOpens atomic.Int32 // through countingFileStore
 }
 
 func (c *countingStore) Open(ctx context.Context, key string, rng *assets.Range) (io.ReadCloser, assets.Info, error) {
 	c.opens.Add(1)
 	return c.Store.Open(ctx, key, rng)
 }
+
+// countingFileStore is a countingStore over a store of local files, which it hands out as the
+// store does (assets.FileOpener), counting them too.
+type countingFileStore struct{ *countingStore }
+
+func (c countingFileStore) OpenFile(ctx context.Context, key string) (*os.File, assets.Info, error) {
+	c.fileOpens.Add(1)
+	return c.Store.(assets.FileOpener).OpenFile(ctx, key)
+}
+
+// readerOnly hides a store's files (assets.FileOpener): the stream route then reads it through
+// Open, as it reads S3.
+type readerOnly struct{ assets.Store }
 
 // streamRouter mounts the stream routes the way cmd/atelier's route table does.
 func streamRouter(s *Site) http.Handler {
@@ -72,7 +87,11 @@ func newStreamFixture(t *testing.T, media assets.Store, mode StreamMode) *stream
 	f := &streamFixture{store: &countingStore{Store: media}, token: tok,
 		pubs:   map[string]string{"pub1": "published", "unl1": "unlisted", "drf1": "draft"},
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	f.site, err = New(Options{Media: f.store, Auth: as, Secret: []byte("0123456789abcdef0123"), StreamMode: mode,
+	var st assets.Store = f.store
+	if _, ok := media.(assets.FileOpener); ok {
+		st = countingFileStore{f.store}
+	}
+	f.site, err = New(Options{Media: st, Auth: as, Secret: []byte("0123456789abcdef0123"), StreamMode: mode,
 		Publication: func(ctx context.Context, id string) (string, error) {
 			if p, ok := f.pubs[id]; ok {
 				return p, nil
@@ -124,12 +143,18 @@ func (f *streamFixture) do(t *testing.T, method, path string, hdr ...string) (*h
 	return resp, b
 }
 
+// TestStreamProxy serves a Dir store both ways: from its files (sendfile) and through Open (the
+// ranged reader S3 also gets).
 func TestStreamProxy(t *testing.T) {
 	dir, err := assets.NewDir(t.TempDir(), "", []byte("0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newStreamFixture(t, dir, StreamProxy)
+	t.Run("file", func(t *testing.T) { testStreamProxy(t, dir, newStreamFixture(t, dir, StreamProxy), true) })
+	t.Run("reader", func(t *testing.T) { testStreamProxy(t, dir, newStreamFixture(t, readerOnly{dir}, StreamProxy), false) })
+}
+
+func testStreamProxy(t *testing.T, dir *assets.Dir, f *streamFixture, files bool) {
 	info, err := dir.Stat(context.Background(), "replays/pub1/video.mp4")
 	if err != nil {
 		t.Fatal(err)
@@ -202,6 +227,9 @@ func TestStreamProxy(t *testing.T) {
 	}
 
 	t.Run("a range opens only its bytes, HEAD opens nothing", func(t *testing.T) {
+		if files {
+			t.Skip("served from the file")
+		}
 		f.store.opens.Store(0)
 		f.do(t, "HEAD", "/replays/pub1/video.mp4")
 		if n := f.store.opens.Load(); n != 0 {
@@ -210,6 +238,18 @@ func TestStreamProxy(t *testing.T) {
 		f.do(t, "GET", "/replays/pub1/video.mp4", "Range", "bytes=5-6")
 		if n := f.store.opens.Load(); n != 1 {
 			t.Errorf("a range request opened the object %d times, want 1", n)
+		}
+	})
+	t.Run("a store of files serves from one open file", func(t *testing.T) {
+		if !files {
+			t.Skip("served through Open")
+		}
+		f.store.opens.Store(0)
+		f.store.fileOpens.Store(0)
+		f.do(t, "HEAD", "/replays/pub1/video.mp4")
+		f.do(t, "GET", "/replays/pub1/video.mp4", "Range", "bytes=5-6")
+		if o, fo := f.store.opens.Load(), f.store.fileOpens.Load(); o != 0 || fo != 2 {
+			t.Errorf("HEAD and a range: %d Opens and %d OpenFiles, want 0 and 2", o, fo)
 		}
 	})
 }
