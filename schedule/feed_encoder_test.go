@@ -129,3 +129,14 @@ func FuzzWriteFeedText(f *testing.F) {
 		}
 	})
 }
+
+func TestParseDBTime(t *testing.T) {
+	for _, s := range []string{"2026-02-20T10:00:00.000000Z", "2026-02-20T10:00:00.123456Z", "1999-12-31T23:59:59.999999Z",
+		"2026-04-31T10:00:00.000000Z", "2026-02-20T24:00:00.000000Z", "2026-02-20 10:00:00.000000Z", "", "garbage",
+		"2024-02-29T00:00:00.000000Z", "2026-02-29T00:00:00.000000Z"} {
+		want, _ := time.Parse(dbTime, s)
+		if got := parseDBTime(s); !got.Equal(want) || got.Location() != want.Location() {
+			t.Errorf("parseDBTime(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -396,11 +396,18 @@ const feedCols = `id, uid, title, description, starts_at, timezone, duration, re
 	language, animator, registration_url, documents, status, sequence, replay_id, created_at, updated_at,
 	first_start, last_end`
 
-// scanFeedWorkshop reads a row of feedCols: only what the VEVENT shows, and the stored span
-// instead of expanding the recurrence again (scanWorkshop's EndsAt and JSON fields are not needed).
-func scanFeedWorkshop(s scanner) (*Workshop, error) {
-	var w Workshop
-	var exdates, docs, created, updated, first string
+// feedScan reads rows of feedCols. The JSON lists repeat from row to row (the same software,
+// no EXDATE), so each distinct text is decoded once per feed; the decoded slices are shared
+// between workshops, which a feed only reads.
+type feedScan struct {
+	docs    map[string][]Document
+	exdates map[string][]string
+}
+
+func (fs *feedScan) scan(s scanner) (*Workshop, error) {
+	w := &Workshop{}
+	var first string
+	var exdates, docs, created, updated string
 	var last sql.NullString
 	err := s.Scan(&w.ID, &w.UID, &w.Title, &w.Description, &w.StartsAt, &w.Timezone, &w.Duration, &w.Recurrence,
 		&exdates, &w.Location, &w.Language, &w.Animator, &w.RegistrationURL, &docs,
@@ -409,30 +416,66 @@ func scanFeedWorkshop(s scanner) (*Workshop, error) {
 		return nil, err
 	}
 	if exdates != "[]" {
-		if err := json.Unmarshal([]byte(exdates), &w.ExDates); err != nil {
-			return nil, fmt.Errorf("schedule: workshop %s exdates: %w", w.ID, err)
+		ex, ok := fs.exdates[exdates]
+		if !ok {
+			if err := json.Unmarshal([]byte(exdates), &ex); err != nil {
+				return nil, fmt.Errorf("schedule: workshop %s exdates: %w", w.ID, err)
+			}
+			fs.exdates[exdates] = ex
 		}
+		w.ExDates = ex
 	}
 	if docs != "[]" {
-		if err := json.Unmarshal([]byte(docs), &w.Documents); err != nil {
-			return nil, fmt.Errorf("schedule: workshop %s documents: %w", w.ID, err)
+		d, ok := fs.docs[docs]
+		if !ok {
+			if err := json.Unmarshal([]byte(docs), &d); err != nil {
+				return nil, fmt.Errorf("schedule: workshop %s documents: %w", w.ID, err)
+			}
+			fs.docs[docs] = d
+		}
+		w.Documents = d
+	}
+	w.CreatedAt = parseDBTime(created)
+	w.UpdatedAt = parseDBTime(updated)
+	w.spanFirst = parseDBTime(first)
+	w.spanKnown = !w.spanFirst.IsZero()
+	if last.Valid {
+		w.spanLast = parseDBTime(last.String)
+		w.spanKnown = w.spanKnown && !w.spanLast.IsZero()
+	}
+	return w, nil
+}
+
+// parseDBTime reads a time stored as dbTime ("2006-01-02T15:04:05.000000Z") without
+// time.Parse's generic layout walk; anything else goes through time.Parse. Zero if invalid.
+func parseDBTime(s string) time.Time {
+	if len(s) == len(dbTime) && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == '.' && s[26] == 'Z' {
+		n := func(from, to int) int {
+			v := 0
+			for i := from; i < to; i++ {
+				c := s[i]
+				if c < '0' || c > '9' {
+					return -1
+				}
+				v = v*10 + int(c-'0')
+			}
+			return v
+		}
+		y, mo, d, h, mi, sec, us := n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19), n(20, 26)
+		if y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && sec >= 0 && sec < 60 && us >= 0 {
+			t := time.Date(y, time.Month(mo), d, h, mi, sec, us*1000, time.UTC)
+			if t.Day() == d { // not 31 April
+				return t
+			}
 		}
 	}
-	w.CreatedAt, _ = time.Parse(dbTime, created)
-	w.UpdatedAt, _ = time.Parse(dbTime, updated)
-	f, err := time.Parse(dbTime, first)
-	if err == nil {
-		w.spanFirst, w.spanKnown = f, true
-		if last.Valid {
-			w.spanLast, err = time.Parse(dbTime, last.String)
-			w.spanKnown = err == nil
-		}
-	}
-	return &w, nil
+	t, _ := time.Parse(dbTime, s)
+	return t
 }
 
 // FeedWorkshops returns the workshops of feed f, oldest first, with the fields a feed shows.
 func (s *Store) FeedWorkshops(ctx context.Context, f Feed) ([]*Workshop, error) {
+	fs := feedScan{docs: map[string][]Document{}, exdates: map[string][]string{}}
 	where, args := s.feedWhere(f)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+feedCols+` FROM workshops WHERE `+where+` ORDER BY first_start, id`, args...)
 	if err != nil {
@@ -441,7 +484,7 @@ func (s *Store) FeedWorkshops(ctx context.Context, f Feed) ([]*Workshop, error) 
 	defer rows.Close()
 	var out []*Workshop
 	for rows.Next() {
-		w, err := scanFeedWorkshop(rows)
+		w, err := fs.scan(rows)
 		if err != nil {
 			return nil, fmt.Errorf("schedule: feed: %w", err)
 		}
