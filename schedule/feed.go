@@ -46,10 +46,14 @@ type zoneSpan struct {
 // (feed_reference_test.go keeps that encoder and compares). VTIMEZONEs, a handful per feed, still
 // go through go-ical.
 func WriteFeed(out io.Writer, workshops []*Workshop, opt FeedOptions) error {
-	zones, err := feedZones(workshops, opt.Now)
-	if err != nil {
-		return err
+	spans := make([]eventSpan, len(workshops))
+	for i, w := range workshops {
+		var err error
+		if spans[i], err = workshopSpan(w); err != nil {
+			return fmt.Errorf("schedule: feed: workshop %s: %w", w.ID, err)
+		}
 	}
+	zones := feedZones(spans, opt.Now)
 	e := feedEncoder{buf: make([]byte, 0, 512+700*len(workshops))}
 	e.header(opt.Name)
 	for _, z := range zones {
@@ -63,35 +67,50 @@ func WriteFeed(out io.Writer, workshops []*Workshop, opt FeedOptions) error {
 		}
 	}
 	e.raw("END", "VCALENDAR")
-	_, err = out.Write(e.buf)
+	_, err := out.Write(e.buf)
 	return err
 }
 
-// feedZones returns the zones the workshops use (UTC aside), sorted by name, each with the span
-// of time its VTIMEZONE must describe.
-func feedZones(workshops []*Workshop, now time.Time) ([]*zoneSpan, error) {
-	zones := map[string]*zoneSpan{}
-	for _, w := range workshops {
-		loc, err := w.location()
-		if err != nil {
-			return nil, fmt.Errorf("schedule: feed: workshop %s: %w", w.ID, err)
+// eventSpan is what the VTIMEZONEs need from one event: its zone and the span of its
+// occurrences (last is zero for an endless series).
+type eventSpan struct {
+	loc         *time.Location
+	first, last time.Time
+}
+
+func workshopSpan(w *Workshop) (eventSpan, error) {
+	loc, err := w.location()
+	if err != nil {
+		return eventSpan{}, err
+	}
+	if loc.String() == "UTC" { // no VTIMEZONE
+		return eventSpan{loc: loc}, nil
+	}
+	first, last := w.spanFirst, w.spanLast
+	if !w.spanKnown {
+		if first, last, err = w.span(); err != nil {
+			return eventSpan{}, err
 		}
-		if loc.String() == "UTC" {
+	}
+	return eventSpan{loc: loc, first: first, last: last}, nil
+}
+
+// feedZones returns the zones the events use (UTC aside), sorted by name, each with the span of
+// time its VTIMEZONE must describe.
+func feedZones(spans []eventSpan, now time.Time) []*zoneSpan {
+	zones := map[string]*zoneSpan{}
+	for _, s := range spans {
+		if s.loc == nil || s.loc.String() == "UTC" {
 			continue
 		}
-		first, last := w.spanFirst, w.spanLast
-		if !w.spanKnown {
-			if first, last, err = w.span(); err != nil {
-				return nil, fmt.Errorf("schedule: feed: workshop %s: %w", w.ID, err)
-			}
-		}
+		first, last := s.first, s.last
 		if last.IsZero() { // an endless series: describe the zone ten years past now
 			last = maxTime(first, now).AddDate(10, 0, 0)
 		}
-		z := zones[loc.String()]
+		z := zones[s.loc.String()]
 		if z == nil {
-			z = &zoneSpan{loc: loc, from: first, to: last}
-			zones[loc.String()] = z
+			z = &zoneSpan{loc: s.loc, from: first, to: last}
+			zones[s.loc.String()] = z
 		}
 		if first.Before(z.from) {
 			z.from = first
@@ -105,7 +124,7 @@ func feedZones(workshops []*Workshop, now time.Time) ([]*zoneSpan, error) {
 		out = append(out, z)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].loc.String() < out[j].loc.String() })
-	return out, nil
+	return out
 }
 
 // feedEncoder appends folded content lines to buf.

@@ -140,3 +140,59 @@ func TestParseDBTime(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderFeedReusesEvents checks that a feed rebuilt from cached VEVENTs, after a cold
+// start, edits, a cancellation and a deletion, is byte for byte WriteFeed over the rows.
+func TestRenderFeedReusesEvents(t *testing.T) {
+	e := newTestEnv(t)
+	api := NewAPI(e.store, nil, testPublicURL, Options{Now: e.clock})
+	var ids []string
+	for i := range incrementalMisses + 10 { // more than incrementalMisses: the cold path first
+		w := encoderCases()[i%len(encoderCases())]
+		w.Title = fmt.Sprintf("%.150s %d", strings.ToValidUTF8(w.Title, "?"), i)
+		if err := w.normalize(e.ctx, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.Create(e.ctx, w, "atelier.example.org"); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, w.ID)
+	}
+	check := func(what string, f Feed) {
+		t.Helper()
+		got, err := api.renderFeed(e.ctx, f, "Feed")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws, err := e.store.FeedWorkshops(e.ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		if err := WriteFeed(&want, ws, FeedOptions{Name: "Feed", PublicURL: testPublicURL, Now: e.clock()}); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%s: the rebuilt feed differs from WriteFeed:\n%s\n---\n%s", what, got, want.Bytes())
+		}
+	}
+	all := Feed{Kind: "all"}
+	check("cold", all)
+	check("warm", all)
+	check("software feed from events cached by another feed", Feed{Kind: "software", Key: "nextcloud"})
+	edit := func(id string, fn func(w *Workshop)) {
+		e.advance(time.Second)
+		if _, err := e.store.Update(e.ctx, id, func(w *Workshop) (bool, error) { fn(w); return true, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit(ids[3], func(w *Workshop) { w.Title = "Edited" })
+	check("after an edit", all)
+	edit(ids[5], func(w *Workshop) { w.Status = StatusCancelled })
+	if err := e.store.Delete(e.ctx, ids[7]); err != nil {
+		t.Fatal(err)
+	}
+	check("after a cancellation and a deletion", all)
+	e.advance(CancelledRetention + time.Hour)
+	check("after the cancellations expired", all)
+}

@@ -30,6 +30,7 @@ type API struct {
 
 	validation FeedValidation
 	validators validatorCache
+	events     eventCache
 }
 
 // Options configure an API; the zero value means defaults.
@@ -461,18 +462,9 @@ func (a *API) serveFeed(w http.ResponseWriter, r *http.Request, f Feed, name str
 	}
 	body, ok := a.feeds.get(f, v.ETag)
 	if !ok {
-		ws, err := a.store.FeedWorkshops(ctx, f)
-		if err != nil {
+		if body, err = a.renderFeed(ctx, f, name); err != nil {
 			return err
 		}
-		if f.Kind == "workshop" && len(ws) == 1 {
-			name = ws[0].Title
-		}
-		var buf bytes.Buffer
-		if err := WriteFeed(&buf, ws, FeedOptions{Name: name, PublicURL: a.publicURL, Now: a.now()}); err != nil {
-			return err
-		}
-		body = buf.Bytes()
 		a.feeds.put(f, v.ETag, body)
 	}
 	h.Set("Content-Type", "text/calendar; charset=utf-8")

@@ -62,6 +62,9 @@ var migrations = []string{
 	// The feed validator (COUNT, MAX(updated_at), SUM(sequence) of the rows still in the feeds)
 	// reads this narrow covering index instead of the wide rows.
 	`CREATE INDEX workshops_feed_validator ON workshops (cancelled_at, updated_at, sequence, series, id)`,
+	// The list of a feed's versions (FeedEntries: id, sequence, updated_at in feed order) reads
+	// this covering index instead of looking each row up in the table.
+	`CREATE INDEX workshops_feed_entries ON workshops (first_start, id, cancelled_at, sequence, updated_at)`,
 }
 
 // Store keeps the workshops in the SQL database.
@@ -491,6 +494,51 @@ func (s *Store) FeedWorkshops(ctx context.Context, f Feed) ([]*Workshop, error) 
 		out = append(out, w)
 	}
 	return out, rows.Err()
+}
+
+// FeedEntry identifies the version of one workshop of a feed: any write that changes a row a
+// feed shows raises its sequence and moves its updated_at (Store.Update, SyncReplays), which the
+// feed validator already relies on.
+type FeedEntry struct {
+	ID        string
+	Sequence  int
+	UpdatedAt time.Time
+}
+
+// FeedEntries lists the versions of the workshops of feed f, in feed order, without reading the
+// rows themselves.
+func (s *Store) FeedEntries(ctx context.Context, f Feed) ([]FeedEntry, error) {
+	where, args := s.feedWhere(f)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, sequence, updated_at FROM workshops WHERE `+where+` ORDER BY first_start, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("schedule: feed entries: %w", err)
+	}
+	defer rows.Close()
+	var out []FeedEntry
+	for rows.Next() {
+		var e FeedEntry
+		var updated string
+		if err := rows.Scan(&e.ID, &e.Sequence, &updated); err != nil {
+			return nil, fmt.Errorf("schedule: feed entries: %w", err)
+		}
+		e.UpdatedAt = parseDBTime(updated)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// FeedWorkshop returns workshop id with the fields a feed shows, deleted or not; ok is false if
+// there is no such row.
+func (s *Store) FeedWorkshop(ctx context.Context, id string) (w *Workshop, ok bool, err error) {
+	fs := feedScan{docs: map[string][]Document{}, exdates: map[string][]string{}}
+	w, err = fs.scan(s.db.QueryRowContext(ctx, `SELECT `+feedCols+` FROM workshops WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("schedule: feed workshop %s: %w", id, err)
+	}
+	return w, true, nil
 }
 
 // BySourceUID returns the id of the live workshop imported from the event with uid, if any.
