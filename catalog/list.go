@@ -267,12 +267,15 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 		}
 	}
 	if o.For != "" {
-		q.tagSet = ""
-		cond, err := s.forCondition(ctx, q, o.For)
+		cond, tagOnly, err := s.forCondition(ctx, q, o.For, tagCond)
 		if err != nil {
 			return nil, "", err
 		}
 		q.where = append(q.where, cond)
+		q.tagSet = ""
+		if o.Software == "" {
+			q.tagSet = tagOnly
+		}
 	}
 	sort := o.Sort
 	if sort == "" {
@@ -319,31 +322,37 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 // forCondition is the SQL condition of for=slug@version: the replay documents slug, and every tag
 // of slug lies in [B, L] where L is the learner's version and B the newest interface-changing
 // release at or before L (no bound when there is none): a tag below B misses an interface change
-// the learner has, a tag above L shows a newer interface than theirs. The unary + keeps the
-// planner on the primary key (replay_id first) for the per-replay check rather than the
-// software index, which would read every tag of the software for each replay.
-func (s *Store) forCondition(ctx context.Context, q *query, spec string) (string, error) {
+// the learner has, a tag above L shows a newer interface than theirs. tagCond (the copies of the
+// replay's publication, language and status the tags carry) narrows the candidate tags. The
+// per-replay check seeks the replay's tags of slug in (replay_seq, software_id, version_key),
+// never every tag of the software. tagOnly is the same selection as a condition on replay_tags
+// alone, for counting from the tag indexes.
+func (s *Store) forCondition(ctx context.Context, q *query, spec string, tagCond []string) (cond, tagOnly string, err error) {
 	slug, version, ok := strings.Cut(spec, "@")
 	if !ok || slug == "" || version == "" {
-		return "", httpapi.Invalid("for", "want for=software@version, e.g. for=nextcloud@28.0.2")
+		return "", "", httpapi.Invalid("for", "want for=software@version, e.g. for=nextcloud@28.0.2")
 	}
 	id, err := s.softwareID(ctx, "for", slug)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	v, err := ParseVersion(version)
 	if err != nil {
-		return "", httpapi.Invalid("for", "%v", err)
+		return "", "", httpapi.Invalid("for", "%v", err)
 	}
 	var lower sql.NullString
 	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version_key) FROM releases WHERE software_id = $1
 		AND interface_change = 1 AND version_key <= $2`, id, v.Key()).Scan(&lower); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("catalog: for=%s: %w", spec, err)
+		return "", "", fmt.Errorf("catalog: for=%s: %w", spec, err)
 	}
 	sw, lo, hi := q.arg(id), q.arg(lower.String), q.arg(v.Key())
-	return "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE software_id = " + sw + " AND version_key >= " + lo + " AND version_key <= " + hi + ")" +
-		" AND NOT EXISTS (SELECT 1 FROM replay_tags x WHERE x.replay_id = rp.id AND +x.software_id = " + sw +
-		" AND (x.version_key < " + lo + " OR x.version_key > " + hi + "))", nil
+	sel := strings.Join(append([]string{"software_id = " + sw, "version_key >= " + lo, "version_key <= " + hi}, tagCond...), " AND ")
+	valid := func(seq string) string {
+		return "NOT EXISTS (SELECT 1 FROM replay_tags x WHERE x.replay_seq = " + seq + " AND x.software_id = " + sw +
+			" AND (x.version_key < " + lo + " OR x.version_key > " + hi + "))"
+	}
+	return "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE " + sel + ") AND " + valid("rp.seq"),
+		sel + " AND " + valid("replay_tags.replay_seq"), nil
 }
 
 // ftsQuery turns what a learner types into an FTS5 query over the content columns: every word

@@ -183,6 +183,11 @@ var migrations = []string{
 		WHERE replay_id = NEW.id;
 	END`,
 	`CREATE INDEX replay_tags_filter ON replay_tags (software_id, publication, freshness, language, replay_seq)`,
+	// for= reads the tags of a software in a version range (with the publication copy) and checks
+	// each candidate's other tags of that software: both from indexes alone, instead of seeking
+	// the replay's row and its tags through the text id (two table seeks per candidate).
+	`CREATE INDEX replay_tags_for ON replay_tags (software_id, version_key, publication, replay_seq)`,
+	`CREATE INDEX replay_tags_replay ON replay_tags (replay_seq, software_id, version_key)`,
 }
 
 // Store is the catalog's database side.
