@@ -71,19 +71,24 @@ func (a *API) renderFeed(ctx context.Context, f Feed, name string) ([]byte, erro
 	}
 	a.events.mu.Unlock()
 
+	// New VEVENTs are encoded one after the other into enc.buf, and each gets its part of it
+	// once all are written (the buffer may move while it grows): one allocation, not one each.
 	var enc feedEncoder
 	fresh := map[string]*renderedEvent{}
+	var ends []int
+	var order []*renderedEvent
 	render := func(w *Workshop) (*renderedEvent, error) {
 		span, err := workshopSpan(w)
 		if err != nil {
 			return nil, fmt.Errorf("schedule: feed: workshop %s: %w", w.ID, err)
 		}
-		enc.buf = enc.buf[:0]
 		if err := enc.event(w, opt); err != nil {
 			return nil, fmt.Errorf("schedule: feed: workshop %s: %w", w.ID, err)
 		}
-		r := &renderedEvent{sequence: w.Sequence, updatedAt: w.UpdatedAt, span: span, vevent: bytes.Clone(enc.buf)}
+		r := &renderedEvent{sequence: w.Sequence, updatedAt: w.UpdatedAt, span: span}
 		fresh[w.ID] = r
+		order = append(order, r)
+		ends = append(ends, len(enc.buf))
 		return r, nil
 	}
 	if misses > incrementalMisses && misses > len(entries)/8 {
@@ -97,6 +102,7 @@ func (a *API) renderFeed(ctx context.Context, f Feed, name string) ([]byte, erro
 			cached[e.ID] = events[i]
 		}
 		events = events[:0]
+		enc.buf = make([]byte, 0, 700*len(ws))
 		for _, w := range ws {
 			r := cached[w.ID]
 			if !r.is(w.Sequence, w.UpdatedAt) {
@@ -122,6 +128,11 @@ func (a *API) renderFeed(ctx context.Context, f Feed, name string) ([]byte, erro
 				return nil, err
 			}
 		}
+	}
+	start := 0
+	for i, r := range order {
+		r.vevent = enc.buf[start:ends[i]:ends[i]]
+		start = ends[i]
 	}
 	if len(fresh) > 0 {
 		a.events.mu.Lock()

@@ -173,7 +173,7 @@ func (w *Workshop) start() (time.Time, error) {
 }
 
 func (w *Workshop) duration() time.Duration {
-	d, _ := ParseDuration(w.Duration)
+	d, _ := parseDuration(w.Duration)
 	return d
 }
 
@@ -195,10 +195,18 @@ func parseLocal(s string, loc *time.Location) (time.Time, error) {
 
 // ParseDuration parses an RFC 5545 / ISO 8601 duration such as PT1H30M, P1D or P1W.
 func ParseDuration(s string) (time.Duration, error) {
-	orig := s
-	bad := fmt.Errorf("invalid duration %q: want ISO 8601 like PT1H30M", orig)
+	d, ok := parseDuration(s)
+	if !ok {
+		return 0, fmt.Errorf("invalid duration %q: want ISO 8601 like PT1H30M", s)
+	}
+	return d, nil
+}
+
+// parseDuration is ParseDuration without the error, which a feed, parsing the duration of every
+// event, would build for nothing.
+func parseDuration(s string) (time.Duration, bool) {
 	if !strings.HasPrefix(s, "P") || len(s) < 3 {
-		return 0, bad
+		return 0, false
 	}
 	s = s[1:]
 	var d time.Duration
@@ -207,7 +215,7 @@ func ParseDuration(s string) (time.Duration, error) {
 	for s != "" {
 		if s[0] == 'T' {
 			if inTime {
-				return 0, bad
+				return 0, false
 			}
 			inTime, s = true, s[1:]
 			continue
@@ -217,7 +225,7 @@ func ParseDuration(s string) (time.Duration, error) {
 			i++
 		}
 		if i == 0 || i == len(s) || i > 6 {
-			return 0, bad
+			return 0, false
 		}
 		n, _ := strconv.Atoi(s[:i])
 		var unit time.Duration
@@ -233,16 +241,16 @@ func ParseDuration(s string) (time.Duration, error) {
 		case inTime && c == 'S':
 			unit = time.Second
 		default:
-			return 0, bad
+			return 0, false
 		}
 		d += time.Duration(n) * unit
 		units++
 		s = s[i+1:]
 	}
 	if units == 0 {
-		return 0, bad
+		return 0, false
 	}
-	return d, nil
+	return d, true
 }
 
 // FormatDuration writes d as an RFC 5545 duration (PT1H30M).
