@@ -196,6 +196,13 @@ func (s *Store) listStatements(ctx context.Context, o ListOptions, bySet bool) (
 	limit := q.arg(o.Page.Limit)
 	offset := q.arg(o.Page.Offset)
 	page = `SELECT ` + replayCols + ` FROM ` + q.from + where + ` ORDER BY ` + order + ` LIMIT ` + limit + ` OFFSET ` + offset
+	if strings.HasPrefix(order, "rp.") {
+		// Find the page's replays first, then read their rows: a sort (or the rows an offset
+		// skips) carries only the replay seq and the sort key, often straight from an index,
+		// not every column of every candidate.
+		page = `SELECT ` + replayCols + ` FROM replays rp WHERE rp.seq IN (SELECT rp.seq FROM ` + q.from + where +
+			` ORDER BY ` + order + ` LIMIT ` + limit + ` OFFSET ` + offset + `) ORDER BY ` + order
+	}
 	return count, page, q.args, nil
 }
 
