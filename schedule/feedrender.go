@@ -92,25 +92,50 @@ func (a *API) renderFeed(ctx context.Context, f Feed, name string) ([]byte, erro
 		return r, nil
 	}
 	if misses > incrementalMisses && misses > len(entries)/8 {
-		// Mostly new to this process (a cold start): read the feed's rows in one query.
-		ws, err := a.store.FeedWorkshops(ctx, f)
-		if err != nil {
-			return nil, err
-		}
+		// Mostly new to this process (a cold start): read the feed's rows in one query, and
+		// encode each batch of rows while the next is read (the two take about as long).
 		cached := make(map[string]*renderedEvent, len(entries))
 		for i, e := range entries {
 			cached[e.ID] = events[i]
 		}
 		events = events[:0]
-		enc.buf = make([]byte, 0, 700*len(ws))
-		for _, w := range ws {
-			r := cached[w.ID]
-			if !r.is(w.Sequence, w.UpdatedAt) {
-				if r, err = render(w); err != nil {
-					return nil, err
+		enc.buf = make([]byte, 0, 700*len(entries))
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		batches := make(chan []*Workshop, 4)
+		read := make(chan error, 1)
+		go func() {
+			defer close(batches)
+			read <- a.store.feedWorkshopsEach(rctx, f, 256, func(b []*Workshop) error {
+				select {
+				case batches <- b:
+					return nil
+				case <-rctx.Done():
+					return rctx.Err()
 				}
+			})
+		}()
+		var failed error
+		for b := range batches {
+			for _, w := range b {
+				if failed != nil {
+					break
+				}
+				r := cached[w.ID]
+				if !r.is(w.Sequence, w.UpdatedAt) {
+					if r, failed = render(w); failed != nil {
+						cancel()
+						break
+					}
+				}
+				events = append(events, r)
 			}
-			events = append(events, r)
+		}
+		if err := <-read; failed == nil && err != nil {
+			failed = err
+		}
+		if failed != nil {
+			return nil, failed
 		}
 	} else {
 		for i, e := range entries {

@@ -478,22 +478,44 @@ func parseDBTime(s string) time.Time {
 
 // FeedWorkshops returns the workshops of feed f, oldest first, with the fields a feed shows.
 func (s *Store) FeedWorkshops(ctx context.Context, f Feed) ([]*Workshop, error) {
+	var out []*Workshop
+	err := s.feedWorkshopsEach(ctx, f, 1024, func(batch []*Workshop) error {
+		out = append(out, batch...)
+		return nil
+	})
+	return out, err
+}
+
+// feedWorkshopsEach passes the workshops of feed f to fn in order, in batches of up to n, so
+// that a render can encode a batch while the next is read.
+func (s *Store) feedWorkshopsEach(ctx context.Context, f Feed, n int, fn func([]*Workshop) error) error {
 	fs := feedScan{docs: map[string][]Document{}, exdates: map[string][]string{}}
 	where, args := s.feedWhere(f)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+feedCols+` FROM workshops WHERE `+where+` ORDER BY first_start, id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("schedule: feed: %w", err)
+		return fmt.Errorf("schedule: feed: %w", err)
 	}
 	defer rows.Close()
-	var out []*Workshop
+	batch := make([]*Workshop, 0, n)
 	for rows.Next() {
 		w, err := fs.scan(rows)
 		if err != nil {
-			return nil, fmt.Errorf("schedule: feed: %w", err)
+			return fmt.Errorf("schedule: feed: %w", err)
 		}
-		out = append(out, w)
+		if batch = append(batch, w); len(batch) == n {
+			if err := fn(batch); err != nil {
+				return err
+			}
+			batch = make([]*Workshop, 0, n)
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("schedule: feed: %w", err)
+	}
+	if len(batch) > 0 {
+		return fn(batch)
+	}
+	return nil
 }
 
 // FeedEntry identifies the version of one workshop of a feed: any write that changes a row a
