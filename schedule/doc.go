@@ -47,8 +47,34 @@
 // (yearly RRULE observances when the zone follows a rule over the span, explicit ones
 // otherwise), RRULE, EXDATE, SUMMARY, DESCRIPTION (the replay link first once published), LOCATION,
 // URL (replay, else registration), STATUS, CATEGORIES (software slugs). Lines are folded at 75
-// octets without splitting UTF-8 (go-ical does not fold). Published replays reach the workshops
-// through Store.SyncReplays, run every minute by serve: it records replay_id and bumps the
-// workshop, so the feed validator stays one aggregate SQL query (COUNT, MAX(updated_at),
-// SUM(sequence)) over a covering index, and the rendered feed is cached by that ETag.
+// octets without splitting UTF-8. VEVENTs are written straight into one buffer in the property
+// order go-ical's encoder uses (feed_reference_test.go keeps that encoder and checks the bytes
+// are the same); VTIMEZONEs go through go-ical. Published replays reach the workshops through
+// Store.SyncReplays, run every minute by serve: it records replay_id and bumps the workshop
+// (SEQUENCE and updated_at), so every change a feed shows moves a row's version.
+//
+// # Polled feeds
+//
+// Clients poll feeds constantly; three caches keep that cheap, all inside one process:
+//
+//   - The validator (ETag, Last-Modified) of each feed comes from one aggregate SQL query
+//     (COUNT, MAX(updated_at), SUM(sequence), MIN(cancelled_at)) over a covering index, kept in
+//     memory and computed again only when something may have changed it: a write committed
+//     through this Store (Store.Generation, bumped after each commit), a commit by any other
+//     connection or process to the SQLite file (PRAGMA data_version on a dedicated connection),
+//     a new day (part of the ETag: the VTIMEZONE horizon of endless series follows the clock),
+//     or the instant the oldest cancellation in the feed passes CancelledRetention. A 304 costs
+//     no query but that PRAGMA. This is Options.FeedValidation's default, ValidateWatch.
+//     ValidateInProcess drops the PRAGMA, correct only while this process's Store is the only
+//     writer. Several processes sharing a database without such a signal (PostgreSQL, later)
+//     need ValidateQuery: the aggregate query on every request, as before.
+//   - The rendered feed, by feed and ETag.
+//   - The VEVENT of each workshop, by id and (sequence, updated_at), shared by all feeds: after an
+//     edit, a feed is rebuilt from the FeedEntries list (a covering index in feed order), the
+//     rows of the changed workshops and the cached bytes of the others. A cold render (a
+//     process that just started) reads the rows in one query, encoding each batch while the
+//     next is read.
+//
+// Like the validator, the VEVENT cache assumes that whatever changes a row a feed shows raises
+// its sequence and updated_at: a hand-made UPDATE that does not would be seen by neither.
 package schedule
