@@ -19,9 +19,10 @@ const (
 	// workshop leaves the feed after CancelledRetention (Validator.Expires).
 	ValidateWatch FeedValidation = iota
 	// ValidateInProcess is ValidateWatch without the data_version check: no SQL at all for an
-	// unchanged feed, correct only while this process's Store is the only writer of the
-	// workshops (cmd/atelier with its own SQLite file, where every create, update, delete,
-	// cancel, import and replay sync goes through Store).
+	// unchanged feed, correct only while the API's own Store is the only writer of the
+	// workshops (every create, update, delete, cancel, import and replay sync goes through it).
+	// Generation counts one Store's writes: a second Store over the same database, as
+	// cmd/atelier's web pages and tests open, is a writer it does not see.
 	ValidateInProcess
 	// ValidateQuery runs the aggregate query on every request: for a database that several
 	// processes write with no cheap change signal (PostgreSQL, later).
