@@ -136,7 +136,7 @@ func (s *Store) tagStatuses(ctx context.Context, ids []string) ([]tagRow, error)
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(tagStatusQuery, placeholders(1, len(ids))), args...)
+	rows, err := s.query(ctx, fmt.Sprintf(tagStatusQuery, placeholders(1, len(ids))), args...)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: tag freshness: %w", err)
 	}

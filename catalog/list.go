@@ -101,7 +101,7 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 		return ReplayList{}, err
 	}
 	list := ReplayList{Items: []Replay{}, Limit: o.Page.Limit, Offset: o.Page.Offset, TotalExact: true}
-	if err := s.db.QueryRowContext(ctx, count, args[:len(args)-2]...).Scan(&list.Total); err != nil {
+	if err := s.queryRow(ctx, count, args[:len(args)-2]...).Scan(&list.Total); err != nil {
 		return ReplayList{}, fmt.Errorf("catalog: count replays: %w", err)
 	}
 	if list.Total >= bound {
@@ -124,7 +124,7 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 	if err != nil {
 		return ReplayList{}, err
 	}
-	rows, err := s.db.QueryContext(ctx, page, args...)
+	rows, err := s.query(ctx, page, args...)
 	if err != nil {
 		return ReplayList{}, fmt.Errorf("catalog: list replays: %w", err)
 	}
@@ -348,7 +348,7 @@ func (s *Store) forCondition(ctx context.Context, q *query, spec string, tagCond
 		return "", "", httpapi.Invalid("for", "%v", err)
 	}
 	var lower sql.NullString
-	if err := s.db.QueryRowContext(ctx, `SELECT MAX(version_key) FROM releases WHERE software_id = $1
+	if err := s.queryRow(ctx, `SELECT MAX(version_key) FROM releases WHERE software_id = $1
 		AND interface_change = 1 AND version_key <= $2`, id, v.Key()).Scan(&lower); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", "", fmt.Errorf("catalog: for=%s: %w", spec, err)
 	}

@@ -223,7 +223,7 @@ func (s *Store) LatestRelease(ctx context.Context, software string) (string, err
 // softwareID returns the id of slug, or a 422 naming the closest known slug.
 func (s *Store) softwareID(ctx context.Context, field, slug string) (int64, error) {
 	var id int64
-	err := s.db.QueryRowContext(ctx, `SELECT id FROM software WHERE slug = $1`, slug).Scan(&id)
+	err := s.queryRow(ctx, `SELECT id FROM software WHERE slug = $1`, slug).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, s.unknownSoftware(ctx, field, slug)
 	}

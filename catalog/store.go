@@ -192,8 +192,9 @@ var migrations = []string{
 
 // Store is the catalog's database side.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db    *sql.DB
+	now   func() time.Time
+	stmts stmtCache // prepared read statements of the list path
 }
 
 // Open migrates the catalog's schema and returns the store.
