@@ -30,8 +30,10 @@
 // A replay without tags is current. Statuses shown are computed from the releases when asked;
 // the status filter reads the replay's overall status from an indexed column that is rewritten
 // in the same transaction as every change to releases or tags, so adding or reviewing a release
-// changes every answer at once (no batch job, no lag). Data loaded around the store (bulk
-// seeding) needs Store.Reindex.
+// changes every answer at once (no batch job, no lag). Each tag row carries a copy of its
+// replay's publication, language and stored status (kept in step by triggers), so that software=
+// and for= select and count their replays from the tag indexes alone. Data loaded around the
+// store (bulk seeding) needs Store.Reindex.
 //
 // for=slug@L lists the replays still valid for a learner on version L: the replay documents slug,
 // and every tag of slug (its own and its chapters') is ≤ L and ≥ B, B being the newest
@@ -64,4 +66,9 @@
 // replays counted, a lower bound; next_offset still tells whether a next page exists. Counting
 // all 90 000 published replays, or the 47 000 matches of a common word, reads the whole index
 // behind the query and alone costs 6-25 ms at 100 000 replays; a bounded count stops early.
+//
+// A search's last word matches as a prefix; the full-text index keeps prefix indexes of 1 to 12
+// characters, so that such a search streams its matches. A last word longer than 12 characters
+// still makes SQLite merge the doclists of every term it begins (about 5 ms for a common word at
+// 100 000 replays).
 package catalog
