@@ -160,7 +160,7 @@ func TestRenderFeedReusesEvents(t *testing.T) {
 	}
 	check := func(what string, f Feed) {
 		t.Helper()
-		got, err := api.renderFeed(e.ctx, f, "Feed")
+		got, err := api.renderFeed(e.ctx, f, "Feed", 0)
 		if err != nil {
 			t.Fatal(err)
 		}

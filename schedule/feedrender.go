@@ -38,7 +38,8 @@ const incrementalMisses = 64
 
 // renderFeed renders feed f, reusing the VEVENTs of workshops that have not changed since an
 // earlier render. The bytes are those of WriteFeed over Store.FeedWorkshops.
-func (a *API) renderFeed(ctx context.Context, f Feed, name string) ([]byte, error) {
+// count, the validator's, sizes the buffers.
+func (a *API) renderFeed(ctx context.Context, f Feed, name string, count int) ([]byte, error) {
 	opt := FeedOptions{Name: name, PublicURL: a.publicURL, Now: a.now()}
 	if f.Kind == "workshop" { // one event, named after it
 		ws, err := a.store.FeedWorkshops(ctx, f)
@@ -55,9 +56,17 @@ func (a *API) renderFeed(ctx context.Context, f Feed, name string) ([]byte, erro
 		return buf.Bytes(), nil
 	}
 
-	entries, err := a.store.FeedEntries(ctx, f)
-	if err != nil {
-		return nil, err
+	// With no VEVENT cached (a process that just started), listing the versions first would
+	// only delay the read of the rows.
+	a.events.mu.Lock()
+	empty := len(a.events.m) == 0
+	a.events.mu.Unlock()
+	var entries []FeedEntry
+	if !empty {
+		var err error
+		if entries, err = a.store.FeedEntries(ctx, f); err != nil {
+			return nil, err
+		}
 	}
 	events := make([]*renderedEvent, len(entries))
 	misses := 0
@@ -91,7 +100,7 @@ func (a *API) renderFeed(ctx context.Context, f Feed, name string) ([]byte, erro
 		ends = append(ends, len(enc.buf))
 		return r, nil
 	}
-	if misses > incrementalMisses && misses > len(entries)/8 {
+	if empty || misses > incrementalMisses && misses > len(entries)/8 {
 		// Mostly new to this process (a cold start): read the feed's rows in one query, and
 		// encode each batch of rows while the next is read (the two take about as long).
 		cached := make(map[string]*renderedEvent, len(entries))
@@ -99,7 +108,7 @@ func (a *API) renderFeed(ctx context.Context, f Feed, name string) ([]byte, erro
 			cached[e.ID] = events[i]
 		}
 		events = events[:0]
-		enc.buf = make([]byte, 0, 700*len(entries))
+		enc.buf = make([]byte, 0, 700*max(count, len(entries)))
 		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		batches := make(chan []*Workshop, 4)

@@ -462,7 +462,7 @@ func (a *API) serveFeed(w http.ResponseWriter, r *http.Request, f Feed, name str
 	}
 	body, ok := a.feeds.get(f, v.ETag)
 	if !ok {
-		if body, err = a.renderFeed(ctx, f, name); err != nil {
+		if body, err = a.renderFeed(ctx, f, name, v.Count); err != nil {
 			return err
 		}
 		a.feeds.put(f, v.ETag, body)
