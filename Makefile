@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/atelier
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Fuzz targets run for a few seconds each in `make test`: PACKAGE:TARGET.
-FUZZ_TARGETS ?= ./pipeline:FuzzParseTimecode ./pipeline:FuzzParseMeta ./pipeline/subtitle:FuzzRetime ./pipeline/subtitle:FuzzParse ./catalog:FuzzVersionOrder ./pipeline/media:FuzzProgressParser ./pipeline/media:FuzzParseMediaPlaylist ./schedule:FuzzImport ./web:FuzzSingleRange ./web:FuzzStreamKey
+FUZZ_TARGETS ?= ./pipeline:FuzzParseTimecode ./pipeline:FuzzParseMeta ./pipeline/subtitle:FuzzRetime ./pipeline/subtitle:FuzzParse ./catalog:FuzzVersionOrder ./pipeline/media:FuzzProgressParser ./pipeline/media:FuzzParseMediaPlaylist ./schedule:FuzzImport ./schedule:FuzzWriteFeedText ./web:FuzzSingleRange ./web:FuzzStreamKey
 FUZZTIME ?= 5s
 
 export ATELIER_VERSITYGW ?= $(CURDIR)/.cache/bin/versitygw
