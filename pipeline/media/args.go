@@ -173,3 +173,80 @@ func reencodeArgs(src string, st streams, vspans, aspans []Span, hasVideo, hasAu
 
 // itoa is strconv.Itoa, short.
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// copySeg is a run of whole GOPs of the source kept by a fast cut, in the
+// source's own timestamps: from the keyframe shown at In, until the packet
+// decoded at Out (the next keyframe's decode time; 0 at the end of the
+// file), laid out Dur long in the output.
+type copySeg struct {
+	In, Out, Dur time.Duration
+}
+
+// fastList is the concat script of a fast cut's video: the source itself,
+// once per kept run, with inpoint/outpoint/duration. The demuxer ends a run
+// at the first packet decoded at or after outpoint, so with outpoint on the
+// next keyframe's decode time the run holds exactly its frames (with
+// B-frames an end in presentation time would let the next GOP's first
+// packets through); duration lays the runs out back to back. vID (the
+// container's id of the video stream, -1 if none) keeps only the video in
+// the virtual file, so the audio's earlier start does not shift it. The
+// nested source is opened with the upload's demuxer whitelist, without
+// concat.
+func fastList(src string, vID int64, segs []copySeg) []byte {
+	var b strings.Builder
+	b.WriteString("ffconcat version 1.0\n")
+	if vID >= 0 {
+		fmt.Fprintf(&b, "stream\nexact_stream_id %d\n", vID)
+	}
+	for _, s := range segs {
+		fmt.Fprintf(&b, "file %s\n", concatQuote(fileURL(src)))
+		fmt.Fprintf(&b, "option format_whitelist %s\n", demuxerWhitelist())
+		// Round the inpoint up: the demuxer seeks to the keyframe at or
+		// before it, and must not land on the previous one.
+		fmt.Fprintf(&b, "inpoint %s\n", secs(s.In+time.Microsecond-1))
+		if s.Out > 0 {
+			fmt.Fprintf(&b, "outpoint %s\n", secs(s.Out))
+		}
+		fmt.Fprintf(&b, "duration %s\n", secs(s.Dur))
+	}
+	return []byte(b.String())
+}
+
+// audioCopyArgs copies the audio of src over each span (source
+// timestamps) to files[i], raw ADTS: one ffmpeg run for all spans. Stream
+// copy keeps whole AAC frames: the output -ss 0 drops the frames the seek
+// lands on before the span, so each piece starts on the first frame at or
+// after its span's start (up to one frame, 1024 samples, late) and ends
+// with the last frame starting before its end.
+func audioCopyArgs(src string, st streams, spans []Span, files []string) []string {
+	var outs []*ffmpeg.Stream
+	for i, s := range spans {
+		in := ffmpeg.Input(fileURL(src), untrusted(ffmpeg.KwArgs{"ss": secs(s.Start), "to": secs(s.End)}))
+		outs = append(outs, in.Get(st.A).Output(fileURL(files[i]), ffmpeg.KwArgs{"c:a": "copy", "ss": "0", "format": "adts"}))
+	}
+	return ffmpeg.MergeOutputs(outs...).GetArgs()
+}
+
+// audioList is the concat script of a fast cut's audio pieces, each laid
+// out as long as its video run, so no error carries over from one run to
+// the next.
+func audioList(files []string, segs []copySeg) []byte {
+	var b strings.Builder
+	b.WriteString("ffconcat version 1.0\n")
+	for i, f := range files {
+		fmt.Fprintf(&b, "file %s\nduration %s\n", concatQuote(fileURL(f)), secs(segs[i].Dur))
+	}
+	return []byte(b.String())
+}
+
+// fastJoinArgs copies the video of a fastList script, and the audio of an
+// audioList script (alist, "" without audio), into an MP4 ready for
+// progressive download. v is the video's stream index in the script's
+// virtual file: "0" when fastList kept it alone, the source's index if not.
+func fastJoinArgs(list, alist, v, out string) []string {
+	streams := []*ffmpeg.Stream{ffmpeg.Input(fileURL(list), ourList()).Get(v)}
+	if alist != "" {
+		streams = append(streams, ffmpeg.Input(fileURL(alist), ourList()).Get("a:0"))
+	}
+	return ffmpeg.Output(streams, fileURL(out), ffmpeg.KwArgs{"c": "copy", "movflags": "+faststart", "format": "mp4"}).GetArgs()
+}

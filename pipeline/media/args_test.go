@@ -48,6 +48,9 @@ func TestArgsGolden(t *testing.T) {
 		"piece_copy":      pieceArgs(src, st, piece{Start: sec(2), Frames: 50, Copy: true}, frame, enc, "/work/p0001.ts"),
 		"join":            joinArgs("/work/list.ffconcat", src, st, spans, true, out),
 		"join_noaudio":    joinArgs("/work/list.ffconcat", src, st, spans, false, out),
+		"fast_audio":      audioCopyArgs(src, st, []Span{{sec(2), sec(6)}, {sec(8), sec(12)}}, []string{"/work/a0000.aac", "/work/a0001.aac"}),
+		"fast_join":       fastJoinArgs("/work/list.ffconcat", "/work/audio.ffconcat", "0", out),
+		"fast_join_noaud": fastJoinArgs("/work/list.ffconcat", "", st.V, out),
 		"reencode":        reencodeArgs(src, st, spans, spans, true, true, out),
 		"reencode_one":    reencodeArgs(src, st, spans[:1], spans[:1], true, false, out),
 		"mp4_copy":        mp4Args("/cut.mp4", false, "", true, "/r/video.mp4"),
@@ -60,6 +63,11 @@ func TestArgsGolden(t *testing.T) {
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) { golden(t, "args_"+name, argLines(args)) })
 	}
+	t.Run("fast_lists", func(t *testing.T) {
+		segs := []copySeg{{In: sec(2), Out: sec(5.92), Dur: sec(4)}, {In: sec(8), Dur: sec(4.04)}}
+		golden(t, "fast_list", fastList(src, 1, segs))
+		golden(t, "fast_audio_list", audioList([]string{"/work/a0000.aac", "/work/a0001.aac"}, segs))
+	})
 	t.Run("concat_list", func(t *testing.T) {
 		golden(t, "concat_list", concatList([]string{"/work/p0000.ts", "/work/it's.ts"}))
 	})

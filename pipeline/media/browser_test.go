@@ -14,13 +14,20 @@ import (
 	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
-// TestAccurateCutPlaysInChromium: the smart cut's joins (parameter sets
-// change between re-encoded and copied pieces) must not stop a browser's
-// decoder — the note's PIPELINE_ERROR_DECODE pitfall.
-func TestAccurateCutPlaysInChromium(t *testing.T) {
+// TestCutPlaysInChromium: the smart cut's joins (parameter sets change
+// between re-encoded and copied pieces) must not stop a browser's decoder —
+// the note's PIPELINE_ERROR_DECODE pitfall; nor must the fast cut's joins,
+// where the copied audio has a gap of up to one AAC frame.
+func TestCutPlaysInChromium(t *testing.T) {
+	for _, mode := range []CutMode{CutAccurate, CutFast} {
+		t.Run(string(mode), func(t *testing.T) { cutPlaysInChromium(t, mode) })
+	}
+}
+
+func cutPlaysInChromium(t *testing.T, mode CutMode) {
 	src := testenv.Clip(t, clip12)
 	dir := t.TempDir()
-	if _, err := Cut(ctxT(t), src, []Span{{sec(1.3), sec(5.7)}, {sec(7.1), sec(11)}}, CutAccurate, filepath.Join(dir, "cut.mp4"), nil); err != nil {
+	if _, err := Cut(ctxT(t), src, []Span{{sec(1.3), sec(5.7)}, {sec(7.1), sec(11)}}, mode, filepath.Join(dir, "cut.mp4"), nil); err != nil {
 		t.Fatal(err)
 	}
 	page := `<!doctype html><video id="v" src="cut.mp4" muted></video><script>

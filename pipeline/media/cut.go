@@ -248,12 +248,63 @@ func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string,
 			return CutResult{}, fmt.Errorf("media: cut (reencode): %w", err)
 		}
 		tr.end()
+	} else if res.Mode == CutFast && (!p.HasAudio || p.AudioCodec == "aac") {
+		frs, err := frameRanges(pk, spans)
+		if err != nil {
+			return CutResult{}, err
+		}
+		frs = snapOut(pk, frs)
+		res.Actual = actualSpans(pk, frs)
+		segs := make([]copySeg, len(frs))
+		for i, fr := range frs {
+			a := res.Actual[i]
+			segs[i] = copySeg{In: a.Start + p.StartTime, Dur: a.End - a.Start}
+			if fr.I1 < len(pk.pts) {
+				k := sort.Search(len(pk.keys), func(j int) bool { return pk.keys[j] >= pk.pts[fr.I1] })
+				segs[i].Out = pk.keyDTS[k] + p.StartTime
+			}
+			res.Duration += a.End - a.Start
+		}
+		list := filepath.Join(work, "list.ffconcat")
+		if err := os.WriteFile(list, fastList(src, p.vID, segs), 0o600); err != nil {
+			return CutResult{}, fmt.Errorf("media: cut: %w", err)
+		}
+		var alist string
+		if p.HasAudio {
+			tr.plan(stage{"audio", float64(res.Duration) * 0.01}, stage{"join", float64(res.Duration) * 0.01})
+			files := make([]string, len(segs))
+			abs := make([]Span, len(segs))
+			for i, a := range res.Actual {
+				files[i] = filepath.Join(work, fmt.Sprintf("a%04d.aac", i))
+				abs[i] = Span{a.Start + p.StartTime, a.End + p.StartTime}
+			}
+			tr.begin(res.Duration)
+			if err := runFFmpeg(ctx, audioCopyArgs(src, p.streams(), abs, files), tr.tick); err != nil {
+				return CutResult{}, fmt.Errorf("media: cut (fast) audio: %w", err)
+			}
+			tr.end()
+			alist = filepath.Join(work, "audio.ffconcat")
+			if err := os.WriteFile(alist, audioList(files, segs), 0o600); err != nil {
+				return CutResult{}, fmt.Errorf("media: cut: %w", err)
+			}
+		} else {
+			tr.plan(stage{"join", float64(res.Duration) * 0.01})
+		}
+		tr.begin(res.Duration)
+		v := p.streams().V
+		if p.vID >= 0 {
+			v = "0" // the list's only stream
+		}
+		if err := runFFmpeg(ctx, fastJoinArgs(list, alist, v, part), tr.tick); err != nil {
+			return CutResult{}, fmt.Errorf("media: cut (fast) join: %w", err)
+		}
+		tr.end()
 	} else {
 		frs, err := frameRanges(pk, spans)
 		if err != nil {
 			return CutResult{}, err
 		}
-		fast := res.Mode == CutFast
+		fast := res.Mode == CutFast // with audio that is not AAC: copy the video, encode the audio
 		if fast {
 			frs = snapOut(pk, frs)
 		}
@@ -297,11 +348,13 @@ func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string,
 		}
 		tr.end()
 	}
-	op, err := probeStreams(ctx, part)
-	if err != nil {
-		return CutResult{}, fmt.Errorf("media: cut: check output: %w", err)
+	if res.Mode != CutFast {
+		op, err := probeStreams(ctx, part)
+		if err != nil {
+			return CutResult{}, fmt.Errorf("media: cut: check output: %w", err)
+		}
+		res.Duration = op.Duration
 	}
-	res.Duration = op.Duration
 	if err := os.Rename(part, out); err != nil {
 		return CutResult{}, fmt.Errorf("media: cut: %w", err)
 	}

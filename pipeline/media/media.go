@@ -11,8 +11,19 @@
 // local file.
 //
 // Cut modes (see Cut): fast copies whole GOPs (cuts snap outwards to
-// keyframes); accurate is the smart cut of shared/notes/smart-cut.md — per
-// kept range the frames before the first keyframe and after the last are
+// keyframes) and the audio with them, in two ffmpeg runs: one copies the
+// AAC frames of every kept range to ADTS pieces, the other reads the
+// source's video through a concat script (inpoint on each range's first
+// keyframe, outpoint on the decode time of the keyframe that ends it) and
+// muxes it with the audio pieces, laid out as long as their video. The
+// copied audio cannot be cut between AAC frames: each range's audio starts
+// on the first frame at or after its keyframe, so at every join it is off
+// by less than one frame (1024 samples, 21.3 ms at 48 kHz), and the error
+// does not add up from one range to the next; the output's duration is
+// known from the keyframes, so it is not probed again. Sources whose audio
+// is not AAC keep the pieces-and-join path below with the audio encoded.
+//
+// Accurate is the smart cut of shared/notes/smart-cut.md — per kept range the frames before the first keyframe and after the last are
 // re-encoded with the source's profile and pixel format (repeat-headers,
 // MPEG-TS Annex B), the GOPs between are copied, the pieces joined by the
 // concat demuxer, and the audio re-encoded once, sample-exact, with

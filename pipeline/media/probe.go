@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -46,6 +47,9 @@ type Probe struct {
 	// vIdx, aIdx are the indexes of the streams described (cover art and
 	// extra tracks are not, whatever their order).
 	vIdx, aIdx int
+	// vID is the container's id of the video stream (MP4 track id), -1
+	// when it has none.
+	vID int64
 }
 
 // streams names the video and audio streams described by p for -map and
@@ -130,6 +134,7 @@ func sniff(path string) error {
 type ffprobeOut struct {
 	Streams []struct {
 		Index        int    `json:"index"`
+		ID           string `json:"id"`
 		CodecType    string `json:"codec_type"`
 		CodecName    string `json:"codec_name"`
 		Profile      string `json:"profile"`
@@ -204,6 +209,10 @@ func probeStreams(ctx context.Context, path string) (Probe, error) {
 			}
 			p.HasVideo = true
 			p.vIdx = s.Index
+			p.vID = -1
+			if id, err := strconv.ParseInt(s.ID, 0, 64); err == nil {
+				p.vID = id
+			}
 			p.VideoCodec, p.PixFmt, p.Profile, p.Level = s.CodecName, s.PixFmt, s.Profile, s.Level
 			p.Width, p.Height = s.Width, s.Height
 			p.FrameRate = parseRate(s.AvgFrameRate)
@@ -274,6 +283,7 @@ func parseRate(s string) float64 {
 type packets struct {
 	pts     []time.Duration // presentation times, sorted, relative to the start
 	keys    []time.Duration // keyframe times, sorted
+	keyDTS  []time.Duration // decode times of keys[i] (fast mode ends a copy on them)
 	openGOP bool
 }
 
@@ -329,6 +339,8 @@ func parsePackets(out []byte, tbNum, tbDen int64, start time.Duration) packets {
 	var pk packets
 	var lastKey time.Duration
 	haveKey := false
+	type keyAt struct{ pts, dts time.Duration }
+	var keys []keyAt
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Split(strings.TrimSpace(line), ",")
 		if len(f) < 3 {
@@ -341,7 +353,11 @@ func parsePackets(out []byte, tbNum, tbDen int64, start time.Duration) packets {
 		t := conv(v) - start
 		key := strings.Contains(f[2], "K")
 		if key {
-			pk.keys = append(pk.keys, t)
+			d := t
+			if v, err := strconv.ParseInt(f[1], 10, 64); err == nil && v <= 1<<40 && v >= -(1<<40) {
+				d = conv(v) - start
+			}
+			keys = append(keys, keyAt{t, d})
 			lastKey, haveKey = t, true
 		} else if haveKey && t < lastKey {
 			pk.openGOP = true
@@ -349,6 +365,10 @@ func parsePackets(out []byte, tbNum, tbDen int64, start time.Duration) packets {
 		pk.pts = append(pk.pts, t)
 	}
 	slices.Sort(pk.pts)
-	slices.Sort(pk.keys)
+	slices.SortFunc(keys, func(a, b keyAt) int { return cmp.Compare(a.pts, b.pts) })
+	for _, k := range keys {
+		pk.keys = append(pk.keys, k.pts)
+		pk.keyDTS = append(pk.keyDTS, k.dts)
+	}
 	return pk
 }
