@@ -44,6 +44,8 @@ func TestArgsGolden(t *testing.T) {
 	tests := map[string][]string{
 		"probe":           probeArgs(src),
 		"packets":         packetArgs(src, 0, time.Minute),
+		"packets_windows": windowArgs(src, 1, cutWindows([]Span{{sec(1.32), sec(5.72)}, {sec(7.12), sec(11)}}, sec(12)), 0),
+		"probe_windows":   probeWindowArgs(src, cutWindows([]Span{{sec(1.32), sec(5.72)}, {sec(30), sec(60)}}, 1<<62)),
 		"piece_encode":    pieceArgs(src, st, piece{Start: sec(1.32), Frames: 17}, frame, enc, "/work/p0000.ts"),
 		"piece_copy":      pieceArgs(src, st, piece{Start: sec(2), Frames: 50, Copy: true}, frame, enc, "/work/p0001.ts"),
 		"join":            joinArgs("/work/list.ffconcat", src, st, spans, true, out),

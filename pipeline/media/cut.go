@@ -177,25 +177,53 @@ func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string,
 	if !mode.Valid() {
 		return CutResult{}, fmt.Errorf("media: cut: unknown mode %q (fast, accurate or reencode)", mode)
 	}
-	p, err := probeStreams(ctx, src)
-	if err != nil {
-		return CutResult{}, err
-	}
-	spans, err := checkSpans(keep, p.Duration)
-	if err != nil {
-		return CutResult{}, err
-	}
 	tr := newTracker(progress)
 	res := CutResult{Mode: mode}
+	// windowed: a fast cut's keyframes came from the windows around the
+	// cut points (segs), listed by the probe itself, and the whole file
+	// was not scanned.
+	var (
+		p        Probe
+		spans    []Span
+		segs     []copySeg
+		windowed bool
+		err      error
+	)
+	if mode == CutFast {
+		p, spans, segs, res.Actual, windowed, err = probeWindows(ctx, src, keep)
+	} else if p, err = probeStreams(ctx, src); err == nil {
+		spans, err = checkSpans(keep, p.Duration)
+	}
+	if err != nil {
+		return CutResult{}, err
+	}
 	var pk packets
-	if p.HasVideo {
+	// copyAudio: fast mode copies the audio when it is AAC (MP4 and
+	// browsers take it as is), and encodes it otherwise.
+	copyAudio := !p.HasAudio || p.AudioCodec == "aac"
+	if !copyAudio || smartBlocker(p) != "" {
+		windowed = false
+	}
+	if p.HasVideo && !windowed {
 		tr.plan(stage{"scan", float64(p.Duration) * 0.003}, stage{"cut", float64(p.Duration) * 0.3})
 		tr.begin(0)
-		if pk, err = scanPackets(ctx, src, p, 0); err != nil {
-			return CutResult{}, err
+		if mode == CutFast && copyAudio && smartBlocker(p) == "" && p.StartTime != 0 {
+			// The probe placed its windows as if the file started at 0.
+			var actual []Span
+			if segs, actual, windowed, err = scanWindows(ctx, src, p, spans); err != nil {
+				return CutResult{}, err
+			}
+			if windowed {
+				res.Actual = actual
+			}
 		}
-		p.OpenGOP = pk.openGOP
-		p.VFR = p.VFR || pk.vfr()
+		if !windowed {
+			if pk, err = scanPackets(ctx, src, p, 0); err != nil {
+				return CutResult{}, err
+			}
+			p.OpenGOP = pk.openGOP
+			p.VFR = p.VFR || pk.vfr()
+		}
 		tr.end()
 	}
 	switch {
@@ -248,22 +276,19 @@ func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string,
 			return CutResult{}, fmt.Errorf("media: cut (reencode): %w", err)
 		}
 		tr.end()
-	} else if res.Mode == CutFast && (!p.HasAudio || p.AudioCodec == "aac") {
-		frs, err := frameRanges(pk, spans)
-		if err != nil {
-			return CutResult{}, err
-		}
-		frs = snapOut(pk, frs)
-		res.Actual = actualSpans(pk, frs)
-		segs := make([]copySeg, len(frs))
-		for i, fr := range frs {
-			a := res.Actual[i]
-			segs[i] = copySeg{In: a.Start + p.StartTime, Dur: a.End - a.Start}
-			if fr.I1 < len(pk.pts) {
-				k := sort.Search(len(pk.keys), func(j int) bool { return pk.keys[j] >= pk.pts[fr.I1] })
-				segs[i].Out = pk.keyDTS[k] + p.StartTime
+	} else if res.Mode == CutFast && copyAudio {
+		if !windowed {
+			if segs, res.Actual, err = fullSnap(pk, spans); err != nil {
+				return CutResult{}, err
 			}
-			res.Duration += a.End - a.Start
+		}
+		// Source timestamps for the concat script.
+		for i := range segs {
+			segs[i].In += p.StartTime
+			if segs[i].Out != 0 {
+				segs[i].Out += p.StartTime
+			}
+			res.Duration += segs[i].Dur
 		}
 		list := filepath.Join(work, "list.ffconcat")
 		if err := os.WriteFile(list, fastList(src, p.vID, segs), 0o600); err != nil {
@@ -360,6 +385,27 @@ func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string,
 	}
 	tr.finish()
 	return res, nil
+}
+
+// fullSnap snaps spans outwards to keyframes with the whole file's packets
+// and returns the copied segments (relative times, Out 0 at the end of the
+// file) and the actual spans.
+func fullSnap(pk packets, spans []Span) ([]copySeg, []Span, error) {
+	frs, err := frameRanges(pk, spans)
+	if err != nil {
+		return nil, nil, err
+	}
+	frs = snapOut(pk, frs)
+	actual := actualSpans(pk, frs)
+	segs := make([]copySeg, len(frs))
+	for i, fr := range frs {
+		segs[i] = copySeg{In: actual[i].Start, Dur: actual[i].End - actual[i].Start}
+		if fr.I1 < len(pk.pts) {
+			k := sort.Search(len(pk.keys), func(j int) bool { return pk.keys[j] >= pk.pts[fr.I1] })
+			segs[i].Out = pk.keyDTS[k]
+		}
+	}
+	return segs, actual, nil
 }
 
 func actualSpans(pk packets, frs []frameRange) []Span {

@@ -132,6 +132,13 @@ func sniff(path string) error {
 }
 
 type ffprobeOut struct {
+	// Packets are listed by probeWindowArgs only.
+	Packets []struct {
+		StreamIndex int             `json:"stream_index"`
+		PTS         json.RawMessage `json:"pts"`
+		DTS         json.RawMessage `json:"dts"`
+		Flags       string          `json:"flags"`
+	} `json:"packets"`
 	Streams []struct {
 		Index        int    `json:"index"`
 		ID           string `json:"id"`
@@ -184,21 +191,33 @@ func ProbeFile(ctx context.Context, path string) (Probe, error) {
 }
 
 func probeStreams(ctx context.Context, path string) (Probe, error) {
+	p, _, err := probeWith(ctx, path, probeArgs(path))
+	return p, err
+}
+
+// probeWith runs ffprobe with args, which describe path's streams and
+// format in JSON (and maybe more), and decodes them.
+func probeWith(ctx context.Context, path string, args []string) (Probe, ffprobeOut, error) {
 	if err := sniff(path); err != nil {
-		return Probe{}, err
+		return Probe{}, ffprobeOut{}, err
 	}
-	out, err := runFFprobe(ctx, probeArgs(path))
+	out, err := runFFprobe(ctx, args)
 	if err != nil {
 		if e, ok := err.(*Error); ok && !e.notMedia && e.Hint == "" {
 			// ffprobe failing on a file is about the file.
 			e.notMedia = true
 		}
-		return Probe{}, fmt.Errorf("media: probe %s: %w", filepath.Base(path), err)
+		return Probe{}, ffprobeOut{}, fmt.Errorf("media: probe %s: %w", filepath.Base(path), err)
 	}
 	var fo ffprobeOut
 	if err := json.Unmarshal(out, &fo); err != nil {
-		return Probe{}, fmt.Errorf("media: probe %s: decode ffprobe output: %w", filepath.Base(path), err)
+		return Probe{}, ffprobeOut{}, fmt.Errorf("media: probe %s: decode ffprobe output: %w", filepath.Base(path), err)
 	}
+	p, err := fo.probe(path)
+	return p, fo, err
+}
+
+func (fo ffprobeOut) probe(path string) (Probe, error) {
 	p := Probe{Format: fo.Format.FormatName}
 	p.StartTime = parseSeconds(fo.Format.StartTime)
 	for _, s := range fo.Streams {
