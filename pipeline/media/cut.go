@@ -173,6 +173,11 @@ func smartBlocker(p Probe) string {
 // GOPs, is rotated (phones), or has a variable frame rate: copied GOPs would then not decode
 // cleanly or not line up with the re-encoded heads. Fast mode falls back
 // likewise except for VFR, which stream copy keeps as is.
+//
+// Fast mode copies the audio too when it is AAC (within one AAC frame of
+// the video at each join, see the package doc), finds the keyframes in the
+// probe's windows around the cut points when they prove them, and reports
+// the output's duration from the snapped points instead of probing it.
 func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string, progress func(Progress)) (CutResult, error) {
 	if !mode.Valid() {
 		return CutResult{}, fmt.Errorf("media: cut: unknown mode %q (fast, accurate or reencode)", mode)
@@ -372,8 +377,17 @@ func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string,
 			return CutResult{}, fmt.Errorf("media: cut (%s) join: %w", res.Mode, err)
 		}
 		tr.end()
+		if !fast {
+			// Frame-exact video (constant frame rate, counted frames) and
+			// sample-exact audio over the same spans: the output is as
+			// long as the spans, no need to probe it.
+			for _, s := range res.Actual {
+				res.Duration += s.End - s.Start
+			}
+		}
 	}
-	if res.Mode != CutFast {
+	if res.Duration == 0 {
+		// Re-encoded, or fast with the audio encoded: ask the output.
 		op, err := probeStreams(ctx, part)
 		if err != nil {
 			return CutResult{}, fmt.Errorf("media: cut: check output: %w", err)

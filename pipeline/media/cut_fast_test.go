@@ -119,3 +119,24 @@ func TestFastCutHonest(t *testing.T) {
 		})
 	}
 }
+
+// TestFastCutEncodesOtherAudio: audio that is not AAC is encoded (the
+// video still copied), and the output is probed for its duration.
+func TestFastCutEncodesOtherAudio(t *testing.T) {
+	src := testenv.Clip(t, clip12)
+	mkv := filepath.Join(t.TempDir(), "mp3.mkv")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", src, "-c:v", "copy", "-c:a", "libmp3lame", mkv).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	out := filepath.Join(t.TempDir(), "cut.mp4")
+	res, err := Cut(ctxT(t), mkv, []Span{{sec(2.5), sec(3.5)}, {sec(8.3), sec(9.1)}}, CutFast, out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	si := countFrames(t, out)
+	if res.Mode != CutFast || si.frames != 100 || !si.hasAudio || absDiff(res.Duration, si.vdur) > 30*time.Millisecond ||
+		absDiff(si.adur, si.vdur) > 30*time.Millisecond {
+		t.Errorf("result %+v, output %+v", res, si)
+	}
+	decodeClean(t, out)
+}

@@ -98,6 +98,11 @@ func TestCutModes(t *testing.T) {
 				t.Errorf("duration %s, want %s", res.Duration, want)
 			}
 			si := countFrames(t, out)
+			// The reported duration is the output's (one frame of slack for
+			// reencode's rounded trims).
+			if absDiff(res.Duration, si.vdur) > 40*time.Millisecond || absDiff(res.Duration, si.adur) > 30*time.Millisecond {
+				t.Errorf("reported duration %s, output video %s, audio %s", res.Duration, si.vdur, si.adur)
+			}
 			if si.frames != tc.wantFrames {
 				t.Errorf("%d frames, want %d", si.frames, tc.wantFrames)
 			}
