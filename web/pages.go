@@ -105,7 +105,7 @@ func (s *Site) Home(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	latest, _, err := s.listReplays(ctx, replayQuery{Limit: 6})
+	latest, _, _, err := s.listReplays(ctx, replayQuery{Limit: 6})
 	if err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func (s *Site) Replay(w http.ResponseWriter, r *http.Request) error {
 			latest, err := s.catalog.LatestRelease(ctx, t.Software)
 			var newer []catalog.Replay
 			if err == nil && latest != "" {
-				newer, _, err = s.listReplays(ctx, replayQuery{For: t.Software + "@" + latest, Limit: 5})
+				newer, _, _, err = s.listReplays(ctx, replayQuery{For: t.Software + "@" + latest, Limit: 5})
 			}
 			if err == nil {
 				for _, n := range newer {
@@ -281,7 +281,7 @@ func (s *Site) Software(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	replays, _, err := s.listReplays(ctx, replayQuery{Software: sw.Slug, Limit: 200})
+	replays, _, _, err := s.listReplays(ctx, replayQuery{Software: sw.Slug, Limit: 200})
 	if err != nil {
 		return err
 	}
@@ -347,7 +347,7 @@ func (s *Site) Replays(w http.ResponseWriter, r *http.Request) error {
 	if version != "" && rq.Software != "" {
 		rq.For = rq.Software + "@" + version
 	}
-	list, total, err := s.listReplays(ctx, rq)
+	list, total, exact, err := s.listReplays(ctx, rq)
 	if err != nil {
 		return err
 	}
@@ -364,7 +364,7 @@ func (s *Site) Replays(w http.ResponseWriter, r *http.Request) error {
 		prev = r.URL.Path + "?" + pq.Encode()
 	}
 	return s.render(w, r, http.StatusOK, "replays", "rp.title", map[string]any{
-		"Q": rq, "Version": version, "Replays": list, "Total": total, "Software": sw, "Names": s.softwareNames(ctx),
+		"Q": rq, "Version": version, "Replays": list, "Total": total, "TotalExact": exact, "Software": sw, "Names": s.softwareNames(ctx),
 		"Statuses": []catalog.Status{catalog.Current, catalog.Outdated, catalog.Unknown}, "Languages": filterLanguages,
 		"Next": nextLink(r, pg, total), "Prev": prev,
 	})
