@@ -85,6 +85,12 @@ func streamKey(r *http.Request) (id, key string) {
 			return "", ""
 		}
 		return id, base + "subtitles/" + v["lang"] + ".vtt"
+	case "burnin":
+		// The MP4 with one language's subtitles burned in, for players that cannot show tracks.
+		if !langPattern.MatchString(v["lang"]) {
+			return "", ""
+		}
+		return id, base + "burnin/" + v["lang"] + ".mp4"
 	case "hls":
 		p := v["path"]
 		if !hlsPathPattern.MatchString(p) || strings.Contains(p, "..") {

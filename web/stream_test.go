@@ -54,6 +54,7 @@ func streamRouter(s *Site) http.Handler {
 	h := func(f httpapi.HandlerFunc) http.Handler { return f }
 	r.Handle(`/replays/{id}/{file:video\.mp4|poster\.jpg|storyboard\.jpg|storyboard\.vtt|chapters\.vtt}`, h(s.Stream)).Methods("GET", "HEAD")
 	r.Handle(`/replays/{id}/{file:subtitles}/{lang}.vtt`, h(s.Stream)).Methods("GET", "HEAD")
+	r.Handle(`/replays/{id}/{file:burnin}/{lang}.mp4`, h(s.Stream)).Methods("GET", "HEAD")
 	r.Handle(`/replays/{id}/{file:hls}/{path:.+}`, h(s.Stream)).Methods("GET", "HEAD")
 	return r
 }
@@ -108,6 +109,7 @@ func newStreamFixture(t *testing.T, media assets.Store, mode StreamMode) *stream
 		put(t, media, "replays/"+id+"/hls/master.m3u8", []byte("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720p/index.m3u8\n"), "")
 		put(t, media, "replays/"+id+"/hls/720p/seg-00001.m4s", []byte("segment"), "")
 		put(t, media, "replays/"+id+"/subtitles/fr.vtt", []byte("WEBVTT\n\n00:00.000 --> 00:01.000\nBonjour\n"), "")
+		put(t, media, "replays/"+id+"/burnin/fr.mp4", []byte("burned-in mp4 bytes"), "")
 		put(t, media, "replays/"+id+"/poster.jpg", []byte("\xff\xd8\xff jpeg"), "")
 	}
 	f.srv = httptest.NewServer(streamRouter(f.site))
@@ -192,6 +194,8 @@ func testStreamProxy(t *testing.T, dir *assets.Dir, f *streamFixture, files bool
 		{name: "hls dot segment", path: "/replays/pub1/hls/720p/..seg.m4s", status: 404},
 		{name: "hls unknown extension", path: "/replays/pub1/hls/x.exe", status: 404},
 		{name: "subtitles", path: "/replays/pub1/subtitles/fr.vtt", status: 200, ctype: "text/vtt; charset=utf-8", bodyStart: "WEBVTT"},
+		{name: "burned-in mp4", path: "/replays/pub1/burnin/fr.mp4", status: 200, ctype: "video/mp4", bodyStart: "burned-in"},
+		{name: "burned-in bad lang", path: "/replays/pub1/burnin/x..y.mp4", status: 404},
 		{name: "subtitles bad lang", path: "/replays/pub1/subtitles/FR_x.vtt", status: 404},
 		{name: "missing subtitles", path: "/replays/pub1/subtitles/de.vtt", status: 404},
 		{name: "poster", path: "/replays/pub1/poster.jpg", status: 200, ctype: "image/jpeg"},

@@ -94,6 +94,7 @@ func (a *app) routes() http.Handler {
 	stream := h(a.web.Stream)
 	r.Handle(`/replays/{id}/{file:video\.mp4|poster\.jpg|storyboard\.jpg|storyboard\.vtt|chapters\.vtt}`, stream).Methods("GET", "HEAD")
 	r.Handle(`/replays/{id}/{file:subtitles}/{lang}.vtt`, stream).Methods("GET", "HEAD")
+	r.Handle(`/replays/{id}/{file:burnin}/{lang}.mp4`, stream).Methods("GET", "HEAD")
 	r.Handle(`/replays/{id}/{file:hls}/{path:.+}`, stream).Methods("GET", "HEAD")
 	// web: pages (errors as HTML in the visitor's language) and static files.
 	page := a.web.Page
