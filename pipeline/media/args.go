@@ -212,8 +212,8 @@ func fastList(src string, vID int64, segs []copySeg) []byte {
 	return []byte(b.String())
 }
 
-// audioCopyArgs copies the audio of src over each span (source
-// timestamps) to files[i], raw ADTS: one ffmpeg run for all spans. Stream
+// audioCopyArgs copies the audio of src over each span (from the file's
+// start, as -ss counts) to files[i], raw ADTS: one ffmpeg run for all spans. Stream
 // copy keeps whole AAC frames: the output -ss 0 drops the frames the seek
 // lands on before the span, so each piece starts on the first frame at or
 // after its span's start (up to one frame, 1024 samples, late) and ends

@@ -212,7 +212,7 @@ func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string,
 	if p.HasVideo && !windowed {
 		tr.plan(stage{"scan", float64(p.Duration) * 0.003}, stage{"cut", float64(p.Duration) * 0.3})
 		tr.begin(0)
-		if mode == CutFast && copyAudio && smartBlocker(p) == "" && p.StartTime != 0 {
+		if mode == CutFast && copyAudio && smartBlocker(p) == "" && p.StartTime != 0 && !p.VFR {
 			// The probe placed its windows as if the file started at 0.
 			var actual []Span
 			if segs, actual, windowed, err = scanWindows(ctx, src, p, spans); err != nil {
@@ -303,13 +303,13 @@ func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string,
 		if p.HasAudio {
 			tr.plan(stage{"audio", float64(res.Duration) * 0.01}, stage{"join", float64(res.Duration) * 0.01})
 			files := make([]string, len(segs))
-			abs := make([]Span, len(segs))
-			for i, a := range res.Actual {
+			for i := range res.Actual {
 				files[i] = filepath.Join(work, fmt.Sprintf("a%04d.aac", i))
-				abs[i] = Span{a.Start + p.StartTime, a.End + p.StartTime}
 			}
 			tr.begin(res.Duration)
-			if err := runFFmpeg(ctx, audioCopyArgs(src, p.streams(), abs, files), tr.tick); err != nil {
+			// ffmpeg's -ss/-to count from the file's start, unlike the
+			// concat script's inpoint/outpoint.
+			if err := runFFmpeg(ctx, audioCopyArgs(src, p.streams(), res.Actual, files), tr.tick); err != nil {
 				return CutResult{}, fmt.Errorf("media: cut (fast) audio: %w", err)
 			}
 			tr.end()

@@ -41,6 +41,12 @@ func TestFastCutHonest(t *testing.T) {
 	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", src, "-map", "0:a", "-map", "0:v", "-c", "copy", mp4).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
+	// A file that starts 5 s in: its keyframes, relative to its start,
+	// are at 0.021 + 2k s (the audio starts first).
+	late := filepath.Join(t.TempDir(), "late.mp4")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", src, "-c", "copy", "-output_ts_offset", "5", late).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
 	const aframe = 1024 * time.Second / 48000 // one AAC frame
 	tests := []struct {
 		name string
@@ -54,6 +60,8 @@ func TestFastCutHonest(t *testing.T) {
 			[]Span{{sec(2), sec(6)}}},
 		{"audio first, MP4", mp4, []Span{{sec(1.3), sec(3.7)}, {sec(7.1), sec(9.9)}},
 			[]Span{{0, sec(4)}, {sec(6), sec(10)}}},
+		{"starts 5 s in", late, []Span{{sec(1.3), sec(3.7)}, {sec(7.1), sec(9.9)}},
+			[]Span{{sec(0.021), sec(4.021)}, {sec(6.021), sec(10.021)}}},
 		// The remux starts the video 21 ms in (the AAC priming): so do its
 		// keyframes, and the ranges, snapped, touch.
 		{"audio first, Matroska", mkv, []Span{{sec(1.3), sec(5.7)}, {sec(7.1), sec(9.9)}},

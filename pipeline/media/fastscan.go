@@ -296,8 +296,11 @@ func probeWindows(ctx context.Context, path string, keep []Span) (Probe, []Span,
 	if err != nil {
 		return Probe{}, nil, nil, nil, false, err
 	}
-	if !p.HasVideo || p.StartTime != 0 {
-		return p, spans, nil, nil, false, nil // windows placed as if the file started at 0
+	if !p.HasVideo || p.StartTime != 0 || p.VFR {
+		// Windows placed as if the file started at 0; or frame durations
+		// that vary, where a constant decode-time step no longer proves
+		// that no packet lies between two listed ones.
+		return p, spans, nil, nil, false, nil
 	}
 	var b strings.Builder
 	for _, pk := range fo.Packets {
