@@ -50,10 +50,12 @@
 //
 // # Memory
 //
-// Put holds at most one part in memory: S3Config.PartSize, 16 MiB by default,
+// An S3 Put of unknown size holds 4 parts in memory (S3Config.PartSize,
+// 8 MiB by default), filled in turn and sent in parallel; the part size is
 // set explicitly on every upload because minio-go's own default for a stream
-// of unknown size is a part of about 576 MiB. A part of 16 MiB allows objects
-// of up to 160 GiB (10,000 parts). Dir copies through a 256 KiB buffer.
+// of unknown size is a part of about 576 MiB. A part of 8 MiB allows objects
+// of up to 80 GiB (10,000 parts); set PartSize higher for larger ones. A body of unknown size that ends within
+// its first MiB goes up in a single PUT. Dir copies through a 256 KiB buffer.
 //
 // # Links
 //

@@ -20,8 +20,8 @@ import (
 
 const (
 	// DefaultPartSize is the S3 multipart part size when S3Config.PartSize
-	// is 0. A Put holds one part in memory.
-	DefaultPartSize = 16 << 20
+	// is 0. A Put of unknown size holds uploadThreads parts in memory.
+	DefaultPartSize = 8 << 20
 	// minPartSize is S3's smallest part (but the last).
 	minPartSize = 5 << 20
 	// metaPrefix holds the sidecars; ValidKey keeps keys out of it.
@@ -30,6 +30,12 @@ const (
 	maxSidecar = 64 << 10
 	// listWorkers is how many sidecars List fetches at once.
 	listWorkers = 8
+	// uploadThreads is how many parts of a body of unknown size are in
+	// flight at once (and in memory: uploadThreads × the part size).
+	uploadThreads = 4
+	// smallBody is how much of a body of unknown size Put reads ahead to
+	// send a small one in a single PUT rather than in parallel parts.
+	smallBody = 1 << 20
 )
 
 // mismatchRetries is how many more times a reader looks again when it finds
@@ -44,7 +50,7 @@ type S3Config struct {
 	// (endpoint/bucket/key); false selects virtual-host style
 	// (bucket.endpoint/key).
 	Secure, PathStyle bool
-	PartSize          uint64 /* 0 = 16 MiB */
+	PartSize          uint64 /* 0 = 8 MiB */
 }
 
 // S3 is a Store in an S3 bucket.
@@ -131,8 +137,8 @@ func (s *S3) ensureBucket(ctx context.Context, region string) error {
 
 func metaKey(key string) string { return metaPrefix + metaName(key) }
 
-// Put uploads r in parts of the configured size (one in memory at a time),
-// hashing it on the way, then records the sidecar.
+// Put uploads r in parts of the configured size (uploadThreads in flight,
+// and in memory, at a time), hashing it on the way, then records the sidecar.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (Info, error) {
 	if err := ValidKey(key); err != nil {
 		return Info{}, err
@@ -150,12 +156,7 @@ func (s *S3) put(ctx context.Context, key string, r io.Reader, size int64, conte
 		return Info{}, err
 	}
 	pr := newPutReader(ctx, r, size)
-	up, err := s.client.PutObject(ctx, s.bucket, key, pr, size, minio.PutObjectOptions{
-		ContentType: ct,
-		// Explicit: with size -1, minio-go's default would hold a
-		// ~576 MiB part in memory.
-		PartSize: s.partSize,
-	})
+	up, err := s.upload(ctx, key, pr, size, ct)
 	if err != nil {
 		return Info{}, pr.cause(err)
 	}
@@ -195,6 +196,37 @@ func (s *S3) put(ctx context.Context, key string, r io.Reader, size int64, conte
 	}
 	keep = true
 	return Info{Key: key, Size: oi.Size, ContentType: ct, ModTime: oi.LastModified, SHA256: sc.SHA256}, nil
+}
+
+// upload sends the data object. A body of known size goes up as minio-go
+// chooses (one PUT, or parts in parallel). A body of unknown size is read
+// smallBody bytes ahead: if it ends there it goes up in one PUT; otherwise
+// minio-go fills uploadThreads part buffers in turn and sends them in
+// parallel, so the upload does not wait for each part's answer before
+// reading the next (with one part in flight, a 2 GiB upload ran at 0.37×
+// the throughput of a PutObject of known size). Memory: uploadThreads ×
+// partSize, allocated for this Put. A failed upload is aborted by minio-go.
+func (s *S3) upload(ctx context.Context, key string, pr *putReader, size int64, ct string) (minio.UploadInfo, error) {
+	opts := minio.PutObjectOptions{
+		ContentType: ct,
+		// Explicit: with size -1, minio-go's default would hold a
+		// ~576 MiB part in memory.
+		PartSize: s.partSize,
+	}
+	if size >= 0 {
+		return s.client.PutObject(ctx, s.bucket, key, pr, size, opts)
+	}
+	head := make([]byte, min(smallBody, s.partSize))
+	n, err := io.ReadFull(pr, head)
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF:
+		return s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(head[:n]), int64(n), opts)
+	case nil:
+	default:
+		return minio.UploadInfo{}, err
+	}
+	opts.ConcurrentStreamParts, opts.NumThreads = true, uploadThreads
+	return s.client.PutObject(ctx, s.bucket, key, io.MultiReader(bytes.NewReader(head), pr), -1, opts)
 }
 
 // removeQuietly deletes key's data object after a failed Put, even when ctx
