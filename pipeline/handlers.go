@@ -1,12 +1,14 @@
 package pipeline
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -236,7 +238,7 @@ const (
 func (a *API) Upload(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	s := a.s
-	mr, err := r.MultipartReader()
+	mr, err := multipartReader(r)
 	if err != nil {
 		return httpapi.Errorf(http.StatusUnsupportedMediaType, "send multipart/form-data with the parts meta, source and optional subtitles")
 	}
@@ -395,6 +397,22 @@ func nextPart(mr *multipart.Reader) (*multipart.Part, error) {
 	return p, nil
 }
 
+// uploadBuffer is the read size of an upload's body and the write size of its spool. A
+// multipart.Reader reads through a buffer of 4 KiB and hands out a part at most 4 KiB per Read:
+// straight on the connection and the spool file, that is one read(2) and one write(2) per 4 KiB
+// (500 000 of each for 2 GiB).
+const uploadBuffer = 1 << 20
+
+// multipartReader is r.MultipartReader (multipart/form-data only) over a body read uploadBuffer
+// bytes at a time.
+func multipartReader(r *http.Request) (*multipart.Reader, error) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, http.ErrNotMultipart
+	}
+	return multipart.NewReader(bufio.NewReaderSize(r.Body, uploadBuffer), params["boundary"]), nil
+}
+
 // upload is one POST /api/recordings in progress: what it stored so far, to remove on failure.
 type upload struct {
 	s         *Service
@@ -439,12 +457,13 @@ func (u *upload) storeSource(ctx context.Context, part *multipart.Part) error {
 	}
 	defer f.Close()
 	lr := &limitReader{r: part, limit: s.cfg.MaxUpload}
+	spool := bufio.NewWriterSize(f, uploadBuffer)
 	ct := part.Header.Get("Content-Type")
 	if ct == "" || strings.HasPrefix(ct, "multipart/") {
 		ct = "application/octet-stream"
 	}
 	u.stored = append(u.stored, u.sourceKey())
-	info, err := s.cfg.Media.Put(ctx, u.sourceKey(), io.TeeReader(lr, f), -1, ct)
+	info, err := s.cfg.Media.Put(ctx, u.sourceKey(), io.TeeReader(lr, spool), -1, ct)
 	if errors.Is(err, errOverLimit) || lr.n > lr.limit {
 		return httpapi.Errorf(http.StatusRequestEntityTooLarge, "source: the recording is larger than the upload limit of %s (ATELIER_MAX_UPLOAD)",
 			byteSize(s.cfg.MaxUpload))
@@ -454,6 +473,9 @@ func (u *upload) storeSource(ctx context.Context, part *multipart.Part) error {
 			return ctx.Err()
 		}
 		return fmt.Errorf("pipeline: store source of %s: %w", u.id, err)
+	}
+	if err := spool.Flush(); err != nil {
+		return fmt.Errorf("pipeline: spool source of %s: %w", u.id, err)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("pipeline: spool source of %s: %w", u.id, err)
