@@ -41,6 +41,9 @@ func TestBurnIn(t *testing.T) {
 			t.Errorf("stat %s: %v", k, err)
 		}
 	}
+	if got, want := v.Links["burn_in"], "/replays/"+id+"/"+BurnInFile("fr"); got != want {
+		t.Errorf("links.burn_in = %q, want %q", got, want)
+	}
 	root := filepath.Join(e.dir, "media")
 	burnt, plain := filepath.Join(root, filepath.FromSlash(key)), filepath.Join(root, "replays", id, "video.mp4")
 	pb, err := media.ProbeFile(context.Background(), burnt)

@@ -89,8 +89,12 @@ func Links(r Recording) map[string]string {
 				l[name] = "/replays/" + r.ID + "/" + rel
 			}
 		}
-		// The burned-in rendition (meta "burn_in") is listed in Outputs as
-		// replays/{id}/burnin/{lang}.mp4; it gets a link once the web stream routes serve it.
+		// The burned-in rendition (meta "burn_in"), served by the web stream routes.
+		for _, k := range r.Outputs {
+			if rel, ok := strings.CutPrefix(k, "replays/"+r.ID+"/burnin/"); ok && strings.HasSuffix(rel, ".mp4") {
+				l["burn_in"] = "/replays/" + r.ID + "/burnin/" + rel
+			}
+		}
 	}
 	return l
 }
