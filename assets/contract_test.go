@@ -532,7 +532,7 @@ type errReader struct{ err error }
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // cancelAfter calls cancel once n bytes have been read through it, and goes
-// on yielding r.
+// on yielding r. Tests also use it to kill a server mid-upload.
 type cancelAfter struct {
 	r      io.Reader
 	n      int

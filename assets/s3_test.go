@@ -261,7 +261,7 @@ func TestS3ServerKilledMidUpload(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 45*time.Second)
 	defer cancel()
 	var once sync.Once
-	r := &hookAfter{r: newGen(3, 100<<20), n: 12 << 20, hook: func() { once.Do(srv.Kill) }}
+	r := &cancelAfter{r: newGen(3, 100<<20), n: 12 << 20, cancel: func() { once.Do(srv.Kill) }}
 	start := time.Now()
 	_, err := s.Put(ctx, "killed/upload.bin", r, -1, "video/mp4")
 	if err == nil {
@@ -282,20 +282,4 @@ func TestS3ServerKilledMidUpload(t *testing.T) {
 	t.Logf("incomplete uploads left on the server: %q", incompleteUploads(t, s))
 	// The store works again.
 	mustPut(t, s, "after/restart", []byte("ok"), "")
-}
-
-// hookAfter calls hook once n bytes have been read through it.
-type hookAfter struct {
-	r    io.Reader
-	n    int
-	hook func()
-}
-
-func (h *hookAfter) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	h.n -= n
-	if h.n <= 0 {
-		h.hook()
-	}
-	return n, err
 }
