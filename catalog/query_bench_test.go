@@ -222,12 +222,9 @@ func seedCatalog(ctx context.Context, path string, n int) error {
 	return err
 }
 
-func benchSlug(i int) string { return fmt.Sprintf("soft%02d", i) }
-
-// BenchmarkCatalogQueries times GET /api/replays through the catalog's real handler, as the
-// public asks it (published replays only), at 100 000 replays: the plain list, filters, for=
-// and full-text search. Each op is one request; p50-ms and p99-ms are per request.
-func BenchmarkCatalogQueries(b *testing.B) {
+// benchAPI is the catalog API over the cached benchmark database (ATELIER_BENCH_REPLAYS
+// replays, 100 000 by default), closed when b ends.
+func benchAPI(b *testing.B) *API {
 	ctx := context.Background()
 	n := testenv.BenchInt(b, "ATELIER_BENCH_REPLAYS", 100000)
 	db, err := sqldb.Open(ctx, benchCatalogDB(b, n))
@@ -239,7 +236,16 @@ func BenchmarkCatalogQueries(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	api := &API{Store: s, PublicURL: "https://atelier.example.org"}
+	return &API{Store: s, PublicURL: "https://atelier.example.org"}
+}
+
+func benchSlug(i int) string { return fmt.Sprintf("soft%02d", i) }
+
+// BenchmarkCatalogQueries times GET /api/replays through the catalog's real handler, as the
+// public asks it (published replays only), at 100 000 replays: the plain list, filters, for=
+// and full-text search. Each op is one request; p50-ms and p99-ms are per request.
+func BenchmarkCatalogQueries(b *testing.B) {
+	api := benchAPI(b)
 
 	var list, filter, forQ, search []string
 	for i := range 8 {

@@ -1,14 +1,12 @@
 package catalog
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
 
-	"codeberg.org/atelier/atelier/internal/sqldb"
 	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
@@ -16,18 +14,7 @@ import (
 // sub-benchmark per query shape), so that a p99 made by one slow shape shows which one it is.
 // ATELIER_BENCH_SHAPES restricts it to the sub-benchmarks whose name contains the given text.
 func BenchmarkCatalogQueryShapes(b *testing.B) {
-	ctx := context.Background()
-	n := testenv.BenchInt(b, "ATELIER_BENCH_REPLAYS", 100000)
-	db, err := sqldb.Open(ctx, benchCatalogDB(b, n))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	s, err := Open(ctx, db)
-	if err != nil {
-		b.Fatal(err)
-	}
-	api := &API{Store: s, PublicURL: "https://atelier.example.org"}
+	api := benchAPI(b)
 	shapes := []string{
 		"/api/replays?offset=0",
 		"/api/replays?offset=350",
