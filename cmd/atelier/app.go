@@ -43,7 +43,8 @@ type app struct {
 	catalog    *catalog.Store // software, releases, replays, freshness
 	catalogAPI *catalog.API
 
-	schedule *schedule.API // workshops and iCalendar feeds
+	schedule      *schedule.API   // workshops and iCalendar feeds
+	scheduleStore *schedule.Store // shared by the API and the pages: it counts the writes feeds validate against
 
 	subtitles   *subtitle.Tracks // subtitle tracks: re-timed through the cuts, published with the replay
 	subtitleAPI *subtitle.API
@@ -98,11 +99,11 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 		a.Close()
 		return nil, err
 	}
-	if err := a.openWeb(ctx); err != nil {
+	if err := a.openSchedule(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}
-	if err := a.openSchedule(ctx); err != nil {
+	if err := a.openWeb(ctx); err != nil {
 		a.Close()
 		return nil, err
 	}

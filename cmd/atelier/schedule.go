@@ -14,6 +14,7 @@ func (a *app) openSchedule(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.scheduleStore = store
 	c := schedule.FromCatalog(a.catalog) // openCatalog ran first
 	a.schedule = schedule.NewAPI(store, c, a.cfg.PublicURL, schedule.Options{DefaultTimezone: a.cfg.Timezone})
 	a.workers = append(a.workers, func(ctx context.Context) error {
