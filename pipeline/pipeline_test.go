@@ -630,7 +630,12 @@ func TestConcurrentLoad(t *testing.T) {
 	src := clip(t, 3*time.Second)
 	const n = 4
 	ids := make(chan string, n)
-	errs := make(chan error, 4*n)
+	// Errors are collected under a lock, not sent on a channel: a poller can still be finishing
+	// a request after the uploads are done, and on a loaded machine that request may be the one
+	// that fails — it must be reported, not panic on a closed channel.
+	var mu sync.Mutex
+	var failures []error
+	fail := func(err error) { mu.Lock(); failures = append(failures, err); mu.Unlock() }
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
@@ -639,21 +644,23 @@ func TestConcurrentLoad(t *testing.T) {
 			body, ct := multipartBody(t, `{"title":"t","language":"fr","edits":{"remove":[[1,2]]}}`, src, nil)
 			resp, err := http.Post(e.srv.URL+"/api/recordings", ct, body)
 			if err != nil {
-				errs <- err
+				fail(err)
 				return
 			}
 			defer resp.Body.Close()
 			var out map[string]any
 			_ = json.NewDecoder(resp.Body).Decode(&out)
 			if resp.StatusCode != http.StatusAccepted {
-				errs <- fmt.Errorf("upload: %d %v", resp.StatusCode, out)
+				fail(fmt.Errorf("upload: %d %v", resp.StatusCode, out))
 				return
 			}
 			id := out["id"].(string)
 			ids <- id
 			// Poll hard while following the events.
 			stop := make(chan struct{})
+			polled := make(chan struct{})
 			go func() {
+				defer close(polled)
 				for {
 					select {
 					case <-stop:
@@ -662,20 +669,21 @@ func TestConcurrentLoad(t *testing.T) {
 					}
 					r, err := http.Get(e.srv.URL + "/api/recordings/" + id)
 					if err != nil {
-						errs <- err
+						fail(err)
 						return
 					}
+					b, _ := io.ReadAll(r.Body)
 					r.Body.Close()
 					if r.StatusCode != http.StatusOK {
-						errs <- fmt.Errorf("get: %d", r.StatusCode)
+						fail(fmt.Errorf("get: %d %s", r.StatusCode, b))
 					}
 					time.Sleep(10 * time.Millisecond)
 				}
 			}()
-			defer close(stop)
+			defer func() { close(stop); <-polled }()
 			r, err := http.Get(e.srv.URL + "/api/recordings/" + id + "/events")
 			if err != nil {
-				errs <- err
+				fail(err)
 				return
 			}
 			_, _ = io.Copy(io.Discard, r.Body)
@@ -684,8 +692,7 @@ func TestConcurrentLoad(t *testing.T) {
 	}
 	wg.Wait()
 	close(ids)
-	close(errs)
-	for err := range errs {
+	for _, err := range failures {
 		t.Error(err)
 	}
 	for id := range ids {

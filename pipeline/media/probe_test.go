@@ -57,6 +57,10 @@ func TestBrokenInput(t *testing.T) {
 	os.WriteFile(empty, nil, 0o644)
 	text := filepath.Join(dir, "notes.txt")
 	os.WriteFile(text, []byte("just some notes\n"), 0o644)
+	// Random bytes are now and then probed as lyrics (lrc), a format the whitelist refuses: a
+	// real lyrics file makes that case certain instead of one run in many.
+	lyrics := filepath.Join(dir, "song.bin")
+	os.WriteFile(lyrics, []byte("[00:01.00]first line\n[00:02.50]second line\n"), 0o644)
 
 	tests := []struct {
 		name, path, msg string
@@ -65,6 +69,7 @@ func TestBrokenInput(t *testing.T) {
 		{"truncated mp4", truncated, "truncated"},
 		{"empty", empty, "empty"},
 		{"text", text, "not a readable audio or video file"},
+		{"lyrics", lyrics, "not a readable audio or video file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

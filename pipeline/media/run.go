@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -70,7 +71,6 @@ var hints = []struct {
 }{
 	{"moov atom not found", "the MP4 file is truncated or was not finalised (incomplete upload or recording)", true},
 	{"Invalid data found when processing input", "the file is not a readable audio or video file, or it is corrupted", true},
-	{"not on whitelist", "the file is a playlist or refers to other files or URLs; upload the media itself", true},
 	{"Unsafe file name", "the file is a playlist referring to other files; upload the media itself", true},
 	{"does not contain any stream", "the file holds no audio or video stream", true},
 	{"No space left on device", "the server ran out of disk space", false},
@@ -79,7 +79,22 @@ var hints = []struct {
 	{"Permission denied", "a file could not be opened (permissions)", false},
 }
 
+// refusedDemuxer finds the demuxer that ffmpeg detected and the whitelist refused:
+// "[lrc @ 0x55…] Format not on whitelist 'mov,…'".
+var refusedDemuxer = regexp.MustCompile(`\[(\w+) @ 0x[0-9a-f]+\] Format not on whitelist`)
+
+// playlistDemuxers are the refused formats that name other files or URLs. Any other refused
+// format is a file ffmpeg guessed as something that is not a recording: random bytes are
+// sometimes probed as lyrics (lrc) or subtitles, and calling them a playlist misleads.
+var playlistDemuxers = map[string]bool{"hls": true, "applehttp": true, "concat": true, "dash": true, "image2": true}
+
 func hintFor(stderr string) (string, bool) {
+	if strings.Contains(stderr, "not on whitelist") {
+		if m := refusedDemuxer.FindStringSubmatch(stderr); m != nil && !playlistDemuxers[m[1]] {
+			return "the file is not a readable audio or video file (ffmpeg reads it as " + m[1] + ")", true
+		}
+		return "the file is a playlist or refers to other files or URLs; upload the media itself", true
+	}
 	for _, h := range hints {
 		if strings.Contains(stderr, h.needle) {
 			return h.hint, h.notMedia

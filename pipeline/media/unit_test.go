@@ -147,6 +147,16 @@ func TestHints(t *testing.T) {
 	if !errors.Is(e, ErrNotMedia) || !strings.Contains(e.Error(), "not a readable audio or video file") {
 		t.Errorf("err = %v", e)
 	}
+	for _, tc := range []struct{ stderr, want string }{
+		{"[lrc @ 0x55caa4f4d2c0] Format not on whitelist 'mov,mp4'", "not a readable audio or video file (ffmpeg reads it as lrc)"},
+		{"[hls @ 0x1f] Format not on whitelist 'mov,mp4'", "playlist or refers to other files"},
+		{"[concat @ 0x2a] Format not on whitelist 'mov'", "playlist or refers to other files"},
+	} {
+		hint, notMedia := hintFor(tc.stderr)
+		if !notMedia || !strings.Contains(hint, tc.want) {
+			t.Errorf("hintFor(%q) = %q, %v; want %q", tc.stderr, hint, notMedia, tc.want)
+		}
+	}
 	tb := &tailBuffer{max: 16}
 	fmt.Fprint(tb, "line one\nline two\nline three\n")
 	if got := tb.String(); got != "line three" {
