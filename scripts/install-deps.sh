@@ -3,7 +3,8 @@
 #   run:   ffmpeg (Debian package) — what `atelier serve` drives.
 #   test:  the above, plus the real parts the tests use: versitygw (built once into .cache/bin),
 #          Debian's chromium, python3-icalendar (an independent iCalendar parser), espeak-ng and
-#          pocketsphinx (speech for automatic captions).
+#          pocketsphinx (speech for automatic captions), postgresql (server binaries; the tests
+#          start their own server in a temporary directory).
 # As root, missing Debian packages are installed with apt-get; otherwise the script says what to
 # install and fails, rather than leaving a half-working setup.
 set -euo pipefail
@@ -29,6 +30,9 @@ if [[ $what == test || $what == bench ]]; then
   want espeak-ng espeak-ng
   command -v pocketsphinx >/dev/null 2>&1 || want pocketsphinx_continuous pocketsphinx # 5.x or 0.8 (bookworm)
   want /usr/share/pocketsphinx/model/en-us pocketsphinx-en-us
+  # PostgreSQL for the tests that run the stores on it: internal/testenv starts its own server
+  # from these binaries in a temporary directory (Debian keeps them off PATH).
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_pkgs+=(postgresql)
 fi
 
 if ((${#need_pkgs[@]})); then
