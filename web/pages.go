@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -109,8 +110,10 @@ func (s *Site) Home(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "home", "", map[string]any{
+	return s.renderHead(w, r, http.StatusOK, "home", "", map[string]any{
 		"Workshops": ws, "Replays": latest, "Webcal": s.webcal("/calendar.ics"), "Names": s.softwareNames(ctx),
+	}, func(l Lang) head {
+		return head{Preview: s.newPreview(l, "website", s.siteName, l.T("site.tagline"), "/"), Feeds: s.siteFeeds(l)}
 	})
 }
 
@@ -132,9 +135,12 @@ func (s *Site) Workshops(w http.ResponseWriter, r *http.Request) error {
 		subs = append(subs, softwareLink{Slug: slug, Name: name, Webcal: s.webcal("/calendar/software/" + slug + ".ics")})
 	}
 	sort.Slice(subs, func(i, j int) bool { return subs[i].Name < subs[j].Name })
-	return s.render(w, r, http.StatusOK, "workshops", "ws.title", map[string]any{
+	return s.renderHead(w, r, http.StatusOK, "workshops", "ws.title", map[string]any{
 		"Workshops": ws, "Total": total, "Webcal": s.webcal("/calendar.ics"), "Subscriptions": subs,
 		"Next": nextLink(r, pg, total),
+	}, func(l Lang) head {
+		return head{Preview: s.newPreview(l, "website", l.T("ws.title")+" · "+s.siteName, l.T("ws.subscribe.help"), "/workshops"),
+			Feeds: s.siteFeeds(l)}
 	})
 }
 
@@ -155,8 +161,21 @@ func (s *Site) Workshop(w http.ResponseWriter, r *http.Request) error {
 			replayID = id
 		}
 	}
-	return s.render(w, r, http.StatusOK, "workshop", "", map[string]any{
+	return s.renderHead(w, r, http.StatusOK, "workshop", "", map[string]any{
 		"W": v, "ReplayID": replayID, "Webcal": s.webcal("/calendar.ics"),
+	}, func(l Lang) head {
+		desc := ""
+		if !v.Start.IsZero() {
+			desc = formatDateTime(l, v.Start) + ". "
+		}
+		p := s.newPreview(l, "event", ws.Title, desc+ws.Description, "/workshops/"+ws.ID)
+		p.Image = withLang(s.abs("/workshops/"+ws.ID+"/card.png"), l)
+		hd := head{Title: ws.Title, Preview: p, Feeds: s.siteFeeds(l)}
+		for _, sw := range v.Software {
+			hd.Feeds = append(hd.Feeds, feedLink{Type: "text/calendar", Title: l.T("ws.subscribe.sw", sw.Name),
+				Href: s.abs("/calendar/software/" + sw.Slug + ".ics")})
+		}
+		return hd
 	})
 }
 
@@ -175,23 +194,71 @@ type tagView struct {
 
 // Replay is /replays/{id}: the player, tracks, chapters and the freshness banner.
 func (s *Site) Replay(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.replayView(w, r)
+	if err != nil {
+		return err
+	}
+	return s.renderHead(w, r, http.StatusOK, "replay", "", v.data, v.head)
+}
+
+// replayPage is what the replay page and its embed show.
+type replayPage struct {
+	site *Site
+	rp   catalog.Replay
+	vis  visibility
+	data map[string]any
+}
+
+// head is the replay's link preview: none for a draft, noindex for an unlisted replay.
+func (v *replayPage) head(l Lang) head {
+	s, rp := v.site, v.rp
+	if v.vis == visibleDraft {
+		return head{Title: rp.Title, NoIndex: true}
+	}
+	hd := head{Title: rp.Title, Feeds: s.siteFeeds(l), NoIndex: rp.Publication == catalog.Unlisted,
+		OEmbed: s.abs("/oembed?format=json&url=" + url.QueryEscape(s.abs("/replays/"+rp.ID)))}
+	desc := rp.Description
+	if desc == "" {
+		var shows []string
+		for _, sh := range v.data["Shows"].([]softwareLink) {
+			shows = append(shows, sh.Name+" "+sh.Version)
+		}
+		desc = l.T("card.replay.desc", strings.Join(shows, ", "))
+	}
+	p := s.newPreview(l, "video.other", rp.Title, desc, "/replays/"+rp.ID)
+	if v.data["Poster"] == true {
+		p.Image, p.ImageType, p.ImageWidth, p.ImageHeight = s.abs("/replays/"+rp.ID+"/poster.jpg"), "image/jpeg", 0, 0
+	}
+	p.Video = s.abs("/replays/" + rp.ID + "/video.mp4")
+	p.Player = s.abs("/replays/" + rp.ID + "/embed")
+	hd.Preview = p
+	for _, sh := range v.data["Shows"].([]softwareLink) {
+		hd.Feeds = append(hd.Feeds, feedLink{Type: "application/atom+xml", Title: l.T("feed.software", sh.Name),
+			Href: s.abs("/software/" + sh.Slug + "/replays.atom")})
+	}
+	return hd
+}
+
+// replayView reads replay {id} and everything its page and embed show, for a visitor allowed
+// to see it.
+func (s *Site) replayView(w http.ResponseWriter, r *http.Request) (*replayPage, error) {
 	if s.catalog == nil {
-		return fmt.Errorf("web: no catalog: %w", httpapi.ErrNotFound)
+		return nil, fmt.Errorf("web: no catalog: %w", httpapi.ErrNotFound)
 	}
 	ctx := r.Context()
 	id := mux.Vars(r)["id"]
 	if !replayIDPattern.MatchString(id) {
-		return fmt.Errorf("web: replay %q: %w", id, httpapi.ErrNotFound)
+		return nil, fmt.Errorf("web: replay %q: %w", id, httpapi.ErrNotFound)
 	}
 	// Fresh from the catalog, not the streams' cache: a replay just published from the studio
 	// must open at once.
 	rp, err := s.catalog.Replay(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	vis, err := s.visibilityOf(r, id, string(rp.Publication))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	l := pickLang(w, r)
 	names := s.softwareNames(ctx)
@@ -254,15 +321,95 @@ func (s *Site) Replay(w http.ResponseWriter, r *http.Request) error {
 	for _, d := range rp.Documents {
 		shows = append(shows, softwareLink{Slug: d.Software, Name: nameOf(names, d.Software), Version: d.Version})
 	}
-	if vis == visibleDraft {
-		w.Header().Set("X-Robots-Tag", "noindex")
-	}
-	return s.render(w, r, http.StatusOK, "replay", "", map[string]any{
+	data := map[string]any{
 		"R": rp, "Base": base, "Draft": vis == visibleDraft,
 		"HLS": has("hls/master.m3u8"), "HLSJS": hasHLSJS(), "Poster": has("poster.jpg"),
 		"ChaptersTrack": len(rp.Chapters) > 0 && has("chapters.vtt"), "Storyboard": has("storyboard.vtt"),
 		"Tracks": tracks, "Outdated": outdated, "Shows": shows, "WorkshopTitle": workshopTitle,
-	})
+		"Chapters": chapterViews(l, rp, names), "Yours": yoursViews(rp, names),
+	}
+	return &replayPage{site: s, rp: rp, vis: vis, data: data}, nil
+}
+
+// chapterView is a chapter with the freshness a learner reads next to it: up to date, not
+// checked, or which release outdated it.
+type chapterView struct {
+	StartMS int64
+	Title   string
+	Status  catalog.Status
+	By      []string // "Nextcloud 28.0.0": the releases that outdated what the chapter shows
+}
+
+// chapterViews gives each chapter its freshness. A chapter that documents nothing of its own
+// shows what the replay shows, so it takes the replay's own tags.
+func chapterViews(l Lang, rp catalog.Replay, names map[string]string) []chapterView {
+	var out []chapterView
+	for _, c := range rp.Chapters {
+		tags := c.Freshness.Tags
+		if len(c.Documents) == 0 {
+			tags = rp.Freshness.Tags
+		}
+		v := chapterView{StartMS: c.StartMS, Title: c.Title, Status: catalog.Current}
+		seen := map[string]bool{}
+		for _, t := range tags {
+			switch {
+			case t.Status == catalog.Outdated:
+				v.Status = catalog.Outdated
+				if t.OutdatedBy != nil && !seen[t.Software+t.OutdatedBy.Version] {
+					seen[t.Software+t.OutdatedBy.Version] = true
+					v.By = append(v.By, nameOf(names, t.Software)+" "+t.OutdatedBy.Version)
+				}
+			case t.Status == catalog.Unknown && v.Status == catalog.Current:
+				v.Status = catalog.Unknown
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// yourView lets the page's script speak of the learner's own version of a software the
+// replay shows (remembered on their device): the versions this replay is right for are
+// [Min, Until), Until being the first interface change after what it shows ("" if none yet).
+type yourView struct {
+	Slug, Name, Min, Max, Until string
+}
+
+func yoursViews(rp catalog.Replay, names map[string]string) []yourView {
+	bySlug := map[string]*yourView{}
+	var order []string
+	add := func(tags []catalog.TagFreshness) {
+		for _, t := range tags {
+			v := bySlug[t.Software]
+			if v == nil {
+				v = &yourView{Slug: t.Software, Name: nameOf(names, t.Software), Min: t.Version, Max: t.Version}
+				bySlug[t.Software] = v
+				order = append(order, t.Software)
+			}
+			if c, err := catalog.CompareVersions(t.Version, v.Min); err == nil && c < 0 {
+				v.Min = t.Version
+			}
+			if c, err := catalog.CompareVersions(t.Version, v.Max); err == nil && c > 0 {
+				v.Max = t.Version
+			}
+			if t.OutdatedBy != nil {
+				if v.Until == "" {
+					v.Until = t.OutdatedBy.Version
+				} else if c, err := catalog.CompareVersions(t.OutdatedBy.Version, v.Until); err == nil && c < 0 {
+					v.Until = t.OutdatedBy.Version
+				}
+			}
+		}
+	}
+	add(rp.Freshness.Tags)
+	for _, c := range rp.Chapters {
+		add(c.Freshness.Tags)
+	}
+	out := make([]yourView, 0, len(order))
+	for _, slug := range order {
+		out = append(out, *bySlug[slug])
+	}
+	return out
 }
 
 // primary is the language subtag of a BCP 47 code: "fr-CA" -> "fr".
@@ -311,8 +458,15 @@ func (s *Site) Software(w http.ResponseWriter, r *http.Request) error {
 	for _, v := range versions {
 		groups = append(groups, group{Version: v, Replays: byVersion[v]})
 	}
-	return s.render(w, r, http.StatusOK, "software", "", map[string]any{
+	return s.renderHead(w, r, http.StatusOK, "software", "", map[string]any{
 		"S": sw, "Groups": groups, "Webcal": s.webcal("/calendar/software/" + sw.Slug + ".ics"),
+	}, func(l Lang) head {
+		p := s.newPreview(l, "website", sw.Name+" · "+s.siteName, l.T("card.software.desc", sw.Name), "/software/"+sw.Slug)
+		p.Image = withLang(s.abs("/software/"+sw.Slug+"/card.png"), l)
+		return head{Title: sw.Name, Preview: p, Feeds: append([]feedLink{
+			{Type: "application/atom+xml", Title: l.T("feed.software", sw.Name), Href: s.abs("/software/" + sw.Slug + "/replays.atom")},
+			{Type: "text/calendar", Title: l.T("ws.subscribe.sw", sw.Name), Href: s.abs("/calendar/software/" + sw.Slug + ".ics")},
+		}, s.siteFeeds(l)...)}
 	})
 }
 
@@ -363,9 +517,17 @@ func (s *Site) Replays(w http.ResponseWriter, r *http.Request) error {
 		pq.Set("offset", fmt.Sprint(max(0, pg.Offset-pg.Limit)))
 		prev = r.URL.Path + "?" + pq.Encode()
 	}
-	return s.render(w, r, http.StatusOK, "replays", "rp.title", map[string]any{
-		"Q": rq, "Version": version, "Replays": list, "Total": total, "TotalExact": exact, "Software": sw, "Names": s.softwareNames(ctx),
+	return s.renderHead(w, r, http.StatusOK, "replays", "rp.title", map[string]any{
+		"Q": rq, "Version": version, "HasVersion": q.Has("version"), "Replays": list, "Total": total, "TotalExact": exact, "Software": sw, "Names": s.softwareNames(ctx),
 		"Statuses": []catalog.Status{catalog.Current, catalog.Outdated, catalog.Unknown}, "Languages": filterLanguages,
 		"Next": nextLink(r, pg, total), "Prev": prev,
+	}, func(l Lang) head {
+		hd := head{Preview: s.newPreview(l, "website", l.T("rp.title")+" · "+s.siteName, l.T("card.replays.desc"), "/replays"),
+			Feeds: s.siteFeeds(l)}
+		if rq.Software != "" {
+			hd.Feeds = append([]feedLink{{Type: "application/atom+xml", Title: l.T("feed.software", nameOf(s.softwareNames(ctx), rq.Software)),
+				Href: s.abs("/software/" + url.PathEscape(rq.Software) + "/replays.atom")}}, hd.Feeds...)
+		}
+		return hd
 	})
 }

@@ -73,6 +73,12 @@ func newSiteFixture(t *testing.T) *siteFixture {
 	r.Handle("/replays", s.Page(s.Replays)).Methods("GET", "HEAD")
 	r.Handle("/replays/{id}", s.Page(s.Replay)).Methods("GET", "HEAD")
 	r.Handle("/software/{slug}", s.Page(s.Software)).Methods("GET", "HEAD")
+	r.Handle("/replays/{id}/embed", s.Page(s.Embed)).Methods("GET", "HEAD")
+	r.Handle("/oembed", httpapi.HandlerFunc(s.OEmbed)).Methods("GET", "HEAD")
+	r.Handle("/card.png", httpapi.HandlerFunc(s.SiteCard)).Methods("GET", "HEAD")
+	r.Handle("/workshops/{id}/card.png", httpapi.HandlerFunc(s.WorkshopCard)).Methods("GET", "HEAD")
+	r.Handle("/software/{slug}/card.png", httpapi.HandlerFunc(s.SoftwareCard)).Methods("GET", "HEAD")
+	r.Handle(`/replays/{id}/{file:video\.mp4|poster\.jpg|storyboard\.jpg|storyboard\.vtt|chapters\.vtt}`, httpapi.HandlerFunc(s.Stream)).Methods("GET", "HEAD")
 	r.Handle("/studio", s.Page(s.Studio)).Methods("GET", "HEAD")
 	r.Handle("/studio/login", s.Page(s.SignIn)).Methods("POST")
 	r.Handle("/studio/logout", s.Page(s.SignOut)).Methods("POST")
@@ -218,7 +224,7 @@ func TestPages(t *testing.T) {
 		}
 		_, body := get(t, c, f.srv.URL+"/replays/r1")
 		for _, w := range []string{"outdated-banner", "It shows Nextcloud 27.1.4", "Version 28.0.0", "New Files app", `href="/replays/r2"`,
-			`<li class="outdated">`, `<span class="badge outdated">outdated</span>`} {
+			`<li class="outdated">`, `<span class="badge outdated">outdated by Nextcloud 28.0.0</span>`} {
 			if !strings.Contains(body, w) {
 				t.Errorf("page lacks %q", w)
 			}

@@ -35,6 +35,7 @@ type page struct {
 	Studio *session
 	CSRF   string
 	Data   any
+	Head   head // link previews, feeds, robots: see preview.go
 }
 
 var funcs = template.FuncMap{
@@ -59,15 +60,20 @@ var funcs = template.FuncMap{
 		}
 		return t.Format("January 2, 2006")
 	},
-	"datetime": func(l Lang, t time.Time) string {
-		if l.Code == "fr" {
-			return fmt.Sprintf("%s %d %s %d, %s", frDays[t.Weekday()], t.Day(), frMonths[t.Month()-1], t.Year(), t.Format("15:04 MST"))
-		}
-		return t.Format("Monday, January 2, 2006, 15:04 MST")
-	},
-	"iso":   func(t time.Time) string { return t.Format(time.RFC3339) },
-	"add":   func(a, b int) int { return a + b },
-	"lower": strings.ToLower,
+	"datetime": formatDateTime,
+	"iso":      func(t time.Time) string { return t.Format(time.RFC3339) },
+	"join":     strings.Join,
+	// chapterArgs passes a chapter and the page language to the "chapter" partial.
+	"chapterArgs": func(l Lang, c chapterView) map[string]any { return map[string]any{"L": l, "C": c} },
+	"add":         func(a, b int) int { return a + b },
+	"lower":       strings.ToLower,
+}
+
+func formatDateTime(l Lang, t time.Time) string {
+	if l.Code == "fr" {
+		return fmt.Sprintf("%s %d %s %d, %s", frDays[t.Weekday()], t.Day(), frMonths[t.Month()-1], t.Year(), t.Format("15:04 MST"))
+	}
+	return t.Format("Monday, January 2, 2006, 15:04 MST")
 }
 
 var (
@@ -87,7 +93,13 @@ func parseTemplates() (map[string]*template.Template, error) {
 		if base == "layout.html" || base == "partials.html" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n)
+		files := []string{"templates/layout.html", "templates/partials.html", n}
+		root := "layout.html"
+		if strings.HasPrefix(base, "embed") {
+			// The embed page is a document of its own: no site header, no footer.
+			files, root = []string{n, "templates/partials.html"}, base
+		}
+		t, err := template.New(root).Funcs(funcs).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", base, err)
 		}
@@ -96,14 +108,27 @@ func parseTemplates() (map[string]*template.Template, error) {
 	return out, nil
 }
 
-// render writes the page named name. It renders into a buffer first, so that a template error
-// becomes a clean 500 rather than half a page.
+// render writes the page named name with no link preview (the error and studio pages).
 func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) error {
+	return s.renderHead(w, r, status, name, title, data, nil)
+}
+
+// renderHead writes the page named name, with the <head> that mkHead builds in the page's
+// language (nil: none). It renders into a buffer first, so that a template error becomes a clean
+// 500 rather than half a page.
+func (s *Site) renderHead(w http.ResponseWriter, r *http.Request, status int, name, title string, data any, mkHead func(Lang) head) error {
 	t, ok := s.templates[name]
 	if !ok {
 		return fmt.Errorf("web: no template %q", name)
 	}
 	p := page{L: pickLang(w, r), Title: title, Path: r.URL.Path, Data: data}
+	if mkHead != nil {
+		p.Head = mkHead(p.L)
+	}
+	if title == "" {
+		p.Title = p.Head.Title
+	}
+	hd := p.Head
 	q := r.URL.Query()
 	q.Set("lang", p.L.Other())
 	p.Switch = r.URL.Path + "?" + q.Encode()
@@ -124,7 +149,18 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 	h.Set("Vary", "Accept-Language, Cookie")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https: http:; media-src 'self' blob: https: http:; connect-src 'self' https: http:; worker-src 'self' blob:; frame-ancestors 'none'; form-action 'self'")
+	// Only the embed page may be framed, by the configured origins; every other page refuses
+	// (frame-ancestors, and X-Frame-Options for browsers that predate it).
+	ancestors := "'none'"
+	if hd.Embed {
+		ancestors = s.embedAncestors
+	} else {
+		h.Set("X-Frame-Options", "DENY")
+	}
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https: http:; media-src 'self' blob: https: http:; connect-src 'self' https: http:; worker-src 'self' blob:; frame-ancestors "+ancestors+"; form-action 'self'")
+	if hd.NoIndex {
+		h.Set("X-Robots-Tag", "noindex")
+	}
 	if p.Studio != nil {
 		h.Set("Cache-Control", "private, no-store")
 	}

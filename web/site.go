@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"html/template"
 
@@ -31,6 +32,12 @@ type Options struct {
 	// wrapping httpapi.ErrNotFound. nil: asked of Catalog.
 	Publication func(ctx context.Context, replayID string) (string, error)
 	Log         *slog.Logger
+	// EmbedOrigins are the CSP frame-ancestors sources allowed to frame /replays/{id}/embed
+	// (e.g. "https://docs.example.org"); empty means any origin ("*"). Every other page refuses
+	// to be framed.
+	EmbedOrigins []string
+	// SiteName names the collective in link previews (og:site_name); empty: "Atelier".
+	SiteName string
 }
 
 // Site holds the parsed templates and the dependencies of every page and stream.
@@ -46,6 +53,10 @@ type Site struct {
 	schedule    *schedule.Store
 	templates   map[string]*template.Template
 	pubCache    pubCache
+	// embedAncestors is the frame-ancestors source list of the embed page's CSP.
+	embedAncestors string
+	siteName       string
+	cards          cardCache
 }
 
 // New builds the site: templates are parsed here, once.
@@ -69,6 +80,19 @@ func New(opts Options) (*Site, error) {
 		media: opts.Media, auth: opts.Auth, secret: opts.Secret, publicURL: opts.PublicURL,
 		streamMode: opts.StreamMode, publication: opts.Publication, log: opts.Log,
 		catalog: opts.Catalog, schedule: opts.Schedule,
+	}
+	s.embedAncestors = "*"
+	if len(opts.EmbedOrigins) > 0 {
+		for _, o := range opts.EmbedOrigins {
+			if err := ValidEmbedOrigin(o); err != nil {
+				return nil, err
+			}
+		}
+		s.embedAncestors = strings.Join(opts.EmbedOrigins, " ")
+	}
+	s.siteName = opts.SiteName
+	if s.siteName == "" {
+		s.siteName = "Atelier"
 	}
 	if s.publication == nil && s.catalog != nil {
 		s.publication = func(ctx context.Context, id string) (string, error) {

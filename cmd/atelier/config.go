@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"codeberg.org/atelier/atelier/pipeline/transcribe"
+	"codeberg.org/atelier/atelier/web"
 )
 
 // Config is everything Atelier reads from flags and ATELIER_* variables. It is built once in
@@ -45,7 +46,8 @@ type Config struct {
 	Timezone string // IANA zone for imported floating times and rescheduled drafts
 
 	// web
-	StreamMode string // proxy | redirect; default proxy for local media, redirect for S3
+	StreamMode   string   // proxy | redirect; default proxy for local media, redirect for S3
+	EmbedOrigins []string // who may frame /replays/{id}/embed (CSP frame-ancestors); default any
 
 	// catalog
 	ReleaseSyncInterval time.Duration // how often serve reads the software release feeds; 0 disables
@@ -97,11 +99,21 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.Secret, "secret", env("SECRET", ""), "key that signs media URLs and sessions; generated in DATA_DIR when empty (env ATELIER_SECRET or ATELIER_SECRET_FILE)")
 	fs.Int64Var(&c.MaxUpload, "max-upload", envInt64("MAX_UPLOAD", 20<<30), "largest accepted recording in bytes (env ATELIER_MAX_UPLOAD)")
 	fs.StringVar(&c.StreamMode, "stream-mode", env("STREAM_MODE", ""), "how replays reach browsers: proxy (through Atelier) or redirect (302 to a short-lived S3 URL); default proxy for local media, redirect for S3; with redirect, hls.js fetches segments from the bucket, which must allow CORS GETs from PUBLIC_URL (env ATELIER_STREAM_MODE)")
+	fs.Func("embed-origins", "origins allowed to frame the replay embeds /replays/{id}/embed, space- or comma-separated CSP sources: * (any, the default), 'self', https: or origins such as https://docs.example.org; every other page refuses framing (env ATELIER_EMBED_ORIGINS)", func(v string) error {
+		c.EmbedOrigins = splitOrigins(v)
+		return nil
+	})
+	c.EmbedOrigins = splitOrigins(env("EMBED_ORIGINS", "*"))
 	fs.DurationVar(&c.ReleaseSyncInterval, "release-sync-interval", envDuration("RELEASE_SYNC_INTERVAL", 6*time.Hour), "how often to read the software release feeds for new releases; 0 disables (env ATELIER_RELEASE_SYNC_INTERVAL)")
 	fs.StringVar(&c.Timezone, "timezone", env("TIMEZONE", "UTC"), "IANA time zone of workshops when a request does not say, e.g. Europe/Paris (env ATELIER_TIMEZONE)")
 	fs.StringVar(&c.Transcribe, "transcribe", env("TRANSCRIBE", "off"), "automatic caption drafts: off, pocketsphinx (English, offline) or command (env ATELIER_TRANSCRIBE)")
 	fs.StringVar(&c.TranscribeCmd, "transcribe-cmd", env("TRANSCRIBE_CMD", ""), "program and arguments for -transcribe command, split on spaces (no shell); it gets the WAV path as last argument and writes SRT or WebVTT to $ATELIER_TRANSCRIBE_OUTPUT or stdout (env ATELIER_TRANSCRIBE_CMD)")
 	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs (env ATELIER_WORKERS; default 1 per 2 cores)")
+}
+
+// splitOrigins splits a list of CSP sources on spaces and commas.
+func splitOrigins(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
 }
 
 func envInt64(name string, def int64) int64 {
@@ -206,6 +218,14 @@ func (c *Config) finishServe() error {
 	}
 	if _, err := transcribe.New(c.Transcribe, c.TranscribeCmd); err != nil {
 		return fmt.Errorf("-transcribe %q: %v", c.Transcribe, strings.TrimPrefix(err.Error(), "transcribe: "))
+	}
+	if len(c.EmbedOrigins) == 0 {
+		return errors.New("-embed-origins: give * for any origin, or the origins that may frame the embeds")
+	}
+	for _, o := range c.EmbedOrigins {
+		if err := web.ValidEmbedOrigin(o); err != nil {
+			return fmt.Errorf("-embed-origins: %s", strings.TrimPrefix(err.Error(), "web: "))
+		}
 	}
 	if c.Workers < 1 {
 		return fmt.Errorf("-workers %d: at least 1", c.Workers)

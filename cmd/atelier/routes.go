@@ -104,6 +104,13 @@ func (a *app) routes() http.Handler {
 	r.Handle("/replays", page(a.web.Replays)).Methods("GET", "HEAD")
 	r.Handle("/replays/{id:[A-Za-z0-9_-]+}", page(a.web.Replay)).Methods("GET", "HEAD")
 	r.Handle("/software/{slug}", page(a.web.Software)).Methods("GET", "HEAD")
+	// web: reach beyond the site: the embeddable player (the one page other origins may frame,
+	// -embed-origins), oEmbed for forums and wikis, and the link preview cards (og:image).
+	r.Handle("/replays/{id:[A-Za-z0-9_-]+}/embed", page(a.web.Embed)).Methods("GET", "HEAD")
+	r.Handle("/oembed", h(a.web.OEmbed)).Methods("GET", "HEAD")
+	r.Handle("/card.png", h(a.web.SiteCard)).Methods("GET", "HEAD")
+	r.Handle("/workshops/{id:[A-Za-z0-9_-]+}/card.png", h(a.web.WorkshopCard)).Methods("GET", "HEAD")
+	r.Handle("/software/{slug}/card.png", h(a.web.SoftwareCard)).Methods("GET", "HEAD")
 	r.Handle("/studio", page(a.web.Studio)).Methods("GET", "HEAD")
 	r.Handle("/studio/login", page(a.web.SignIn)).Methods("POST")
 	r.Handle("/studio/logout", page(a.web.SignOut)).Methods("POST")
