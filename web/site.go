@@ -1,6 +1,11 @@
 // Package web serves Atelier's browser side: the public pages (agenda, replay catalog, player),
 // the animators' studio, and the replay streams (MP4, HLS, subtitles, thumbnails). Templates and
 // static files are embedded in the binary and parsed once.
+//
+// It also carries Atelier beyond its own pages (embed.go, oembed.go, preview.go, card.go): link
+// previews (OpenGraph, Twitter cards, feed links) on every public page, the embeddable player with
+// its outdated banner (the only page other origins may frame), oEmbed, and PNG preview cards.
+// Drafts never show through any of them. Routes are in cmd/atelier/routes.go.
 package web
 
 import (
