@@ -370,9 +370,10 @@ func chapterViews(l Lang, rp catalog.Replay, names map[string]string) []chapterV
 
 // yourView lets the page's script speak of the learner's own version of a software the
 // replay shows (remembered on their device): the versions this replay is right for are
-// [Min, Until), Until being the first interface change after what it shows ("" if none yet).
+// [Max, Until): Max is the newest version it shows, Until the first interface change after the
+// oldest ("" if none yet).
 type yourView struct {
-	Slug, Name, Min, Max, Until string
+	Slug, Name, Max, Until string
 }
 
 func yoursViews(rp catalog.Replay, names map[string]string) []yourView {
@@ -382,12 +383,9 @@ func yoursViews(rp catalog.Replay, names map[string]string) []yourView {
 		for _, t := range tags {
 			v := bySlug[t.Software]
 			if v == nil {
-				v = &yourView{Slug: t.Software, Name: nameOf(names, t.Software), Min: t.Version, Max: t.Version}
+				v = &yourView{Slug: t.Software, Name: nameOf(names, t.Software), Max: t.Version}
 				bySlug[t.Software] = v
 				order = append(order, t.Software)
-			}
-			if c, err := catalog.CompareVersions(t.Version, v.Min); err == nil && c < 0 {
-				v.Min = t.Version
 			}
 			if c, err := catalog.CompareVersions(t.Version, v.Max); err == nil && c > 0 {
 				v.Max = t.Version
@@ -518,7 +516,7 @@ func (s *Site) Replays(w http.ResponseWriter, r *http.Request) error {
 		prev = r.URL.Path + "?" + pq.Encode()
 	}
 	return s.renderHead(w, r, http.StatusOK, "replays", "rp.title", map[string]any{
-		"Q": rq, "Version": version, "HasVersion": q.Has("version"), "Replays": list, "Total": total, "TotalExact": exact, "Software": sw, "Names": s.softwareNames(ctx),
+		"Q": rq, "Version": version, "Replays": list, "Total": total, "TotalExact": exact, "Software": sw, "Names": s.softwareNames(ctx),
 		"Statuses": []catalog.Status{catalog.Current, catalog.Outdated, catalog.Unknown}, "Languages": filterLanguages,
 		"Next": nextLink(r, pg, total), "Prev": prev,
 	}, func(l Lang) head {

@@ -229,6 +229,11 @@ func TestPages(t *testing.T) {
 				t.Errorf("page lacks %q", w)
 			}
 		}
+		// Each chapter says what outdated it; "Intro" documents nothing of its own and shows what
+		// the replay shows.
+		if n := strings.Count(body, "outdated by Nextcloud 28.0.0"); n != 2 {
+			t.Errorf("%d chapters say they are outdated by 28.0.0, want 2", n)
+		}
 		_, body = get(t, c, f.srv.URL+"/replays?status=outdated")
 		if !strings.Contains(body, `href="/replays/r1"`) || strings.Contains(body, `href="/replays/r2"`) {
 			t.Errorf("status=outdated filter: want r1 only")
