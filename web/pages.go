@@ -463,6 +463,7 @@ func (s *Site) Software(w http.ResponseWriter, r *http.Request) error {
 		p.Image = withLang(s.abs("/software/"+sw.Slug+"/card.png"), l)
 		return head{Title: sw.Name, Preview: p, Feeds: append([]feedLink{
 			{Type: "application/atom+xml", Title: l.T("feed.software", sw.Name), Href: s.abs("/software/" + sw.Slug + "/replays.atom")},
+			{Type: "application/atom+xml", Title: l.T("feed.software.workshops", sw.Name), Href: s.abs("/software/" + sw.Slug + "/workshops.atom")},
 			{Type: "text/calendar", Title: l.T("ws.subscribe.sw", sw.Name), Href: s.abs("/calendar/software/" + sw.Slug + ".ics")},
 		}, s.siteFeeds(l)...)}
 	})

@@ -171,7 +171,7 @@ func TestLinkPreviews(t *testing.T) {
 			image: base + "/workshops/" + ws.ID + "/card.png?lang=fr", imageW: cardWidth, imageH: cardHeight, wantLocale: "fr_FR"},
 		{name: "software", path: "/software/nextcloud", typ: "website", title: "Nextcloud · Atelier",
 			image: base + "/software/nextcloud/card.png", imageW: cardWidth, imageH: cardHeight,
-			feeds: []string{base + "/software/nextcloud/replays.atom", base + "/calendar/software/nextcloud.ics"}},
+			feeds: []string{base + "/software/nextcloud/replays.atom", base + "/software/nextcloud/workshops.atom", base + "/calendar/software/nextcloud.ics"}},
 		{name: "replay", path: "/replays/pub1", typ: "video.other", title: "Share files with Nextcloud",
 			image: base + "/replays/pub1/poster.jpg", imageW: 320, imageH: 180, video: true,
 			feeds: []string{base + "/replays.atom", base + "/software/nextcloud/replays.atom"}},
