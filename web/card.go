@@ -165,6 +165,8 @@ func wrap(face font.Face, s string, width fixed.Int26_6, max int) []string {
 	return lines
 }
 
+func faceWidth(face font.Face, s string) fixed.Int26_6 { return font.MeasureString(face, s) }
+
 // fit cuts s with an ellipsis so that it fits width.
 func fit(face font.Face, s string, width fixed.Int26_6) string {
 	if font.MeasureString(face, s) <= width {

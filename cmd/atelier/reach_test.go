@@ -353,12 +353,38 @@ iframe{border:1px solid #ccc;width:100%%;max-width:640px;aspect-ratio:16/10}</st
 		})
 	}
 
-	step("the learner's version is remembered on the device", 20*time.Second, func(c context.Context) error {
+	step("the learner's version is remembered on the device", 60*time.Second, func(c context.Context) error {
+		// Asked on the replay page itself: the line turns into what the replay means for them.
+		form := `.yours form input[name=version]`
 		err := chromedp.Do(c,
+			chromedp.Navigate(srv.url+"/replays/"+id+"?lang=en"),
+			chromedp.WaitVisible(chromedp.CSS(form)),
+			chromedp.SendKeys(chromedp.CSS(form), "27.1.4"),
+			chromedp.Click(chromedp.CSS(`.yours form button[type=submit]`)),
+		)
+		if err != nil {
+			return err
+		}
+		if err := waitJS(c, `document.querySelector(".yours").textContent.includes("You use Nextcloud 27.1.4: this replay matches your version")`); err != nil {
+			return fmt.Errorf("version asked on the replay page: %w", err)
+		}
+		if err := shot(c, "replay-yours-en.png"); err != nil {
+			return err
+		}
+		err = chromedp.Do(c,
 			chromedp.Navigate(srv.url+"/replays?lang=en"),
 			chromedp.WaitVisible(chromedp.CSS("#f-v")),
 			chromedp.SetValue(chromedp.CSS("#f-sw"), "nextcloud"),
-			chromedp.SendKeys(chromedp.CSS("#f-v"), "28.0.1"),
+		)
+		if err != nil {
+			return err
+		}
+		// Choosing the software fills in the version remembered for it; the learner changes it.
+		if err := waitJS(c, `document.getElementById("f-v").value === "27.1.4"`); err != nil {
+			return fmt.Errorf("the remembered version is not prefilled: %w", err)
+		}
+		err = chromedp.Do(c,
+			chromedp.SetValue(chromedp.CSS("#f-v"), "28.0.1"),
 			// A click, not Submit: form.submit() skips the submit event that remembers the version.
 			chromedp.Click(chromedp.CSS("#filters button[type=submit]")),
 		)
@@ -366,7 +392,10 @@ iframe{border:1px solid #ccc;width:100%%;max-width:640px;aspect-ratio:16/10}</st
 			return err
 		}
 		if err := waitJS(c, `location.search.includes("version=28.0.1")`); err != nil {
-			return err
+			dc, cancel := context.WithTimeout(browser, 5*time.Second)
+			defer cancel()
+			st, err2 := chromedp.Run(dc, chromedp.Evaluate[string](`location.href + " v=" + document.getElementById("f-v").value + " sw=" + document.getElementById("f-sw").value`))
+			return fmt.Errorf("%s %v: %w", st, err2, err)
 		}
 		// Later, the list of Nextcloud replays applies the remembered version by itself.
 		if err := chromedp.Do(c, chromedp.Navigate(srv.url+"/replays?software=nextcloud")); err != nil {

@@ -58,20 +58,74 @@
   }
 
   var embedded = document.body.classList.contains("embed");
-  document.querySelectorAll(".yours[data-software]").forEach(function (p) {
-    var v = mine[p.dataset.software];
-    if (!v) return;
+  // Replay page and embed: one line per software the replay shows. With a remembered version it
+  // says whether the replay matches it; without one (on Atelier's own pages) it asks.
+  function fill(p, msg) {
+    return msg.replace("{name}", p.dataset.name).replace("{v}", mine[p.dataset.software] || "")
+      .replace("{shown}", p.dataset.max).replace("{until}", p.dataset.until);
+  }
+  function render(p) {
+    var slug = p.dataset.software, v = mine[slug];
+    p.textContent = "";
+    if (!v) {
+      if (embedded) { p.hidden = true; return; }
+      var form = document.createElement("form");
+      form.className = "yours-form";
+      var id = "yours-" + slug;
+      var label = document.createElement("label");
+      label.htmlFor = id;
+      label.textContent = fill(p, p.dataset.msgAsk);
+      var input = document.createElement("input");
+      input.id = id;
+      input.name = "version";
+      input.inputMode = "decimal";
+      input.autocomplete = "off";
+      input.placeholder = p.dataset.max;
+      var button = document.createElement("button");
+      button.type = "submit";
+      button.className = "secondary";
+      button.textContent = p.dataset.msgSave;
+      form.append(label, input, button);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var val = input.value.trim();
+        if (!val) return;
+        mine[slug] = val;
+        save(mine);
+        render(p);
+        p.focus();
+      });
+      p.appendChild(form);
+      p.hidden = false;
+      return;
+    }
     var msg = p.dataset.msgFits;
     if (p.dataset.until && cmp(v, p.dataset.until) >= 0) msg = p.dataset.msgNewer;
     else if (cmp(v, p.dataset.max) < 0) msg = p.dataset.msgOlder;
-    msg = msg.replace("{name}", p.dataset.name).replace("{v}", v)
-      .replace("{shown}", p.dataset.max).replace("{until}", p.dataset.until);
-    p.textContent = msg + " ";
+    p.append(fill(p, msg) + " ");
     var a = document.createElement("a");
-    a.href = "/replays?software=" + encodeURIComponent(p.dataset.software) + "&version=" + encodeURIComponent(v);
+    a.href = "/replays?software=" + encodeURIComponent(slug) + "&version=" + encodeURIComponent(v);
     a.textContent = p.dataset.msgLink;
     if (embedded) { a.target = "_blank"; a.rel = "noopener"; }
     p.appendChild(a);
+    if (!embedded) {
+      var change = document.createElement("button");
+      change.type = "button";
+      change.className = "link";
+      change.textContent = p.dataset.msgChange;
+      change.addEventListener("click", function () {
+        delete mine[slug];
+        save(mine);
+        render(p);
+        var i = p.querySelector("input");
+        if (i) i.focus();
+      });
+      p.append(" ", change);
+    }
     p.hidden = false;
+  }
+  document.querySelectorAll(".yours[data-software]").forEach(function (p) {
+    p.tabIndex = -1;
+    render(p);
   });
 })();
