@@ -203,10 +203,12 @@ func (s *Site) Replay(w http.ResponseWriter, r *http.Request) error {
 
 // replayPage is what the replay page and its embed show.
 type replayPage struct {
-	site *Site
-	rp   catalog.Replay
-	vis  visibility
-	data map[string]any
+	site   *Site
+	rp     catalog.Replay
+	vis    visibility
+	shows  []softwareLink
+	poster bool
+	data   map[string]any // the template's
 }
 
 // head is the replay's link preview: none for a draft, noindex for an unlisted replay.
@@ -220,19 +222,22 @@ func (v *replayPage) head(l Lang) head {
 	desc := rp.Description
 	if desc == "" {
 		var shows []string
-		for _, sh := range v.data["Shows"].([]softwareLink) {
+		for _, sh := range v.shows {
 			shows = append(shows, sh.Name+" "+sh.Version)
 		}
-		desc = l.T("card.replay.desc", strings.Join(shows, ", "))
+		desc = l.T("site.tagline")
+		if len(shows) > 0 {
+			desc = l.T("card.replay.desc", strings.Join(shows, ", "))
+		}
 	}
 	p := s.newPreview(l, "video.other", rp.Title, desc, "/replays/"+rp.ID)
-	if v.data["Poster"] == true {
+	if v.poster {
 		p.Image, p.ImageType, p.ImageWidth, p.ImageHeight = s.abs("/replays/"+rp.ID+"/poster.jpg"), "image/jpeg", 0, 0
 	}
 	p.Video = s.abs("/replays/" + rp.ID + "/video.mp4")
 	p.Player = s.abs("/replays/" + rp.ID + "/embed")
 	hd.Preview = p
-	for _, sh := range v.data["Shows"].([]softwareLink) {
+	for _, sh := range v.shows {
 		hd.Feeds = append(hd.Feeds, feedLink{Type: "application/atom+xml", Title: l.T("feed.software", sh.Name),
 			Href: s.abs("/software/" + sh.Slug + "/replays.atom")})
 	}
@@ -321,14 +326,15 @@ func (s *Site) replayView(w http.ResponseWriter, r *http.Request) (*replayPage, 
 	for _, d := range rp.Documents {
 		shows = append(shows, softwareLink{Slug: d.Software, Name: nameOf(names, d.Software), Version: d.Version})
 	}
+	poster := has("poster.jpg")
 	data := map[string]any{
 		"R": rp, "Base": base, "Draft": vis == visibleDraft,
-		"HLS": has("hls/master.m3u8"), "HLSJS": hasHLSJS(), "Poster": has("poster.jpg"),
+		"HLS": has("hls/master.m3u8"), "HLSJS": hasHLSJS(), "Poster": poster,
 		"ChaptersTrack": len(rp.Chapters) > 0 && has("chapters.vtt"), "Storyboard": has("storyboard.vtt"),
 		"Tracks": tracks, "Outdated": outdated, "Shows": shows, "WorkshopTitle": workshopTitle,
-		"Chapters": chapterViews(l, rp, names), "Yours": yoursViews(rp, names),
+		"Chapters": chapterViews(rp, names), "Yours": yoursViews(rp, names),
 	}
-	return &replayPage{site: s, rp: rp, vis: vis, data: data}, nil
+	return &replayPage{site: s, rp: rp, vis: vis, shows: shows, poster: poster, data: data}, nil
 }
 
 // chapterView is a chapter with the freshness a learner reads next to it: up to date, not
@@ -342,7 +348,7 @@ type chapterView struct {
 
 // chapterViews gives each chapter its freshness. A chapter that documents nothing of its own
 // shows what the replay shows, so it takes the replay's own tags.
-func chapterViews(l Lang, rp catalog.Replay, names map[string]string) []chapterView {
+func chapterViews(rp catalog.Replay, names map[string]string) []chapterView {
 	var out []chapterView
 	for _, c := range rp.Chapters {
 		tags := c.Freshness.Tags
