@@ -68,3 +68,23 @@ func FuzzStreamKey(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReplayOfURL: whatever URL an oEmbed consumer sends, the answer names a well-formed replay
+// of this site, or none.
+func FuzzReplayOfURL(f *testing.F) {
+	for _, s := range []string{"https://atelier.example/replays/abc", "https://atelier.example/replays/abc/embed",
+		"https://ATELIER.example/replays/abc/", "https://elsewhere.example/replays/abc", "/replays/abc",
+		"https://atelier.example/replays/../studio", "https://atelier.example/replays/a%2Fb", "javascript:alert(1)", ""} {
+		f.Add(s)
+	}
+	s := &Site{publicURL: "https://atelier.example"}
+	f.Fuzz(func(t *testing.T, raw string) {
+		id, err := s.replayOfURL(raw)
+		if err != nil {
+			return
+		}
+		if !replayIDPattern.MatchString(id) || strings.ContainsAny(id, "/.?#") {
+			t.Fatalf("%q gave replay id %q", raw, id)
+		}
+	})
+}
