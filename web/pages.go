@@ -241,6 +241,10 @@ func (v *replayPage) head(l Lang) head {
 		hd.Feeds = append(hd.Feeds, feedLink{Type: "application/atom+xml", Title: l.T("feed.software", sh.Name),
 			Href: s.abs("/software/" + sh.Slug + "/replays.atom")})
 	}
+	if rp.Language != "" {
+		hd.Feeds = append(hd.Feeds, feedLink{Type: "application/atom+xml", Title: l.T("feed.language", l.LangName(rp.Language)),
+			Href: s.abs("/replays.atom?language=" + url.QueryEscape(rp.Language))})
+	}
 	return hd
 }
 

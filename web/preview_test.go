@@ -174,7 +174,7 @@ func TestLinkPreviews(t *testing.T) {
 			feeds: []string{base + "/software/nextcloud/replays.atom", base + "/software/nextcloud/workshops.atom", base + "/calendar/software/nextcloud.ics"}},
 		{name: "replay", path: "/replays/pub1", typ: "video.other", title: "Share files with Nextcloud",
 			image: base + "/replays/pub1/poster.jpg", imageW: 320, imageH: 180, video: true,
-			feeds: []string{base + "/replays.atom", base + "/software/nextcloud/replays.atom"}},
+			feeds: []string{base + "/replays.atom", base + "/software/nextcloud/replays.atom", base + "/replays.atom?language=en"}},
 		{name: "unlisted replay", path: "/replays/unl1", typ: "video.other", title: "Unlisted replay",
 			image: base + "/replays/unl1/poster.jpg", imageW: 320, imageH: 180, video: true, noindex: true},
 	}
