@@ -19,7 +19,8 @@
 // A workshop in JSON: id, uid (stable, never reused), title, description, starts_at (local
 // wall-clock time "2026-03-03T18:00:00"), timezone (IANA), duration (ISO 8601 "PT1H30M"; or give
 // ends_at, local, instead), ends_at (end of the first occurrence), recurrence (RRULE value,
-// normalized: FREQ first, UNTIL in UTC; DAILY or coarser; UNTIL at most 20 years on), exdates
+// normalized: FREQ first, UNTIL in UTC; DAILY or coarser, at most 4 a day: no BYSECOND or
+// BYMINUTE list, at most 4 BYHOUR values; UNTIL at most 20 years on; at least one occurrence), exdates
 // (local times), location, language, animator, capacity (0 = unlimited), registration_url,
 // series (slug), documents ([{software, version}], checked by the catalog), status (tentative |
 // confirmed | cancelled), sequence, replay_id (once its replay is published), created_at,
@@ -29,6 +30,14 @@
 // Invalid input is 422 with the field: unknown time zone, a local time that does not exist (the
 // hour skipped in spring), an RRULE part at fault (named), a non-positive duration or an end
 // before the start, an unknown software (with the catalog's suggestion).
+//
+// # Bounded expansions
+//
+// Expanding a series never walks it from its first occurrence: the next occurrence (API lists,
+// pages, cancelling one occurrence) is looked for from a DTSTART moved whole periods of the rule
+// towards the time asked for (series.movedStart), the span of a finite series is computed once
+// when it is written, and every expansion stops after maxExpansion occurrences. A rule that never
+// occurs is told in about one 400-year Gregorian cycle, not by a walk to the year 9999.
 //
 // # Changes subscribers see
 //

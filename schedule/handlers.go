@@ -95,15 +95,7 @@ func FeedLinks(publicURL, kind, slug string) Links {
 // links fills the workshop's URLs and next occurrence.
 func (a *API) links(w *Workshop) {
 	w.Links = LinksFor(a.publicURL, w)
-	if w.Recurrence != "" && w.Status != StatusCancelled {
-		if set, err := w.recurrence(); err == nil && set != nil {
-			if t := set.After(a.now().Add(-w.duration()), false); !t.IsZero() {
-				w.NextOccurrence = &t
-			}
-		}
-	} else if s, err := w.start(); err == nil && s.Add(w.duration()).After(a.now()) {
-		w.NextOccurrence = &s
-	}
+	w.NextOccurrence = w.nextOccurrence(a.now())
 }
 
 // webcal turns an http(s) feed URL into the webcal:// form calendar apps subscribe to.

@@ -323,6 +323,7 @@ func (s *Store) Upcoming(ctx context.Context, f ListFilter) ([]*Workshop, int, e
 		if err != nil {
 			return nil, 0, fmt.Errorf("schedule: list workshops: %w", err)
 		}
+		w.NextOccurrence = w.nextOccurrence(s.now()) // the pages show it; bounded (see series.each)
 		out = append(out, w)
 	}
 	return out, total, rows.Err()

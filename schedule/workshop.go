@@ -382,12 +382,17 @@ func (w *Workshop) normalize(ctx context.Context, tags TagChecker, endsAt *strin
 	}
 	w.ExDates = exdates
 	if w.Recurrence != "" {
-		set, err := w.recurrence()
+		s, err := w.series()
 		if err != nil {
 			return httpapi.Invalid("recurrence", "%v", err)
 		}
-		if set.After(start.Add(-time.Second), true).IsZero() {
-			return httpapi.Invalid("recurrence", "the rule and exdates leave no occurrence at all")
+		if empty, err := s.empty(); err != nil || empty {
+			return httpapi.Invalid("recurrence", "the rule gives no occurrence at all (a day that does not exist, such as 30 February?)")
+		}
+		if !s.endless() { // finite: the EXDATEs may remove every occurrence
+			if first, err := s.after(start); err != nil || first.IsZero() {
+				return httpapi.Invalid("recurrence", "the rule and exdates leave no occurrence at all")
+			}
 		}
 	}
 
