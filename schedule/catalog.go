@@ -33,6 +33,9 @@ type Replay struct {
 	Language    string
 	WorkshopID  string
 	Documents   []Document
+	// Published is false for a draft or unlisted replay: its title and link must then stay out of
+	// anything public, such as the workshop a reschedule creates.
+	Published bool
 }
 
 // FromCatalog adapts the real catalog store to Catalog.
@@ -59,7 +62,8 @@ func (c catalogStore) Replay(ctx context.Context, id string) (Replay, error) {
 	if err != nil {
 		return Replay{}, err
 	}
-	out := Replay{ID: r.ID, Title: r.Title, Description: r.Description, Language: r.Language, WorkshopID: r.WorkshopID}
+	out := Replay{ID: r.ID, Title: r.Title, Description: r.Description, Language: r.Language, WorkshopID: r.WorkshopID,
+		Published: r.Publication == catalog.Published}
 	for _, t := range r.Documents {
 		out.Documents = append(out.Documents, Document{Software: t.Software, Version: t.Version})
 	}

@@ -27,6 +27,10 @@
 // updated_at, cancelled_at, next_occurrence, links {ics, webcal, replay}. The list reply adds
 // links {ics, webcal} of the matching feed.
 //
+// A reschedule names and links the replay it re-records only when that replay is published: the
+// tentative workshop it creates is public at once, and a draft's or unlisted replay's title is
+// not (the title then comes from the replay's workshop, or names the software).
+//
 // Invalid input is 422 with the field: unknown time zone, a local time that does not exist (the
 // hour skipped in spring), an RRULE part at fault (named), a non-positive duration or an end
 // before the start, an unknown software (with the catalog's suggestion).

@@ -31,6 +31,9 @@ type API struct {
 	validation FeedValidation
 	validators validatorCache
 	events     eventCache
+
+	text     *texts // the instance's language
+	siteName string
 }
 
 // Options configure an API; the zero value means defaults.
@@ -42,6 +45,11 @@ type Options struct {
 	// FeedValidation says how feed validators are kept; the zero value, ValidateWatch, suits
 	// SQLite whoever writes to it.
 	FeedValidation FeedValidation
+	// Language is the instance's language, one of Languages ("" is English): calendar and feed
+	// names, labels in event descriptions. An unknown one is English.
+	Language string
+	// SiteName is the collective's name in calendar and feed names ("Atelier" if empty).
+	SiteName string
 }
 
 // NewAPI returns the handlers over store. cat may be nil in tests of schedule alone.
@@ -52,8 +60,15 @@ func NewAPI(store *Store, cat Catalog, publicURL string, opt Options) *API {
 	if opt.DefaultTimezone == "" {
 		opt.DefaultTimezone = "UTC"
 	}
+	text, err := textsFor(opt.Language)
+	if err != nil {
+		text = allTexts["en"] // cmd/atelier validates -language before
+	}
+	if opt.SiteName == "" {
+		opt.SiteName = "Atelier"
+	}
 	return &API{store: store, cat: cat, publicURL: strings.TrimSuffix(publicURL, "/"), timezone: opt.DefaultTimezone, now: opt.Now,
-		validation: opt.FeedValidation}
+		validation: opt.FeedValidation, text: text, siteName: opt.SiteName}
 }
 
 func (a *API) tags() TagChecker {
@@ -360,11 +375,17 @@ func (a *API) draftFor(ctx context.Context, rp Replay) (*Workshop, error) {
 		Status:    StatusTentative,
 		Documents: []Document{},
 	}
+	if !rp.Published {
+		ws.Title = "" // a draft's or unlisted replay's title is not public: see below
+	}
 	hour, minute := 18, 0
 	if rp.WorkshopID != "" {
 		if old, err := a.store.Get(ctx, rp.WorkshopID); err == nil {
 			ws.Timezone, ws.Duration, ws.Location = old.Timezone, old.Duration, old.Location
 			ws.Series, ws.Animator, ws.Capacity, ws.Description = old.Series, old.Animator, old.Capacity, old.Description
+			if ws.Title == "" {
+				ws.Title = old.Title // the workshop was public already
+			}
 			if s, err := old.start(); err == nil {
 				hour, minute = s.Hour(), s.Minute()
 			}
@@ -387,7 +408,17 @@ func (a *API) draftFor(ctx context.Context, rp Replay) (*Workshop, error) {
 		}
 		ws.Documents = append(ws.Documents, Document{Software: d.Software, Version: v})
 	}
-	note := fmt.Sprintf("Re-recording of the replay %q (%s), outdated by newer releases.", rp.Title, ReplayURL(a.publicURL, rp.ID))
+	// The workshop is public as soon as it exists (tentative workshops are in the feeds): only a
+	// published replay may be named and linked.
+	var note string
+	if rp.Published {
+		note = fmt.Sprintf(a.text.rescheduleNote, rp.Title, ReplayURL(a.publicURL, rp.ID))
+	} else {
+		note = a.text.rescheduleNotePrivate
+		if ws.Title == "" {
+			ws.Title = fmt.Sprintf(a.text.rescheduleTitle, documentList(ws.Documents))
+		}
+	}
 	if ws.Description == "" {
 		ws.Description = note
 	} else {
@@ -401,6 +432,18 @@ func (a *API) draftFor(ctx context.Context, rp Replay) (*Workshop, error) {
 	start := time.Date(day.Year(), day.Month(), day.Day(), hour, minute, 0, 0, loc)
 	ws.StartsAt = start.Format(LocalLayout)
 	return ws, nil
+}
+
+// documentList writes software@version tags for people: "nextcloud 28.0.0, libreoffice 24.2".
+func documentList(docs []Document) string {
+	var b strings.Builder
+	for i, d := range docs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strings.TrimSpace(d.Software + " " + d.Version))
+	}
+	return b.String()
 }
 
 // CalendarAll handles GET /calendar.ics.

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/internal/sqldb"
 )
 
 // TestScheduleRoutes goes through the real route table: writes need a token, feeds are public and
@@ -63,5 +69,85 @@ func TestScheduleRoutes(t *testing.T) {
 	}
 	if resp, _ := do("POST", "/api/workshops/import", "", "text/calendar", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"); resp.StatusCode != 401 {
 		t.Errorf("import without token: %d", resp.StatusCode)
+	}
+}
+
+// TestRescheduleKeepsDraftsPrivate (issue 14, finding 3): rescheduling a draft or unlisted replay
+// creates a public workshop, which must carry neither the replay's title nor its link — in the
+// API list, the /workshops page and the feeds. A published replay is still named (the control).
+func TestRescheduleKeepsDraftsPrivate(t *testing.T) {
+	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": "test-admin-token"})
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, filepath.Join(os.Getenv("ATELIER_DATA_DIR"), "atelier.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cat, err := catalog.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cat.CreateSoftware(ctx, catalog.NewSoftware{Slug: "nextcloud", Name: "Nextcloud"}); err != nil {
+		t.Fatal(err)
+	}
+	unlisted, ready := "unlisted", catalog.Ready
+	replays := []struct {
+		id, title string
+		publish   bool
+		pub       *string
+	}{
+		{"d000000000000001", "Secret draft about salaries", false, nil},
+		{"d000000000000002", "Unlisted replay for the board", true, &unlisted},
+		{"d000000000000003", "Published replay on sharing", true, nil},
+	}
+	for _, r := range replays {
+		if err := cat.CreateReplay(ctx, catalog.NewReplay{ID: r.id, Title: r.title, Language: "en", PublishWhenReady: r.publish,
+			Documents: []catalog.Tag{{Software: "nextcloud", Version: "27"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if r.publish {
+			if err := cat.SetProcessing(ctx, r.id, ready, 60000); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r.pub != nil {
+			if err := cat.UpdateReplay(ctx, r.id, catalog.ReplayUpdate{Publication: r.pub}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		req, _ := http.NewRequest("POST", base+"/api/freshness/"+r.id+"/reschedule", nil)
+		req.Header.Set("Authorization", "Bearer test-admin-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("reschedule %s: %d %s", r.id, resp.StatusCode, b)
+		}
+	}
+	public := ""
+	for _, path := range []string{"/api/workshops", "/workshops", "/calendar.ics", "/calendar/software/nextcloud.ics"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+		}
+		// Folded iCalendar lines and HTML escapes aside, the words must not be there.
+		text := strings.NewReplacer("\r\n ", "", "&#39;", "'", "&#34;", `"`).Replace(string(b))
+		public += text
+		for _, r := range replays[:2] {
+			if strings.Contains(text, r.title) || strings.Contains(text, r.id) {
+				t.Errorf("GET %s shows the replay %s (%q), which is not published", path, r.id, r.title)
+			}
+		}
+	}
+	if !strings.Contains(public, replays[2].title) || !strings.Contains(public, "/replays/"+replays[2].id) {
+		t.Errorf("the published replay is not named: the test would not see a leak")
 	}
 }
