@@ -37,9 +37,8 @@ type ImportError struct {
 
 // imported is one VEVENT turned into a workshop, not yet validated.
 type imported struct {
-	index  int
-	w      *Workshop
-	endsAt string
+	index int
+	w     *Workshop
 }
 
 // parseImport reads a text/calendar body into workshops. It returns an error only when the body
@@ -219,29 +218,8 @@ func eventToWorkshop(c *ical.Component, def ImportDefaults) (imported, *ImportEr
 	if u := c.Props.Get(ical.PropURL); u != nil && (strings.HasPrefix(u.Value, "https://") || strings.HasPrefix(u.Value, "http://")) {
 		w.RegistrationURL = u.Value
 	}
-	var endsAt string
-	if p := c.Props.Get(ical.PropDateTimeEnd); p != nil {
-		end, err := propTime(p, loc)
-		if err != nil {
-			return fail("ends_at", "DTEND: %v", err)
-		}
-		endsAt = end.In(loc).Format(LocalLayout)
-		if !end.After(start) {
-			return fail("ends_at", "DTEND %s is not after DTSTART %s", p.Value, dtstart.Value)
-		}
-		w.Duration = FormatDuration(end.Sub(start))
-		endsAt = ""
-	} else if p := c.Props.Get(ical.PropDuration); p != nil {
-		d, err := ParseDuration(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(p.Value)), "+"))
-		if err != nil {
-			return fail("duration", "DURATION: %v", err)
-		}
-		w.Duration = FormatDuration(d)
-		if d <= 0 {
-			w.Duration = "PT0S"
-		}
-	} else {
-		return fail("duration", "the event has neither DTEND nor DURATION")
+	if field, err := eventDuration(c, w, start, loc); err != nil {
+		return fail(field, "%v", err)
 	}
 	if rr := c.Props.Values(ical.PropRecurrenceRule); len(rr) > 1 {
 		return fail("recurrence", "more than one RRULE")
@@ -251,20 +229,59 @@ func eventToWorkshop(c *ical.Component, def ImportDefaults) (imported, *ImportEr
 	if len(c.Props.Values(ical.PropRecurrenceDates)) > 0 {
 		return fail("recurrence", "RDATE is not supported: use an RRULE")
 	}
+	exdates, err := eventExDates(c, start, loc)
+	if err != nil {
+		return fail("exdates", "EXDATE: %v", err)
+	}
+	w.ExDates = exdates
+	return imported{w: w}, nil
+}
+
+// eventDuration sets w.Duration from DTEND or DURATION; on error it names the field at fault.
+func eventDuration(c *ical.Component, w *Workshop, start time.Time, loc *time.Location) (field string, err error) {
+	if p := c.Props.Get(ical.PropDateTimeEnd); p != nil {
+		end, err := propTime(p, loc)
+		if err != nil {
+			return "ends_at", fmt.Errorf("DTEND: %v", err)
+		}
+		if !end.After(start) {
+			return "ends_at", fmt.Errorf("DTEND %s is not after DTSTART %s", p.Value, c.Props.Get(ical.PropDateTimeStart).Value)
+		}
+		w.Duration = FormatDuration(end.Sub(start))
+		return "", nil
+	}
+	if p := c.Props.Get(ical.PropDuration); p != nil {
+		d, err := ParseDuration(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(p.Value)), "+"))
+		if err != nil {
+			return "duration", fmt.Errorf("DURATION: %v", err)
+		}
+		w.Duration = FormatDuration(d)
+		if d <= 0 {
+			w.Duration = "PT0S"
+		}
+		return "", nil
+	}
+	return "duration", errors.New("the event has neither DTEND nor DURATION")
+}
+
+// eventExDates reads the EXDATEs of c as local times in loc; a DATE exdate is the occurrence on
+// that day.
+func eventExDates(c *ical.Component, start time.Time, loc *time.Location) ([]string, error) {
+	var out []string
 	for _, p := range c.Props.Values(ical.PropExceptionDates) {
 		for _, v := range strings.Split(p.Value, ",") {
 			q := ical.Prop{Name: p.Name, Params: p.Params, Value: v}
 			t, err := propTime(&q, loc)
 			if err != nil {
-				return fail("exdates", "EXDATE: %v", err)
+				return nil, err
 			}
-			if len(strings.TrimSpace(v)) == 8 { // a DATE exdate: the occurrence on that day
+			if len(strings.TrimSpace(v)) == 8 {
 				t = time.Date(t.Year(), t.Month(), t.Day(), start.Hour(), start.Minute(), start.Second(), 0, loc)
 			}
-			w.ExDates = append(w.ExDates, t.In(loc).Format(LocalLayout))
+			out = append(out, t.In(loc).Format(LocalLayout))
 		}
 	}
-	return imported{w: w, endsAt: endsAt}, nil
+	return out, nil
 }
 
 // Import creates the workshops of a text/calendar body. Each event is validated like a POST
@@ -293,11 +310,7 @@ func (a *API) importCalendar(ctx context.Context, r io.Reader, def ImportDefault
 				continue
 			}
 		}
-		var endsAt *string
-		if it.endsAt != "" {
-			endsAt = &it.endsAt
-		}
-		if err := w.normalize(ctx, a.tags(), endsAt); err != nil {
+		if err := w.normalize(ctx, a.tags(), nil); err != nil {
 			var inv *httpapi.InvalidError
 			if !errors.As(err, &inv) {
 				return nil, nil, err

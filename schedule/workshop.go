@@ -288,8 +288,27 @@ const maxSeriesYears = 20
 const maxDuration = 7 * 24 * time.Hour
 
 // normalize validates w (checking software tags with tags, which may be nil) and puts its fields
-// in canonical form. Errors are *httpapi.InvalidError naming the field.
+// in canonical form. Errors are *httpapi.InvalidError naming the field. One step per concern:
+// text, time, recurrence, details, software.
 func (w *Workshop) normalize(ctx context.Context, tags TagChecker, endsAt *string) error {
+	if err := w.normalizeText(); err != nil {
+		return err
+	}
+	start, loc, err := w.normalizeTime(endsAt)
+	if err != nil {
+		return err
+	}
+	if err := w.normalizeRecurrence(start, loc); err != nil {
+		return err
+	}
+	if err := w.normalizeDetails(); err != nil {
+		return err
+	}
+	return w.normalizeDocuments(ctx, tags)
+}
+
+// normalizeText checks the free text: title, description, location, animator.
+func (w *Workshop) normalizeText() error {
 	w.Title = strings.TrimSpace(w.Title)
 	if w.Title == "" {
 		return httpapi.Invalid("title", "a title is required")
@@ -305,50 +324,62 @@ func (w *Workshop) normalize(ctx context.Context, tags TagChecker, endsAt *strin
 			return httpapi.Invalid(name, "not valid UTF-8")
 		}
 	}
+	return nil
+}
+
+// normalizeTime checks the zone, the start and the length (duration, or ends_at when given) and
+// derives EndsAt; it returns the start in its zone.
+func (w *Workshop) normalizeTime(endsAt *string) (time.Time, *time.Location, error) {
 	if w.Timezone == "" {
-		return httpapi.Invalid("timezone", "an IANA time zone is required, e.g. Europe/Paris")
+		return time.Time{}, nil, httpapi.Invalid("timezone", "an IANA time zone is required, e.g. Europe/Paris")
 	}
 	loc, err := loadLocation(w.Timezone)
 	if err != nil {
-		return httpapi.Invalid("timezone", "unknown time zone %q: use an IANA name such as Europe/Paris", w.Timezone)
+		return time.Time{}, nil, httpapi.Invalid("timezone", "unknown time zone %q: use an IANA name such as Europe/Paris", w.Timezone)
 	}
 	if w.StartsAt == "" {
-		return httpapi.Invalid("starts_at", "a start is required, e.g. 2026-03-03T18:00:00")
+		return time.Time{}, nil, httpapi.Invalid("starts_at", "a start is required, e.g. 2026-03-03T18:00:00")
 	}
 	start, err := parseLocal(w.StartsAt, loc)
 	if err != nil {
-		return httpapi.Invalid("starts_at", "%v", err)
+		return time.Time{}, nil, httpapi.Invalid("starts_at", "%v", err)
 	}
 	if start.Year() < 1970 || start.Year() > 2200 {
-		return httpapi.Invalid("starts_at", "year out of range")
+		return time.Time{}, nil, httpapi.Invalid("starts_at", "year out of range")
 	}
 	w.StartsAt = start.Format(LocalLayout)
 	if endsAt != nil && *endsAt != "" {
 		end, err := parseLocal(*endsAt, loc)
 		if err != nil {
-			return httpapi.Invalid("ends_at", "%v", err)
+			return time.Time{}, nil, httpapi.Invalid("ends_at", "%v", err)
 		}
 		if !end.After(start) {
-			return httpapi.Invalid("ends_at", "the end %s is not after the start %s", *endsAt, w.StartsAt)
+			return time.Time{}, nil, httpapi.Invalid("ends_at", "the end %s is not after the start %s", *endsAt, w.StartsAt)
 		}
 		w.Duration = FormatDuration(end.Sub(start))
 	}
 	if w.Duration == "" {
-		return httpapi.Invalid("duration", "a duration (e.g. PT1H30M) or ends_at is required")
+		return time.Time{}, nil, httpapi.Invalid("duration", "a duration (e.g. PT1H30M) or ends_at is required")
 	}
 	d, err := ParseDuration(w.Duration)
 	if err != nil {
-		return httpapi.Invalid("duration", "%v", err)
+		return time.Time{}, nil, httpapi.Invalid("duration", "%v", err)
 	}
 	if d <= 0 {
-		return httpapi.Invalid("duration", "the duration must be positive: the end would not be after the start")
+		return time.Time{}, nil, httpapi.Invalid("duration", "the duration must be positive: the end would not be after the start")
 	}
 	if d > maxDuration {
-		return httpapi.Invalid("duration", "at most 7 days")
+		return time.Time{}, nil, httpapi.Invalid("duration", "at most 7 days")
 	}
 	w.Duration = FormatDuration(d)
 	w.EndsAt = start.Add(d).In(loc).Format(LocalLayout)
+	return start, loc, nil
+}
 
+// normalizeRecurrence checks the RRULE (bounded: see normalizeRRule and series) and the EXDATEs,
+// and that at least one occurrence is left.
+func (w *Workshop) normalizeRecurrence(start time.Time, loc *time.Location) error {
+	var err error
 	if w.Recurrence != "" {
 		if w.Recurrence, err = normalizeRRule(w.Recurrence, loc); err != nil {
 			return err
@@ -381,21 +412,30 @@ func (w *Workshop) normalize(ctx context.Context, tags TagChecker, endsAt *strin
 		}
 	}
 	w.ExDates = exdates
-	if w.Recurrence != "" {
-		s, err := w.series()
-		if err != nil {
-			return httpapi.Invalid("recurrence", "%v", err)
-		}
-		if empty, err := s.empty(); err != nil || empty {
-			return httpapi.Invalid("recurrence", "the rule gives no occurrence at all (a day that does not exist, such as 30 February?)")
-		}
-		if !s.endless() { // finite: the EXDATEs may remove every occurrence
-			if first, err := s.after(start); err != nil || first.IsZero() {
-				return httpapi.Invalid("recurrence", "the rule and exdates leave no occurrence at all")
-			}
+	if w.ExDates == nil {
+		w.ExDates = []string{}
+	}
+	if w.Recurrence == "" {
+		return nil
+	}
+	s, err := w.series()
+	if err != nil {
+		return httpapi.Invalid("recurrence", "%v", err)
+	}
+	if empty, err := s.empty(); err != nil || empty {
+		return httpapi.Invalid("recurrence", "the rule gives no occurrence at all (a day that does not exist, such as 30 February?)")
+	}
+	if !s.endless() { // finite: the EXDATEs may remove every occurrence
+		if first, err := s.after(start); err != nil || first.IsZero() {
+			return httpapi.Invalid("recurrence", "the rule and exdates leave no occurrence at all")
 		}
 	}
+	return nil
+}
 
+// normalizeDetails checks the practical fields: location, language, capacity, registration,
+// series, status.
+func (w *Workshop) normalizeDetails() error {
 	w.Location = strings.TrimSpace(w.Location)
 	w.Language = strings.TrimSpace(w.Language)
 	if len(w.Language) > 35 || strings.ContainsAny(w.Language, " ,;") {
@@ -420,11 +460,13 @@ func (w *Workshop) normalize(ctx context.Context, tags TagChecker, endsAt *strin
 	if !w.Status.valid() {
 		return httpapi.Invalid("status", "status is tentative, confirmed or cancelled")
 	}
+	return nil
+}
+
+// normalizeDocuments trims the software tags and checks them with tags (nil: not checked).
+func (w *Workshop) normalizeDocuments(ctx context.Context, tags TagChecker) error {
 	if w.Documents == nil {
 		w.Documents = []Document{}
-	}
-	if w.ExDates == nil {
-		w.ExDates = []string{}
 	}
 	for i := range w.Documents {
 		w.Documents[i].Software = strings.TrimSpace(w.Documents[i].Software)
@@ -434,9 +476,7 @@ func (w *Workshop) normalize(ctx context.Context, tags TagChecker, endsAt *strin
 		}
 	}
 	if len(w.Documents) > 0 && tags != nil {
-		if err := tags.CheckTags(ctx, "documents", w.Documents); err != nil {
-			return err
-		}
+		return tags.CheckTags(ctx, "documents", w.Documents)
 	}
 	return nil
 }
