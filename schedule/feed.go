@@ -24,6 +24,15 @@ type FeedOptions struct {
 	Name      string    // X-WR-CALNAME / NAME
 	PublicURL string    // base of replay and workshop links, without trailing slash
 	Now       time.Time // horizon of VTIMEZONE for endless series
+	Language  string    // of the labels in descriptions, one of Languages; "" is English
+}
+
+// texts returns the labels of o.Language (English if unknown).
+func (o FeedOptions) texts() *texts {
+	if t, ok := allTexts[o.Language]; ok {
+		return t
+	}
+	return allTexts["en"]
 }
 
 // ReplayURL is the public page of a replay.
@@ -359,6 +368,7 @@ func (e *feedEncoder) categories(w *Workshop) (cats []byte, ok bool) {
 func (e *feedEncoder) description(w *Workshop, opt FeedOptions) []byte {
 	b := e.desc[:0]
 	lines := 0
+	tx := opt.texts()
 	line := func(parts ...string) {
 		if lines > 0 {
 			b = append(b, '\n')
@@ -369,7 +379,7 @@ func (e *feedEncoder) description(w *Workshop, opt FeedOptions) []byte {
 		lines++
 	}
 	if w.ReplayID != "" {
-		line("Replay: ", opt.PublicURL, "/replays/", w.ReplayID)
+		line(tx.replay, opt.PublicURL, "/replays/", w.ReplayID)
 		line()
 	}
 	if d := strings.TrimSpace(w.Description); d != "" {
@@ -377,13 +387,13 @@ func (e *feedEncoder) description(w *Workshop, opt FeedOptions) []byte {
 		line()
 	}
 	if w.Animator != "" {
-		line("Animator: ", w.Animator)
+		line(tx.animator, w.Animator)
 	}
 	if w.Language != "" {
-		line("Language: ", w.Language)
+		line(tx.language, w.Language)
 	}
 	if len(w.Documents) > 0 {
-		line("Software: ")
+		line(tx.software)
 		for i, d := range w.Documents {
 			if i > 0 {
 				b = append(b, ", "...)
@@ -393,7 +403,7 @@ func (e *feedEncoder) description(w *Workshop, opt FeedOptions) []byte {
 		}
 	}
 	if w.RegistrationURL != "" {
-		line("Registration: ", w.RegistrationURL)
+		line(tx.registration, w.RegistrationURL)
 	}
 	e.desc = b
 	return bytes.TrimSpace(b)

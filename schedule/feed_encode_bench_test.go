@@ -32,7 +32,7 @@ func reportCPU(b *testing.B, start time.Duration) {
 // from the store: the direct encoder against the go-ical one it replaced (reference).
 func BenchmarkWriteFeed(b *testing.B) {
 	api, _ := benchFeedAPI(b, 10000)
-	ws, err := api.store.FeedWorkshops(context.Background(), Feed{Kind: "all"})
+	ws, err := api.store.FeedWorkshops(context.Background(), Feed{Kind: "all"}, time.Time{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func BenchmarkFeedWorkshops(b *testing.B) {
 	b.ReportAllocs()
 	cpu := cpuTime(b)
 	for b.Loop() {
-		if _, err := api.store.FeedWorkshops(context.Background(), Feed{Kind: "all"}); err != nil {
+		if _, err := api.store.FeedWorkshops(context.Background(), Feed{Kind: "all"}, time.Time{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -83,7 +83,7 @@ func TestWriteFeedMatchesGoICal(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		ws, err := s.FeedWorkshops(ctx, Feed{Kind: "all"})
+		ws, err := s.FeedWorkshops(ctx, Feed{Kind: "all"}, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func TestRenderFeedReusesEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ws, err := e.store.FeedWorkshops(e.ctx, f)
+		ws, err := e.store.FeedWorkshops(e.ctx, f, api.feedSince(f))
 		if err != nil {
 			t.Fatal(err)
 		}

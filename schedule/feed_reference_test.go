@@ -196,26 +196,26 @@ func refSoftwareOf(w *Workshop) []string {
 func refDescription(w *Workshop, opt FeedOptions) string {
 	var lines []string
 	if w.ReplayID != "" {
-		lines = append(lines, "Replay: "+ReplayURL(opt.PublicURL, w.ReplayID), "")
+		lines = append(lines, opt.texts().replay+ReplayURL(opt.PublicURL, w.ReplayID), "")
 	}
 	if d := strings.TrimSpace(w.Description); d != "" {
 		lines = append(lines, d, "")
 	}
 	if w.Animator != "" {
-		lines = append(lines, "Animator: "+w.Animator)
+		lines = append(lines, opt.texts().animator+w.Animator)
 	}
 	if w.Language != "" {
-		lines = append(lines, "Language: "+w.Language)
+		lines = append(lines, opt.texts().language+w.Language)
 	}
 	if len(w.Documents) > 0 {
 		var docs []string
 		for _, d := range w.Documents {
 			docs = append(docs, strings.TrimSpace(d.Software+" "+d.Version))
 		}
-		lines = append(lines, "Software: "+strings.Join(docs, ", "))
+		lines = append(lines, opt.texts().software+strings.Join(docs, ", "))
 	}
 	if w.RegistrationURL != "" {
-		lines = append(lines, "Registration: "+w.RegistrationURL)
+		lines = append(lines, opt.texts().registration+w.RegistrationURL)
 	}
 	return strings.TrimSpace(strings.Join(lines, "\n"))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,6 +87,8 @@ func getFeed(t *testing.T, e *testEnv, path string) []byte {
 	return rec.Body.Bytes()
 }
 
+// TestFeedsGolden compares every feed with its golden file, in the default English (the files
+// of before the instance language existed, unchanged) and in French with a collective's name.
 func TestFeedsGolden(t *testing.T) {
 	e := newTestEnv(t)
 	ws := seedFeeds(t, e)
@@ -93,24 +96,36 @@ func TestFeedsGolden(t *testing.T) {
 	for k, v := range feedPaths {
 		paths[k] = v
 	}
-	for name, path := range paths {
-		t.Run(name, func(t *testing.T) {
-			got := getFeed(t, e, path)
-			golden := filepath.Join("testdata", "feed-"+name+".ics")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
+	fr := NewAPI(e.store, FromCatalog(e.cat), testPublicURL, Options{DefaultTimezone: "Europe/Paris", Now: e.clock,
+		Language: "fr", SiteName: "Chatons du Rhône"})
+	for _, lang := range []struct {
+		suffix string
+		router http.Handler
+	}{{"", e.router}, {".fr", testRouter(fr)}} {
+		for name, path := range paths {
+			t.Run(name+lang.suffix, func(t *testing.T) {
+				rec := httptest.NewRecorder()
+				lang.router.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+				if rec.Code != http.StatusOK {
+					t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
 				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from %s (go test -update rewrites it):\n%s", path, golden, got)
-			}
-			checkWellFormed(t, got)
-		})
+				got := rec.Body.Bytes()
+				golden := filepath.Join("testdata", "feed-"+name+lang.suffix+".ics")
+				if *update {
+					if err := os.WriteFile(golden, got, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test -update to create it)", err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s differs from %s (go test -update rewrites it):\n%s", path, golden, got)
+				}
+				checkWellFormed(t, got)
+			})
+		}
 	}
 }
 
@@ -225,7 +240,7 @@ func TestFeedsIndependentParser(t *testing.T) {
 
 	byUID := map[string]*Workshop{}
 	for _, w := range ws {
-		stored, err := e.store.FeedWorkshops(e.ctx, Feed{Kind: "workshop", Key: w.ID})
+		stored, err := e.store.FeedWorkshops(e.ctx, Feed{Kind: "workshop", Key: w.ID}, time.Time{})
 		if err != nil || len(stored) != 1 {
 			t.Fatalf("workshop %s: %v", w.ID, err)
 		}
@@ -428,5 +443,54 @@ func TestSyncReplaysFollowsPublication(t *testing.T) {
 	}
 	if n, _ := e.store.SyncReplays(e.ctx, FromCatalog(e.cat)); n != 0 {
 		t.Errorf("a second sync changed %d workshops", n)
+	}
+}
+
+// TestFeedsKeepRollingWindow (issue 14, finding 16): past workshops leave the feeds a year
+// (Options.FeedPast) after their last occurrence ended; endless series and the file of one
+// workshop stay. Without the window, /calendar.ics grew with every workshop ever held.
+func TestFeedsKeepRollingWindow(t *testing.T) {
+	e := newTestEnv(t) // now: 2026-02-20
+	one := func(title, start, rule string) Workshop {
+		return e.create(map[string]any{"title": title, "starts_at": start, "timezone": "Europe/Paris", "duration": "PT1H",
+			"recurrence": rule, "documents": []map[string]string{{"software": "nextcloud", "version": "28.0.0"}}})
+	}
+	ws := map[string]Workshop{
+		"old":           one("Held 400 days ago", "2025-01-16T18:00:00", ""),
+		"recent":        one("Held 100 days ago", "2025-11-12T18:00:00", ""),
+		"old series":    one("Series over since 2024", "2023-01-03T18:00:00", "FREQ=WEEKLY;COUNT=10"),
+		"long series":   one("Series that ended last month", "2024-01-02T18:00:00", "FREQ=MONTHLY;UNTIL=20260120T000000Z"),
+		"endless":       one("Endless since 2023", "2023-01-03T18:00:00", "FREQ=WEEKLY"),
+		"next week":     one("Next week", "2026-02-27T18:00:00", ""),
+		"just in (365)": one("Ended 364 days ago", "2025-02-21T18:00:00", ""),
+	}
+	want := map[string]bool{"old": false, "recent": true, "old series": false, "long series": true, "endless": true, "next week": true, "just in (365)": true}
+	check := func(router http.Handler, keepAll bool) {
+		t.Helper()
+		for _, path := range []string{"/calendar.ics", "/calendar/software/nextcloud.ics"} {
+			rec := httptest.NewRecorder()
+			router.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+			feed := strings.ReplaceAll(rec.Body.String(), "\r\n ", "")
+			for name, w := range ws {
+				if in := strings.Contains(feed, "UID:"+w.UID); in != (want[name] || keepAll) {
+					t.Errorf("%s (keep all %v): %s in the feed: %v", path, keepAll, name, in)
+				}
+			}
+		}
+	}
+	check(e.router, false)
+	if rec := e.do("GET", "/workshops/"+ws["old"].ID+".ics", nil); rec.Code != http.StatusOK {
+		t.Errorf("the file of a workshop out of the window: %d", rec.Code)
+	}
+	all := NewAPI(e.store, nil, testPublicURL, Options{Now: e.clock, FeedPast: -1})
+	check(testRouter(all), true)
+	// The window moves with the days: 40 days on, the workshop of 100 days ago is still in, the
+	// one of 364 days ago is out, and the validator saw it (a new ETag, a new body).
+	before := e.do("GET", "/calendar.ics", nil)
+	e.advance(40 * 24 * time.Hour)
+	want["just in (365)"], want["long series"] = false, true
+	after := e.do("GET", "/calendar.ics", nil, "If-None-Match", before.Header().Get("ETag"))
+	if after.Code != http.StatusOK || strings.Contains(strings.ReplaceAll(after.Body.String(), "\r\n ", ""), "UID:"+ws["just in (365)"].UID) {
+		t.Errorf("40 days on: %d, the workshop of 404 days ago still there: %v", after.Code, strings.Contains(after.Body.String(), ws["just in (365)"].UID))
 	}
 }

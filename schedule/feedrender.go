@@ -42,7 +42,7 @@ const incrementalMisses = 64
 // mostly new to this process (renderAll: one query, as after a restart), and a feed of which a
 // few workshops changed (renderChanged: the others come from the VEVENT cache).
 func (a *API) renderFeed(ctx context.Context, f Feed, name string, count int) ([]byte, error) {
-	opt := FeedOptions{Name: name, PublicURL: a.publicURL, Now: a.now()}
+	opt := FeedOptions{Name: name, PublicURL: a.publicURL, Now: a.now(), Language: a.text.lang}
 	if f.Kind == "workshop" {
 		return a.renderOne(ctx, f, opt)
 	}
@@ -54,7 +54,7 @@ func (a *API) renderFeed(ctx context.Context, f Feed, name string, count int) ([
 	var entries []FeedEntry
 	if !empty {
 		var err error
-		if entries, err = a.store.FeedEntries(ctx, f); err != nil {
+		if entries, err = a.store.FeedEntries(ctx, f, a.feedSince(f)); err != nil {
 			return nil, err
 		}
 	}
@@ -77,7 +77,7 @@ func (a *API) renderFeed(ctx context.Context, f Feed, name string, count int) ([
 
 // renderOne renders the file of one workshop, named after it.
 func (a *API) renderOne(ctx context.Context, f Feed, opt FeedOptions) ([]byte, error) {
-	ws, err := a.store.FeedWorkshops(ctx, f)
+	ws, err := a.store.FeedWorkshops(ctx, f, time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (a *API) renderAll(ctx context.Context, f Feed, r *eventRenderer, entries [
 	read := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		read <- a.store.feedWorkshopsEach(rctx, f, 256, func(b []*Workshop) error {
+		read <- a.store.feedWorkshopsEach(rctx, f, a.feedSince(f), 256, func(b []*Workshop) error {
 			select {
 			case batches <- b:
 				return nil

@@ -34,6 +34,21 @@ type API struct {
 
 	text     *texts // the instance's language
 	siteName string
+	feedPast time.Duration // < 0: feeds keep every past workshop
+}
+
+// DefaultFeedPast is how long past workshops stay in the calendar feeds by default.
+const DefaultFeedPast = 365 * 24 * time.Hour
+
+// feedSince is the rolling window of feed f: workshops whose last occurrence ended before it are
+// left out, so that a feed does not grow forever. It moves by whole days (UTC), as the feed salt
+// does, so a validator kept in memory for the day matches what a render reads. The file of one
+// workshop has no window: its link keeps working.
+func (a *API) feedSince(f Feed) time.Time {
+	if a.feedPast < 0 || f.Kind == "workshop" {
+		return time.Time{}
+	}
+	return a.now().UTC().Truncate(24 * time.Hour).Add(-a.feedPast)
 }
 
 // Options configure an API; the zero value means defaults.
@@ -50,6 +65,9 @@ type Options struct {
 	Language string
 	// SiteName is the collective's name in calendar and feed names ("Atelier" if empty).
 	SiteName string
+	// FeedPast is how long past workshops stay in the calendar feeds (DefaultFeedPast if zero;
+	// negative keeps them all).
+	FeedPast time.Duration
 }
 
 // NewAPI returns the handlers over store. cat may be nil in tests of schedule alone.
@@ -67,8 +85,11 @@ func NewAPI(store *Store, cat Catalog, publicURL string, opt Options) *API {
 	if opt.SiteName == "" {
 		opt.SiteName = "Atelier"
 	}
+	if opt.FeedPast == 0 {
+		opt.FeedPast = DefaultFeedPast
+	}
 	return &API{store: store, cat: cat, publicURL: strings.TrimSuffix(publicURL, "/"), timezone: opt.DefaultTimezone, now: opt.Now,
-		validation: opt.FeedValidation, text: text, siteName: opt.SiteName}
+		validation: opt.FeedValidation, text: text, siteName: opt.SiteName, feedPast: opt.FeedPast}
 }
 
 func (a *API) tags() TagChecker {
@@ -448,7 +469,7 @@ func documentList(docs []Document) string {
 
 // CalendarAll handles GET /calendar.ics.
 func (a *API) CalendarAll(w http.ResponseWriter, r *http.Request) error {
-	return a.serveFeed(w, r, Feed{Kind: "all"}, "Atelier workshops")
+	return a.serveFeed(w, r, Feed{Kind: "all"}, fmt.Sprintf(a.text.calendarAll, a.siteName))
 }
 
 // CalendarSoftware handles GET /calendar/software/{slug}.ics.
@@ -457,7 +478,7 @@ func (a *API) CalendarSoftware(w http.ResponseWriter, r *http.Request) error {
 	if !validSlug(slug) {
 		return fmt.Errorf("schedule: software %q: %w", slug, ErrNotFound)
 	}
-	return a.serveFeed(w, r, Feed{Kind: "software", Key: slug}, "Atelier workshops: "+slug)
+	return a.serveFeed(w, r, Feed{Kind: "software", Key: slug}, fmt.Sprintf(a.text.calendarSoftware, a.siteName, slug))
 }
 
 // CalendarSeries handles GET /calendar/series/{slug}.ics.
@@ -466,7 +487,7 @@ func (a *API) CalendarSeries(w http.ResponseWriter, r *http.Request) error {
 	if !validSlug(slug) {
 		return fmt.Errorf("schedule: series %q: %w", slug, ErrNotFound)
 	}
-	return a.serveFeed(w, r, Feed{Kind: "series", Key: slug}, "Atelier series: "+slug)
+	return a.serveFeed(w, r, Feed{Kind: "series", Key: slug}, fmt.Sprintf(a.text.calendarSeries, a.siteName, slug))
 }
 
 // WorkshopICS handles GET /workshops/{id}.ics, the "add to my calendar" file of one workshop.

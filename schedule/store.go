@@ -65,6 +65,12 @@ var migrations = []string{
 	// The list of a feed's versions (FeedEntries: id, sequence, updated_at in feed order) reads
 	// this covering index instead of looking each row up in the table.
 	`CREATE INDEX workshops_feed_entries ON workshops (first_start, id, cancelled_at, sequence, updated_at)`,
+	// The feeds keep a rolling window of past workshops (last_end after a cutoff): both covering
+	// indexes carry last_end too.
+	`DROP INDEX workshops_feed_validator`,
+	`CREATE INDEX workshops_feed_validator ON workshops (cancelled_at, updated_at, sequence, series, id, last_end)`,
+	`DROP INDEX workshops_feed_entries`,
+	`CREATE INDEX workshops_feed_entries ON workshops (first_start, id, cancelled_at, sequence, updated_at, last_end)`,
 }
 
 // Store keeps the workshops in the SQL database.
@@ -339,20 +345,26 @@ type Feed struct {
 // subscribed calendar sees STATUS:CANCELLED and removes the event.
 const CancelledRetention = 30 * 24 * time.Hour
 
-func (s *Store) feedWhere(f Feed) (string, []any) {
+// feedWhere selects the rows of feed f: cancelled ones for CancelledRetention, and, when since is
+// not zero, only workshops whose last occurrence ends after since (endless series always).
+func (s *Store) feedWhere(f Feed, since time.Time) (string, []any) {
 	cutoff := s.now().UTC().Add(-CancelledRetention).Format(dbTime)
 	where := "(cancelled_at IS NULL OR cancelled_at > $1)"
 	args := []any{cutoff}
+	if !since.IsZero() {
+		args = append(args, since.UTC().Format(dbTime))
+		where += fmt.Sprintf(" AND (last_end IS NULL OR last_end > $%d)", len(args))
+	}
 	switch f.Kind {
 	case "software":
-		where += " AND id IN (SELECT workshop_id FROM workshop_software WHERE software = $2)"
 		args = append(args, f.Key)
+		where += fmt.Sprintf(" AND id IN (SELECT workshop_id FROM workshop_software WHERE software = $%d)", len(args))
 	case "series":
-		where += " AND series = $2"
 		args = append(args, f.Key)
+		where += fmt.Sprintf(" AND series = $%d", len(args))
 	case "workshop":
-		where += " AND id = $2"
 		args = append(args, f.Key)
+		where += fmt.Sprintf(" AND id = $%d", len(args))
 	}
 	return where, args
 }
@@ -369,9 +381,9 @@ type Validator struct {
 	Expires time.Time
 }
 
-// FeedValidator computes the validator of feed f.
-func (s *Store) FeedValidator(ctx context.Context, f Feed, salt string) (Validator, error) {
-	where, args := s.feedWhere(f)
+// FeedValidator computes the validator of feed f (past workshops ended before since left out).
+func (s *Store) FeedValidator(ctx context.Context, f Feed, since time.Time, salt string) (Validator, error) {
+	where, args := s.feedWhere(f, since)
 	var n int
 	var maxUpdated sql.NullString
 	var seqSum sql.NullInt64
@@ -477,10 +489,11 @@ func parseDBTime(s string) time.Time {
 	return t
 }
 
-// FeedWorkshops returns the workshops of feed f, oldest first, with the fields a feed shows.
-func (s *Store) FeedWorkshops(ctx context.Context, f Feed) ([]*Workshop, error) {
+// FeedWorkshops returns the workshops of feed f, oldest first, with the fields a feed shows
+// (past workshops ended before since left out; zero keeps them all).
+func (s *Store) FeedWorkshops(ctx context.Context, f Feed, since time.Time) ([]*Workshop, error) {
 	var out []*Workshop
-	err := s.feedWorkshopsEach(ctx, f, 1024, func(batch []*Workshop) error {
+	err := s.feedWorkshopsEach(ctx, f, since, 1024, func(batch []*Workshop) error {
 		out = append(out, batch...)
 		return nil
 	})
@@ -489,9 +502,9 @@ func (s *Store) FeedWorkshops(ctx context.Context, f Feed) ([]*Workshop, error) 
 
 // feedWorkshopsEach passes the workshops of feed f to fn in order, in batches of up to n, so
 // that a render can encode a batch while the next is read.
-func (s *Store) feedWorkshopsEach(ctx context.Context, f Feed, n int, fn func([]*Workshop) error) error {
+func (s *Store) feedWorkshopsEach(ctx context.Context, f Feed, since time.Time, n int, fn func([]*Workshop) error) error {
 	fs := feedScan{docs: map[string][]Document{}, exdates: map[string][]string{}}
-	where, args := s.feedWhere(f)
+	where, args := s.feedWhere(f, since)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+feedCols+` FROM workshops WHERE `+where+` ORDER BY first_start, id`, args...)
 	if err != nil {
 		return fmt.Errorf("schedule: feed: %w", err)
@@ -530,8 +543,8 @@ type FeedEntry struct {
 
 // FeedEntries lists the versions of the workshops of feed f, in feed order, without reading the
 // rows themselves.
-func (s *Store) FeedEntries(ctx context.Context, f Feed) ([]FeedEntry, error) {
-	where, args := s.feedWhere(f)
+func (s *Store) FeedEntries(ctx context.Context, f Feed, since time.Time) ([]FeedEntry, error) {
+	where, args := s.feedWhere(f, since)
 	rows, err := s.db.QueryContext(ctx, `SELECT id, sequence, updated_at FROM workshops WHERE `+where+` ORDER BY first_start, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("schedule: feed entries: %w", err)

@@ -48,7 +48,7 @@ const maxCachedValidators = 4096
 func (a *API) feedValidator(ctx context.Context, f Feed) (Validator, error) {
 	salt := a.feedSalt()
 	if a.validation == ValidateQuery {
-		return a.store.FeedValidator(ctx, f, salt)
+		return a.store.FeedValidator(ctx, f, a.feedSince(f), salt)
 	}
 	// Read the change signals before the query: a write that commits in between moves them
 	// again, so a validator cached with the old signals is never taken for the new state.
@@ -67,7 +67,7 @@ func (a *API) feedValidator(ctx context.Context, f Feed) (Validator, error) {
 	if ok && c.gen == gen && c.version == version && c.salt == salt && (c.v.Expires.IsZero() || now.Before(c.v.Expires)) {
 		return c.v, nil
 	}
-	v, err := a.store.FeedValidator(ctx, f, salt)
+	v, err := a.store.FeedValidator(ctx, f, a.feedSince(f), salt)
 	if err != nil {
 		return Validator{}, err
 	}
@@ -87,9 +87,9 @@ func (a *API) feedValidator(ctx context.Context, f Feed) (Validator, error) {
 }
 
 // feedSalt versions the ETag with what the rendering depends on besides the rows: the format,
-// the public URL and the day, since the VTIMEZONE horizon of endless series follows the clock
-// (the year was enough for the query-per-request validator, but a validator kept in memory must
-// also move with the clock).
+// the public URL, the instance's language and name, and the day, since the VTIMEZONE horizon of
+// endless series follows the clock (the year was enough for the query-per-request validator, but
+// a validator kept in memory must also move with the clock).
 func (a *API) feedSalt() string {
-	return "v1|" + a.publicURL + "|" + a.now().UTC().Format(time.DateOnly)
+	return "v1|" + a.publicURL + "|" + a.text.lang + "|" + a.siteName + "|" + a.now().UTC().Format(time.DateOnly)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"codeberg.org/atelier/atelier/pipeline/transcribe"
+	"codeberg.org/atelier/atelier/schedule"
 	"codeberg.org/atelier/atelier/web"
 )
 
@@ -43,7 +44,12 @@ type Config struct {
 	LogLevel  string
 
 	// schedule
-	Timezone string // IANA zone for imported floating times and rescheduled drafts
+	Timezone string        // IANA zone for imported floating times and rescheduled drafts
+	FeedPast time.Duration // how long past workshops stay in the calendar feeds; 0 keeps them all
+
+	// The instance: what calendars and feeds are named and speak (pages follow each visitor).
+	Language string // en | fr
+	SiteName string // the collective's name
 
 	// web
 	StreamMode   string   // proxy | redirect; default proxy for local media, redirect for S3
@@ -106,6 +112,9 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	c.EmbedOrigins = splitOrigins(env("EMBED_ORIGINS", "*"))
 	fs.DurationVar(&c.ReleaseSyncInterval, "release-sync-interval", envDuration("RELEASE_SYNC_INTERVAL", 6*time.Hour), "how often to read the software release feeds for new releases; 0 disables (env ATELIER_RELEASE_SYNC_INTERVAL)")
 	fs.StringVar(&c.Timezone, "timezone", env("TIMEZONE", "UTC"), "IANA time zone of workshops when a request does not say, e.g. Europe/Paris (env ATELIER_TIMEZONE)")
+	fs.DurationVar(&c.FeedPast, "feed-past", envDuration("FEED_PAST", schedule.DefaultFeedPast), "how long past workshops stay in the calendar feeds after their last occurrence, e.g. 8760h (a year); 0 keeps them all (env ATELIER_FEED_PAST)")
+	fs.StringVar(&c.Language, "language", env("LANGUAGE", "en"), "language of calendar and feed names and of the labels in their events: en or fr (env ATELIER_LANGUAGE)")
+	fs.StringVar(&c.SiteName, "site-name", env("SITE_NAME", "Atelier"), "the collective's name, in calendar and feed names (env ATELIER_SITE_NAME)")
 	fs.StringVar(&c.Transcribe, "transcribe", env("TRANSCRIBE", "off"), "automatic caption drafts: off, pocketsphinx (English, offline) or command (env ATELIER_TRANSCRIBE)")
 	fs.StringVar(&c.TranscribeCmd, "transcribe-cmd", env("TRANSCRIBE_CMD", ""), "program and arguments for -transcribe command, split on spaces (no shell); it gets the WAV path as last argument and writes SRT or WebVTT to $ATELIER_TRANSCRIBE_OUTPUT or stdout (env ATELIER_TRANSCRIBE_CMD)")
 	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs (env ATELIER_WORKERS; default 1 per 2 cores)")
@@ -212,6 +221,16 @@ func (c *Config) finishServe() error {
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil || c.Timezone == "" || c.Timezone == "Local" {
 		return fmt.Errorf("-timezone %q: want an IANA time zone such as Europe/Paris", c.Timezone)
+	}
+	if c.FeedPast < 0 {
+		return fmt.Errorf("-feed-past %s: must be 0 (keep every past workshop) or positive", c.FeedPast)
+	}
+	if err := schedule.CheckLanguage(c.Language); err != nil {
+		return fmt.Errorf("-language %q: want %s", c.Language, strings.Join(schedule.Languages, " or "))
+	}
+	c.SiteName = strings.TrimSpace(c.SiteName)
+	if c.SiteName == "" || len(c.SiteName) > 100 || strings.ContainsAny(c.SiteName, "\r\n") {
+		return fmt.Errorf("-site-name %q: one line of at most 100 bytes", c.SiteName)
 	}
 	if c.MaxUpload <= 0 {
 		return fmt.Errorf("-max-upload %d: must be positive", c.MaxUpload)

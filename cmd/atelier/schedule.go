@@ -16,7 +16,12 @@ func (a *app) openSchedule(ctx context.Context) error {
 	}
 	a.scheduleStore = store
 	c := schedule.FromCatalog(a.catalog) // openCatalog ran first
-	a.schedule = schedule.NewAPI(store, c, a.cfg.PublicURL, schedule.Options{DefaultTimezone: a.cfg.Timezone})
+	feedPast := a.cfg.FeedPast
+	if feedPast == 0 {
+		feedPast = -1 // -feed-past 0: keep every past workshop
+	}
+	a.schedule = schedule.NewAPI(store, c, a.cfg.PublicURL, schedule.Options{DefaultTimezone: a.cfg.Timezone,
+		Language: a.cfg.Language, SiteName: a.cfg.SiteName, FeedPast: feedPast})
 	a.workers = append(a.workers, func(ctx context.Context) error {
 		// Feeds validate with one aggregate query over the workshops, so a replay published in the
 		// catalog reaches them through this sync (within a minute), which bumps the workshop.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -149,5 +150,58 @@ func TestRescheduleKeepsDraftsPrivate(t *testing.T) {
 	}
 	if !strings.Contains(public, replays[2].title) || !strings.Contains(public, "/replays/"+replays[2].id) {
 		t.Errorf("the published replay is not named: the test would not see a leak")
+	}
+}
+
+// TestInstanceLanguageConfig: -language, -site-name and -feed-past are checked at start.
+func TestInstanceLanguageConfig(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // an error substring, "" for none
+	}{
+		{nil, ""},
+		{[]string{"-language", "fr", "-site-name", "Chatons du Rhône", "-feed-past", "720h"}, ""},
+		{[]string{"-feed-past", "0"}, ""},
+		{[]string{"-language", "de"}, "want en or fr"},
+		{[]string{"-site-name", " "}, "-site-name"},
+		{[]string{"-feed-past", "-1h"}, "-feed-past"},
+	} {
+		var c Config
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		c.registerServe(fs)
+		if err := fs.Parse(append([]string{"-data-dir", t.TempDir()}, tc.args...)); err != nil {
+			t.Fatal(err)
+		}
+		err := c.finishServe()
+		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestFeedsSpeakInstanceLanguage: with ATELIER_LANGUAGE=fr and a site name, the served calendar
+// is named in French after the collective, and its events carry French labels.
+func TestFeedsSpeakInstanceLanguage(t *testing.T) {
+	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": "test-admin-token", "ATELIER_LANGUAGE": "fr",
+		"ATELIER_SITE_NAME": "Chatons du Rhône"})
+	w := `{"title":"Atelier découverte","starts_at":"2036-03-04T18:00:00","timezone":"Europe/Paris","duration":"PT1H30M","animator":"Zoé"}`
+	req, _ := http.NewRequest("POST", base+"/api/workshops", strings.NewReader(w))
+	req.Header.Set("Authorization", "Bearer test-admin-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	resp, err = http.Get(base + "/calendar.ics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if s := string(b); !strings.Contains(s, "X-WR-CALNAME:Ateliers Chatons du Rhône") || !strings.Contains(s, "Animation : Zoé") {
+		t.Errorf("calendar in French expected:\n%s", s)
 	}
 }
