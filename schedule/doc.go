@@ -66,6 +66,17 @@
 // Store.SyncReplays, run every minute by serve: it records replay_id and bumps the workshop
 // (SEQUENCE and updated_at), so every change a feed shows moves a row's version.
 //
+// Calendar names and the labels inside events (and the Atom feeds' texts) follow the instance's
+// language and name (Options.Language, Options.SiteName; i18n.go), not the visitor's: a feed has
+// no visitor. The collection feeds keep a rolling window of past workshops (Options.FeedPast,
+// a year by default): a workshop leaves them that long after its last occurrence ended.
+//
+// # Atom
+//
+// The upcoming workshops are also an Atom feed (atom.go), all or per software: one entry per
+// workshop, soonest next occurrence first, with when and where in the summary (what a bridge
+// to Mastodon posts), the description and details in the content, the software as categories.
+//
 // # Polled feeds
 //
 // Clients poll feeds constantly; three caches keep that cheap, all inside one process:

@@ -106,6 +106,8 @@ func testRouter(a *API) http.Handler {
 	r.Handle("/calendar/software/{slug}.ics", h(a.CalendarSoftware)).Methods("GET", "HEAD")
 	r.Handle("/calendar/series/{slug}.ics", h(a.CalendarSeries)).Methods("GET", "HEAD")
 	r.Handle("/workshops/{id}.ics", h(a.WorkshopICS)).Methods("GET", "HEAD")
+	r.Handle("/workshops.atom", h(a.WorkshopsAtom)).Methods("GET", "HEAD")
+	r.Handle("/software/{slug}/workshops.atom", h(a.SoftwareWorkshopsAtom)).Methods("GET", "HEAD")
 	return r
 }
 

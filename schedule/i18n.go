@@ -3,6 +3,7 @@ package schedule
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Languages are the instance languages the feeds speak (Options.Language). Pages follow each
@@ -20,11 +21,28 @@ type texts struct {
 	atomAll, atomSoftware                         string
 
 	replay, animator, language, software, registration, location, starts string
-	cancelled                                                            string
 
 	rescheduleNote        string // %q title, %s URL
 	rescheduleNotePrivate string
 	rescheduleTitle       string // %s software list
+
+	weekdays [7]string  // Sunday first, as time.Weekday
+	months   [12]string // January first
+}
+
+// when writes the local time of an occurrence for people: "Tuesday 3 March 2026, 18:00–19:30
+// (Europe/Paris)"; the zone is named because readers may live elsewhere.
+func (t *texts) when(start time.Time, d time.Duration) string {
+	end := start.Add(d)
+	s := fmt.Sprintf("%s %d %s %d, %s", t.weekdays[start.Weekday()], start.Day(), t.months[start.Month()-1], start.Year(), start.Format("15:04"))
+	if d > 0 {
+		if y, m, dd := end.Date(); y == start.Year() && m == start.Month() && dd == start.Day() {
+			s += "–" + end.Format("15:04")
+		} else {
+			s += " – " + fmt.Sprintf("%s %d %s %d, %s", t.weekdays[end.Weekday()], end.Day(), t.months[end.Month()-1], end.Year(), end.Format("15:04"))
+		}
+	}
+	return s + " (" + start.Location().String() + ")"
 }
 
 var allTexts = map[string]*texts{
@@ -42,11 +60,14 @@ var allTexts = map[string]*texts{
 		registration:     "Registration: ",
 		location:         "Where: ",
 		starts:           "When: ",
-		cancelled:        "Cancelled: ",
 
 		rescheduleNote:        "Re-recording of the replay %q (%s), outdated by newer releases.",
 		rescheduleNotePrivate: "Re-recording of an earlier workshop, outdated by newer releases.",
 		rescheduleTitle:       "Re-recording: %s",
+
+		weekdays: [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"},
+		months: [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September",
+			"October", "November", "December"},
 	},
 	"fr": {
 		lang:             "fr",
@@ -62,11 +83,14 @@ var allTexts = map[string]*texts{
 		registration:     "Inscription : ",
 		location:         "Lieu : ",
 		starts:           "Quand : ",
-		cancelled:        "Annulé : ",
 
 		rescheduleNote:        "Nouvel enregistrement de la rediffusion %q (%s), rendue obsolète par de nouvelles versions.",
 		rescheduleNotePrivate: "Nouvel enregistrement d’un atelier précédent, rendu obsolète par de nouvelles versions.",
 		rescheduleTitle:       "Nouvel enregistrement : %s",
+
+		weekdays: [7]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"},
+		months: [12]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+			"octobre", "novembre", "décembre"},
 	},
 }
 

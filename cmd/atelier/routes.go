@@ -60,6 +60,8 @@ func (a *app) routes() http.Handler {
 	r.Handle("/calendar/software/{slug}.ics", h(sc.CalendarSoftware)).Methods("GET", "HEAD")
 	r.Handle("/calendar/series/{slug}.ics", h(sc.CalendarSeries)).Methods("GET", "HEAD")
 	r.Handle("/workshops/{id}.ics", h(sc.WorkshopICS)).Methods("GET", "HEAD")
+	r.Handle("/workshops.atom", h(sc.WorkshopsAtom)).Methods("GET", "HEAD")
+	r.Handle("/software/{slug}/workshops.atom", h(sc.SoftwareWorkshopsAtom)).Methods("GET", "HEAD")
 
 	// catalog: software, releases, replays and their freshness (reads public, writes animator).
 	cat := a.catalogAPI

@@ -62,6 +62,10 @@ func TestScheduleRoutes(t *testing.T) {
 			t.Errorf("GET %s: %d %s\n%s", path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}
 	}
+	if resp, body := do("GET", "/workshops.atom", "", "", ""); resp.StatusCode != 200 ||
+		resp.Header.Get("Content-Type") != "application/atom+xml; charset=utf-8" || !strings.Contains(body, "/workshops/"+created.ID) {
+		t.Errorf("GET /workshops.atom: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
 	if resp, body := do("GET", "/api/workshops", "", "", ""); resp.StatusCode != 200 || !strings.Contains(body, created.ID) {
 		t.Errorf("list: %d %s", resp.StatusCode, body)
 	}
