@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -492,5 +493,55 @@ func TestFeedsKeepRollingWindow(t *testing.T) {
 	after := e.do("GET", "/calendar.ics", nil, "If-None-Match", before.Header().Get("ETag"))
 	if after.Code != http.StatusOK || strings.Contains(strings.ReplaceAll(after.Body.String(), "\r\n ", ""), "UID:"+ws["just in (365)"].UID) {
 		t.Errorf("40 days on: %d, the workshop of 404 days ago still there: %v", after.Code, strings.Contains(after.Body.String(), ws["just in (365)"].UID))
+	}
+}
+
+// TestWarmServesFirstRequests: after Warm (run by serve at start), the first request of a feed
+// is answered without a render of its own, and requests arriving together share one render.
+func TestWarmServesFirstRequests(t *testing.T) {
+	e := newTestEnv(t)
+	seedFeeds(t, e)
+	fresh := func() *API {
+		return NewAPI(e.store, FromCatalog(e.cat), testPublicURL, Options{DefaultTimezone: "Europe/Paris", Now: e.clock})
+	}
+	want := getFeed(t, e, "/calendar.ics")
+
+	warm := fresh()
+	if err := warm.Warm(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := warm.rendered.Load(); n != 1 {
+		t.Fatalf("Warm rendered %d feeds", n)
+	}
+	rec := httptest.NewRecorder()
+	testRouter(warm).ServeHTTP(rec, httptest.NewRequest("GET", "/calendar.ics", nil))
+	if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), want) {
+		t.Fatalf("first request after Warm: %d, same body %v", rec.Code, bytes.Equal(rec.Body.Bytes(), want))
+	}
+	if n := warm.rendered.Load(); n != 1 {
+		t.Errorf("the first request after Warm rendered again (%d renders)", n)
+	}
+
+	cold := fresh()
+	router := testRouter(cold)
+	var wg sync.WaitGroup
+	bodies := make([][]byte, 8)
+	for i := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec := httptest.NewRecorder()
+			router.ServeHTTP(rec, httptest.NewRequest("GET", "/calendar.ics", nil))
+			bodies[i] = rec.Body.Bytes()
+		}()
+	}
+	wg.Wait()
+	for i, b := range bodies {
+		if !bytes.Equal(b, want) {
+			t.Errorf("request %d got another body", i)
+		}
+	}
+	if n := cold.rendered.Load(); n != 1 {
+		t.Errorf("8 simultaneous first requests made %d renders, want 1", n)
 	}
 }

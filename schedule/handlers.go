@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
+	"golang.org/x/sync/singleflight"
 
 	"codeberg.org/atelier/atelier/internal/httpapi"
 )
@@ -31,6 +33,8 @@ type API struct {
 	validation FeedValidation
 	validators validatorCache
 	events     eventCache
+	rendering  singleflight.Group // renders in progress, by feed and ETag
+	rendered   atomic.Int64       // renders done, for tests
 
 	text     *texts // the instance's language
 	siteName string
@@ -469,7 +473,7 @@ func documentList(docs []Document) string {
 
 // CalendarAll handles GET /calendar.ics.
 func (a *API) CalendarAll(w http.ResponseWriter, r *http.Request) error {
-	return a.serveFeed(w, r, Feed{Kind: "all"}, fmt.Sprintf(a.text.calendarAll, a.siteName))
+	return a.serveFeed(w, r, Feed{Kind: "all"})
 }
 
 // CalendarSoftware handles GET /calendar/software/{slug}.ics.
@@ -478,7 +482,7 @@ func (a *API) CalendarSoftware(w http.ResponseWriter, r *http.Request) error {
 	if !validSlug(slug) {
 		return fmt.Errorf("schedule: software %q: %w", slug, ErrNotFound)
 	}
-	return a.serveFeed(w, r, Feed{Kind: "software", Key: slug}, fmt.Sprintf(a.text.calendarSoftware, a.siteName, slug))
+	return a.serveFeed(w, r, Feed{Kind: "software", Key: slug})
 }
 
 // CalendarSeries handles GET /calendar/series/{slug}.ics.
@@ -487,17 +491,72 @@ func (a *API) CalendarSeries(w http.ResponseWriter, r *http.Request) error {
 	if !validSlug(slug) {
 		return fmt.Errorf("schedule: series %q: %w", slug, ErrNotFound)
 	}
-	return a.serveFeed(w, r, Feed{Kind: "series", Key: slug}, fmt.Sprintf(a.text.calendarSeries, a.siteName, slug))
+	return a.serveFeed(w, r, Feed{Kind: "series", Key: slug})
 }
 
 // WorkshopICS handles GET /workshops/{id}.ics, the "add to my calendar" file of one workshop.
 func (a *API) WorkshopICS(w http.ResponseWriter, r *http.Request) error {
-	return a.serveFeed(w, r, Feed{Kind: "workshop", Key: mux.Vars(r)["id"]}, "")
+	return a.serveFeed(w, r, Feed{Kind: "workshop", Key: mux.Vars(r)["id"]})
+}
+
+// feedName is the calendar name of f in the instance's language (the file of one workshop is
+// named after it when rendered).
+func (a *API) feedName(f Feed) string {
+	switch f.Kind {
+	case "software":
+		return fmt.Sprintf(a.text.calendarSoftware, a.siteName, f.Key)
+	case "series":
+		return fmt.Sprintf(a.text.calendarSeries, a.siteName, f.Key)
+	case "all":
+		return fmt.Sprintf(a.text.calendarAll, a.siteName)
+	}
+	return ""
+}
+
+// Warm renders the feed of every workshop as a request would, so that the first requests after
+// a start find its VEVENTs (which every feed shares) and the rendered feed in memory instead of
+// each paying a cold render (hundreds of milliseconds for 10 000 events on a busy machine).
+// serve runs it once at start, in the background; requests that arrive meanwhile wait for the
+// same render rather than starting their own (see feedBody).
+func (a *API) Warm(ctx context.Context) error {
+	f := Feed{Kind: "all"}
+	v, err := a.feedValidator(ctx, f)
+	if err != nil {
+		return err
+	}
+	_, err = a.feedBody(ctx, f, v)
+	return err
+}
+
+// feedBody returns the rendered feed f for validator v: from the feed cache, or rendered once
+// however many requests ask at the same time (a restart, then every subscribed client polling).
+func (a *API) feedBody(ctx context.Context, f Feed, v Validator) ([]byte, error) {
+	if body, ok := a.feeds.get(f, v.ETag); ok {
+		return body, nil
+	}
+	ch := a.rendering.DoChan(f.Kind+"\x00"+f.Key+"\x00"+v.ETag, func() (any, error) {
+		// Not the first caller's context: the others wait for this render too.
+		a.rendered.Add(1)
+		body, err := a.renderFeed(context.WithoutCancel(ctx), f, a.feedName(f), v.Count)
+		if err == nil {
+			a.feeds.put(f, v.ETag, body)
+		}
+		return body, err
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.([]byte), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // serveFeed answers a feed with conditional GET: the validator comes from memory while nothing
 // changed (see FeedValidation), so a client polling an unchanged feed costs a 304 and no render.
-func (a *API) serveFeed(w http.ResponseWriter, r *http.Request, f Feed, name string) error {
+func (a *API) serveFeed(w http.ResponseWriter, r *http.Request, f Feed) error {
 	ctx := r.Context()
 	v, err := a.feedValidator(ctx, f)
 	if err != nil {
@@ -516,12 +575,9 @@ func (a *API) serveFeed(w http.ResponseWriter, r *http.Request, f Feed, name str
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	body, ok := a.feeds.get(f, v.ETag)
-	if !ok {
-		if body, err = a.renderFeed(ctx, f, name, v.Count); err != nil {
-			return err
-		}
-		a.feeds.put(f, v.ETag, body)
+	body, err := a.feedBody(ctx, f, v)
+	if err != nil {
+		return err
 	}
 	h.Set("Content-Type", "text/calendar; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -23,6 +23,14 @@ func (a *app) openSchedule(ctx context.Context) error {
 	a.schedule = schedule.NewAPI(store, c, a.cfg.PublicURL, schedule.Options{DefaultTimezone: a.cfg.Timezone,
 		Language: a.cfg.Language, SiteName: a.cfg.SiteName, FeedPast: feedPast})
 	a.workers = append(a.workers, func(ctx context.Context) error {
+		// The first requests after a start would each pay a cold render of the feeds: render
+		// them once now, while the server already answers.
+		t0 := time.Now()
+		if err := a.schedule.Warm(ctx); err != nil {
+			a.log.Warn("schedule: warm the feeds", "error", err)
+		} else {
+			a.log.Info("schedule: feeds rendered", "ms", time.Since(t0).Milliseconds())
+		}
 		// Feeds validate with one aggregate query over the workshops, so a replay published in the
 		// catalog reaches them through this sync (within a minute), which bumps the workshop.
 		t := time.NewTicker(time.Minute)
