@@ -97,7 +97,8 @@
 //     edit, a feed is rebuilt from the FeedEntries list (a covering index in feed order), the
 //     rows of the changed workshops and the cached bytes of the others. A cold render (a
 //     process that just started) reads the rows in one query, encoding each batch while the
-//     next is read.
+//     next is read; serve does it at start (API.Warm), and a feed is rendered once per ETag
+//     however many requests ask for it meanwhile (singleflight).
 //
 // Like the validator, the VEVENT cache assumes that whatever changes a row a feed shows raises
 // its sequence and updated_at: a hand-made UPDATE that does not would be seen by neither.
