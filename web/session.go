@@ -1,16 +1,12 @@
 package web
 
 import (
-	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"codeberg.org/atelier/atelier/internal/auth"
@@ -25,12 +21,12 @@ const (
 	csrfField  = "csrf"
 )
 
-// session is what the studio cookie holds, signed with the site's secret (HMAC-SHA256). It keeps
-// the principal, not the token: the token is shown once and never stored anywhere else.
+// session is a signed-in studio browser. The cookie holds only a random id; the session itself
+// lives in the database (auth.Store), so that signing out, revoking the token, or changing the
+// bootstrap admin token ends it at once, whoever still holds a copy of the cookie.
 type session struct {
-	Principal auth.Principal `json:"p"`
-	Expires   int64          `json:"exp"`
-	Nonce     string         `json:"n"` // random per sign-in; the CSRF token derives from it
+	ID        string
+	Principal auth.Principal
 }
 
 func (s *Site) mac(parts ...string) []byte {
@@ -42,72 +38,48 @@ func (s *Site) mac(parts ...string) []byte {
 	return m.Sum(nil)
 }
 
-// startSession sets the session cookie for p.
+// startSession opens a session for p and sets its cookie.
 func (s *Site) startSession(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	var n [16]byte
-	if _, err := rand.Read(n[:]); err != nil {
-		return fmt.Errorf("web: session: %w", err)
+	if s.auth == nil {
+		return fmt.Errorf("web: session: no token store: %w", httpapi.ErrUnavailable)
 	}
-	sess := session{Principal: p, Expires: time.Now().Add(sessionTTL).Unix(), Nonce: base64.RawURLEncoding.EncodeToString(n[:])}
-	b, err := json.Marshal(sess)
+	id, _, err := s.auth.OpenSession(r.Context(), p, sessionTTL)
 	if err != nil {
-		return fmt.Errorf("web: session: %w", err)
+		return err
 	}
-	payload := base64.RawURLEncoding.EncodeToString(b)
-	sig := base64.RawURLEncoding.EncodeToString(s.mac("session", payload))
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: payload + "." + sig, Path: "/",
+		Name: sessionCookie, Value: id, Path: "/",
 		MaxAge: int(sessionTTL / time.Second), HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil || strings.HasPrefix(s.publicURL, "https://"),
 	})
 	return nil
 }
 
-func (s *Site) endSession(w http.ResponseWriter) {
+// endSession ends the request's session on the server and clears its cookie.
+func (s *Site) endSession(w http.ResponseWriter, r *http.Request) error {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	if c, err := r.Cookie(sessionCookie); err == nil && s.auth != nil {
+		return s.auth.CloseSession(r.Context(), c.Value)
+	}
+	return nil
 }
 
-// sessionOf returns the valid session the request carries, if any.
+// sessionOf returns the live session the request carries, if any.
 func (s *Site) sessionOf(r *http.Request) (session, bool) {
 	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" || s.auth == nil {
+		return session{}, false
+	}
+	sess, err := s.auth.Session(r.Context(), c.Value)
 	if err != nil {
 		return session{}, false
 	}
-	payload, sig, ok := strings.Cut(c.Value, ".")
-	if !ok {
-		return session{}, false
-	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, s.mac("session", payload)) {
-		return session{}, false
-	}
-	b, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		return session{}, false
-	}
-	var sess session
-	if json.Unmarshal(b, &sess) != nil || time.Now().Unix() > sess.Expires {
-		return session{}, false
-	}
-	if !s.tokenLive(r.Context(), sess.Principal) {
-		return session{}, false
-	}
-	return sess, true
-}
-
-// tokenLive reports whether the token a session was opened with is still valid: revoking a
-// token ends its sessions at once. The bootstrap admin token (id 0) lives in the configuration.
-func (s *Site) tokenLive(ctx context.Context, p auth.Principal) bool {
-	if p.TokenID == 0 || s.auth == nil {
-		return true
-	}
-	live, err := s.auth.Active(ctx, p.TokenID)
-	return err == nil && live
+	return session{ID: c.Value, Principal: sess.Principal}, true
 }
 
 // csrfToken is the token forms and API calls of this session must send back.
 func (s *Site) csrfToken(sess session) string {
-	return base64.RawURLEncoding.EncodeToString(s.mac("csrf", sess.Nonce))
+	return base64.RawURLEncoding.EncodeToString(s.mac("csrf", sess.ID))
 }
 
 func (s *Site) validCSRF(sess session, got string) bool {
@@ -146,7 +118,7 @@ func (s *Site) Resolver() auth.Resolver {
 // studio session; ok=false when the request carries neither.
 func (s *Site) animator(r *http.Request) (auth.Principal, bool, error) {
 	if tok := auth.BearerToken(r); tok != "" && s.auth != nil {
-		p, err := s.auth.Authenticate(r.Context(), tok)
+		p, err := s.auth.AuthenticateRequest(r, tok)
 		if err != nil {
 			return auth.Principal{}, false, err
 		}
@@ -161,18 +133,22 @@ func (s *Site) animator(r *http.Request) (auth.Principal, bool, error) {
 type visibility int
 
 const (
-	visiblePublic visibility = iota // published or unlisted: anyone with the link
-	visibleDraft                    // only animators
+	visiblePublic   visibility = iota // published: listed, anyone
+	visibleUnlisted                   // unlisted: anyone with the link, but never indexed or shared-cached
+	visibleDraft                      // only animators
 )
 
 // visibility decides whether the request may see replay id: published and unlisted replays are
 // public; anything else needs an animator. A draft asked for without credentials is "not
-// found", so that its existence does not leak.
+// found", exactly as a replay that does not exist, so that its existence does not leak.
+//
+// The publication state is read from the catalog on every request, never cached: unpublishing
+// must take effect at the next segment a player asks for.
 func (s *Site) visibility(r *http.Request, id string) (visibility, error) {
 	if s.publication == nil {
 		return 0, fmt.Errorf("web: no catalog to check replay %s: %w", id, httpapi.ErrUnavailable)
 	}
-	pub, err := s.pubCache.get(r.Context(), id, s.publication)
+	pub, err := s.publication(r.Context(), id)
 	if err != nil {
 		return 0, err
 	}
@@ -181,8 +157,11 @@ func (s *Site) visibility(r *http.Request, id string) (visibility, error) {
 
 // visibilityOf decides for a replay whose publication state is known.
 func (s *Site) visibilityOf(r *http.Request, id, pub string) (visibility, error) {
-	if pub == "published" || pub == "unlisted" {
+	switch pub {
+	case "published":
 		return visiblePublic, nil
+	case "unlisted":
+		return visibleUnlisted, nil
 	}
 	_, ok, err := s.animator(r)
 	if err != nil {
@@ -194,41 +173,15 @@ func (s *Site) visibilityOf(r *http.Request, id, pub string) (visibility, error)
 	return visibleDraft, nil
 }
 
-// pubCache remembers publication states for a few seconds: a player asks for a segment every
-// few seconds per viewer, and the catalog's Replay also computes freshness, chapters and tracks.
-// A change of publication reaches the streams within pubCacheTTL.
-type pubCache struct {
-	mu sync.Mutex
-	m  map[string]pubEntry
-}
-
-type pubEntry struct {
-	pub string
-	exp time.Time
-}
-
-const (
-	pubCacheTTL = 5 * time.Second
-	pubCacheMax = 10_000
-)
-
-func (c *pubCache) get(ctx context.Context, id string, load func(context.Context, string) (string, error)) (string, error) {
-	now := time.Now()
-	c.mu.Lock()
-	e, ok := c.m[id]
-	c.mu.Unlock()
-	if ok && now.Before(e.exp) {
-		return e.pub, nil
+// setVisibilityHeaders marks a reply about a replay (its page or one of its files): what is not
+// published stays out of shared caches and search engines; what is published may be cached but
+// must be revalidated, since it can be unpublished at any time.
+func setVisibilityHeaders(h http.Header, vis visibility) {
+	switch vis {
+	case visiblePublic:
+		h.Set("Cache-Control", "public, no-cache")
+	default:
+		h.Set("Cache-Control", "private, no-store")
+		h.Set("X-Robots-Tag", "noindex, nofollow")
 	}
-	pub, err := load(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= pubCacheMax {
-		c.m = map[string]pubEntry{}
-	}
-	c.m[id] = pubEntry{pub: pub, exp: now.Add(pubCacheTTL)}
-	c.mu.Unlock()
-	return pub, nil
 }

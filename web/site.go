@@ -57,7 +57,6 @@ type Site struct {
 	catalog     *catalog.Store
 	schedule    *schedule.Store
 	templates   map[string]*template.Template
-	pubCache    pubCache
 	// embedAncestors is the frame-ancestors source list of the embed page's CSP.
 	embedAncestors string
 	siteName       string

@@ -76,9 +76,15 @@ func (s *Site) SignIn(w http.ResponseWriter, r *http.Request) error {
 	if s.auth == nil {
 		return fmt.Errorf("web: no token store: %w", httpapi.ErrUnavailable)
 	}
-	p, err := s.auth.Authenticate(r.Context(), strings.TrimSpace(r.PostForm.Get("token")))
+	p, err := s.auth.AuthenticateRequest(r, strings.TrimSpace(r.PostForm.Get("token")))
 	if err == nil && p.Role != auth.RoleAnimator && p.Role != auth.RoleAdmin {
 		err = fmt.Errorf("web: role %s: %w", p.Role, httpapi.ErrForbidden)
+	}
+	var throttled *httpapi.ThrottledError
+	if errors.As(err, &throttled) {
+		httpapi.Logger(r.Context()).Info("studio sign-in throttled", "error", err.Error())
+		httpapi.SetHeaders(w, err)
+		return s.signInForm(w, r, http.StatusTooManyRequests, pickLang(w, r).T("studio.throttled"))
 	}
 	if err != nil {
 		if errors.Is(err, httpapi.ErrUnauthorized) || errors.Is(err, httpapi.ErrForbidden) {
@@ -101,7 +107,9 @@ func (s *Site) SignOut(w http.ResponseWriter, r *http.Request) error {
 	if sess, ok := s.sessionOf(r); ok && !s.validCSRF(sess, r.PostFormValue(csrfField)) {
 		return fmt.Errorf("web: sign-out without CSRF token: %w", httpapi.ErrForbidden)
 	}
-	s.endSession(w)
+	if err := s.endSession(w, r); err != nil {
+		return err
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }

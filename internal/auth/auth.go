@@ -66,12 +66,25 @@ var migrations = []string{
 		created_at TIMESTAMP NOT NULL,
 		revoked_at TIMESTAMP
 	)`,
+	// Studio sessions live here, not in the cookie alone, so that signing out, revoking the
+	// token or changing the bootstrap admin token ends them at once (see session.go).
+	`CREATE TABLE sessions (
+		hash TEXT PRIMARY KEY,
+		token_id INTEGER NOT NULL,
+		name TEXT NOT NULL,
+		role TEXT NOT NULL,
+		admin_hash TEXT NOT NULL,
+		created_at TIMESTAMP NOT NULL,
+		expires_at TIMESTAMP NOT NULL
+	)`,
+	`CREATE INDEX sessions_expires ON sessions (expires_at)`,
 }
 
 // Store keeps tokens in the database; adminToken, when set, is the bootstrap admin token.
 type Store struct {
 	db         *sql.DB
 	adminToken string
+	throttle   *Throttle
 }
 
 // New migrates the tokens table and returns the store.
@@ -79,7 +92,7 @@ func New(ctx context.Context, db *sql.DB, adminToken string) (*Store, error) {
 	if err := sqldb.Migrate(ctx, db, "auth", migrations); err != nil {
 		return nil, err
 	}
-	return &Store{db: db, adminToken: adminToken}, nil
+	return &Store{db: db, adminToken: adminToken, throttle: NewThrottle(DefaultFailBurst, DefaultFailRefill)}, nil
 }
 
 func hash(token string) string {
@@ -176,6 +189,8 @@ func (s *Store) Authenticate(ctx context.Context, token string) (Principal, erro
 	return p, nil
 }
 
+func isUnauthorized(err error) bool { return errors.Is(err, httpapi.ErrUnauthorized) }
+
 type ctxKey struct{}
 
 // WithPrincipal returns ctx carrying p.
@@ -220,7 +235,7 @@ func (s *Store) Require(need Role, next http.Handler, others ...Resolver) http.H
 
 func (s *Store) principal(r *http.Request, others []Resolver) (Principal, error) {
 	if tok := BearerToken(r); tok != "" {
-		return s.Authenticate(r.Context(), tok)
+		return s.AuthenticateRequest(r, tok)
 	}
 	for _, res := range others {
 		p, ok, err := res(r)

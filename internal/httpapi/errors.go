@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // Sentinels that domain packages wrap (fmt.Errorf("catalog: video %s: %w", id, httpapi.ErrNotFound))
@@ -20,6 +22,9 @@ var (
 	ErrTooLarge     = errors.New("too large")
 	ErrUnavailable  = errors.New("temporarily unavailable")
 )
+
+// NotFoundMessage is the body of every 404 built from ErrNotFound.
+const NotFoundMessage = "not found"
 
 // InvalidError is a validation failure: the field at fault and a message a person can act on.
 type InvalidError struct {
@@ -60,6 +65,32 @@ func Errorf(status int, format string, args ...any) error {
 	return &PublicError{Status: status, Msg: fmt.Sprintf(format, args...)}
 }
 
+// ThrottledError refuses a client that has to wait before asking again (429 with Retry-After).
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed attempts: retry in %s", e.seconds())
+}
+
+// seconds is the wait rounded up to whole seconds, at least 1, as Retry-After carries it.
+func (e *ThrottledError) seconds() string {
+	return strconv.Itoa(max(1, int((e.RetryAfter+time.Second-1)/time.Second)))
+}
+
+// SetHeaders adds the headers that err's reply needs beside its status (Retry-After,
+// WWW-Authenticate); page handlers that render their own error bodies call it too.
+func SetHeaders(w http.ResponseWriter, err error) {
+	var th *ThrottledError
+	if errors.As(err, &th) {
+		w.Header().Set("Retry-After", th.seconds())
+	}
+	if status, _ := Classify(err); status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="atelier"`)
+	}
+}
+
 // Body is the JSON shape of every error reply.
 type Body struct {
 	Error string `json:"error"`
@@ -72,7 +103,10 @@ func Classify(err error) (int, Body) {
 	var inv *InvalidError
 	var pub *PublicError
 	var maxBytes *http.MaxBytesError
+	var throttled *ThrottledError
 	switch {
+	case errors.As(err, &throttled):
+		return http.StatusTooManyRequests, Body{Error: "too many failed authentications from your address: retry in " + throttled.seconds() + " s"}
 	case errors.As(err, &inv):
 		return http.StatusUnprocessableEntity, Body{Error: inv.Message, Field: inv.Field}
 	case errors.As(err, &pub):
@@ -80,7 +114,9 @@ func Classify(err error) (int, Body) {
 	case errors.As(err, &maxBytes):
 		return http.StatusRequestEntityTooLarge, Body{Error: fmt.Sprintf("request body larger than the limit of %d bytes", maxBytes.Limit)}
 	case errors.Is(err, ErrNotFound):
-		return http.StatusNotFound, Body{Error: err.Error()}
+		// One body for every 404: the chain may say why (a draft, a revoked token), and a
+		// hidden thing must answer exactly as a missing one does. The URL says what was asked.
+		return http.StatusNotFound, Body{Error: NotFoundMessage}
 	case errors.Is(err, ErrConflict):
 		return http.StatusConflict, Body{Error: err.Error()}
 	case errors.Is(err, ErrUnauthorized):
@@ -106,9 +142,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		level = slog.LevelError
 	}
 	Logger(r.Context()).Log(r.Context(), level, "request failed", "status", status, "error", err.Error())
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="atelier"`)
-	}
+	SetHeaders(w, err)
 	WriteJSON(w, status, body)
 }
 

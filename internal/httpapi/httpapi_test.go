@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestClassify(t *testing.T) {
@@ -20,7 +21,8 @@ func TestClassify(t *testing.T) {
 		msg    string // substring of the client-safe message
 	}{
 		{"invalid", fmt.Errorf("catalog: %w", Invalid("documents[0].software", "unknown software %q", "nextclud")), 422, "documents[0].software", `unknown software "nextclud"`},
-		{"not found wrapped", fmt.Errorf("catalog: replay x: %w", ErrNotFound), 404, "", "replay x"},
+		{"not found wrapped", fmt.Errorf("catalog: replay x: %w", ErrNotFound), 404, "", "not found"},
+		{"throttled", fmt.Errorf("auth: %w", &ThrottledError{RetryAfter: 1500 * time.Millisecond}), 429, "", "retry in 2 s"},
 		{"conflict", fmt.Errorf("pipeline: %w", ErrConflict), 409, "", "conflict"},
 		{"unauthorized", fmt.Errorf("auth: %w", ErrUnauthorized), 401, "", "Bearer"},
 		{"forbidden", fmt.Errorf("auth: %w", ErrForbidden), 403, "", "forbidden"},
@@ -30,6 +32,12 @@ func TestClassify(t *testing.T) {
 		{"public", fmt.Errorf("x: %w", Errorf(415, "send multipart/form-data")), 415, "", "multipart"},
 		{"cancelled", context.Canceled, 499, "", "cancelled"},
 		{"internal hides detail", errors.New("sql: secret table exploded"), 500, "", "internal error"},
+	}
+	// A hidden thing answers as a missing one: the cause stays in the log.
+	_, missing := Classify(fmt.Errorf("catalog: replay x: %w", ErrNotFound))
+	_, hidden := Classify(fmt.Errorf("web: replay x is not published: %w", ErrNotFound))
+	if missing != hidden {
+		t.Errorf("404 bodies differ: %+v and %+v", missing, hidden)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
