@@ -330,6 +330,8 @@ func (s *Site) replayView(w http.ResponseWriter, r *http.Request) (*replayPage, 
 	for _, d := range rp.Documents {
 		shows = append(shows, softwareLink{Slug: d.Software, Name: nameOf(names, d.Software), Version: d.Version})
 	}
+	// Cache-Control follows the publication (noindex also comes from the head).
+	setVisibilityHeaders(w.Header(), vis)
 	poster := has("poster.jpg")
 	data := map[string]any{
 		"R": rp, "Base": base, "Draft": vis == visibleDraft,

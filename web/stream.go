@@ -47,25 +47,24 @@ var (
 	hlsPathPattern  = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}){0,3}$`)
 )
 
-// kind of streamed file: decides the content type, the cache policy and whether a redirect is
-// allowed. Text files (playlists, WebVTT) are always proxied: they are small, and a playlist's
-// relative URIs must resolve against Atelier, not against a presigned URL; a <track> must stay
-// same-origin to load without CORS on the bucket.
+// kind of streamed file: decides the content type and whether a redirect is allowed. Text files
+// (playlists, WebVTT) are always answered by Atelier: they are small, a playlist's relative URIs
+// must resolve against Atelier (each segment then passes the publication check), and a <track>
+// must stay same-origin to load without CORS on the bucket. Cache headers do not depend on the kind but on the replay's publication
+// (setVisibilityHeaders): every file of a replay can be unpublished at any time.
 type fileKind struct {
 	contentType string
-	cache       time.Duration
-	immutable   bool
 	redirect    bool
 }
 
 var kinds = map[string]fileKind{
-	".mp4":  {contentType: "video/mp4", cache: time.Hour, redirect: true},
-	".m4s":  {contentType: "video/iso.segment", cache: 365 * 24 * time.Hour, immutable: true, redirect: true},
-	".m4a":  {contentType: "audio/mp4", cache: 365 * 24 * time.Hour, immutable: true, redirect: true},
-	".ts":   {contentType: "video/mp2t", cache: 365 * 24 * time.Hour, immutable: true, redirect: true},
-	".m3u8": {contentType: "application/vnd.apple.mpegurl", cache: 30 * time.Second},
-	".vtt":  {contentType: "text/vtt; charset=utf-8", cache: time.Minute},
-	".jpg":  {contentType: "image/jpeg", cache: time.Hour, redirect: true},
+	".mp4":  {contentType: "video/mp4", redirect: true},
+	".m4s":  {contentType: "video/iso.segment", redirect: true},
+	".m4a":  {contentType: "audio/mp4", redirect: true},
+	".ts":   {contentType: "video/mp2t", redirect: true},
+	".m3u8": {contentType: "application/vnd.apple.mpegurl"},
+	".vtt":  {contentType: "text/vtt; charset=utf-8"},
+	".jpg":  {contentType: "image/jpeg", redirect: true},
 }
 
 // streamKey maps a stream route to the storage key it serves, or "" when the request names no
@@ -146,8 +145,12 @@ func (s *Site) Stream(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return fmt.Errorf("web: stream %s: %w", key, err)
 		}
-		// The redirect itself is per-viewer and short-lived: never cache it longer than the URL lives.
-		h.Set("Cache-Control", "private, max-age=60")
+		// The redirect is per viewer, and must not outlive the replay's publication: a browser
+		// that kept it would go on reaching the bucket after an unpublish.
+		h.Set("Cache-Control", "private, no-store")
+		if vis != visiblePublic {
+			h.Set("X-Robots-Tag", "noindex, nofollow")
+		}
 		http.Redirect(w, r, u, http.StatusFound)
 		return nil
 	}
@@ -158,10 +161,7 @@ func (s *Site) Stream(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Type", ct)
 	h.Set("ETag", `"`+info.SHA256+`"`)
 	h.Set("Accept-Ranges", "bytes")
-	h.Set("Cache-Control", cacheControl(kind, vis))
-	if vis == visibleDraft {
-		h.Set("X-Robots-Tag", "noindex")
-	}
+	setVisibilityHeaders(h, vis)
 	if file != nil {
 		http.ServeContent(w, r, "", info.ModTime, file)
 		return nil
@@ -170,18 +170,6 @@ func (s *Site) Stream(w http.ResponseWriter, r *http.Request) error {
 	defer rs.Close()
 	http.ServeContent(w, r, "", info.ModTime, rs)
 	return nil
-}
-
-func cacheControl(k fileKind, vis visibility) string {
-	if vis == visibleDraft {
-		// Only animators see drafts: no shared cache may keep them.
-		return "private, no-cache"
-	}
-	cc := "public, max-age=" + strconv.Itoa(int(k.cache/time.Second))
-	if k.immutable {
-		cc += ", immutable"
-	}
-	return cc
 }
 
 // objectReader is an io.ReadSeeker over a stored object that opens it lazily, at the position

@@ -171,10 +171,11 @@ func testStreamProxy(t *testing.T, dir *assets.Dir, f *streamFixture, files bool
 		status    int
 		ctype     string
 		cache     string // substring of Cache-Control
+		robots    string // substring of X-Robots-Tag; "" wants none
 		body      []byte // nil: not checked
 		bodyStart string
 	}{
-		{name: "whole mp4", path: "/replays/pub1/video.mp4", status: 200, ctype: "video/mp4", cache: "public, max-age=3600", body: f.video},
+		{name: "whole mp4", path: "/replays/pub1/video.mp4", status: 200, ctype: "video/mp4", cache: "public, no-cache", body: f.video},
 		{name: "head", method: "HEAD", path: "/replays/pub1/video.mp4", status: 200, ctype: "video/mp4", body: []byte{}},
 		{name: "range", path: "/replays/pub1/video.mp4", hdr: []string{"Range", "bytes=100-199"}, status: 206, body: f.video[100:200]},
 		{name: "open-ended range", path: "/replays/pub1/video.mp4", hdr: []string{"Range", "bytes=99990-"}, status: 206, body: f.video[99990:]},
@@ -184,13 +185,13 @@ func testStreamProxy(t *testing.T, dir *assets.Dir, f *streamFixture, files bool
 		{name: "if-range matches", path: "/replays/pub1/video.mp4", hdr: []string{"Range", "bytes=0-9", "If-Range", etag}, status: 206, body: f.video[:10]},
 		{name: "if-range stale", path: "/replays/pub1/video.mp4", hdr: []string{"Range", "bytes=0-9", "If-Range", `"old"`}, status: 200, body: f.video},
 		{name: "if-none-match", path: "/replays/pub1/video.mp4", hdr: []string{"If-None-Match", etag}, status: 304},
-		{name: "unlisted", path: "/replays/unl1/video.mp4", status: 200, body: f.video},
+		{name: "unlisted", path: "/replays/unl1/video.mp4", status: 200, cache: "private, no-store", robots: "noindex", body: f.video},
 		{name: "draft hidden", path: "/replays/drf1/video.mp4", status: 404},
 		{name: "draft with bad token", path: "/replays/drf1/video.mp4", hdr: []string{"Authorization", "Bearer nope"}, status: 401},
-		{name: "draft with token", path: "/replays/drf1/video.mp4", hdr: []string{"Authorization", "Bearer " + f.token}, status: 200, cache: "private, no-cache", body: f.video},
+		{name: "draft with token", path: "/replays/drf1/video.mp4", hdr: []string{"Authorization", "Bearer " + f.token}, status: 200, cache: "private, no-store", robots: "noindex", body: f.video},
 		{name: "unknown replay", path: "/replays/nope/video.mp4", status: 404},
-		{name: "master playlist", path: "/replays/pub1/hls/master.m3u8", status: 200, ctype: "application/vnd.apple.mpegurl", cache: "max-age=30", bodyStart: "#EXTM3U"},
-		{name: "segment", path: "/replays/pub1/hls/720p/seg-00001.m4s", status: 200, ctype: "video/iso.segment", cache: "immutable", body: []byte("segment")},
+		{name: "master playlist", path: "/replays/pub1/hls/master.m3u8", status: 200, ctype: "application/vnd.apple.mpegurl", cache: "public, no-cache", bodyStart: "#EXTM3U"},
+		{name: "segment", path: "/replays/pub1/hls/720p/seg-00001.m4s", status: 200, ctype: "video/iso.segment", cache: "public, no-cache", body: []byte("segment")},
 		{name: "hls dot segment", path: "/replays/pub1/hls/720p/..seg.m4s", status: 404},
 		{name: "hls unknown extension", path: "/replays/pub1/hls/x.exe", status: 404},
 		{name: "subtitles", path: "/replays/pub1/subtitles/fr.vtt", status: 200, ctype: "text/vtt; charset=utf-8", bodyStart: "WEBVTT"},
@@ -215,6 +216,12 @@ func testStreamProxy(t *testing.T, dir *assets.Dir, f *streamFixture, files bool
 			}
 			if tc.cache != "" && !strings.Contains(resp.Header.Get("Cache-Control"), tc.cache) {
 				t.Errorf("Cache-Control %q, want %q", resp.Header.Get("Cache-Control"), tc.cache)
+			}
+			if got := resp.Header.Get("X-Robots-Tag"); (tc.robots == "") != (got == "") || !strings.Contains(got, tc.robots) {
+				t.Errorf("X-Robots-Tag %q, want %q", got, tc.robots)
+			}
+			if cc := resp.Header.Get("Cache-Control"); strings.Contains(cc, "immutable") || strings.Contains(cc, "max-age=") {
+				t.Errorf("Cache-Control %q: a replay's files can be unpublished at any time, nothing may be kept unchecked", cc)
 			}
 			if tc.body != nil && !bytes.Equal(body, tc.body) {
 				t.Errorf("body: %d bytes, want %d", len(body), len(tc.body))
@@ -301,10 +308,46 @@ func TestStreamRedirectS3(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", path, resp.StatusCode, want)
 		}
 	}
+	// The redirect must not outlive the publication: no cache keeps it.
+	if resp, _ := f.do(t, "GET", "/replays/pub1/hls/720p/seg-00001.m4s"); resp.Header.Get("Cache-Control") != "private, no-store" {
+		t.Errorf("segment redirect: Cache-Control %q, want private, no-store", resp.Header.Get("Cache-Control"))
+	}
+	// Right after unpublishing, no new redirect is handed out.
+	f.pubs["pub1"] = "draft"
+	if resp, _ := f.do(t, "GET", "/replays/pub1/hls/720p/seg-00001.m4s"); resp.StatusCode != 404 {
+		t.Errorf("segment of an unpublished replay: %d, want 404", resp.StatusCode)
+	}
+	f.pubs["pub1"] = "published"
+
 	// Proxy mode over S3 serves ranges itself.
 	f.site.streamMode = StreamProxy
 	resp, body := f.do(t, "GET", "/replays/pub1/video.mp4", "Range", "bytes=1000-1999")
 	if resp.StatusCode != 206 || !bytes.Equal(body, f.video[1000:2000]) {
 		t.Errorf("proxied S3 range: status %d, %d bytes", resp.StatusCode, len(body))
+	}
+}
+
+// TestUnpublishIsImmediate: a replay taken back to draft answers 404 at its next request, with
+// the very body of a replay that never existed (nothing tells a draft apart).
+func TestUnpublishIsImmediate(t *testing.T) {
+	dir, err := assets.NewDir(t.TempDir(), "http://127.0.0.1", []byte("0123456789abcdef0123"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newStreamFixture(t, dir, StreamProxy)
+	for _, p := range []string{"/replays/pub1/video.mp4", "/replays/pub1/hls/720p/seg-00001.m4s"} {
+		f.pubs["pub1"] = "published"
+		if resp, _ := f.do(t, "GET", p); resp.StatusCode != 200 {
+			t.Fatalf("%s published: %d", p, resp.StatusCode)
+		}
+		f.pubs["pub1"] = "draft"
+		resp, body := f.do(t, "GET", p)
+		_, unknown := f.do(t, "GET", strings.Replace(p, "pub1", "nope", 1))
+		if resp.StatusCode != 404 {
+			t.Fatalf("%s right after unpublishing: %d, want 404", p, resp.StatusCode)
+		}
+		if !bytes.Equal(body, unknown) {
+			t.Errorf("%s: a draft answers %q, an unknown replay %q: want the same body", p, body, unknown)
+		}
 	}
 }
