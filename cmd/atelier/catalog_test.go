@@ -19,7 +19,7 @@ import (
 // TestCatalogRoutes goes through the real route table: writes need a token, reads are public,
 // the feed is Atom, and the API routes are not shadowed by the pages.
 func TestCatalogRoutes(t *testing.T) {
-	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": "test-admin-token", "ATELIER_RELEASE_SYNC_INTERVAL": "0"})
+	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": testAdminToken, "ATELIER_RELEASE_SYNC_INTERVAL": "0"})
 	do := func(method, path, token, body string) (int, string, http.Header) {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
@@ -40,13 +40,13 @@ func TestCatalogRoutes(t *testing.T) {
 		contains                  string
 	}{
 		{"POST", "/api/software", "", `{"slug":"nextcloud","name":"Nextcloud"}`, 401, ""},
-		{"POST", "/api/software", "test-admin-token", `{"slug":"nextcloud","name":"Nextcloud"}`, 201, `"slug": "nextcloud"`},
+		{"POST", "/api/software", testAdminToken, `{"slug":"nextcloud","name":"Nextcloud"}`, 201, `"slug": "nextcloud"`},
 		{"POST", "/api/software/nextcloud/releases", "", `{"version":"28.0.0"}`, 401, ""},
-		{"POST", "/api/software/nextcloud/releases", "test-admin-token", `{"version":"28.0.0"}`, 201, `"interface_change": true`},
-		{"POST", "/api/software/nextcloud/releases", "test-admin-token", `{"version":"28.x"}`, 422, `"field": "version"`},
+		{"POST", "/api/software/nextcloud/releases", testAdminToken, `{"version":"28.0.0"}`, 201, `"interface_change": true`},
+		{"POST", "/api/software/nextcloud/releases", testAdminToken, `{"version":"28.x"}`, 422, `"field": "version"`},
 		{"PATCH", "/api/software/nextcloud/releases/28.0.0", "", `{"interface_change":false}`, 401, ""},
-		{"PATCH", "/api/software/nextcloud/releases/28.0.0", "test-admin-token", `{"notes":"New Files app"}`, 200, `"reviewed": true`},
-		{"PATCH", "/api/software/nextcloud", "test-admin-token", `{"homepage":"https://nextcloud.com"}`, 200, `"homepage": "https://nextcloud.com"`},
+		{"PATCH", "/api/software/nextcloud/releases/28.0.0", testAdminToken, `{"notes":"New Files app"}`, 200, `"reviewed": true`},
+		{"PATCH", "/api/software/nextcloud", testAdminToken, `{"homepage":"https://nextcloud.com"}`, 200, `"homepage": "https://nextcloud.com"`},
 		{"GET", "/api/software", "", "", 200, `"total": 1`},
 		{"GET", "/api/software/nextcloud", "", "", 200, `"version": "28.0.0"`},
 		{"GET", "/api/replays", "", "", 200, `"items": []`},
@@ -54,7 +54,7 @@ func TestCatalogRoutes(t *testing.T) {
 		{"GET", "/api/replays?for=nextcloud@28.0.1", "", "", 200, `"total": 0`},
 		{"GET", "/api/replays/nope", "", "", 404, ""},
 		{"PATCH", "/api/replays/nope", "", `{"publication":"published"}`, 401, ""},
-		{"PATCH", "/api/replays/nope", "test-admin-token", `{"publication":"published"}`, 404, ""},
+		{"PATCH", "/api/replays/nope", testAdminToken, `{"publication":"published"}`, 404, ""},
 		{"GET", "/api/freshness", "", "", 200, `"software": []`},
 		{"GET", "/freshness.atom", "", "", 200, `<feed xmlns="http://www.w3.org/2005/Atom">`},
 	}

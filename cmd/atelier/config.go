@@ -40,6 +40,10 @@ type Config struct {
 	MaxUpload int64
 	Workers   int
 
+	// HTTP hardening (issue #14)
+	BodyTimeout       time.Duration // whole request body, every route but uploads
+	UploadIdleTimeout time.Duration // longest pause without a byte in an upload's body
+
 	LogFormat string
 	LogLevel  string
 
@@ -62,6 +66,10 @@ type Config struct {
 	Transcribe    string // off | pocketsphinx | command
 	TranscribeCmd string // program and arguments of the command backend (split on spaces, no shell)
 }
+
+// minAdminToken is the shortest bootstrap admin token serve accepts: 32 random characters are
+// beyond guessing even without throttling; tokens that Atelier creates are longer still.
+const minAdminToken = 32
 
 // env returns the value of ATELIER_<name>, or def.
 func env(name, def string) string {
@@ -117,6 +125,8 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.SiteName, "site-name", env("SITE_NAME", "Atelier"), "the collective's name, in calendar and feed names (env ATELIER_SITE_NAME)")
 	fs.StringVar(&c.Transcribe, "transcribe", env("TRANSCRIBE", "off"), "automatic caption drafts: off, pocketsphinx (English, offline) or command (env ATELIER_TRANSCRIBE)")
 	fs.StringVar(&c.TranscribeCmd, "transcribe-cmd", env("TRANSCRIBE_CMD", ""), "program and arguments for -transcribe command, split on spaces (no shell); it gets the WAV path as last argument and writes SRT or WebVTT to $ATELIER_TRANSCRIBE_OUTPUT or stdout (env ATELIER_TRANSCRIBE_CMD)")
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", envDuration("BODY_TIMEOUT", 30*time.Second), "longest time a request body (other than an upload) may take to arrive (env ATELIER_BODY_TIMEOUT)")
+	fs.DurationVar(&c.UploadIdleTimeout, "upload-idle-timeout", envDuration("UPLOAD_IDLE_TIMEOUT", 2*time.Minute), "longest pause without a byte in an upload (POST /api/recordings, PUT subtitles); an upload may take as long as it needs otherwise (env ATELIER_UPLOAD_IDLE_TIMEOUT)")
 	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs (env ATELIER_WORKERS; default 1 per 2 cores)")
 }
 
@@ -181,6 +191,9 @@ func (c *Config) finishServe() error {
 	}
 	if err := c.finishStorage(); err != nil {
 		return err
+	}
+	if n := len(c.AdminToken); n > 0 && n < minAdminToken {
+		return fmt.Errorf("-admin-token: %d characters is too short to resist guessing: use at least %d characters (e.g. openssl rand -hex 32), or leave it empty and create tokens with `atelier token create`", n, minAdminToken)
 	}
 	host, port, err := net.SplitHostPort(c.Addr)
 	if err != nil {
@@ -248,6 +261,9 @@ func (c *Config) finishServe() error {
 	}
 	if c.Workers < 1 {
 		return fmt.Errorf("-workers %d: at least 1", c.Workers)
+	}
+	if c.BodyTimeout <= 0 || c.UploadIdleTimeout <= 0 {
+		return fmt.Errorf("-body-timeout %s, -upload-idle-timeout %s: both must be positive", c.BodyTimeout, c.UploadIdleTimeout)
 	}
 	if c.ReleaseSyncInterval < 0 {
 		return fmt.Errorf("-release-sync-interval %s: must be 0 (off) or positive", c.ReleaseSyncInterval)

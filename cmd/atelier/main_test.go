@@ -16,6 +16,10 @@ import (
 	"time"
 )
 
+// testAdminToken is the bootstrap admin token of the test servers: 32 characters at least, as
+// serve demands.
+const testAdminToken = "test-admin-token-0123456789abcdef"
+
 func TestBadConfigExitsWithCode2(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
@@ -32,6 +36,8 @@ func TestBadConfigExitsWithCode2(t *testing.T) {
 		{"unknown flag", []string{"serve", "-nope"}, nil, "flag provided but not defined"},
 		{"unknown command", []string{"frobnicate"}, nil, "unknown command"},
 		{"no command", nil, nil, "no command"},
+		{"short admin token", []string{"serve"}, map[string]string{"ATELIER_ADMIN_TOKEN": "a"}, "at least 32 characters"},
+		{"short admin token file", []string{"serve"}, map[string]string{"ATELIER_ADMIN_TOKEN_FILE": shortTokenFile(t, dir)}, "at least 32 characters"},
 		{"missing secret file", []string{"serve"}, map[string]string{"ATELIER_ADMIN_TOKEN_FILE": filepath.Join(dir, "missing")}, "ATELIER_ADMIN_TOKEN_FILE"},
 		{"token without name", []string{"token", "create", "-data-dir", dir}, nil, "-name is required"},
 		{"token bad role", []string{"token", "create", "-data-dir", dir, "-name", "x", "-role", "root"}, nil, "unknown role"},
@@ -53,6 +59,14 @@ func TestBadConfigExitsWithCode2(t *testing.T) {
 			}
 		})
 	}
+}
+
+func shortTokenFile(t *testing.T, dir string) string {
+	p := filepath.Join(dir, "admin-token")
+	if err := os.WriteFile(p, []byte("0123456789abcdef0123456789abcde\n"), 0o600); err != nil { // 31 characters
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestHelpListsCommandsAndFlags(t *testing.T) {
@@ -128,7 +142,7 @@ func startServer(t *testing.T, env map[string]string) (base string, stop func() 
 }
 
 func TestServeHealthReadinessAndAuth(t *testing.T) {
-	base, stop := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": "test-admin-token"})
+	base, stop := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": testAdminToken})
 
 	get := func(path, token string) (*http.Response, map[string]any) {
 		t.Helper()
@@ -161,13 +175,13 @@ func TestServeHealthReadinessAndAuth(t *testing.T) {
 	if resp.StatusCode != 401 || body["error"] == nil || resp.Header.Get("WWW-Authenticate") == "" {
 		t.Fatalf("whoami without token = %d %v", resp.StatusCode, body)
 	}
-	resp, body = get("/api/whoami", "test-admin-token")
+	resp, body = get("/api/whoami", testAdminToken)
 	if resp.StatusCode != 200 || body["role"] != "admin" {
 		t.Fatalf("whoami as admin = %d %v", resp.StatusCode, body)
 	}
 	// Admins manage tokens over HTTP; the new animator token works, and may not manage tokens.
 	req, _ := http.NewRequest("POST", base+"/api/tokens", strings.NewReader(`{"name":"Camille","role":"animator"}`))
-	req.Header.Set("Authorization", "Bearer test-admin-token")
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
 	cresp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -189,12 +203,12 @@ func TestServeHealthReadinessAndAuth(t *testing.T) {
 	if resp.StatusCode != 403 || body["error"] == nil {
 		t.Fatalf("animator listing tokens = %d %v", resp.StatusCode, body)
 	}
-	resp, body = get("/api/tokens", "test-admin-token")
+	resp, body = get("/api/tokens", testAdminToken)
 	if resp.StatusCode != 200 || body["total"] != float64(1) {
 		t.Fatalf("admin listing tokens = %d %v", resp.StatusCode, body)
 	}
 	req, _ = http.NewRequest("DELETE", fmt.Sprintf("%s/api/tokens/%d", base, created.ID), nil)
-	req.Header.Set("Authorization", "Bearer test-admin-token")
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
 	if dresp, err := http.DefaultClient.Do(req); err != nil || dresp.StatusCode != 204 {
 		t.Fatalf("revoke = %v %v", dresp, err)
 	}

@@ -24,7 +24,7 @@ func TestUploadRefusesBrokenSubtitles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": "test-admin-token", "ATELIER_RELEASE_SYNC_INTERVAL": "0"})
+	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": testAdminToken, "ATELIER_RELEASE_SYNC_INTERVAL": "0"})
 	dataDir := os.Getenv("ATELIER_DATA_DIR")
 
 	var body bytes.Buffer
@@ -45,7 +45,7 @@ func TestUploadRefusesBrokenSubtitles(t *testing.T) {
 	mw.Close()
 	req, _ := http.NewRequest("POST", base+"/api/recordings", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer test-admin-token")
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -79,7 +79,9 @@ func (a *app) routes() http.Handler {
 
 	// pipeline: recording uploads (multipart: meta, source, subtitles) and their processing jobs.
 	rec := a.pipeline.API()
-	r.Handle("/api/recordings", animator(h(rec.Upload))).Methods("POST")
+	// Uploads may take hours: their bodies get an idle timeout instead of the server's body deadline.
+	upload := func(next http.Handler) http.Handler { return httpapi.IdleBody(a.cfg.UploadIdleTimeout, next) }
+	r.Handle("/api/recordings", animator(upload(h(rec.Upload)))).Methods("POST")
 	r.Handle("/api/recordings", animator(h(rec.List))).Methods("GET")
 	r.Handle("/api/recordings/{id}", animator(h(rec.Get))).Methods("GET")
 	r.Handle("/api/recordings/{id}/events", animator(h(rec.Events))).Methods("GET")
@@ -88,7 +90,7 @@ func (a *app) routes() http.Handler {
 	// subtitles: tracks in source time (animator); the published replay-time tracks are served
 	// by the web stream routes below (/replays/{id}/subtitles/{lang}.vtt, hls/subs/...).
 	sub := a.subtitleAPI
-	r.Handle("/api/recordings/{id}/subtitles/{lang}", animator(h(sub.Put))).Methods("PUT")
+	r.Handle("/api/recordings/{id}/subtitles/{lang}", animator(upload(h(sub.Put)))).Methods("PUT")
 	r.Handle("/api/recordings/{id}/subtitles/{lang}", animator(h(sub.GetSource))).Methods("GET")
 	r.Handle("/api/recordings/{id}/subtitles", animator(h(sub.List))).Methods("GET")
 

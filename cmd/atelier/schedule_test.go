@@ -18,7 +18,7 @@ import (
 // TestScheduleRoutes goes through the real route table: writes need a token, feeds are public and
 // not shadowed by the workshop pages, links use the public URL.
 func TestScheduleRoutes(t *testing.T) {
-	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": "test-admin-token", "ATELIER_TIMEZONE": "Europe/Paris"})
+	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": testAdminToken, "ATELIER_TIMEZONE": "Europe/Paris"})
 	do := func(method, path, token, ctype, body string) (*http.Response, string) {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
@@ -40,7 +40,7 @@ func TestScheduleRoutes(t *testing.T) {
 	if resp, body := do("POST", "/api/workshops", "", "application/json", w); resp.StatusCode != 401 {
 		t.Fatalf("create without token: %d %s", resp.StatusCode, body)
 	}
-	resp, body := do("POST", "/api/workshops", "test-admin-token", "application/json", w)
+	resp, body := do("POST", "/api/workshops", testAdminToken, "application/json", w)
 	if resp.StatusCode != 201 {
 		t.Fatalf("create: %d %s", resp.StatusCode, body)
 	}
@@ -81,7 +81,7 @@ func TestScheduleRoutes(t *testing.T) {
 // creates a public workshop, which must carry neither the replay's title nor its link — in the
 // API list, the /workshops page and the feeds. A published replay is still named (the control).
 func TestRescheduleKeepsDraftsPrivate(t *testing.T) {
-	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": "test-admin-token"})
+	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": testAdminToken})
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, filepath.Join(os.Getenv("ATELIER_DATA_DIR"), "atelier.db"))
 	if err != nil {
@@ -121,7 +121,7 @@ func TestRescheduleKeepsDraftsPrivate(t *testing.T) {
 			}
 		}
 		req, _ := http.NewRequest("POST", base+"/api/freshness/"+r.id+"/reschedule", nil)
-		req.Header.Set("Authorization", "Bearer test-admin-token")
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -186,11 +186,11 @@ func TestInstanceLanguageConfig(t *testing.T) {
 // TestFeedsSpeakInstanceLanguage: with ATELIER_LANGUAGE=fr and a site name, the served calendar
 // is named in French after the collective, and its events carry French labels.
 func TestFeedsSpeakInstanceLanguage(t *testing.T) {
-	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": "test-admin-token", "ATELIER_LANGUAGE": "fr",
+	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": testAdminToken, "ATELIER_LANGUAGE": "fr",
 		"ATELIER_SITE_NAME": "Chatons du Rhône"})
 	w := `{"title":"Atelier découverte","starts_at":"2036-03-04T18:00:00","timezone":"Europe/Paris","duration":"PT1H30M","animator":"Zoé"}`
 	req, _ := http.NewRequest("POST", base+"/api/workshops", strings.NewReader(w))
-	req.Header.Set("Authorization", "Bearer test-admin-token")
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 func TestUploadCommand(t *testing.T) {
 	testenv.FFmpeg(t)
 	src := testenv.Clip(t, testenv.ClipOptions{Duration: 4 * time.Second, Audio: true})
-	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": "test-admin-token", "ATELIER_RELEASE_SYNC_INTERVAL": "0"})
+	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": testAdminToken, "ATELIER_RELEASE_SYNC_INTERVAL": "0"})
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)
@@ -34,7 +34,7 @@ func TestUploadCommand(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	err := run(ctx, []string{"upload", src, "--meta", good, "--subtitles", subs, "--server", base, "--token", "test-admin-token"}, &stdout, &stderr)
+	err := run(ctx, []string{"upload", src, "--meta", good, "--subtitles", subs, "--server", base, "--token", testAdminToken}, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("upload: %v\n%s", err, stderr.String())
 	}
@@ -51,7 +51,7 @@ func TestUploadCommand(t *testing.T) {
 	bad := write("bad.json", `{"title": "Essai", "language": "fr", "edits": {"keep": [[0, 1], [2, "00:00:09"]]}}`)
 	stdout.Reset()
 	stderr.Reset()
-	err = run(ctx, []string{"upload", src, "--meta", bad, "--server", base, "--token", "test-admin-token"}, &stdout, &stderr)
+	err = run(ctx, []string{"upload", src, "--meta", bad, "--server", base, "--token", testAdminToken}, &stdout, &stderr)
 	var ee *exitError
 	if err == nil || errors.As(err, &ee) || !strings.Contains(err.Error(), "edits.keep[1]: cut past the end: range 2 ends at 00:00:09") {
 		t.Fatalf("bad cut: err = %v", err)
