@@ -16,6 +16,16 @@
       h.loadSource(hls);
       h.attachMedia(video);
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      // The browser's own HLS (Safari, iOS, Chromium). Chromium's reads segments that come from
+      // another origin (the bucket, in redirect mode) only as CORS requests, which the element
+      // makes with crossorigin set; same-origin requests keep their cookies (drafts).
+      video.crossOrigin = "anonymous";
+      // If the stream cannot play, the MP4 plays instead, as after a fatal hls.js error; as a
+      // plain media request, since the MP4 plays without CORS.
+      video.addEventListener("error", function () {
+        video.removeAttribute("crossorigin");
+        video.src = video.dataset.mp4;
+      }, { once: true });
       video.src = hls;
     }
     // Otherwise the <source> MP4 plays.
