@@ -112,7 +112,7 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.AdminToken, "admin-token", env("ADMIN_TOKEN", ""), "bootstrap admin token (env ATELIER_ADMIN_TOKEN or ATELIER_ADMIN_TOKEN_FILE)")
 	fs.StringVar(&c.Secret, "secret", env("SECRET", ""), "key that signs media URLs and sessions; generated in DATA_DIR when empty (env ATELIER_SECRET or ATELIER_SECRET_FILE)")
 	fs.Int64Var(&c.MaxUpload, "max-upload", envInt64("MAX_UPLOAD", 20<<30), "largest accepted recording in bytes (env ATELIER_MAX_UPLOAD)")
-	fs.StringVar(&c.StreamMode, "stream-mode", env("STREAM_MODE", ""), "how replays reach browsers: proxy (through Atelier) or redirect (302 to a short-lived S3 URL); default proxy for local media, redirect for S3; with redirect, hls.js fetches segments from the bucket, which must allow CORS GETs from PUBLIC_URL (env ATELIER_STREAM_MODE)")
+	fs.StringVar(&c.StreamMode, "stream-mode", env("STREAM_MODE", ""), "how replays reach browsers: proxy (through Atelier) or redirect (302 to a short-lived S3 URL); default proxy for local media, redirect for S3; with redirect, players (hls.js and the browsers' own HLS) fetch segments from the bucket, which must allow CORS GETs from PUBLIC_URL (env ATELIER_STREAM_MODE)")
 	fs.Func("embed-origins", "origins allowed to frame the replay embeds /replays/{id}/embed, space- or comma-separated CSP sources: * (any, the default), 'self', https: or origins such as https://docs.example.org; every other page refuses framing (env ATELIER_EMBED_ORIGINS)", func(v string) error {
 		c.EmbedOrigins = splitOrigins(v)
 		return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,7 +109,10 @@ func TestHardeningLive(t *testing.T) {
 	bin := buildAtelier(t)
 
 	t.Run("a short bootstrap admin token is refused", func(t *testing.T) {
-		cmd := exec.Command(bin, "serve")
+		// Liveness bound: a server that accepts the token would serve until killed.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, "serve")
 		cmd.Env = append(os.Environ(), "ATELIER_DATA_DIR="+t.TempDir(), "ATELIER_ADDR=127.0.0.1:0", "ATELIER_ADMIN_TOKEN=a")
 		out, err := cmd.CombinedOutput()
 		var ee *exec.ExitError

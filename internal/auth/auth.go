@@ -2,6 +2,10 @@
 //
 // Tokens are random, shown once at creation, and stored only as their SHA-256: they carry 256 bits
 // of entropy, so a slow password hash would add cost without adding safety.
+//
+// It also keeps the studio's browser sessions (session.go), which end with sign-out, with the
+// revocation of their token, or with a change of the bootstrap admin token, and throttles failed
+// authentications per client address (throttle.go).
 package auth
 
 import (
