@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"sync"
 	"time"
 )
 
@@ -16,10 +15,11 @@ import (
 // the upload routes, by a bound on the time without progress, since a recording may rightly
 // take an hour to arrive.
 //
-// The deadline is cleared once the body is read to its end: the server then watches the same
-// connection for the client going away, and a deadline left running would cancel the request
-// (a long replay download, an event stream) when it expires. Requests without a body get no
-// deadline for the same reason.
+// A deadline on the connection also bounds the server's own background read, which watches
+// for the client going away once the body is read, and which cancels the request when it fails.
+// net/http lifts the deadline when it starts that read at the end of a body; for a request
+// without a body it starts before the handler, so such requests get no deadline at all (else a
+// long reply, a replay or an event stream, would be cancelled when it expires).
 
 // BodyDeadline gives the body of each request timeout to arrive in full.
 func BodyDeadline(timeout time.Duration, next http.Handler) http.Handler {
@@ -73,8 +73,6 @@ type deadlineBody struct {
 	io.ReadCloser
 	rc   *http.ResponseController
 	idle time.Duration // 0: one deadline for the whole body
-
-	once sync.Once
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
@@ -82,18 +80,10 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 		_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
 	}
 	n, err := b.ReadCloser.Read(p)
-	if err == io.EOF {
-		b.clear()
-	}
 	if err != nil && isTimeout(err) {
 		return n, errors.Join(ErrBodyTimeout, err)
 	}
 	return n, err
-}
-
-// clear lifts the deadline once the body is in: see the note at the top of this file.
-func (b *deadlineBody) clear() {
-	b.once.Do(func() { _ = b.rc.SetReadDeadline(time.Time{}) })
 }
 
 func isTimeout(err error) bool {
