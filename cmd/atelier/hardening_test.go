@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
@@ -378,4 +379,70 @@ func uploadClip(t *testing.T, base string) string {
 		t.Fatalf("upload: %d %+v", resp.StatusCode, out)
 	}
 	return out.ID
+}
+
+// TestPublicationLive: over the real router, a draft answers exactly as a missing replay (API,
+// streams, page), unpublishing takes effect at the next request, and the cache headers follow
+// the publication (issue #14, findings 11 and 12).
+func TestPublicationLive(t *testing.T) {
+	srv := startE2E(t)
+	ctx := context.Background()
+	const id = "5e5e5e5e5e5e5e5e"
+	if err := srv.a.catalog.CreateReplay(ctx, catalog.NewReplay{ID: id, Title: "Soon a draft", Language: "en", PublishWhenReady: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.a.media.Put(ctx, "replays/"+id+"/video.mp4", strings.NewReader("not really a video"), 18, "video/mp4"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.a.catalog.SetProcessing(ctx, id, catalog.Ready, 6000); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := http.Get(srv.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	setPublication := func(pub string) {
+		t.Helper()
+		if st, body := srv.api(t, "PATCH", "/api/replays/"+id, `{"publication": "`+pub+`"}`); st != 200 {
+			t.Fatalf("PATCH publication %s: %d %s", pub, st, body)
+		}
+	}
+	paths := []string{"/api/replays/" + id, "/replays/" + id + "/video.mp4", "/replays/" + id}
+
+	for _, p := range paths {
+		resp, _ := get(p)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s published: %d", p, resp.StatusCode)
+		}
+		if p != paths[0] && resp.Header.Get("Cache-Control") != "public, no-cache" {
+			t.Errorf("%s published: Cache-Control %q, want public, no-cache (revalidated)", p, resp.Header.Get("Cache-Control"))
+		}
+	}
+	setPublication("unlisted")
+	for _, p := range paths[1:] {
+		resp, _ := get(p)
+		if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "private, no-store" || !strings.Contains(resp.Header.Get("X-Robots-Tag"), "noindex") {
+			t.Errorf("%s unlisted: %d, Cache-Control %q, X-Robots-Tag %q; want 200, private, no-store, noindex",
+				p, resp.StatusCode, resp.Header.Get("Cache-Control"), resp.Header.Get("X-Robots-Tag"))
+		}
+	}
+	setPublication("draft")
+	for _, p := range paths {
+		resp, draft := get(p)
+		_, missing := get(strings.Replace(p, id, "0000000000000000", 1))
+		if resp.StatusCode != 404 {
+			t.Errorf("%s right after unpublishing: %d, want 404", p, resp.StatusCode)
+		}
+		// The page echoes its own URL (the language switch): compare with the id taken out.
+		draft, missing = strings.ReplaceAll(draft, id, "ID"), strings.ReplaceAll(missing, "0000000000000000", "ID")
+		if draft != missing {
+			t.Errorf("%s: a draft answers\n%s\nand a missing replay\n%s\nwant the same body", p, draft, missing)
+		}
+	}
 }
