@@ -67,30 +67,40 @@ const MaxCueEnd = 100 * time.Hour
 //
 // The result is ordered by start time, every cue has 0 <= start < end, there is at least one cue,
 // and inline styles from SRT, SSA and TTML (italics, bold, underline) are also set as WebVTT tags so
-// that WriteVTT keeps them. Any failure is a *ParseError.
-func Parse(data []byte, hint string) (subs *astisub.Subtitles, err error) {
+// that WriteVTT keeps them. Any failure is a *ParseError. Parse is ParseWarn without the warnings.
+func Parse(data []byte, hint string) (*astisub.Subtitles, error) {
+	subs, _, err := ParseWarn(data, hint)
+	return subs, err
+}
+
+// ParseWarn is Parse, and says what it skipped. WebVTT is read as browsers read it (see cleanVTT):
+// a malformed block is skipped and reported in the warnings, not a reason to refuse the file,
+// unless no cue is left. The other formats have no such rules; their warnings are always empty.
+func ParseWarn(data []byte, hint string) (subs *astisub.Subtitles, warnings []Warning, err error) {
 	text, err := decodeText(data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	format := detectFormat(text, hint)
 	if format == "" {
-		return nil, &ParseError{Msg: "unknown subtitle format: expected SRT, WebVTT, SSA/ASS or TTML"}
+		return nil, nil, &ParseError{Msg: "unknown subtitle format: expected SRT, WebVTT, SSA/ASS or TTML"}
 	}
+	cues := -1 // the number of cues astisub must find, when known
 	switch format {
 	case FormatSRT:
 		err = checkSRT(text)
 	case FormatWebVTT:
-		err = checkVTT(text)
+		text, warnings, err = cleanVTT(text)
+		cues = strings.Count(text, " --> ")
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer func() {
 		// astisub indexes slices it has not checked on some malformed input; the pre-checks above
 		// catch the cases we know, this catches the rest.
 		if r := recover(); r != nil {
-			subs, err = nil, &ParseError{Msg: fmt.Sprintf("malformed %s file", formatName(format))}
+			subs, warnings, err = nil, nil, &ParseError{Msg: fmt.Sprintf("malformed %s file", formatName(format))}
 		}
 	}()
 	r := strings.NewReader(text)
@@ -105,14 +115,18 @@ func Parse(data []byte, hint string) (subs *astisub.Subtitles, err error) {
 		subs, err = astisub.ReadFromTTML(r)
 	}
 	if err != nil {
-		return nil, libError(format, err)
+		return nil, nil, libError(format, err)
+	}
+	if cues >= 0 && len(subs.Items) != cues {
+		// astisub's line reader stops at a line longer than 64 KiB without an error.
+		return nil, nil, &ParseError{Msg: fmt.Sprintf("malformed %s file: read %d of its %d cues (is a line longer than 64 KiB?)", formatName(format), len(subs.Items), cues)}
 	}
 	if err := checkCues(subs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	normalizeStyles(subs)
 	subs.Order()
-	return subs, nil
+	return subs, warnings, nil
 }
 
 func formatName(f Format) string {
@@ -314,46 +328,6 @@ func checkSRT(text string) error {
 			return &ParseError{Line: n, Msg: fmt.Sprintf("expected a cue number or timing line, got %q", truncate(trimmed, 60))}
 		}
 		blockStart = false
-	}
-	if cues == 0 {
-		return &ParseError{Msg: "no cues found"}
-	}
-	return nil
-}
-
-// checkVTT validates the header and every timing line of a WebVTT file.
-func checkVTT(text string) error {
-	lines := splitLines(text)
-	first := strings.TrimPrefix(lines[0], "\uFEFF")
-	if first != "WEBVTT" && !strings.HasPrefix(first, "WEBVTT ") && !strings.HasPrefix(first, "WEBVTT\t") {
-		return &ParseError{Line: 1, Msg: `a WebVTT file must start with "WEBVTT"`}
-	}
-	cues := 0
-	inNote, blockStart := false, false
-	for i, line := range lines[1:] {
-		n := i + 2
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" {
-			inNote, blockStart = false, true
-			continue
-		}
-		if blockStart && (trimmed == "NOTE" || strings.HasPrefix(trimmed, "NOTE ") || strings.HasPrefix(trimmed, "NOTE\t")) {
-			inNote = true // a comment block runs to the next blank line
-		}
-		blockStart = false
-		if inNote || !strings.Contains(trimmed, "-->") {
-			continue
-		}
-		if err := checkTiming(trimmed, n); err != nil {
-			return err
-		}
-		m := reTiming.FindStringSubmatch(trimmed)
-		for _, setting := range strings.Fields(m[3]) {
-			if k, v, ok := strings.Cut(setting, ":"); !ok || k == "" || v == "" {
-				return &ParseError{Line: n, Msg: fmt.Sprintf("malformed cue setting %q: expected name:value", truncate(setting, 40))}
-			}
-		}
-		cues++
 	}
 	if cues == 0 {
 		return &ParseError{Msg: "no cues found"}
