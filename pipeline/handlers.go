@@ -357,6 +357,7 @@ func (a *API) Upload(w http.ResponseWriter, r *http.Request) error {
 	httpapi.Logger(ctx).Info("recording queued", "recording_id", id, "size", up.size, "duration_ms", probe.Duration.Milliseconds())
 	httpapi.WriteJSON(w, http.StatusAccepted, map[string]any{
 		"id": id, "status": StatusQueued, "links": Links(Recording{ID: id, Status: StatusQueued}),
+		"warnings": nonNil(up.warnings),
 	})
 	return nil
 }
@@ -427,6 +428,7 @@ type upload struct {
 	stored    []string // storage keys
 	subtitles []string
 	langs     []string // of subtitles, canonical
+	warnings  []string // what parsing the subtitles skipped, "en.vtt: line 3: ..."
 }
 
 func (u *upload) sourceKey() string { return "recordings/" + u.id + "/source" }
@@ -498,7 +500,8 @@ var subtitleExts = map[string]string{
 
 // storeSubtitle reads one subtitles part (at most subtitle.MaxFileSize), checks that it parses
 // and stores it as sent under recordings/{id}/subtitles/{lang}.{ext}. A file that does not parse
-// is refused here, with the line at fault, rather than skipped when the job publishes tracks.
+// is refused here, with the line at fault, rather than skipped when the job publishes tracks;
+// blocks skipped as a browser skips them go to the answer's warnings.
 func (u *upload) storeSubtitle(ctx context.Context, i int, part *multipart.Part) error {
 	field := fmt.Sprintf("subtitles[%d]", i)
 	name := filepath.Base(strings.ReplaceAll(part.FileName(), `\`, "/"))
@@ -530,12 +533,16 @@ func (u *upload) storeSubtitle(ctx context.Context, i int, part *multipart.Part)
 	if len(data) > subtitle.MaxFileSize {
 		return httpapi.Errorf(http.StatusRequestEntityTooLarge, "%s: subtitle file %q is larger than %s", field, name, byteSize(subtitle.MaxFileSize))
 	}
-	if _, err := subtitle.Parse(data, name); err != nil {
+	_, warnings, err := subtitle.ParseWarn(data, name)
+	if err != nil {
 		var pe *subtitle.ParseError
 		if errors.As(err, &pe) {
 			return httpapi.Invalid(field, "%s: %s", name, pe.Where())
 		}
 		return fmt.Errorf("pipeline: check subtitles of %s: %w", u.id, err)
+	}
+	for _, w := range warnings {
+		u.warnings = append(u.warnings, name+": "+w.String())
 	}
 	u.stored = append(u.stored, key)
 	if _, err := u.s.cfg.Media.Put(ctx, key, bytes.NewReader(data), int64(len(data)), ct); err != nil {

@@ -71,3 +71,42 @@ func TestUploadRefusesBrokenSubtitles(t *testing.T) {
 		}
 	}
 }
+
+// A WebVTT part that browsers read with a block skipped is accepted; the answer lists the skipped
+// block (finding 15 of issue 14: it was refused with 422).
+func TestUploadWarnsOfSkippedSubtitleBlocks(t *testing.T) {
+	testenv.FFmpeg(t)
+	src, err := os.ReadFile(testenv.Clip(t, testenv.ClipOptions{Duration: 2 * time.Second, Audio: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": testAdminToken, "ATELIER_RELEASE_SYNC_INTERVAL": "0"})
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	w, _ := mw.CreateFormField("meta")
+	io.WriteString(w, `{"title": "Essai", "language": "fr"}`)
+	w, _ = mw.CreateFormFile("source", "recording.mp4")
+	w.Write(src)
+	w, _ = mw.CreateFormFile("subtitles", "fr.vtt")
+	io.WriteString(w, "WEBVTT\n\nintro-->\n00:00:00.500 --> 00:00:01.500\nBonjour\n")
+	mw.Close()
+	req, _ := http.NewRequest("POST", base+"/api/recordings", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		ID       string
+		Error    string
+		Warnings []string
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusAccepted || len(out.Warnings) != 1 || !strings.HasPrefix(out.Warnings[0], `fr.vtt: line 3: cue id "intro-->" dropped`) {
+		t.Fatalf("got %d %+v; want 202 with one warning naming fr.vtt line 3", resp.StatusCode, out)
+	}
+}

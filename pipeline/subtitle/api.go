@@ -34,7 +34,7 @@ type API struct {
 	Recording func(ctx context.Context, id string) (keep []Span, ready bool, err error)
 }
 
-// TrackReply is the JSON answer of a PUT.
+// TrackReply is a track as the API lists it.
 type TrackReply struct {
 	Lang      string    `json:"lang"`
 	Kind      string    `json:"kind"`
@@ -45,10 +45,18 @@ type TrackReply struct {
 	URL       string    `json:"url"` // the published WebVTT
 }
 
+// PutReply is the JSON answer of a PUT: the track, and Warnings that say what the parser skipped
+// ("line 3: ...", a WebVTT block a browser would skip too); empty when the whole file was read.
+type PutReply struct {
+	TrackReply
+	Warnings []string `json:"warnings"`
+}
+
 // Put stores a track sent by an animator and, when the replay is ready, publishes it re-timed
 // through the cuts at once (WebVTT, HLS rendition, master playlist, catalog). The track becomes
 // manual and reviewed (?status=draft keeps it a draft). A file that does not parse gets 422 with
-// field "file" and the line at fault.
+// field "file" and the line at fault; blocks skipped as a browser skips them are listed in the
+// answer's "warnings".
 func (a *API) Put(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id, lang := mux.Vars(r)["id"], mux.Vars(r)["lang"]
@@ -72,7 +80,7 @@ func (a *API) Put(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	subs, lang, err := a.Tracks.SaveSource(ctx, id, lang, data, hintFrom(r))
+	subs, lang, warnings, err := a.Tracks.SaveSource(ctx, id, lang, data, hintFrom(r))
 	var pe *ParseError
 	if errors.As(err, &pe) {
 		return httpapi.Invalid("file", "%s", pe.Where())
@@ -84,8 +92,11 @@ func (a *API) Put(w http.ResponseWriter, r *http.Request) error {
 	if p, ok := auth.FromContext(ctx); ok {
 		by = p.Name
 	}
-	reply := TrackReply{Lang: lang, Kind: KindManual, Status: "pending", CueCount: len(subs.Items), UpdatedBy: by,
-		UpdatedAt: a.Tracks.now(), URL: "/replays/" + id + "/subtitles/" + lang + ".vtt"}
+	reply := PutReply{TrackReply: TrackReply{Lang: lang, Kind: KindManual, Status: "pending", CueCount: len(subs.Items), UpdatedBy: by,
+		UpdatedAt: a.Tracks.now(), URL: "/replays/" + id + "/subtitles/" + lang + ".vtt"}, Warnings: []string{}}
+	for _, w := range warnings {
+		reply.Warnings = append(reply.Warnings, w.String())
+	}
 	if !ready {
 		// The pipeline publishes every stored track (PublishAll) when the recording is ready.
 		httpapi.WriteJSON(w, http.StatusAccepted, reply)

@@ -188,6 +188,32 @@ func TestAPIPut(t *testing.T) {
 	}
 }
 
+// A WebVTT file that browsers read with blocks skipped is stored with what was kept, and the
+// answer lists the skipped blocks; one with nothing usable left is refused with the first reason.
+func TestAPIPutWarnings(t *testing.T) {
+	env := newAPIEnv(t)
+	ids, err := os.ReadFile("testdata/webvtt/ids-arrows.vtt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := env.do(t, "PUT", "/api/recordings/rec1/subtitles/fr", "text/vtt", ids)
+	var reply PutReply
+	if err := json.Unmarshal([]byte(body), &reply); err != nil {
+		t.Fatalf("%d %s: %v", code, body, err)
+	}
+	if code != 202 || reply.CueCount != 6 || len(reply.Warnings) != 5 || !strings.HasPrefix(reply.Warnings[0], `line 3: cue id "-->" dropped`) {
+		t.Errorf("ids with arrows: %d %s", code, body)
+	}
+	code, body = env.do(t, "PUT", "/api/recordings/rec1/subtitles/en", "text/vtt", []byte("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nClean\n"))
+	if code != 202 || !strings.Contains(body, `"warnings":[]`) {
+		t.Errorf("clean file: %d %s", code, body)
+	}
+	code, body = env.do(t, "PUT", "/api/recordings/rec1/subtitles/de", "text/vtt", []byte("WEBVTT\n\n-->\n\n00:01,000 --> 00:02,000\nx\n"))
+	if code != 422 || !strings.Contains(body, `"field":"file"`) || !strings.Contains(body, `no cues found: line 3: `) {
+		t.Errorf("nothing usable: %d %s", code, body)
+	}
+}
+
 // a fake transcriber: one cue per call, in source time.
 type fakeTranscriber struct{ calls int }
 

@@ -188,38 +188,39 @@ type Info struct {
 
 // SaveSource checks a track sent by an animator (in source time) and stores it as the manual
 // track of lang, replacing any earlier file or automatic draft of that language. It returns the
-// parsed cues and the canonical language tag. A file that does not parse is a *ParseError.
-func (t *Tracks) SaveSource(ctx context.Context, recordingID, lang string, data []byte, hint string) (*astisub.Subtitles, string, error) {
+// parsed cues, the canonical language tag and what parsing skipped (see ParseWarn). A file that
+// does not parse is a *ParseError.
+func (t *Tracks) SaveSource(ctx context.Context, recordingID, lang string, data []byte, hint string) (*astisub.Subtitles, string, []Warning, error) {
 	lang, err := CanonicalLang(lang)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	text, err := decodeText(data)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	subs, err := Parse(data, hint)
+	subs, warnings, err := ParseWarn(data, hint)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	ext := formatExt[detectFormat(text, hint)]
 	key := SourceKey(recordingID, lang, ext)
 	// Stored as UTF-8 (the decoded text): the original encoding has done its job.
 	if err := t.put(ctx, key, []byte(text), extContentType[ext]); err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	srcs, err := t.Media.List(ctx, SourceKey(recordingID, "", ""))
 	if err != nil {
-		return nil, "", fmt.Errorf("subtitle: list tracks of %s: %w", recordingID, err)
+		return nil, "", nil, fmt.Errorf("subtitle: list tracks of %s: %w", recordingID, err)
 	}
 	for _, in := range srcs {
 		if f, ok := parseSourceKey(SourceKey(recordingID, "", ""), in.Key); ok && f.lang == lang && in.Key != key {
 			if err := t.Media.Delete(ctx, in.Key); err != nil && !errors.Is(err, assets.ErrNotExist) {
-				return nil, "", fmt.Errorf("subtitle: replace %s: %w", in.Key, err)
+				return nil, "", nil, fmt.Errorf("subtitle: replace %s: %w", in.Key, err)
 			}
 		}
 	}
-	return subs, lang, nil
+	return subs, lang, warnings, nil
 }
 
 // Publish re-times one source-time track through keep (the replay's actual kept spans), stores
