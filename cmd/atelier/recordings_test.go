@@ -58,6 +58,11 @@ func TestUploadRefusesBrokenSubtitles(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity || out.Field != "subtitles[1]" || !strings.HasPrefix(out.Error, "en.srt: line 6: expected the timing line of cue 2") {
 		t.Fatalf("got %d %+v; want 422 subtitles[1] naming en.srt line 6", resp.StatusCode, out)
 	}
+	// An absent folder has no leftovers: make sure the media store really lives where the walk
+	// looks, or a change of layout would let this check pass without looking at anything.
+	if fi, err := os.Stat(filepath.Join(dataDir, "media")); err != nil || !fi.IsDir() {
+		t.Fatalf("no media store at %s: %v", filepath.Join(dataDir, "media"), err)
+	}
 	for _, dir := range []string{filepath.Join(dataDir, "media", "recordings"), filepath.Join(dataDir, "work")} {
 		var left []string
 		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
