@@ -5,10 +5,14 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Fuzz targets run for a few seconds each in `make test`: PACKAGE:TARGET.
 FUZZ_TARGETS ?= ./pipeline:FuzzParseTimecode ./pipeline:FuzzParseMeta ./pipeline/subtitle:FuzzRetime ./pipeline/subtitle:FuzzParse ./catalog:FuzzVersionOrder ./pipeline/media:FuzzProgressParser ./pipeline/media:FuzzParseMediaPlaylist ./schedule:FuzzImport ./schedule:FuzzWriteFeedText ./web:FuzzSingleRange ./web:FuzzStreamKey
 FUZZTIME ?= 5s
+# `make fuzz-long` runs each target for minutes: before closing a change to a parser, or nightly.
+# FUZZ_PARALLEL caps the fuzzing workers (default: one per CPU); 1 on a shared machine.
+FUZZTIME_LONG ?= 3m
+FUZZ_PARALLEL ?=
 
 export ATELIER_VERSITYGW ?= $(CURDIR)/.cache/bin/versitygw
 
-.PHONY: vendor-js all build run test test-go fuzz vet fmt bench deps-run deps-test clean help
+.PHONY: vendor-js all build run test test-go fuzz fuzz-long vet fmt bench deps-run deps-test clean help
 
 all: build
 
@@ -55,8 +59,19 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
 	  echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
-	  $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $(if $(FUZZ_PARALLEL),-parallel=$(FUZZ_PARALLEL)) $$pkg || exit 1; \
 	done
+
+# A crasher is written to the package's testdata/fuzz/<Target>/: commit it with the fix, and
+# `go test` replays it from then on as a regression input.
+# Unlike `fuzz`, it goes on after a failing target and fails at the end, naming them all.
+fuzz-long: ## each fuzz target for FUZZTIME_LONG (3m); FUZZ_PARALLEL=1 on a shared machine
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$pkg $$name for $(FUZZTIME_LONG)"; \
+	  $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME_LONG) $(if $(FUZZ_PARALLEL),-parallel=$(FUZZ_PARALLEL)) $$pkg || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz-long: failed:$$failed"; exit 1; fi
 
 # Media, seeded databases and binaries are cached under .cache/bench; the table goes to
 # bench/results.md, logs and profiles to bench/out/.
