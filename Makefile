@@ -56,22 +56,14 @@ test-go:
 	$(GO) test -count=1 -timeout 30m ./...
 
 fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-	  pkg=$${t%%:*}; name=$${t##*:}; \
-	  echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
-	  $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $(if $(FUZZ_PARALLEL),-parallel=$(FUZZ_PARALLEL)) $$pkg || exit 1; \
-	done
+	@GO="$(GO)" FUZZ_PARALLEL="$(FUZZ_PARALLEL)" scripts/fuzz.sh $(FUZZTIME) stop $(FUZZ_TARGETS)
 
 # A crasher is written to the package's testdata/fuzz/<Target>/: commit it with the fix, and
-# `go test` replays it from then on as a regression input.
-# Unlike `fuzz`, it goes on after a failing target and fails at the end, naming them all.
+# `go test` replays it from then on as a regression input. Unlike `fuzz`, fuzz-long goes on after
+# a failing target and names them all at the end. scripts/fuzz.sh tells a crasher from Go 1.26's
+# end-of-run coordinator race (go.dev/issue/75804), which loaded machines hit.
 fuzz-long: ## each fuzz target for FUZZTIME_LONG (3m); FUZZ_PARALLEL=1 on a shared machine
-	@failed=""; for t in $(FUZZ_TARGETS); do \
-	  pkg=$${t%%:*}; name=$${t##*:}; \
-	  echo "fuzz $$pkg $$name for $(FUZZTIME_LONG)"; \
-	  $(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME_LONG) $(if $(FUZZ_PARALLEL),-parallel=$(FUZZ_PARALLEL)) $$pkg || failed="$$failed $$t"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "fuzz-long: failed:$$failed"; exit 1; fi
+	@GO="$(GO)" FUZZ_PARALLEL="$(FUZZ_PARALLEL)" scripts/fuzz.sh $(FUZZTIME_LONG) keep-going $(FUZZ_TARGETS)
 
 # Media, seeded databases and binaries are cached under .cache/bench; the table goes to
 # bench/results.md, logs and profiles to bench/out/.
