@@ -6,7 +6,7 @@
 #
 # A target fails when it writes a crasher to <package>/testdata/fuzz/<Target>/. Go 1.26's fuzz
 # coordinator can also end a run with a bare "context deadline exceeded" and no crasher when a
-# worker is still busy at the -fuzztime deadline (go.dev/issue/75804, fixed in Go 1.27; frequent
+# worker is still busy at the -fuzztime deadline (go.dev/issue/75804, still in 1.26.8; frequent
 # on a loaded machine). That is reported as a coordinator flake, not a finding, after replaying
 # the target's corpus once without fuzzing to show there is nothing to reproduce.
 set -uo pipefail
