@@ -156,3 +156,25 @@ func TestWebVTTLikeChromium(t *testing.T) {
 		})
 	}
 }
+
+func TestVTTTimestamp(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"00:01.500":       1500 * time.Millisecond,
+		"59:59.999":       59*time.Minute + 59999*time.Millisecond,
+		"1:02:03.004":     time.Hour + 2*time.Minute + 3004*time.Millisecond,
+		"00:00:00.000":    0,
+		"100:00:00.000":   100 * time.Hour,
+		"99999:00:00.000": MaxCueEnd + time.Second, // reported as past the bound, not overflowed
+	} {
+		got, rest, ok := parseVTTTimestamp(in + " rest")
+		if !ok || got != want || rest != " rest" {
+			t.Errorf("%q: %v %q %v, want %v", in, got, rest, ok, want)
+		}
+	}
+	// Refused as the spec refuses them: a browser skips the cue.
+	for _, in := range []string{"", "0:01.000", "00:1.000", "00:01,000", "00:01.00", "00:01.0000", "60:00.000", "00:60.000", "00:00:60.000", "00:60:00.000", "x00:01.000", "00:01"} {
+		if _, _, ok := parseVTTTimestamp(in); ok {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
