@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/atelier
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Fuzz targets run for a few seconds each in `make test`: PACKAGE:TARGET.
-FUZZ_TARGETS ?= ./pipeline:FuzzParseTimecode ./pipeline:FuzzParseMeta ./pipeline/subtitle:FuzzRetime ./pipeline/subtitle:FuzzParse ./catalog:FuzzVersionOrder ./pipeline/media:FuzzProgressParser ./pipeline/media:FuzzParseMediaPlaylist ./schedule:FuzzImport ./schedule:FuzzWriteFeedText ./web:FuzzSingleRange ./web:FuzzStreamKey
+FUZZ_TARGETS ?= ./pipeline:FuzzParseTimecode ./pipeline:FuzzParseMeta ./pipeline/subtitle:FuzzRetime ./pipeline/subtitle:FuzzParse ./catalog:FuzzVersionOrder ./pipeline/media:FuzzProgressParser ./pipeline/media:FuzzParseMediaPlaylist ./schedule:FuzzImport ./schedule:FuzzWriteFeedText ./web:FuzzSingleRange ./web:FuzzStreamKey ./web:FuzzReplayOfURL ./assets:FuzzValidKey
 FUZZTIME ?= 5s
 # `make fuzz-long` runs each target for minutes: before closing a change to a parser, or nightly.
 # FUZZ_PARALLEL caps the fuzzing workers (default: one per CPU); 1 on a shared machine.
