@@ -39,21 +39,10 @@
 // and every tag of slug (its own and its chapters') is ≤ L and ≥ B, B being the newest
 // interface-changing release ≤ L.
 //
-// # HTTP API (handlers on API; routes in cmd/atelier/routes.go)
+// # HTTP API
 //
-//	GET   /api/software                          list (latest_release of each)
-//	POST  /api/software                          {slug, name, homepage, release_feed}          animator
-//	GET   /api/software/{slug}                   with releases, newest first
-//	PATCH /api/software/{slug}                   {name, homepage, release_feed}                animator
-//	POST  /api/software/{slug}/releases          {version, released_at, interface_change, notes} animator
-//	PATCH /api/software/{slug}/releases/{ver}    {interface_change, notes, released_at}        animator
-//	GET   /api/replays                           software, version, status, language, q, for, sort,
-//	                                             limit, offset (publication= for animators)
-//	GET   /api/replays/{id}                      published/unlisted for all, drafts for animators
-//	PATCH /api/replays/{id}                      {publication, title, description, language,
-//	                                              documents, chapters}                          animator
-//	GET   /api/freshness                         outdated replays grouped by software
-//	GET   /freshness.atom                        Atom feed of outdated published replays
+// The handlers are the methods of API; every route, its method and the access it needs, is
+// listed once in cmd/atelier/routes.go. The JSON fields are the ones of the types above.
 //
 // Requests without an animator credential see only published replays in lists and reports.
 // sort= takes published_at, created_at, title, duration_ms (- prefix: descending), newest (most

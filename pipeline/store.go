@@ -253,15 +253,6 @@ func (s *store) progress(ctx context.Context, id string, stage string, fraction,
 	return nil
 }
 
-func (s *store) setSource(ctx context.Context, id string, size int64, sourceLen time.Duration) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET source_size = $1, source_ms = $2, updated_at = $3 WHERE id = $4`,
-		size, sourceLen.Milliseconds(), fmtTime(s.now()), id)
-	if err != nil {
-		return fmt.Errorf("pipeline: set source of %s: %w", id, err)
-	}
-	return nil
-}
-
 func (s *store) setActual(ctx context.Context, id string, actual []Span, replayLen time.Duration) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET actual = $1, replay_ms = $2, updated_at = $3 WHERE id = $4`,
 		mustJSON(msSpans(actual)), replayLen.Milliseconds(), fmtTime(s.now()), id)

@@ -3,18 +3,8 @@
 //
 // # HTTP API
 //
-//	POST   /api/workshops                         animator  create (201, Location)
-//	GET    /api/workshops                         public    upcoming: not cancelled, not over;
-//	                                                        ?software= ?series= ?language= ?limit= ?offset=
-//	GET    /api/workshops/{id}                    public
-//	PATCH  /api/workshops/{id}                    animator  fields given replace the stored ones
-//	DELETE /api/workshops/{id}                    animator  204; see "Deleting" below
-//	POST   /api/workshops/{id}/cancel             animator  whole workshop, or {"occurrence": local time}
-//	POST   /api/workshops/import                  animator  text/calendar body; ?timezone= ?series=
-//	                                                        ?language= ?animator= ?status=
-//	POST   /api/freshness/{replay_id}/reschedule  animator  tentative draft to re-record a replay
-//	GET    /calendar.ics, /calendar/software/{slug}.ics, /calendar/series/{slug}.ics,
-//	       /workshops/{id}.ics                    public    feeds, with ETag/Last-Modified and 304
+// The handlers are the methods of API; every route, its method and the access it needs, is
+// listed once in cmd/atelier/routes.go.
 //
 // A workshop in JSON: id, uid (stable, never reused), title, description, starts_at (local
 // wall-clock time "2026-03-03T18:00:00"), timezone (IANA), duration (ISO 8601 "PT1H30M"; or give

@@ -19,7 +19,6 @@ var (
 	ErrConflict     = errors.New("conflict")
 	ErrUnauthorized = errors.New("missing or invalid token")
 	ErrForbidden    = errors.New("forbidden")
-	ErrTooLarge     = errors.New("too large")
 	ErrUnavailable  = errors.New("temporarily unavailable")
 )
 
@@ -123,8 +122,6 @@ func Classify(err error) (int, Body) {
 		return http.StatusUnauthorized, Body{Error: "missing or invalid token: send Authorization: Bearer TOKEN"}
 	case errors.Is(err, ErrForbidden):
 		return http.StatusForbidden, Body{Error: err.Error()}
-	case errors.Is(err, ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, Body{Error: err.Error()}
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable, Body{Error: err.Error()}
 	case errors.Is(err, context.Canceled):

@@ -26,7 +26,6 @@ func TestClassify(t *testing.T) {
 		{"conflict", fmt.Errorf("pipeline: %w", ErrConflict), 409, "", "conflict"},
 		{"unauthorized", fmt.Errorf("auth: %w", ErrUnauthorized), 401, "", "Bearer"},
 		{"forbidden", fmt.Errorf("auth: %w", ErrForbidden), 403, "", "forbidden"},
-		{"too large", fmt.Errorf("upload: %w", ErrTooLarge), 413, "", "too large"},
 		{"max bytes", &http.MaxBytesError{Limit: 10}, 413, "", "10 bytes"},
 		{"unavailable", fmt.Errorf("assets: %w", ErrUnavailable), 503, "", "unavailable"},
 		{"public", fmt.Errorf("x: %w", Errorf(415, "send multipart/form-data")), 415, "", "multipart"},
