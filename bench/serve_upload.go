@@ -65,7 +65,7 @@ func serveUpload(args []string) int {
 		if err != nil {
 			return err
 		}
-		svc, err := pipeline.New(ctx, pipeline.Config{DB: db, QueueDB: qdb, Media: store, Catalog: cat,
+		svc, err := pipeline.New(ctx, pipeline.Config{DB: db, QueueDB: qdb, Store: store, Catalog: cat,
 			WorkDir: filepath.Join(*data, "work"), Log: slog.New(slog.NewJSONHandler(os.Stderr, nil))})
 		if err != nil {
 			return err

@@ -32,7 +32,7 @@ func TestBurnIn(t *testing.T) {
 	if v.Status != StatusReady {
 		t.Fatalf("recording: %+v", v)
 	}
-	key := "replays/" + id + "/" + BurnInFile("fr")
+	key := "replays/" + id + "/burnin/fr.mp4"
 	for _, k := range []string{key, "replays/" + id + "/video.mp4"} {
 		if !slices.Contains(v.Outputs, k) {
 			t.Errorf("outputs lack %s: %v", k, v.Outputs)
@@ -41,7 +41,7 @@ func TestBurnIn(t *testing.T) {
 			t.Errorf("stat %s: %v", k, err)
 		}
 	}
-	if got, want := v.Links["burn_in"], "/replays/"+id+"/"+BurnInFile("fr"); got != want {
+	if got, want := v.Links["burn_in"], "/replays/"+id+"/burnin/fr.mp4"; got != want {
 		t.Errorf("links.burn_in = %q, want %q", got, want)
 	}
 	root := filepath.Join(e.dir, "media")

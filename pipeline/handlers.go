@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
+	"codeberg.org/atelier/atelier/assets/layout"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,10 +42,10 @@ type View struct {
 	Speed      float64           `json:"speed"`
 	ETASeconds *int64            `json:"eta_seconds"`
 	Error      string            `json:"error,omitempty"`
-	Cut        CutMode           `json:"cut"`
+	Cut        media.CutMode     `json:"cut"`
 	Source     SourceView        `json:"source"`
-	Requested  []Span            `json:"requested"`
-	Actual     []Span            `json:"actual"`
+	Requested  TimecodeSpans     `json:"requested"`
+	Actual     TimecodeSpans     `json:"actual"`
 	ReplayMS   int64             `json:"replay_duration_ms,omitempty"`
 	Subtitles  []string          `json:"subtitles"`
 	Outputs    []string          `json:"outputs"`
@@ -75,24 +76,18 @@ func Links(r Recording) map[string]string {
 	}
 	if r.Status == StatusReady {
 		l["page"] = "/replays/" + r.ID
-		has := func(name string) bool {
-			for _, k := range r.Outputs {
-				if k == "replays/"+r.ID+"/"+name {
-					return true
-				}
-			}
-			return false
-		}
+		// The web stream routes serve /replays/{id}/{rel} from the key of rel.
+		rp := layout.Replay(r.ID)
 		for rel, name := range map[string]string{"video.mp4": "video", "hls/master.m3u8": "hls", "poster.jpg": "poster",
 			"storyboard.vtt": "storyboard", "chapters.vtt": "chapters"} {
-			if has(rel) {
+			if slices.Contains(r.Outputs, rp.Key(rel)) {
 				l[name] = "/replays/" + r.ID + "/" + rel
 			}
 		}
-		// The burned-in rendition (meta "burn_in"), served by the web stream routes.
+		// The burned-in rendition (meta "burn_in").
 		for _, k := range r.Outputs {
-			if rel, ok := strings.CutPrefix(k, "replays/"+r.ID+"/burnin/"); ok && strings.HasSuffix(rel, ".mp4") {
-				l["burn_in"] = "/replays/" + r.ID + "/burnin/" + rel
+			if lang, ok := rp.BurnInLang(k); ok {
+				l["burn_in"] = "/replays/" + r.ID + "/" + layout.BurnInRel(lang)
 			}
 		}
 	}
@@ -102,9 +97,9 @@ func Links(r Recording) map[string]string {
 // NewView builds the JSON of r.
 func NewView(r Recording) View {
 	v := View{
-		ID: r.ID, Status: r.Status, Stage: r.Stage, Progress: r.Progress, Speed: r.Speed, Error: r.Error, Cut: r.Cut,
+		ID: r.ID, Status: r.Status, Stage: r.Stage, Progress: r.Progress, Speed: r.Speed, Error: r.Error, Cut: r.Plan.Cut,
 		Source:    SourceView{Key: r.SourceKey, Size: r.SourceSize, SHA256: r.SourceSHA256, DurationMS: r.SourceLen.Milliseconds()},
-		Requested: nonNil(r.Requested), Actual: nonNil(r.Actual), ReplayMS: r.ReplayLen.Milliseconds(),
+		Requested: nonNil(r.Plan.Spans), Actual: nonNil(r.Actual), ReplayMS: r.ReplayLen.Milliseconds(),
 		Subtitles: nonNil(r.Subtitles), Outputs: []string{}, Attempts: r.Attempts,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Links: Links(r),
 	}
@@ -235,10 +230,13 @@ const (
 )
 
 // Upload answers POST /api/recordings: a multipart body with, in order, the `meta` JSON part, the
-// `source` video and zero or more `subtitles` files. The source streams to storage as the
-// untouched original and, at the same time, to a spool file in the work directory that ffprobe
-// reads right after the upload and the job later cuts (no second download). Anything refused
-// removes what was stored: no half-stored recording remains.
+// `source` video and zero or more `subtitles` files. Each step runs once, in order: the meta is
+// validated (readMeta), the source streams to storage as the untouched original and, at the same
+// time, to a spool file in the work directory (storeParts), ffprobe reads the spool (probeSource),
+// the request is resolved against the probed duration into the Plan, and the plan is stored with
+// the recording and its job (create) after the catalog learnt of the replay. The job reads the
+// plan and the spool (no second download). Anything refused removes what was stored: no
+// half-stored recording remains.
 func (a *API) Upload(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	s := a.s
@@ -246,49 +244,94 @@ func (a *API) Upload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpapi.Errorf(http.StatusUnsupportedMediaType, "send multipart/form-data with the parts meta, source and optional subtitles")
 	}
-	part, err := nextPart(mr)
+	metaJSON, req, err := s.readMeta(ctx, mr)
 	if err != nil {
 		return err
 	}
-	if part == nil || part.FormName() != "meta" {
-		return httpapi.Invalid("meta", "the first part must be meta (the recording's JSON description), before the source")
-	}
-	metaJSON, err := io.ReadAll(io.LimitReader(part, maxMetaPart+1))
-	if err != nil {
-		return fmt.Errorf("pipeline: read meta: %w", err)
-	}
-	if len(metaJSON) > maxMetaPart {
-		return httpapi.Invalid("meta", "the meta part is larger than %d bytes", maxMetaPart)
-	}
-	plan, err := ParseMeta(metaJSON)
-	if err != nil {
-		return err
-	}
-	if err := s.cfg.Catalog.CheckTags(ctx, "documents", plan.Documents); err != nil {
-		return err
-	}
-	for i, c := range plan.Chapters {
-		if err := s.cfg.Catalog.CheckTags(ctx, fmt.Sprintf("chapters[%d].documents", plan.chapterIdx[i]), c.Documents); err != nil {
-			return err
-		}
-	}
-
-	id := newID()
-	up := &upload{s: s, id: id}
+	up := &upload{s: s, id: newID()}
 	ok := false
 	defer func() {
 		if !ok {
 			up.cleanup(context.WithoutCancel(ctx))
 		}
 	}()
+	if err := up.storeParts(ctx, mr); err != nil {
+		return err
+	}
+	if req.BurnIn != "" && !slices.Contains(up.langs, req.BurnIn) {
+		return httpapi.Invalid("burn_in", "no subtitles file in %s to burn in: add a subtitles part named %s.srt (or .vtt, .ass, .ssa, .ttml)",
+			req.BurnIn, req.BurnIn)
+	}
+	duration, err := up.probeSource(ctx)
+	if err != nil {
+		return err
+	}
+	plan, err := req.Resolve(duration)
+	if err != nil {
+		return err
+	}
+	if err := s.writeCatalog(ctx, up.id, plan, replayState{Processing: catalog.Processing}); err != nil {
+		return err
+	}
+	p, _ := auth.FromContext(ctx)
+	rec := Recording{
+		ID: up.id, Meta: metaJSON, Plan: plan, SourceKey: up.sourceKey(), SourceSize: up.size, SourceSHA256: up.sha256,
+		SourceLen: duration, Subtitles: up.subtitles, CreatedBy: p.Name,
+	}
+	if err := s.create(ctx, rec); err != nil {
+		_ = s.writeCatalog(context.WithoutCancel(ctx), up.id, plan, replayState{Processing: catalog.Failed})
+		return err
+	}
+	ok = true
+	httpapi.Logger(ctx).Info("recording queued", "recording_id", up.id, "size", up.size, "duration_ms", duration.Milliseconds())
+	httpapi.WriteJSON(w, http.StatusAccepted, map[string]any{
+		"id": up.id, "status": StatusQueued, "links": Links(Recording{ID: up.id, Status: StatusQueued}),
+		"warnings": nonNil(up.warnings),
+	})
+	return nil
+}
 
-	if part, err = nextPart(mr); err != nil {
+// readMeta reads and validates the first part, meta, and checks its tags against the catalog.
+func (s *Service) readMeta(ctx context.Context, mr *multipart.Reader) ([]byte, Request, error) {
+	part, err := nextPart(mr)
+	if err != nil {
+		return nil, Request{}, err
+	}
+	if part == nil || part.FormName() != "meta" {
+		return nil, Request{}, httpapi.Invalid("meta", "the first part must be meta (the recording's JSON description), before the source")
+	}
+	metaJSON, err := io.ReadAll(io.LimitReader(part, maxMetaPart+1))
+	if err != nil {
+		return nil, Request{}, fmt.Errorf("pipeline: read meta: %w", err)
+	}
+	if len(metaJSON) > maxMetaPart {
+		return nil, Request{}, httpapi.Invalid("meta", "the meta part is larger than %d bytes", maxMetaPart)
+	}
+	req, err := ParseMeta(metaJSON)
+	if err != nil {
+		return nil, Request{}, err
+	}
+	if err := s.cfg.Catalog.CheckTags(ctx, "documents", req.Documents); err != nil {
+		return nil, Request{}, err
+	}
+	for i, c := range req.Chapters {
+		if err := s.cfg.Catalog.CheckTags(ctx, fmt.Sprintf("chapters[%d].documents", req.chapterIdx[i]), c.Documents); err != nil {
+			return nil, Request{}, err
+		}
+	}
+	return metaJSON, req, nil
+}
+
+// storeParts stores the source part that must follow meta, then the subtitles parts.
+func (u *upload) storeParts(ctx context.Context, mr *multipart.Reader) error {
+	part, err := nextPart(mr)
+	if err != nil {
 		return err
 	}
 	if part == nil || part.FormName() != "source" {
 		return httpapi.Invalid("source", "the part after meta must be source (the video file)")
 	}
-	if err := up.storeSource(ctx, part); err != nil {
+	if err := u.storeSource(ctx, part); err != nil {
 		return err
 	}
 	for i := 0; ; i++ {
@@ -296,7 +339,7 @@ func (a *API) Upload(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if part == nil {
-			break
+			return nil
 		}
 		if part.FormName() != "subtitles" {
 			return httpapi.Invalid(part.FormName(), "unexpected part %q after source: only subtitles may follow", part.FormName())
@@ -304,62 +347,29 @@ func (a *API) Upload(w http.ResponseWriter, r *http.Request) error {
 		if i >= maxSubtitles {
 			return httpapi.Invalid("subtitles", "more than %d subtitle files", maxSubtitles)
 		}
-		if err := up.storeSubtitle(ctx, i, part); err != nil {
+		if err := u.storeSubtitle(ctx, i, part); err != nil {
 			return err
 		}
 	}
+}
 
-	if plan.BurnIn != "" && !slices.Contains(up.langs, plan.BurnIn) {
-		return httpapi.Invalid("burn_in", "no subtitles file in %s to burn in: add a subtitles part named %s.srt (or .vtt, .ass, .ssa, .ttml)",
-			plan.BurnIn, plan.BurnIn)
-	}
-
-	probe, err := media.ProbeFile(ctx, up.spool)
+// probeSource reads the spooled source with ffprobe, once, and returns its duration.
+func (u *upload) probeSource(ctx context.Context) (time.Duration, error) {
+	probe, err := media.ProbeFile(ctx, u.spool)
 	if errors.Is(err, media.ErrNotMedia) {
 		var me *media.Error
 		if errors.As(err, &me) && me.Hint != "" {
-			return httpapi.Invalid("source", "not a video file: %s", me.Hint)
+			return 0, httpapi.Invalid("source", "not a video file: %s", me.Hint)
 		}
-		return httpapi.Invalid("source", "not a video file that ffmpeg can read")
+		return 0, httpapi.Invalid("source", "not a video file that ffmpeg can read")
 	}
 	if err != nil {
-		return fmt.Errorf("pipeline: probe upload %s: %w", id, err)
+		return 0, fmt.Errorf("pipeline: probe upload %s: %w", u.id, err)
 	}
 	if !probe.HasVideo {
-		return httpapi.Invalid("source", "the file has no video stream; upload the screen or camera recording")
+		return 0, httpapi.Invalid("source", "the file has no video stream; upload the screen or camera recording")
 	}
-	keep, err := plan.Resolve(probe.Duration)
-	if err != nil {
-		return err
-	}
-
-	chapters := ReplayChapters(keep, plan.Chapters)
-	cch := make([]catalog.Chapter, len(chapters))
-	for i, c := range chapters {
-		cch[i] = catalog.Chapter{StartMS: c.Start.Milliseconds(), Title: c.Title, Documents: nonNil(c.Documents)}
-	}
-	p, _ := auth.FromContext(ctx)
-	if err := s.cfg.Catalog.CreateReplay(ctx, catalog.NewReplay{
-		ID: id, Title: plan.Title, Description: plan.Description, Language: plan.Language, WorkshopID: plan.WorkshopID,
-		Documents: nonNil(plan.Documents), Chapters: cch, PublishWhenReady: plan.Publication == PublishReady,
-	}); err != nil {
-		return err
-	}
-	rec := Recording{
-		ID: id, Meta: metaJSON, Cut: plan.Cut, SourceKey: up.sourceKey(), SourceSize: up.size, SourceSHA256: up.sha256,
-		SourceLen: probe.Duration, Requested: keep, Subtitles: up.subtitles, CreatedBy: p.Name,
-	}
-	if err := s.create(ctx, rec); err != nil {
-		_ = s.cfg.Catalog.SetProcessing(context.WithoutCancel(ctx), id, catalog.Failed, 0)
-		return err
-	}
-	ok = true
-	httpapi.Logger(ctx).Info("recording queued", "recording_id", id, "size", up.size, "duration_ms", probe.Duration.Milliseconds())
-	httpapi.WriteJSON(w, http.StatusAccepted, map[string]any{
-		"id": id, "status": StatusQueued, "links": Links(Recording{ID: id, Status: StatusQueued}),
-		"warnings": nonNil(up.warnings),
-	})
-	return nil
+	return probe.Duration, nil
 }
 
 // create inserts the recording and its job in one transaction.
@@ -431,7 +441,7 @@ type upload struct {
 	warnings  []string // what parsing the subtitles skipped, "en.vtt: line 3: ..."
 }
 
-func (u *upload) sourceKey() string { return "recordings/" + u.id + "/source" }
+func (u *upload) sourceKey() string { return layout.Recording(u.id).SourceKey() }
 
 // limitReader fails with errOverLimit once more than limit bytes came through.
 type limitReader struct {
@@ -469,7 +479,7 @@ func (u *upload) storeSource(ctx context.Context, part *multipart.Part) error {
 		ct = "application/octet-stream"
 	}
 	u.stored = append(u.stored, u.sourceKey())
-	info, err := s.cfg.Media.Put(ctx, u.sourceKey(), io.TeeReader(lr, spool), -1, ct)
+	info, err := s.cfg.Store.Put(ctx, u.sourceKey(), io.TeeReader(lr, spool), -1, ct)
 	if errors.Is(err, errOverLimit) || lr.n > lr.limit {
 		return httpapi.Errorf(http.StatusRequestEntityTooLarge, "source: the recording is larger than the upload limit of %s (ATELIER_MAX_UPLOAD)",
 			byteSize(s.cfg.MaxUpload))
@@ -516,7 +526,7 @@ func (u *upload) storeSubtitle(ctx context.Context, i int, part *multipart.Part)
 	if err != nil {
 		return httpapi.Invalid(field, "subtitle file %q: name it after its language, e.g. fr.srt or pt-BR.vtt", name)
 	}
-	key := subtitle.SourceKey(u.id, lang, ext)
+	key := layout.Recording(u.id).SubtitleKey(lang, ext)
 	for _, k := range u.subtitles {
 		if strings.TrimSuffix(k, filepath.Ext(k)) == strings.TrimSuffix(key, ext) {
 			return httpapi.Invalid(field, "a second subtitle file for language %s", lang)
@@ -545,7 +555,7 @@ func (u *upload) storeSubtitle(ctx context.Context, i int, part *multipart.Part)
 		u.warnings = append(u.warnings, name+": "+w.String())
 	}
 	u.stored = append(u.stored, key)
-	if _, err := u.s.cfg.Media.Put(ctx, key, bytes.NewReader(data), int64(len(data)), ct); err != nil {
+	if _, err := u.s.cfg.Store.Put(ctx, key, bytes.NewReader(data), int64(len(data)), ct); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -559,7 +569,7 @@ func (u *upload) storeSubtitle(ctx context.Context, i int, part *multipart.Part)
 // cleanup removes what a refused upload stored.
 func (u *upload) cleanup(ctx context.Context) {
 	for _, k := range u.stored {
-		if err := u.s.cfg.Media.Delete(ctx, k); err != nil {
+		if err := u.s.cfg.Store.Delete(ctx, k); err != nil {
 			u.s.log.Error("removing a refused upload", "recording_id", u.id, "key", k, "error", err)
 		}
 	}

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"bytes"
+	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/pipeline/media"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -15,15 +17,6 @@ import (
 	"codeberg.org/atelier/atelier/pipeline/subtitle"
 )
 
-// CutMode says how the kept ranges are cut out of the source (see pipeline/media).
-type CutMode string
-
-const (
-	CutFast     CutMode = "fast"     // stream copy, cuts snap to keyframes
-	CutAccurate CutMode = "accurate" // smart cut: frame-exact, re-encodes only the GOPs at the cuts
-	CutReencode CutMode = "reencode" // full transcode
-)
-
 // Publication says what happens to the replay once it is ready.
 type Publication string
 
@@ -33,34 +26,39 @@ const (
 	PublishUnlisted Publication = "unlisted"  // reachable by its link (never listed) once ready
 )
 
-// Span is a time range [Start, End) of a recording.
-type Span struct {
-	Start time.Duration `json:"-"`
-	End   time.Duration `json:"-"`
+// TimecodeSpans is how the API writes spans: pairs of timecodes, [["00:01:10", "00:25:00"]].
+type TimecodeSpans []media.Span
+
+// MarshalJSON writes each span as the pair of timecodes the API takes.
+func (ts TimecodeSpans) MarshalJSON() ([]byte, error) {
+	out := make([][2]string, len(ts))
+	for i, s := range ts {
+		out[i] = [2]string{FormatTimecode(s.Start), FormatTimecode(s.End)}
+	}
+	return json.Marshal(out)
 }
 
-func (s Span) Len() time.Duration { return s.End - s.Start }
-
-func (s Span) String() string { return FormatTimecode(s.Start) + "–" + FormatTimecode(s.End) }
-
-// MarshalJSON writes a span as the pair of timecodes the API takes: ["00:01:10", "00:25:00"].
-func (s Span) MarshalJSON() ([]byte, error) {
-	return json.Marshal([2]string{FormatTimecode(s.Start), FormatTimecode(s.End)})
-}
-
-// UnmarshalJSON reads the pair of timecodes MarshalJSON writes.
-func (s *Span) UnmarshalJSON(b []byte) error {
-	var pair [2]Timecode
-	if err := json.Unmarshal(b, &pair); err != nil {
+// UnmarshalJSON reads the pairs MarshalJSON writes.
+func (ts *TimecodeSpans) UnmarshalJSON(b []byte) error {
+	var pairs [][2]Timecode
+	if err := json.Unmarshal(b, &pairs); err != nil {
 		return err
 	}
-	var err error
-	if s.Start, err = ParseTimecode(string(pair[0])); err != nil {
-		return err
+	*ts = make(TimecodeSpans, len(pairs))
+	for i, p := range pairs {
+		var err error
+		if (*ts)[i].Start, err = ParseTimecode(string(p[0])); err != nil {
+			return err
+		}
+		if (*ts)[i].End, err = ParseTimecode(string(p[1])); err != nil {
+			return err
+		}
 	}
-	s.End, err = ParseTimecode(string(pair[1]))
-	return err
+	return nil
 }
+
+// spanText writes a span for a person: "00:01:10–00:25:00".
+func spanText(s media.Span) string { return FormatTimecode(s.Start) + "–" + FormatTimecode(s.End) }
 
 // Timecode is a time as the client wrote it: a string ("00:01:10.5") or a JSON number of
 // seconds. It is kept as text and parsed during validation, where the error can name its field.
@@ -90,10 +88,10 @@ type Meta struct {
 	Description string        `json:"description,omitempty"`
 	Language    string        `json:"language"`
 	WorkshopID  string        `json:"workshop_id,omitempty"`
-	Documents   []Tag         `json:"documents,omitempty"`
+	Documents   []catalog.Tag `json:"documents,omitempty"`
 	Edits       *Edits        `json:"edits,omitempty"`
 	Chapters    []MetaChapter `json:"chapters,omitempty"`
-	Cut         CutMode       `json:"cut,omitempty"`
+	Cut         media.CutMode `json:"cut,omitempty"`
 	Publication Publication   `json:"publication,omitempty"`
 	Loudnorm    bool          `json:"loudnorm,omitempty"`
 	// BurnIn asks for an extra MP4 with the subtitles of this language burnt into the picture,
@@ -110,32 +108,46 @@ type Edits struct {
 
 // MetaChapter is a chapter as the client gives it: its start in SOURCE time.
 type MetaChapter struct {
-	Start     Timecode `json:"start"`
-	Title     string   `json:"title"`
-	Documents []Tag    `json:"documents,omitempty"`
+	Start     Timecode      `json:"start"`
+	Title     string        `json:"title"`
+	Documents []catalog.Tag `json:"documents,omitempty"`
 }
 
-// Chapter is a validated chapter, its start in source time.
+// Chapter is a chapter of a plan: its start and title (in source time in a plan, in replay time
+// once mapped by ReplayChapters) and the software versions it documents.
 type Chapter struct {
-	Start     time.Duration
-	Title     string
-	Documents []Tag
+	media.Chapter
+	Documents []catalog.Tag `json:"documents"`
 }
 
-// Plan is a validated Meta: what the job will do. Ranges are sorted; Keep or Remove is set.
+// Plan is what the job does with a recording. The upload resolves it once (meta validated,
+// source stored and probed, ranges checked against its duration) and stores it with the
+// recording; the job reads it and nothing else: it never parses, probes or resolves again. A
+// re-cut replaces the stored plan and runs the job again; a worker on another machine needs only
+// the plan and the source in storage.
 type Plan struct {
-	Title, Description, Language, WorkshopID string
-	Documents                                []Tag
-	// Keep or Remove (exactly one is non-nil when the client sent edits; both nil keeps all).
-	Keep, Remove []Span
-	// order maps a sorted range back to its index in the client's list, for messages.
-	keepIdx, removeIdx []int
-	Chapters           []Chapter
-	chapterIdx         []int
-	Cut                CutMode
-	Publication        Publication
-	Loudnorm           bool
-	BurnIn             string // canonical language tag, or ""
+	Title       string        `json:"title"`
+	Description string        `json:"description,omitempty"`
+	Language    string        `json:"language"`
+	WorkshopID  string        `json:"workshop_id,omitempty"`
+	Documents   []catalog.Tag `json:"documents"`
+	// Spans are the source ranges to keep, sorted, not overlapping, within the source.
+	Spans []media.Span `json:"spans"`
+	// Chapters start in source time, in kept material, sorted.
+	Chapters    []Chapter     `json:"chapters"`
+	Cut         media.CutMode `json:"cut"`
+	Publication Publication   `json:"publication"`
+	Loudnorm    bool          `json:"loudnorm,omitempty"`
+	BurnIn      string        `json:"burn_in,omitempty"` // canonical language tag, or ""
+}
+
+// Request is a validated Meta, before it meets the source: Resolve turns it into the Plan.
+type Request struct {
+	Plan // Spans are empty until Resolve
+	// keep or remove (exactly one is non-nil when the client sent edits; both nil keeps all),
+	// sorted; the idx slices map each back to its index in the client's list, for messages.
+	keep, remove                   []media.Span
+	keepIdx, removeIdx, chapterIdx []int
 }
 
 const (
@@ -146,11 +158,12 @@ const (
 )
 
 // ParseMeta decodes and validates the `meta` JSON strictly (unknown fields are errors). Checks
-// that need the recording's duration are left to Plan.Resolve, and document tags to the catalog.
-func ParseMeta(b []byte) (Plan, error) {
+// that need the recording's duration are left to Request.Resolve, and document tags to the
+// catalog.
+func ParseMeta(b []byte) (Request, error) {
 	var m Meta
 	if err := httpapi.DecodeJSONReader(bytes.NewReader(b), &m); err != nil {
-		return Plan{}, prefixField("meta", err)
+		return Request{}, prefixField("meta", err)
 	}
 	return m.Validate()
 }
@@ -165,41 +178,58 @@ func prefixField(part string, err error) error {
 }
 
 // Validate checks everything that does not need the recording itself.
-func (m *Meta) Validate() (Plan, error) {
-	p := Plan{
+func (m *Meta) Validate() (Request, error) {
+	r := Request{Plan: Plan{
 		Title: strings.TrimSpace(m.Title), Description: strings.TrimSpace(m.Description),
-		WorkshopID: strings.TrimSpace(m.WorkshopID), Documents: m.Documents, Loudnorm: m.Loudnorm,
+		WorkshopID: strings.TrimSpace(m.WorkshopID), Documents: nonNil(m.Documents), Loudnorm: m.Loudnorm,
+	}}
+	if err := m.validateText(&r.Plan); err != nil {
+		return r, err
 	}
+	if err := m.validateModes(&r.Plan); err != nil {
+		return r, err
+	}
+	if err := m.validateEdits(&r); err != nil {
+		return r, err
+	}
+	return r, m.validateChapters(&r)
+}
+
+// validateText checks the title, description and languages.
+func (m *Meta) validateText(p *Plan) error {
 	switch {
 	case p.Title == "":
-		return p, httpapi.Invalid("title", "a title is required")
+		return httpapi.Invalid("title", "a title is required")
 	case utf8.RuneCountInString(p.Title) > maxTitle:
-		return p, httpapi.Invalid("title", "the title is longer than %d characters", maxTitle)
+		return httpapi.Invalid("title", "the title is longer than %d characters", maxTitle)
 	case utf8.RuneCountInString(p.Description) > maxDesc:
-		return p, httpapi.Invalid("description", "the description is longer than %d characters", maxDesc)
+		return httpapi.Invalid("description", "the description is longer than %d characters", maxDesc)
 	}
 	if m.Language == "" {
-		return p, httpapi.Invalid("language", `the spoken language is required, e.g. "fr"`)
+		return httpapi.Invalid("language", `the spoken language is required, e.g. "fr"`)
 	}
 	tag, err := language.Parse(m.Language)
 	if err != nil {
-		return p, httpapi.Invalid("language", "%q is not a language tag; use e.g. \"fr\" or \"pt-BR\"", m.Language)
+		return httpapi.Invalid("language", "%q is not a language tag; use e.g. \"fr\" or \"pt-BR\"", m.Language)
 	}
 	p.Language = tag.String()
-
 	if m.BurnIn != "" {
 		if p.BurnIn, err = subtitle.CanonicalLang(m.BurnIn); err != nil {
-			return p, httpapi.Invalid("burn_in", "%q is not a language tag: name the subtitle language to burn in, e.g. \"fr\"", m.BurnIn)
+			return httpapi.Invalid("burn_in", "%q is not a language tag: name the subtitle language to burn in, e.g. \"fr\"", m.BurnIn)
 		}
 	}
+	return nil
+}
 
+// validateModes checks the cut mode and the publication, and fills in their defaults.
+func (m *Meta) validateModes(p *Plan) error {
 	switch m.Cut {
 	case "":
-		p.Cut = CutAccurate
-	case CutFast, CutAccurate, CutReencode:
+		p.Cut = media.CutAccurate
+	case media.CutFast, media.CutAccurate, media.CutReencode:
 		p.Cut = m.Cut
 	default:
-		return p, httpapi.Invalid("cut", "unknown cut mode %q: use fast, accurate or reencode", m.Cut)
+		return httpapi.Invalid("cut", "unknown cut mode %q: use fast, accurate or reencode", m.Cut)
 	}
 	switch m.Publication {
 	case "":
@@ -207,65 +237,72 @@ func (m *Meta) Validate() (Plan, error) {
 	case PublishDraft, PublishReady, PublishUnlisted:
 		p.Publication = m.Publication
 	default:
-		return p, httpapi.Invalid("publication", "unknown publication %q: use draft, published or unlisted", m.Publication)
+		return httpapi.Invalid("publication", "unknown publication %q: use draft, published or unlisted", m.Publication)
 	}
+	return nil
+}
 
-	if m.Edits != nil {
-		switch {
-		case m.Edits.Keep != nil && m.Edits.Remove != nil:
-			return p, httpapi.Invalid("edits", "give either keep or remove, not both")
-		case m.Edits.Keep != nil:
-			if p.Keep, p.keepIdx, err = parseRanges("edits.keep", m.Edits.Keep); err != nil {
-				return p, err
-			}
-		case m.Edits.Remove != nil:
-			if p.Remove, p.removeIdx, err = parseRanges("edits.remove", m.Edits.Remove); err != nil {
-				return p, err
-			}
-		default:
-			return p, httpapi.Invalid("edits", "give keep or remove: a list of [start, end] ranges")
-		}
+// validateEdits parses the ranges to keep or to remove.
+func (m *Meta) validateEdits(r *Request) error {
+	if m.Edits == nil {
+		return nil
 	}
+	var err error
+	switch {
+	case m.Edits.Keep != nil && m.Edits.Remove != nil:
+		return httpapi.Invalid("edits", "give either keep or remove, not both")
+	case m.Edits.Keep != nil:
+		r.keep, r.keepIdx, err = parseRanges("edits.keep", m.Edits.Keep)
+	case m.Edits.Remove != nil:
+		r.remove, r.removeIdx, err = parseRanges("edits.remove", m.Edits.Remove)
+	default:
+		return httpapi.Invalid("edits", "give keep or remove: a list of [start, end] ranges")
+	}
+	return err
+}
 
+// validateChapters parses the chapters, sorts them and refuses two at the same start.
+func (m *Meta) validateChapters(r *Request) error {
 	if len(m.Chapters) > maxChapters {
-		return p, httpapi.Invalid("chapters", "more than %d chapters", maxChapters)
+		return httpapi.Invalid("chapters", "more than %d chapters", maxChapters)
 	}
+	r.Chapters = []Chapter{}
 	for i, c := range m.Chapters {
 		field := fmt.Sprintf("chapters[%d]", i)
 		title := strings.TrimSpace(c.Title)
 		if title == "" {
-			return p, httpapi.Invalid(field+".title", "chapter %d has no title", i+1)
+			return httpapi.Invalid(field+".title", "chapter %d has no title", i+1)
 		}
 		if utf8.RuneCountInString(title) > maxTitle {
-			return p, httpapi.Invalid(field+".title", "the title of chapter %d is longer than %d characters", i+1, maxTitle)
+			return httpapi.Invalid(field+".title", "the title of chapter %d is longer than %d characters", i+1, maxTitle)
 		}
 		start, err := ParseTimecode(string(c.Start))
 		if err != nil {
-			return p, httpapi.Invalid(field+".start", "chapter %d: %v", i+1, err)
+			return httpapi.Invalid(field+".start", "chapter %d: %v", i+1, err)
 		}
-		p.Chapters = append(p.Chapters, Chapter{Start: start, Title: title, Documents: c.Documents})
-		p.chapterIdx = append(p.chapterIdx, i)
+		r.Chapters = append(r.Chapters, Chapter{Chapter: media.Chapter{Start: start, Title: title}, Documents: nonNil(c.Documents)})
+		r.chapterIdx = append(r.chapterIdx, i)
 	}
-	sortWithIndex(p.Chapters, p.chapterIdx, func(c Chapter) time.Duration { return c.Start })
-	for i := 1; i < len(p.Chapters); i++ {
-		if p.Chapters[i].Start == p.Chapters[i-1].Start {
-			return p, httpapi.Invalid(fmt.Sprintf("chapters[%d].start", p.chapterIdx[i]),
-				"chapters %d and %d both start at %s", p.chapterIdx[i-1]+1, p.chapterIdx[i]+1, FormatTimecode(p.Chapters[i].Start))
+	sortWithIndex(r.Chapters, r.chapterIdx, func(c Chapter) time.Duration { return c.Start })
+	for i := 1; i < len(r.Chapters); i++ {
+		if r.Chapters[i].Start == r.Chapters[i-1].Start {
+			return httpapi.Invalid(fmt.Sprintf("chapters[%d].start", r.chapterIdx[i]),
+				"chapters %d and %d both start at %s", r.chapterIdx[i-1]+1, r.chapterIdx[i]+1, FormatTimecode(r.Chapters[i].Start))
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // parseRanges parses [start, end] pairs, each non-empty, sorts them and refuses overlaps.
 // It returns the sorted spans and, for each, its index in the client's list.
-func parseRanges(field string, raw [][]Timecode) ([]Span, []int, error) {
+func parseRanges(field string, raw [][]Timecode) ([]media.Span, []int, error) {
 	if len(raw) == 0 {
 		return nil, nil, httpapi.Invalid(field, "the list of ranges is empty")
 	}
 	if len(raw) > maxRanges {
 		return nil, nil, httpapi.Invalid(field, "more than %d ranges", maxRanges)
 	}
-	spans := make([]Span, len(raw))
+	spans := make([]media.Span, len(raw))
 	idx := make([]int, len(raw))
 	for i, r := range raw {
 		f := fmt.Sprintf("%s[%d]", field, i)
@@ -290,11 +327,11 @@ func parseRanges(field string, raw [][]Timecode) ([]Span, []int, error) {
 		}
 		idx[i] = i
 	}
-	sortWithIndex(spans, idx, func(s Span) time.Duration { return s.Start })
+	sortWithIndex(spans, idx, func(s media.Span) time.Duration { return s.Start })
 	for i := 1; i < len(spans); i++ {
 		if spans[i].Start < spans[i-1].End {
 			return nil, nil, httpapi.Invalid(fmt.Sprintf("%s[%d]", field, idx[i]), "ranges %d (%s) and %d (%s) overlap",
-				idx[i-1]+1, spans[i-1], idx[i]+1, spans[i])
+				idx[i-1]+1, spanText(spans[i-1]), idx[i]+1, spanText(spans[i]))
 		}
 	}
 	return spans, idx, nil
@@ -329,14 +366,14 @@ func sortWithIndex[T any](xs []T, idx []int, key func(T) time.Duration) {
 // end": containers round their duration, and a person types the end they saw in a player.
 const endSlack = 50 * time.Millisecond
 
-// Resolve checks the plan against the recording's duration and returns the spans to keep, in
-// source time: the kept ranges, or the complement of the removed ones. Chapters must start in
-// kept material.
-func (p *Plan) Resolve(duration time.Duration) ([]Span, error) {
+// Resolve checks the request against the recording's duration and returns the plan: the spans
+// to keep, in source time, are the kept ranges or the complement of the removed ones. Chapters
+// must start in kept material.
+func (r *Request) Resolve(duration time.Duration) (Plan, error) {
 	if duration <= 0 {
-		return nil, httpapi.Invalid("source", "the recording has no duration")
+		return Plan{}, httpapi.Invalid("source", "the recording has no duration")
 	}
-	check := func(field string, spans []Span, idx []int) ([]Span, error) {
+	check := func(field string, spans []media.Span, idx []int) ([]media.Span, error) {
 		out := slices.Clone(spans)
 		for i, s := range out {
 			if s.End > duration+endSlack {
@@ -351,35 +388,37 @@ func (p *Plan) Resolve(duration time.Duration) ([]Span, error) {
 		}
 		return out, nil
 	}
-	var keep []Span
+	var keep []media.Span
 	switch {
-	case p.Keep != nil:
+	case r.keep != nil:
 		var err error
-		if keep, err = check("edits.keep", p.Keep, p.keepIdx); err != nil {
-			return nil, err
+		if keep, err = check("edits.keep", r.keep, r.keepIdx); err != nil {
+			return Plan{}, err
 		}
-	case p.Remove != nil:
-		removed, err := check("edits.remove", p.Remove, p.removeIdx)
+	case r.remove != nil:
+		removed, err := check("edits.remove", r.remove, r.removeIdx)
 		if err != nil {
-			return nil, err
+			return Plan{}, err
 		}
 		keep = Complement(removed, duration)
 		if len(keep) == 0 {
-			return nil, httpapi.Invalid("edits.remove", "the ranges remove the whole recording")
+			return Plan{}, httpapi.Invalid("edits.remove", "the ranges remove the whole recording")
 		}
 	default:
-		keep = []Span{{0, duration}}
+		keep = []media.Span{{Start: 0, End: duration}}
 	}
-	for i, c := range p.Chapters {
+	for i, c := range r.Chapters {
 		if _, ok := ToReplayTime(keep, c.Start); !ok {
-			return nil, httpapi.Invalid(fmt.Sprintf("chapters[%d].start", p.chapterIdx[i]),
-				"chapter %d starts at %s, outside the kept material (%s)", p.chapterIdx[i]+1, FormatTimecode(c.Start), spansText(keep))
+			return Plan{}, httpapi.Invalid(fmt.Sprintf("chapters[%d].start", r.chapterIdx[i]),
+				"chapter %d starts at %s, outside the kept material (%s)", r.chapterIdx[i]+1, FormatTimecode(c.Start), spansText(keep))
 		}
 	}
-	return keep, nil
+	p := r.Plan
+	p.Spans = keep
+	return p, nil
 }
 
-func spansText(spans []Span) string {
+func spansText(spans []media.Span) string {
 	var b strings.Builder
 	for i, s := range spans {
 		if i > 0 {
@@ -389,23 +428,23 @@ func spansText(spans []Span) string {
 			fmt.Fprintf(&b, "… %d more", len(spans)-4)
 			break
 		}
-		b.WriteString(s.String())
+		b.WriteString(spanText(s))
 	}
 	return b.String()
 }
 
 // Complement returns the parts of [0, duration) that sorted, non-overlapping spans do not cover.
-func Complement(spans []Span, duration time.Duration) []Span {
-	var out []Span
+func Complement(spans []media.Span, duration time.Duration) []media.Span {
+	var out []media.Span
 	at := time.Duration(0)
 	for _, s := range spans {
 		if s.Start > at {
-			out = append(out, Span{at, s.Start})
+			out = append(out, media.Span{Start: at, End: s.Start})
 		}
 		at = max(at, s.End)
 	}
 	if at < duration {
-		out = append(out, Span{at, duration})
+		out = append(out, media.Span{Start: at, End: duration})
 	}
 	return out
 }
@@ -413,7 +452,7 @@ func Complement(spans []Span, duration time.Duration) []Span {
 // ToReplayTime maps a source time onto the replay made of the kept spans (sorted,
 // non-overlapping): the length of the spans before t's span plus t's offset in it. ok is false
 // when t lies in removed material.
-func ToReplayTime(kept []Span, t time.Duration) (time.Duration, bool) {
+func ToReplayTime(kept []media.Span, t time.Duration) (time.Duration, bool) {
 	var before time.Duration
 	for _, s := range kept {
 		if t >= s.Start && t < s.End {
@@ -427,7 +466,7 @@ func ToReplayTime(kept []Span, t time.Duration) (time.Duration, bool) {
 // ReplayChapters maps chapters from source time onto the replay. A chapter that the actual cut
 // points (which may differ from the requested ones after a keyframe cut) leave outside the kept
 // material starts at the next kept span instead; chapters pushed onto one start keep the first.
-func ReplayChapters(kept []Span, chapters []Chapter) []Chapter {
+func ReplayChapters(kept []media.Span, chapters []Chapter) []Chapter {
 	var out []Chapter
 	for _, c := range chapters {
 		t, ok := ToReplayTime(kept, c.Start)
@@ -448,7 +487,8 @@ func ReplayChapters(kept []Span, chapters []Chapter) []Chapter {
 		if n := len(out); n > 0 && out[n-1].Start >= t {
 			continue
 		}
-		out = append(out, Chapter{Start: t, Title: c.Title, Documents: c.Documents})
+		c.Start = t
+		out = append(out, c)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"codeberg.org/atelier/atelier/pipeline/media"
 	"errors"
 	"strings"
 	"testing"
@@ -82,14 +83,15 @@ func TestParseMetaExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Cut != CutAccurate || p.Publication != PublishDraft || p.Language != "fr" {
+	if p.Cut != media.CutAccurate || p.Publication != PublishDraft || p.Language != "fr" {
 		t.Errorf("defaults: %+v", p)
 	}
-	keep, err := p.Resolve(58*time.Minute + 12*time.Second)
+	plan, err := p.Resolve(58*time.Minute + 12*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Span{{70 * time.Second, 25 * time.Minute}, {31*time.Minute + 20500*time.Millisecond, 58 * time.Minute}}
+	keep := plan.Spans
+	want := []media.Span{{Start: 70 * time.Second, End: 25 * time.Minute}, {Start: 31*time.Minute + 20500*time.Millisecond, End: 58 * time.Minute}}
 	if !equalSpans(keep, want) {
 		t.Fatalf("keep = %v, want %v", keep, want)
 	}
@@ -156,13 +158,13 @@ func TestResolve(t *testing.T) {
 		name string
 		meta string
 		dur  time.Duration
-		want []Span
+		want []media.Span
 	}{
-		{"no edits keeps all", `{"title":"t","language":"fr"}`, 10 * s, []Span{{0, 10 * s}}},
-		{"remove middle", `{"title":"t","language":"fr","edits":{"remove":[[4,6]]}}`, 10 * s, []Span{{0, 4 * s}, {6 * s, 10 * s}}},
-		{"remove edges", `{"title":"t","language":"fr","edits":{"remove":[[0,2],[8,10]]}}`, 10 * s, []Span{{2 * s, 8 * s}}},
-		{"end within slack is clamped", `{"title":"t","language":"fr","edits":{"keep":[[1,"10.04"]]}}`, 10 * s, []Span{{s, 10 * s}}},
-		{"touching ranges", `{"title":"t","language":"fr","edits":{"keep":[[1,2],[2,3]]}}`, 10 * s, []Span{{s, 2 * s}, {2 * s, 3 * s}}},
+		{"no edits keeps all", `{"title":"t","language":"fr"}`, 10 * s, []media.Span{{Start: 0, End: 10 * s}}},
+		{"remove middle", `{"title":"t","language":"fr","edits":{"remove":[[4,6]]}}`, 10 * s, []media.Span{{Start: 0, End: 4 * s}, {Start: 6 * s, End: 10 * s}}},
+		{"remove edges", `{"title":"t","language":"fr","edits":{"remove":[[0,2],[8,10]]}}`, 10 * s, []media.Span{{Start: 2 * s, End: 8 * s}}},
+		{"end within slack is clamped", `{"title":"t","language":"fr","edits":{"keep":[[1,"10.04"]]}}`, 10 * s, []media.Span{{Start: s, End: 10 * s}}},
+		{"touching ranges", `{"title":"t","language":"fr","edits":{"keep":[[1,2],[2,3]]}}`, 10 * s, []media.Span{{Start: s, End: 2 * s}, {Start: 2 * s, End: 3 * s}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,10 +172,11 @@ func TestResolve(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := p.Resolve(tt.dur)
+			plan, err := p.Resolve(tt.dur)
 			if err != nil {
 				t.Fatal(err)
 			}
+			got := plan.Spans
 			if !equalSpans(got, tt.want) {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}
@@ -183,16 +186,16 @@ func TestResolve(t *testing.T) {
 
 func TestReplayChapters(t *testing.T) {
 	s := time.Second
-	kept := []Span{{10 * s, 20 * s}, {30 * s, 40 * s}}
+	kept := []media.Span{{Start: 10 * s, End: 20 * s}, {Start: 30 * s, End: 40 * s}}
 	got := ReplayChapters(kept, []Chapter{
-		{Start: 10 * s, Title: "a"},
-		{Start: 15 * s, Title: "b"},
-		{Start: 25 * s, Title: "moved to the next span"},
-		{Start: 30 * s, Title: "pushed onto the same start: dropped"},
-		{Start: 35 * s, Title: "c"},
-		{Start: 50 * s, Title: "after the end"},
+		{Chapter: media.Chapter{Start: 10 * s, Title: "a"}},
+		{Chapter: media.Chapter{Start: 15 * s, Title: "b"}},
+		{Chapter: media.Chapter{Start: 25 * s, Title: "moved to the next span"}},
+		{Chapter: media.Chapter{Start: 30 * s, Title: "pushed onto the same start: dropped"}},
+		{Chapter: media.Chapter{Start: 35 * s, Title: "c"}},
+		{Chapter: media.Chapter{Start: 50 * s, Title: "after the end"}},
 	})
-	want := []Chapter{{Start: 0, Title: "a"}, {Start: 5 * s, Title: "b"}, {Start: 10 * s, Title: "moved to the next span"}, {Start: 15 * s, Title: "c"}}
+	want := []Chapter{{Chapter: media.Chapter{Start: 0, Title: "a"}}, {Chapter: media.Chapter{Start: 5 * s, Title: "b"}}, {Chapter: media.Chapter{Start: 10 * s, Title: "moved to the next span"}}, {Chapter: media.Chapter{Start: 15 * s, Title: "c"}}}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v", got)
 	}
@@ -203,7 +206,7 @@ func TestReplayChapters(t *testing.T) {
 	}
 }
 
-func equalSpans(a, b []Span) bool {
+func equalSpans(a, b []media.Span) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -255,7 +258,7 @@ func FuzzParseMeta(f *testing.F) {
 			return
 		}
 		dur := time.Duration(durMS%(200*3600_000)) * time.Millisecond
-		keep, err := p.Resolve(dur)
+		plan, err := p.Resolve(dur)
 		if err != nil {
 			var inv *httpapi.InvalidError
 			if !errors.As(err, &inv) {
@@ -263,6 +266,7 @@ func FuzzParseMeta(f *testing.F) {
 			}
 			return
 		}
+		keep := plan.Spans
 		var total time.Duration
 		for i, s := range keep {
 			if s.Start < 0 || s.End > dur || s.End <= s.Start || (i > 0 && s.Start < keep[i-1].End) {

@@ -79,26 +79,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	svc, err := New(ctx, Config{
-		DB: appDB, QueueDB: queueDB, Media: o.store, Catalog: cat, WorkDir: filepath.Join(o.dir, "work"),
+		DB: appDB, QueueDB: queueDB, Store: o.store, Catalog: cat, WorkDir: filepath.Join(o.dir, "work"),
 		MaxUpload: o.maxUpload, Workers: max(o.workers, 1), Log: testLogger(), PollInterval: 100 * time.Millisecond, StaleAfter: time.Second,
 		RetryDelay: 300 * time.Millisecond,
-		Subtitles: func(ctx context.Context, rec Recording, lang, src string, keep []Span) error {
-			tracks := &subtitle.Tracks{Media: o.store, Catalog: cat}
-			spans := make([]subtitle.Span, len(keep))
-			for i, s := range keep {
-				spans[i] = subtitle.Span{Start: s.Start, End: s.End}
-			}
-			_, err := tracks.PublishReplay(ctx, rec.ID, lang, src, spans, rec.CreatedBy)
-			return err
-		},
-		BurnIn: func(ctx context.Context, id, lang string, keep []Span, dst string) error {
-			tracks := &subtitle.Tracks{Media: o.store, Catalog: cat}
-			spans := make([]subtitle.Span, len(keep))
-			for i, s := range keep {
-				spans[i] = subtitle.Span(s)
-			}
-			return tracks.BurnInFile(ctx, id, lang, spans, dst)
-		},
+		Tracks:     &subtitle.Tracks{Store: o.store, Catalog: cat},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -378,9 +362,9 @@ func runReady(t *testing.T, e *env) string {
 	if len(rp.Chapters) != 2 || rp.Chapters[0].StartMS != 200 || rp.Chapters[1].StartMS != 2000 {
 		t.Errorf("chapters %+v", rp.Chapters)
 	}
-	spans, err := e.svc.KeptSpans(ctx, id)
-	if err != nil || len(spans) != 2 {
-		t.Errorf("KeptSpans = %v, %v", spans, err)
+	spans, ready, err := e.svc.KeptSpans(ctx, id)
+	if err != nil || !ready || len(spans) != 2 {
+		t.Errorf("KeptSpans = %v, %v, %v", spans, ready, err)
 	}
 	return id
 }

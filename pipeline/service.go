@@ -4,6 +4,9 @@
 package pipeline
 
 import (
+	"codeberg.org/atelier/atelier/assets/layout"
+	"codeberg.org/atelier/atelier/pipeline/media"
+	"codeberg.org/atelier/atelier/pipeline/subtitle"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -14,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -49,7 +51,8 @@ type Config struct {
 	// maintenance loops in parallel; on SQLite its documentation advises a pool of one
 	// connection, which New sets. Sharing DB would serialise every request behind the queue.
 	QueueDB *sql.DB
-	Media   assets.Store
+	// Store keeps the uploaded originals and the rendered replays (see assets/layout).
+	Store   assets.Store
 	Catalog Catalog
 	// WorkDir holds one directory per recording being processed (the spooled source, the
 	// cut, the renders). On local disk, never in memory.
@@ -59,16 +62,10 @@ type Config struct {
 	Log       *slog.Logger
 
 	// Optional.
-	// Subtitles publishes a recording's subtitle tracks, re-timed through keep (the actual kept
-	// spans), once its outputs are stored and before it is marked ready; sourcePath is the local
-	// source (for automatic captions) and lang the replay's language. cmd/atelier adapts
-	// subtitle.Tracks.PublishReplay. An error is taken for transient (retried).
-	Subtitles func(ctx context.Context, rec Recording, lang, sourcePath string, keep []Span) error
-	// BurnIn writes the subtitle track of lang, re-timed through keep, to dst (WebVTT) for the
-	// burned-in rendition a recording's meta may ask for ("burn_in"). cmd/atelier adapts
-	// subtitle.Tracks.BurnInFile; an error wrapping assets.ErrNotExist (no such track) fails the
-	// job, any other is taken for transient. nil: burn-in requests fail the job.
-	BurnIn       func(ctx context.Context, recordingID, lang string, keep []Span, dst string) error
+	// Tracks publishes a recording's subtitle tracks (and automatic captions) once its outputs
+	// are stored, and writes the track a burned-in rendition shows. nil: no subtitles are
+	// published and burn-in requests fail the job.
+	Tracks       *subtitle.Tracks
 	Ladder       []int         // rendition heights; nil: the media package's default
 	MaxAttempts  int           // tries for transient faults; 0: 5
 	RetryDelay   time.Duration // first wait before retrying a transient fault, doubling; 0: 10s
@@ -95,8 +92,8 @@ type Service struct {
 
 // New migrates the pipeline's tables and River's, and builds the service. Call Run to work jobs.
 func New(ctx context.Context, cfg Config) (*Service, error) {
-	if cfg.DB == nil || cfg.QueueDB == nil || cfg.Media == nil || cfg.Catalog == nil || cfg.WorkDir == "" {
-		return nil, errors.New("pipeline: DB, QueueDB, Media, Catalog and WorkDir are required")
+	if cfg.DB == nil || cfg.QueueDB == nil || cfg.Store == nil || cfg.Catalog == nil || cfg.WorkDir == "" {
+		return nil, errors.New("pipeline: DB, QueueDB, Store, Catalog and WorkDir are required")
 	}
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = 20 << 30
@@ -137,6 +134,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		log:     cfg.Log.With("component", "pipeline"),
 		changes: newBroadcaster(),
 		running: map[string]context.CancelCauseFunc{},
+	}
+	if err := s.backfillPlans(ctx); err != nil {
+		return nil, err
 	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &processWorker{s: s}); err != nil {
@@ -254,16 +254,15 @@ const orphanAge = time.Hour
 // under recordings/{id}/ of an id that has no recording row, all older than orphanAge. A refused
 // upload cleans up after itself; only a server that died mid-upload leaves these.
 func (s *Service) removeOrphanedUploads(ctx context.Context) {
-	objs, err := s.cfg.Media.List(ctx, "recordings/")
+	objs, err := s.cfg.Store.List(ctx, layout.RecordingsPrefix)
 	if err != nil {
 		s.log.Warn("listing stored uploads to find orphans", "error", err)
 		return
 	}
 	byID := map[string][]assets.Info{}
 	for _, o := range objs {
-		id, _, ok := strings.Cut(strings.TrimPrefix(o.Key, "recordings/"), "/")
-		if ok && id != "" {
-			byID[id] = append(byID[id], o)
+		if rec, ok := layout.RecordingOf(o.Key); ok {
+			byID[string(rec)] = append(byID[string(rec)], o)
 		}
 	}
 	now := s.store.now()
@@ -275,7 +274,7 @@ func (s *Service) removeOrphanedUploads(ctx context.Context) {
 			continue // a recording, or the database could not tell: keep
 		}
 		for _, o := range objs {
-			if err := s.cfg.Media.Delete(ctx, o.Key); err != nil && !errors.Is(err, assets.ErrNotExist) {
+			if err := s.cfg.Store.Delete(ctx, o.Key); err != nil && !errors.Is(err, assets.ErrNotExist) {
 				s.log.Warn("removing an upload with no recording", "recording_id", id, "key", o.Key, "error", err)
 				continue
 			}
@@ -311,19 +310,22 @@ func (s *Service) Get(ctx context.Context, id string) (Recording, error) {
 	return s.store.get(ctx, id)
 }
 
-// KeptSpans returns the source ranges a ready recording's replay is made of: the actual cut
-// points (keyframes in fast mode). Subtitles in source time map onto the replay through them
-// (see ToReplayTime).
-func (s *Service) KeptSpans(ctx context.Context, id string) ([]Span, error) {
+// KeptSpans tells whether a recording exists and, once it is ready, the source ranges its
+// replay is made of: the actual cut points (keyframes in fast mode). Subtitles in source time map
+// onto the replay through them (see ToReplayTime). It makes the Service the subtitle API's
+// subtitle.Recordings.
+func (s *Service) KeptSpans(ctx context.Context, id string) ([]media.Span, bool, error) {
 	r, err := s.store.get(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if r.Status != StatusReady {
-		return nil, fmt.Errorf("pipeline: recording %s is %s, its cut points are known once ready: %w", id, r.Status, ErrNotReady)
+		return nil, false, nil
 	}
-	return r.Actual, nil
+	return r.Actual, true, nil
 }
+
+var _ subtitle.Recordings = (*Service)(nil)
 
 // ErrNotReady is returned for operations that need a finished recording.
 var ErrNotReady = fmt.Errorf("pipeline: recording not finished: %w", httpapi.ErrConflict)
@@ -393,8 +395,84 @@ func (s *Service) finish(ctx context.Context, id string, st Status, reason strin
 	if !ok || keepReplay || st == StatusReady {
 		return nil // the worker sets "ready" in the catalog itself, before this
 	}
-	if err := s.cfg.Catalog.SetProcessing(ctx, id, string(st), 0); err != nil {
-		return fmt.Errorf("pipeline: %s: %w", id, err)
+	return s.writeCatalog(ctx, id, Plan{}, replayState{Processing: string(st)})
+}
+
+// replayState is where a recording stands, as the catalog shows it.
+type replayState struct {
+	// Processing is the catalog's processing state: catalog.Processing for a new recording
+	// (the replay is created from the plan), catalog.Ready, Failed or Cancelled.
+	Processing string
+	// Actual and Duration describe the replay once ready: the spans really cut, its length.
+	Actual   []media.Span
+	Duration time.Duration
+	// Rerender is set when the replay was ready before: the animator owns its publication.
+	Rerender bool
+}
+
+// writeCatalog is the one place that turns a recording's plan and state into catalog state: the
+// replay created from the plan (chapters mapped through the planned spans), then its chapters
+// mapped through the actual cut points, ready, and unlisted when the plan asks; or failed.
+func (s *Service) writeCatalog(ctx context.Context, id string, plan Plan, st replayState) error {
+	cat := s.cfg.Catalog
+	var err error
+	switch st.Processing {
+	case catalog.Processing:
+		err = cat.CreateReplay(ctx, catalog.NewReplay{
+			ID: id, Title: plan.Title, Description: plan.Description, Language: plan.Language, WorkshopID: plan.WorkshopID,
+			Documents: plan.Documents, Chapters: catalogChapters(ReplayChapters(plan.Spans, plan.Chapters)),
+			PublishWhenReady: plan.Publication == PublishReady,
+		})
+	case catalog.Ready:
+		err = cat.SetChapters(ctx, id, catalogChapters(ReplayChapters(st.Actual, plan.Chapters)))
+		if err == nil {
+			err = cat.SetProcessing(ctx, id, catalog.Ready, st.Duration.Milliseconds())
+		}
+		// "published" went with CreateReplay (PublishWhenReady); "unlisted" can only be set
+		// on a ready replay. Only on the first render: later the animator owns the publication.
+		if err == nil && plan.Publication == PublishUnlisted && !st.Rerender {
+			pub := string(catalog.Unlisted)
+			err = cat.UpdateReplay(ctx, id, catalog.ReplayUpdate{Publication: &pub})
+		}
+	default:
+		err = cat.SetProcessing(ctx, id, st.Processing, 0)
+	}
+	if err != nil {
+		return fmt.Errorf("pipeline: catalog of %s: %w", id, err)
+	}
+	return nil
+}
+
+// catalogChapters writes chapters in the catalog's form (milliseconds).
+func catalogChapters(chapters []Chapter) []catalog.Chapter {
+	out := make([]catalog.Chapter, len(chapters))
+	for i, c := range chapters {
+		out[i] = catalog.Chapter{StartMS: c.Start.Milliseconds(), Title: c.Title, Documents: nonNil(c.Documents)}
+	}
+	return out
+}
+
+// backfillPlans gives a plan to the recordings stored before plans were: their meta resolved
+// against their probed duration, as their job did then. It runs once per old row (an upgrade);
+// a meta that no longer validates leaves the row without plan, and its job fails with a reason.
+func (s *Service) backfillPlans(ctx context.Context) error {
+	recs, err := s.store.withoutPlan(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		req, err := ParseMeta(r.Meta)
+		var plan Plan
+		if err == nil {
+			plan, err = req.Resolve(r.SourceLen)
+		}
+		if err != nil {
+			s.log.Warn("a recording from before plans has a meta that no longer validates", "recording_id", r.ID, "error", err)
+			continue
+		}
+		if err := s.store.setPlan(ctx, r.ID, plan); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"codeberg.org/atelier/atelier/pipeline/media"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -65,20 +66,25 @@ var migrations = []string{
 		finished_at TEXT NOT NULL DEFAULT ''
 	)`,
 	`CREATE INDEX recordings_status ON recordings (status)`,
+	// The resolved plan (JSON of Plan) the job reads, so that it never parses meta, probes or
+	// resolves again; it supersedes requested (the plan's spans) and the job's use of meta
+	// (kept as the client sent it). Rows from before are given one by backfillPlans.
+	`ALTER TABLE recordings ADD COLUMN plan TEXT NOT NULL DEFAULT ''`,
 }
 
 // Recording is the stored state of one upload and its processing.
 type Recording struct {
-	ID           string
-	Status       Status
-	Meta         []byte
-	Cut          CutMode
+	ID     string
+	Status Status
+	// Meta is the meta part as the client sent it (kept for reference; nothing parses it again).
+	Meta []byte
+	// Plan is what the job does, resolved when the upload was accepted.
+	Plan         Plan
 	SourceKey    string
 	SourceSize   int64
 	SourceSHA256 string
 	SourceLen    time.Duration
-	Requested    []Span
-	Actual       []Span
+	Actual       []media.Span
 	ReplayLen    time.Duration
 	Subtitles    []string
 	Stage        string
@@ -98,7 +104,7 @@ type Recording struct {
 }
 
 // msSpans is how spans are stored: [[start_ms, end_ms], ...].
-type msSpans []Span
+type msSpans []media.Span
 
 func (s msSpans) MarshalJSON() ([]byte, error) {
 	out := make([][2]int64, len(s))
@@ -115,7 +121,7 @@ func (s *msSpans) UnmarshalJSON(b []byte) error {
 	}
 	*s = make(msSpans, len(in))
 	for i, p := range in {
-		(*s)[i] = Span{time.Duration(p[0]) * time.Millisecond, time.Duration(p[1]) * time.Millisecond}
+		(*s)[i] = media.Span{Start: time.Duration(p[0]) * time.Millisecond, End: time.Duration(p[1]) * time.Millisecond}
 	}
 	return nil
 }
@@ -140,19 +146,19 @@ func parseTime(s string) time.Time {
 	return t
 }
 
-const recordingColumns = `id, status, meta, cut_mode, source_key, source_size, source_sha256, source_ms, requested,
+const recordingColumns = `id, status, meta, plan, source_key, source_size, source_sha256, source_ms,
 	actual, replay_ms, subtitles, stage, progress, speed, eta_seconds, error, outputs, job_id, attempts,
 	cancel_requested, created_by, created_at, updated_at, heartbeat_at, finished_at`
 
 func scanRecording(sc interface{ Scan(...any) error }) (Recording, error) {
 	var (
-		r                                      Recording
-		meta, requested, actual, subs, outputs string
-		sourceMS, replayMS                     int64
-		eta                                    sql.NullInt64
-		created, updated, heartbeat, finished  string
+		r                                     Recording
+		meta, plan, actual, subs, outputs     string
+		sourceMS, replayMS                    int64
+		eta                                   sql.NullInt64
+		created, updated, heartbeat, finished string
 	)
-	err := sc.Scan(&r.ID, &r.Status, &meta, &r.Cut, &r.SourceKey, &r.SourceSize, &r.SourceSHA256, &sourceMS, &requested,
+	err := sc.Scan(&r.ID, &r.Status, &meta, &plan, &r.SourceKey, &r.SourceSize, &r.SourceSHA256, &sourceMS,
 		&actual, &replayMS, &subs, &r.Stage, &r.Progress, &r.Speed, &eta, &r.Error, &outputs, &r.JobID, &r.Attempts,
 		&r.Cancel, &r.CreatedBy, &created, &updated, &heartbeat, &finished)
 	if err != nil {
@@ -161,10 +167,14 @@ func scanRecording(sc interface{ Scan(...any) error }) (Recording, error) {
 	r.Meta = []byte(meta)
 	r.SourceLen = time.Duration(sourceMS) * time.Millisecond
 	r.ReplayLen = time.Duration(replayMS) * time.Millisecond
-	var req, act msSpans
-	_ = json.Unmarshal([]byte(requested), &req)
+	if plan != "" {
+		if err := json.Unmarshal([]byte(plan), &r.Plan); err != nil {
+			return r, fmt.Errorf("plan of %s: %w", r.ID, err)
+		}
+	}
+	var act msSpans
 	_ = json.Unmarshal([]byte(actual), &act)
-	r.Requested, r.Actual = req, act
+	r.Actual = act
 	_ = json.Unmarshal([]byte(subs), &r.Subtitles)
 	_ = json.Unmarshal([]byte(outputs), &r.Outputs)
 	if eta.Valid {
@@ -195,11 +205,11 @@ func (s *store) get(ctx context.Context, id string) (Recording, error) {
 // insert records a new queued recording inside tx (with its job, inserted in the same tx).
 func (s *store) insert(ctx context.Context, tx *sql.Tx, r Recording) error {
 	now := fmtTime(s.now())
-	_, err := tx.ExecContext(ctx, `INSERT INTO recordings (id, status, meta, cut_mode, source_key, source_size,
-		source_sha256, source_ms, requested, subtitles, created_by, created_at, updated_at)
+	_, err := tx.ExecContext(ctx, `INSERT INTO recordings (id, status, meta, plan, cut_mode, source_key, source_size,
+		source_sha256, source_ms, subtitles, created_by, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		r.ID, StatusQueued, string(r.Meta), r.Cut, r.SourceKey, r.SourceSize, r.SourceSHA256, r.SourceLen.Milliseconds(),
-		mustJSON(msSpans(r.Requested)), mustJSON(nonNil(r.Subtitles)), r.CreatedBy, now, now)
+		r.ID, StatusQueued, string(r.Meta), mustJSON(r.Plan), r.Plan.Cut, r.SourceKey, r.SourceSize, r.SourceSHA256,
+		r.SourceLen.Milliseconds(), mustJSON(nonNil(r.Subtitles)), r.CreatedBy, now, now)
 	if err != nil {
 		return fmt.Errorf("pipeline: insert recording %s: %w", r.ID, err)
 	}
@@ -253,13 +263,62 @@ func (s *store) progress(ctx context.Context, id string, stage string, fraction,
 	return nil
 }
 
-func (s *store) setActual(ctx context.Context, id string, actual []Span, replayLen time.Duration) error {
+func (s *store) setActual(ctx context.Context, id string, actual []media.Span, replayLen time.Duration) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET actual = $1, replay_ms = $2, updated_at = $3 WHERE id = $4`,
 		mustJSON(msSpans(actual)), replayLen.Milliseconds(), fmtTime(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("pipeline: set cut points of %s: %w", id, err)
 	}
 	return nil
+}
+
+// heartbeat tells other servers that the job of a processing recording is alive.
+func (s *store) heartbeat(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET heartbeat_at = $1 WHERE id = $2 AND status = 'processing'`,
+		fmtTime(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("pipeline: heartbeat of %s: %w", id, err)
+	}
+	return nil
+}
+
+// backToQueue puts a processing recording back to queued at stage, with reason shown as its
+// error ("" for none): its job waits for a retry or for the next start of the server.
+func (s *store) backToQueue(ctx context.Context, id, stage, reason string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET status = 'queued', stage = $1, error = $2, speed = 0,
+		eta_seconds = NULL, updated_at = $3 WHERE id = $4 AND status = 'processing'`, stage, reason, fmtTime(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("pipeline: requeue %s: %w", id, err)
+	}
+	return nil
+}
+
+// setPlan stores the plan of a recording.
+func (s *store) setPlan(ctx context.Context, id string, p Plan) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET plan = $1, cut_mode = $2 WHERE id = $3`, mustJSON(p), p.Cut, id)
+	if err != nil {
+		return fmt.Errorf("pipeline: set plan of %s: %w", id, err)
+	}
+	return nil
+}
+
+// withoutPlan lists the recordings stored before plans were (their plan is empty): their id,
+// meta and probed source duration.
+func (s *store) withoutPlan(ctx context.Context) ([]Recording, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE plan = '' ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: list recordings without plan: %w", err)
+	}
+	defer rows.Close()
+	var out []Recording
+	for rows.Next() {
+		r, err := scanRecording(rows)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: list recordings without plan: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // finish moves a recording that is still running to a final status. It returns false when it

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"codeberg.org/atelier/atelier/assets/layout"
 	"context"
 	"errors"
 	"fmt"
@@ -127,8 +128,7 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 			case <-jobCtx.Done():
 				return
 			case <-t.C:
-				_, _ = s.cfg.DB.ExecContext(jobCtx, `UPDATE recordings SET heartbeat_at = $1 WHERE id = $2 AND status = 'processing'`,
-					fmtTime(s.store.now()), id)
+				_ = s.store.heartbeat(jobCtx, id)
 			}
 		}
 	}()
@@ -155,8 +155,7 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		// The server is stopping: back to the queue, to start again at the next start
 		// without using up an attempt. The spooled source stays for the next run.
 		log.Info("recording interrupted by shutdown; it restarts with the server")
-		_, _ = s.cfg.DB.ExecContext(bg, `UPDATE recordings SET status = 'queued', stage = 'interrupted', speed = 0,
-			eta_seconds = NULL WHERE id = $1 AND status = 'processing'`, id)
+		_ = s.store.backToQueue(bg, id, "interrupted", "")
 		return river.JobSnooze(0)
 	}
 	var je *jobError
@@ -175,9 +174,7 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		return river.JobCancel(err)
 	}
 	log.Warn("recording failed, will retry", "error", err)
-	_, _ = s.cfg.DB.ExecContext(bg, `UPDATE recordings SET status = 'queued', stage = 'waiting to retry', error = $1,
-		speed = 0, eta_seconds = NULL WHERE id = $2 AND status = 'processing'`,
-		fmt.Sprintf("%s; retrying (attempt %d of %d)", je.reason, job.Attempt, job.MaxAttempts), id)
+	_ = s.store.backToQueue(bg, id, "waiting to retry", fmt.Sprintf("%s; retrying (attempt %d of %d)", je.reason, job.Attempt, job.MaxAttempts))
 	s.changes.notify()
 	return err
 }
@@ -192,10 +189,10 @@ func (s *Service) workDir(id string) string { return filepath.Join(s.cfg.WorkDir
 // the job reads it; a job on another start (or machine) downloads it again.
 func (s *Service) spoolPath(id string) string { return filepath.Join(s.workDir(id), "source") }
 
-// Stages and their share of the whole job's progress.
+// Stages and their share of the whole job's progress. There is no probe stage: the upload probed
+// the source once and the plan carries what the job needs.
 var stages = map[string][2]float64{
-	"download":  {0, 0.05},
-	"probe":     {0.05, 0.06},
+	"download":  {0, 0.06},
 	"cut":       {0.06, 0.40},
 	"render":    {0.40, 0.92},
 	"upload":    {0.92, 0.97},
@@ -234,9 +231,14 @@ func (r *reporter) media(stage string) func(media.Progress) {
 	return func(p media.Progress) { r.stage(stage, p.Fraction, p.Speed) }
 }
 
-// process runs the whole job and returns the storage keys of the outputs.
+// process runs the whole job from the recording's stored plan and source, and returns the
+// storage keys of the outputs: cut, render (and the burned-in rendition), store the outputs,
+// publish the subtitles, then the catalog.
 func (s *Service) process(ctx context.Context, rec Recording, rerender bool) ([]string, error) {
-	id := rec.ID
+	id, plan := rec.ID, rec.Plan
+	if len(plan.Spans) == 0 {
+		return nil, permanent(errors.New("pipeline: no plan"), "the recording has no plan: upload it again")
+	}
 	rep := &reporter{s: s, id: id, start: time.Now()}
 	dir := s.workDir(id)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -246,39 +248,49 @@ func (s *Service) process(ctx context.Context, rec Recording, rerender bool) ([]
 	if err != nil {
 		return nil, err
 	}
-
-	rep.stage("probe", 0, 0)
-	probe, err := media.ProbeFile(ctx, src)
-	if err != nil {
-		return nil, mediaError(err, "probing the source")
-	}
-	plan, err := ParseMeta(rec.Meta)
-	if err != nil {
-		return nil, permanent(err, "the recording's meta is no longer valid: %v", err)
-	}
-	keep, err := plan.Resolve(probe.Duration)
-	if err != nil {
-		return nil, permanent(err, "%v", err)
-	}
-
 	cutPath := filepath.Join(dir, "cut.mp4")
-	res, err := media.Cut(ctx, src, toMedia(keep), media.CutMode(plan.Cut), cutPath, rep.media("cut"))
+	res, err := media.Cut(ctx, src, plan.Spans, plan.Cut, cutPath, rep.media("cut"))
 	if err != nil {
 		return nil, mediaError(err, "cutting")
 	}
-	actual := fromMedia(res.Actual)
-	if err := s.store.setActual(ctx, id, actual, res.Duration); err != nil {
+	if err := s.store.setActual(ctx, id, res.Actual, res.Duration); err != nil {
 		return nil, transient(err, "the database is unavailable")
 	}
+	outDir := filepath.Join(dir, "out")
+	outs, err := s.render(ctx, id, plan, res.Actual, cutPath, outDir, rep)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := s.upload(ctx, id, outDir, outs.Files, rep)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Tracks != nil {
+		rep.stage("subtitles", 0, 0)
+		if _, err := s.cfg.Tracks.PublishReplay(ctx, id, plan.Language, src, res.Actual, rec.CreatedBy); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, transient(err, "publishing the subtitles failed")
+		}
+	}
+	err = s.writeCatalog(ctx, id, plan, replayState{Processing: catalog.Ready, Actual: res.Actual, Duration: outs.Duration, Rerender: rerender})
+	if err != nil {
+		return nil, transient(err, "the catalog could not be updated")
+	}
+	return keys, nil
+}
 
+// render writes the outputs of the cut into outDir: the ladder, poster, storyboard and chapters
+// (mapped through the actual cut points), and the burned-in rendition the plan may ask for.
+func (s *Service) render(ctx context.Context, id string, plan Plan, actual []media.Span, cutPath, outDir string, rep *reporter) (media.Outputs, error) {
+	if err := os.RemoveAll(outDir); err != nil {
+		return media.Outputs{}, transient(err, "the server could not clean its work directory")
+	}
 	chapters := ReplayChapters(actual, plan.Chapters)
 	mch := make([]media.Chapter, len(chapters))
 	for i, c := range chapters {
-		mch[i] = media.Chapter{Start: c.Start, Title: c.Title}
-	}
-	outDir := filepath.Join(dir, "out")
-	if err := os.RemoveAll(outDir); err != nil {
-		return nil, transient(err, "the server could not clean its work directory")
+		mch[i] = c.Chapter // the time and title; the documents go to the catalog
 	}
 	// With a burned-in rendition the render stage covers both encodes: the ladder takes the
 	// first 75 %, the burned-in MP4 the rest.
@@ -290,64 +302,29 @@ func (s *Service) process(ctx context.Context, rec Recording, rerender bool) ([]
 		Ladder: s.cfg.Ladder, Loudnorm: plan.Loudnorm, Chapters: mch,
 	}, func(p media.Progress) { rep.stage("render", p.Fraction*renderShare, p.Speed) })
 	if err != nil {
-		return nil, mediaError(err, "rendering")
+		return media.Outputs{}, mediaError(err, "rendering")
 	}
 	if plan.BurnIn != "" {
 		f, err := s.renderBurnIn(ctx, id, plan, actual, cutPath, outDir, func(p media.Progress) {
 			rep.stage("render", renderShare+p.Fraction*(1-renderShare), p.Speed)
 		})
 		if err != nil {
-			return nil, err
+			return media.Outputs{}, err
 		}
 		outs.Files = append(outs.Files, f)
 	}
-
-	keys, err := s.upload(ctx, id, outDir, outs.Files, rep)
-	if err != nil {
-		return nil, err
-	}
-	if s.cfg.Subtitles != nil {
-		rep.stage("subtitles", 0, 0)
-		if err := s.cfg.Subtitles(ctx, rec, plan.Language, src, actual); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, transient(err, "publishing the subtitles failed")
-		}
-	}
-	cch := make([]catalog.Chapter, len(chapters))
-	for i, c := range chapters {
-		cch[i] = catalog.Chapter{StartMS: c.Start.Milliseconds(), Title: c.Title, Documents: nonNil(c.Documents)}
-	}
-	if err := s.cfg.Catalog.SetChapters(ctx, id, cch); err != nil {
-		return nil, transient(err, "the catalog could not be updated")
-	}
-	if err := s.cfg.Catalog.SetProcessing(ctx, id, catalog.Ready, outs.Duration.Milliseconds()); err != nil {
-		return nil, transient(err, "the catalog could not be updated")
-	}
-	// "published" went with CreateReplay (PublishWhenReady); "unlisted" can only be set on a
-	// ready replay. Only on the first render: later the animator owns the publication.
-	if plan.Publication == PublishUnlisted && !rerender {
-		pub := string(catalog.Unlisted)
-		if err := s.cfg.Catalog.UpdateReplay(ctx, id, catalog.ReplayUpdate{Publication: &pub}); err != nil {
-			return nil, transient(err, "the catalog could not be updated")
-		}
-	}
-	return keys, nil
+	return outs, nil
 }
 
-// BurnInFile is where the burned-in rendition of lang is stored, relative to replays/{id}/.
-func BurnInFile(lang string) string { return "burnin/" + lang + ".mp4" }
-
-// renderBurnIn writes the burned-in rendition the meta asks for into outDir, beside the normal
+// renderBurnIn writes the burned-in rendition the plan asks for into outDir, beside the normal
 // outputs (which keep their subtitle tracks), and returns its path relative to outDir. The track
 // is re-timed through the actual kept spans, like the published ones.
-func (s *Service) renderBurnIn(ctx context.Context, id string, plan Plan, actual []Span, cutPath, outDir string, progress func(media.Progress)) (string, error) {
-	if s.cfg.BurnIn == nil {
-		return "", permanent(errors.New("pipeline: no BurnIn in Config"), "this server cannot burn subtitles in")
+func (s *Service) renderBurnIn(ctx context.Context, id string, plan Plan, actual []media.Span, cutPath, outDir string, progress func(media.Progress)) (string, error) {
+	if s.cfg.Tracks == nil {
+		return "", permanent(errors.New("pipeline: no Tracks in Config"), "this server cannot burn subtitles in")
 	}
 	vtt := filepath.Join(s.workDir(id), "burnin-"+plan.BurnIn+".vtt")
-	if err := s.cfg.BurnIn(ctx, id, plan.BurnIn, actual, vtt); err != nil {
+	if err := s.cfg.Tracks.BurnInFile(ctx, id, plan.BurnIn, actual, vtt); err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
@@ -356,7 +333,7 @@ func (s *Service) renderBurnIn(ctx context.Context, id string, plan Plan, actual
 		}
 		return "", transient(err, "preparing the subtitles to burn in failed")
 	}
-	rel := BurnInFile(plan.BurnIn)
+	rel := layout.BurnInRel(plan.BurnIn)
 	if _, err := media.RenderBurnIn(ctx, cutPath, vtt, filepath.Join(outDir, filepath.FromSlash(rel)), plan.Loudnorm, progress); err != nil {
 		return "", mediaError(err, "burning the subtitles in")
 	}
@@ -371,7 +348,7 @@ func (s *Service) ensureSource(ctx context.Context, rec Recording, rep *reporter
 		return p, nil
 	}
 	rep.stage("download", 0, 0)
-	rc, info, err := s.cfg.Media.Open(ctx, rec.SourceKey, nil)
+	rc, info, err := s.cfg.Store.Open(ctx, rec.SourceKey, nil)
 	if errors.Is(err, assets.ErrNotExist) {
 		return "", permanent(err, "the original recording is missing from storage")
 	}
@@ -411,10 +388,11 @@ func (s *Service) upload(ctx context.Context, id, outDir string, files []string,
 			total += fi.Size()
 		}
 	}
-	prefix := "replays/" + id + "/"
+	rp := layout.Replay(id)
+	prefix := rp.Prefix()
 	keys := make([]string, 0, len(files))
 	for _, f := range files {
-		key := prefix + f
+		key := rp.Key(f)
 		if err := assets.ValidKey(key); err != nil || strings.HasPrefix(f, "/") {
 			return nil, permanent(fmt.Errorf("output %q: %w", f, err), "rendering produced an unexpected file name")
 		}
@@ -425,7 +403,7 @@ func (s *Service) upload(ctx context.Context, id, outDir string, files []string,
 		fi, _ := fh.Stat()
 		base := done
 		pr := &progressReader{r: fh, total: max(total, 1), done: base, fn: func(f float64) { rep.stage("upload", f, 0) }}
-		_, err = s.cfg.Media.Put(ctx, key, pr, fi.Size(), contentType(f))
+		_, err = s.cfg.Store.Put(ctx, key, pr, fi.Size(), contentType(f))
 		fh.Close()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -436,13 +414,13 @@ func (s *Service) upload(ctx context.Context, id, outDir string, files []string,
 		done += fi.Size()
 		keys = append(keys, key)
 	}
-	old, err := s.cfg.Media.List(ctx, prefix)
+	old, err := s.cfg.Store.List(ctx, prefix)
 	if err != nil {
 		return nil, transient(err, "the storage is unreachable")
 	}
 	for _, o := range old {
-		if !slices.Contains(keys, o.Key) && !strings.HasPrefix(o.Key, prefix+"subtitles/") {
-			if err := s.cfg.Media.Delete(ctx, o.Key); err != nil {
+		if !slices.Contains(keys, o.Key) && !strings.HasPrefix(o.Key, rp.SubtitlePrefix()) {
+			if err := s.cfg.Store.Delete(ctx, o.Key); err != nil {
 				return nil, transient(err, "the storage is unreachable")
 			}
 		}
@@ -454,17 +432,17 @@ func (s *Service) upload(ctx context.Context, id, outDir string, files []string,
 // removeOutputs deletes what an unfinished job uploaded under replays/{id}/ (not subtitles/,
 // which belong to the subtitle step), so that nothing of a failed render stays stored.
 func (s *Service) removeOutputs(ctx context.Context, id string) {
-	prefix := "replays/" + id + "/"
-	objs, err := s.cfg.Media.List(ctx, prefix)
+	rp := layout.Replay(id)
+	objs, err := s.cfg.Store.List(ctx, rp.Prefix())
 	if err != nil {
 		s.log.Warn("listing outputs to remove", "recording_id", id, "error", err)
 		return
 	}
 	for _, o := range objs {
-		if strings.HasPrefix(o.Key, prefix+"subtitles/") {
+		if strings.HasPrefix(o.Key, rp.SubtitlePrefix()) {
 			continue
 		}
-		if err := s.cfg.Media.Delete(ctx, o.Key); err != nil {
+		if err := s.cfg.Store.Delete(ctx, o.Key); err != nil {
 			s.log.Warn("removing an output", "recording_id", id, "key", o.Key, "error", err)
 		}
 	}
@@ -505,20 +483,4 @@ func (p *progressReader) Read(b []byte) (int, error) {
 		p.fn(float64(p.done) / float64(p.total))
 	}
 	return n, err
-}
-
-func toMedia(spans []Span) []media.Span {
-	out := make([]media.Span, len(spans))
-	for i, s := range spans {
-		out[i] = media.Span{Start: s.Start, End: s.End}
-	}
-	return out
-}
-
-func fromMedia(spans []media.Span) []Span {
-	out := make([]Span, len(spans))
-	for i, s := range spans {
-		out[i] = Span{Start: s.Start, End: s.End}
-	}
-	return out
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"codeberg.org/atelier/atelier/assets/layout"
 	"context"
 	"fmt"
 	"html/template"
@@ -273,7 +274,7 @@ func (s *Site) replayView(w http.ResponseWriter, r *http.Request) (*replayPage, 
 	names := s.softwareNames(ctx)
 	base := "/replays/" + id
 	has := func(file string) bool {
-		_, err := s.media.Stat(ctx, "replays/"+id+"/"+file)
+		_, err := s.media.Stat(ctx, layout.Replay(id).Key(file))
 		return err == nil
 	}
 	var tracks []trackView

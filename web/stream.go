@@ -1,6 +1,7 @@
 package web
 
 import (
+	"codeberg.org/atelier/atelier/assets/layout"
 	"context"
 	"errors"
 	"fmt"
@@ -75,21 +76,21 @@ func streamKey(r *http.Request) (id, key string) {
 	if !replayIDPattern.MatchString(id) {
 		return "", ""
 	}
-	base := "replays/" + id + "/"
+	rp := layout.Replay(id)
 	switch file := v["file"]; file {
 	case "video.mp4", "poster.jpg", "storyboard.jpg", "storyboard.vtt", "chapters.vtt":
-		return id, base + file
+		return id, rp.Key(file)
 	case "subtitles":
 		if !langPattern.MatchString(v["lang"]) {
 			return "", ""
 		}
-		return id, base + "subtitles/" + v["lang"] + ".vtt"
+		return id, rp.SubtitleKey(v["lang"])
 	case "burnin":
 		// The MP4 with one language's subtitles burned in, for players that cannot show tracks.
 		if !langPattern.MatchString(v["lang"]) {
 			return "", ""
 		}
-		return id, base + "burnin/" + v["lang"] + ".mp4"
+		return id, rp.BurnInKey(v["lang"])
 	case "hls":
 		p := v["path"]
 		if !hlsPathPattern.MatchString(p) || strings.Contains(p, "..") {
@@ -98,7 +99,7 @@ func streamKey(r *http.Request) (id, key string) {
 		if _, ok := kinds[path.Ext(p)]; !ok {
 			return "", ""
 		}
-		return id, base + "hls/" + p
+		return id, rp.HLSKey(p)
 	}
 	return "", ""
 }

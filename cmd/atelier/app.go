@@ -29,8 +29,8 @@ type app struct {
 	log   *slog.Logger
 	db    *sql.DB
 	auth  *auth.Store
-	media assets.Store
-	dir   *assets.Dir // set when media lives on local disk: it serves its own signed URLs
+	store assets.Store // the recordings and replays (see assets/layout)
+	dir   *assets.Dir  // set when the store is on local disk: it serves its own signed URLs
 
 	// workers run beside the HTTP server until the context ends (job queue, feed sync).
 	workers []func(ctx context.Context) error
@@ -47,10 +47,7 @@ type app struct {
 	scheduleStore *schedule.Store // shared by the API and the pages: it counts the writes feeds validate against
 
 	subtitles   *subtitle.Tracks // subtitle tracks: re-timed through the cuts, published with the replay
-	subtitleAPI *subtitle.API
-	// recordings tells the subtitle API about a recording and its kept spans; set where the
-	// pipeline is built: a.recordings = subtitleRecordings(a.pipeline).
-	recordings func(ctx context.Context, id string) ([]subtitle.Span, bool, error)
+	subtitleAPI *subtitle.API    // built with the pipeline, which it asks about recordings
 
 	pipeline *pipeline.Service // uploads, cuts and renders recordings (durable jobs)
 	queueDB  *sql.DB           // the job queue's own pool on the same database
@@ -83,7 +80,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 			a.Close()
 			return nil, err
 		}
-		a.media = s3
+		a.store = s3
 		log.Info("media storage", "backend", "s3", "endpoint", cfg.S3Endpoint, "bucket", cfg.S3Bucket)
 	} else {
 		root := filepath.Join(cfg.DataDir, "media")
@@ -92,7 +89,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 			a.Close()
 			return nil, err
 		}
-		a.media, a.dir = dir, dir
+		a.store, a.dir = dir, dir
 		log.Info("media storage", "backend", "dir", "path", root)
 	}
 	if err := a.openCatalog(ctx); err != nil {

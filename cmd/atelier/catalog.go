@@ -28,28 +28,9 @@ func (a *app) openCatalog(ctx context.Context) error {
 }
 
 // isAnimator reports whether a request on a public route carries an animator or admin
-// credential (bearer token or studio session). A bad credential just means "public".
+// credential (bearer token or studio session); internal/auth makes the role check.
 func (a *app) isAnimator(r *http.Request) bool {
-	var p auth.Principal
-	if tok := auth.BearerToken(r); tok != "" {
-		var err error
-		if p, err = a.auth.Authenticate(r.Context(), tok); err != nil {
-			return false
-		}
-	} else {
-		found := false
-		for _, res := range a.principalResolvers {
-			q, ok, err := res(r)
-			if err == nil && ok {
-				p, found = q, true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return p.Role == auth.RoleAnimator || p.Role == auth.RoleAdmin
+	return a.auth.Has(r, auth.RoleAnimator, a.principalResolvers...)
 }
 
 // envDuration returns ATELIER_<name> as a duration ("6h", "30m", "0"), or def.

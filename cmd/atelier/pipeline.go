@@ -4,15 +4,15 @@ import (
 	"context"
 	"path/filepath"
 
-	"codeberg.org/atelier/atelier/pipeline/subtitle"
-
 	"codeberg.org/atelier/atelier/internal/sqldb"
 	"codeberg.org/atelier/atelier/pipeline"
+	"codeberg.org/atelier/atelier/pipeline/subtitle"
 )
 
-// openPipeline builds the recording pipeline: its own connection pool for the job queue
-// (River on SQLite wants one connection of its own), the workers that serve runs, and the
-// subtitle API's view of recordings.
+// openPipeline builds the recording pipeline over the subtitle tracks (it publishes them, and
+// writes the burned-in track, itself): its own connection pool for the job queue (River on
+// SQLite wants one connection of its own), the workers that serve runs, and the subtitle API,
+// which asks the pipeline about recordings from its first request on.
 func (a *app) openPipeline(ctx context.Context) error {
 	queueDB, err := sqldb.Open(ctx, a.cfg.DB)
 	if err != nil {
@@ -20,46 +20,15 @@ func (a *app) openPipeline(ctx context.Context) error {
 	}
 	a.queueDB = queueDB
 	a.pipeline, err = pipeline.New(ctx, pipeline.Config{
-		DB: a.db, QueueDB: queueDB, Media: a.media, Catalog: a.catalog,
+		DB: a.db, QueueDB: queueDB, Store: a.store, Catalog: a.catalog,
 		WorkDir:   filepath.Join(a.cfg.DataDir, "work"),
 		MaxUpload: a.cfg.MaxUpload, Workers: a.cfg.Workers, Log: a.log,
-		Subtitles: publishSubtitles(a.subtitles),
-		BurnIn:    burnIn(a.subtitles),
+		Tracks: a.subtitles,
 	})
 	if err != nil {
 		return err
 	}
 	a.workers = append(a.workers, a.pipeline.Run)
-	a.recordings = subtitleRecordings(a.pipeline)
+	a.subtitleAPI = subtitle.NewAPI(a.subtitles, a.pipeline)
 	return nil
-}
-
-// publishSubtitles lets the pipeline publish a recording's tracks (the files uploaded with it,
-// automatic captions when enabled) once its render is stored.
-func publishSubtitles(t *subtitle.Tracks) func(ctx context.Context, rec pipeline.Recording, lang, src string, keep []pipeline.Span) error {
-	if t == nil {
-		return nil
-	}
-	return func(ctx context.Context, rec pipeline.Recording, lang, src string, keep []pipeline.Span) error {
-		spans := make([]subtitle.Span, len(keep))
-		for i, s := range keep {
-			spans[i] = subtitle.Span{Start: s.Start, End: s.End}
-		}
-		_, err := t.PublishReplay(ctx, rec.ID, lang, src, spans, rec.CreatedBy)
-		return err
-	}
-}
-
-// burnIn lets the pipeline write the re-timed track that a recording's burned-in rendition shows.
-func burnIn(t *subtitle.Tracks) func(ctx context.Context, id, lang string, keep []pipeline.Span, dst string) error {
-	if t == nil {
-		return nil
-	}
-	return func(ctx context.Context, id, lang string, keep []pipeline.Span, dst string) error {
-		spans := make([]subtitle.Span, len(keep))
-		for i, s := range keep {
-			spans[i] = subtitle.Span(s)
-		}
-		return t.BurnInFile(ctx, id, lang, spans, dst)
-	}
 }

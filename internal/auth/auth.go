@@ -237,6 +237,14 @@ func (s *Store) Require(need Role, next http.Handler, others ...Resolver) http.H
 	})
 }
 
+// Has reports whether a request holds a credential of role need (or admin): a bearer token, or
+// what one of others finds. Missing or bad credentials are just false, for public routes that
+// show more to animators.
+func (s *Store) Has(r *http.Request, need Role, others ...Resolver) bool {
+	p, err := s.principal(r, others)
+	return err == nil && p.Role.allows(need)
+}
+
 func (s *Store) principal(r *http.Request, others []Resolver) (Principal, error) {
 	if tok := BearerToken(r); tok != "" {
 		return s.AuthenticateRequest(r, tok)

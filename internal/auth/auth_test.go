@@ -109,3 +109,43 @@ func TestTokensStoredOnlyAsHash(t *testing.T) {
 		t.Fatalf("classify = %d %+v", status, body)
 	}
 }
+
+// TestHas: the role check of public routes that show more to animators agrees with Require.
+func TestHas(t *testing.T) {
+	s := newStore(t)
+	anim, _, err := s.Create(context.Background(), "Camille", RoleAnimator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := func(r *http.Request) (Principal, bool, error) {
+		if r.Header.Get("Cookie") == "session=admin" {
+			return Principal{Name: "studio", Role: RoleAdmin}, true, nil
+		}
+		return Principal{}, false, nil
+	}
+	tests := []struct {
+		header, cookie string
+		need           Role
+		want           bool
+	}{
+		{"", "", RoleAnimator, false},
+		{"Bearer nope", "", RoleAnimator, false},
+		{"Bearer " + anim, "", RoleAnimator, true},
+		{"Bearer " + anim, "", RoleAdmin, false},
+		{"Bearer bootstrap-admin", "", RoleAnimator, true},
+		{"", "session=admin", RoleAnimator, true},
+		{"", "session=other", RoleAnimator, false},
+	}
+	for _, tc := range tests {
+		req := httptest.NewRequest("GET", "/x", nil)
+		if tc.header != "" {
+			req.Header.Set("Authorization", tc.header)
+		}
+		if tc.cookie != "" {
+			req.Header.Set("Cookie", tc.cookie)
+		}
+		if got := s.Has(req, tc.need, session); got != tc.want {
+			t.Errorf("Has(%q, %q, %s) = %v, want %v", tc.header, tc.cookie, tc.need, got, tc.want)
+		}
+	}
+}

@@ -53,10 +53,15 @@ var ErrNotMedia = errors.New("media: not an audio or video file")
 // ErrOutOfRange is wrapped when a kept span lies (partly) outside the source.
 var ErrOutOfRange = errors.New("media: cut outside the source")
 
-// Span is a range of source time, [Start, End).
+// Span is a range of source time, [Start, End). It is the one span type of the pipeline: the
+// upload's plan, the cut, the subtitle re-timing and the audio extraction all use it as is.
 type Span struct {
-	Start, End time.Duration
+	Start time.Duration `json:"start_ns"`
+	End   time.Duration `json:"end_ns"`
 }
+
+// Len is the length of the span.
+func (s Span) Len() time.Duration { return s.End - s.Start }
 
 func (s Span) String() string { return fmt.Sprintf("[%s, %s)", fmtDur(s.Start), fmtDur(s.End)) }
 
@@ -103,10 +108,11 @@ type CutResult struct {
 	Fallback string
 }
 
-// Chapter is a chapter start in replay (output) time.
+// Chapter is a titled point in time: in replay (output) time when given to Render. The pipeline's
+// plan keeps its chapters in source time with this same type.
 type Chapter struct {
-	Start time.Duration
-	Title string
+	Start time.Duration `json:"start_ns"`
+	Title string        `json:"title"`
 }
 
 // RenderOptions tune Render; the zero value means defaults.

@@ -1,6 +1,7 @@
 package subtitle
 
 import (
+	"codeberg.org/atelier/atelier/pipeline/media"
 	"context"
 	"errors"
 	"fmt"
@@ -27,11 +28,22 @@ import (
 //
 // The published replay-time track is served by the web package at /replays/{id}/subtitles/{lang}.vtt.
 type API struct {
-	Tracks *Tracks
-	// Recording tells whether a recording exists (an error wrapping httpapi.ErrNotFound when
-	// not) and, once its replay is ready, the source spans the replay really kept (the actual cut
-	// points). The pipeline's Service.KeptSpans, adapted in cmd/atelier.
-	Recording func(ctx context.Context, id string) (keep []Span, ready bool, err error)
+	tracks     *Tracks
+	recordings Recordings
+}
+
+// Recordings is what the API asks about recordings (*pipeline.Service has it).
+type Recordings interface {
+	// KeptSpans tells whether a recording exists (an error wrapping httpapi.ErrNotFound when
+	// not) and, once its replay is ready, the source spans the replay really kept (the actual
+	// cut points).
+	KeptSpans(ctx context.Context, id string) (keep []media.Span, ready bool, err error)
+}
+
+// NewAPI returns the subtitle routes over tracks, asking recs about recordings. Both are
+// required: the routes have what they need from the start, never a 503 until late wiring.
+func NewAPI(tracks *Tracks, recs Recordings) *API {
+	return &API{tracks: tracks, recordings: recs}
 }
 
 // TrackReply is a track as the API lists it.
@@ -72,7 +84,7 @@ func (a *API) Put(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return httpapi.Invalid("status", "status %q: use draft or reviewed", s)
 	}
-	keep, ready, err := a.Recording(ctx, id)
+	keep, ready, err := a.recordings.KeptSpans(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -80,7 +92,7 @@ func (a *API) Put(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	subs, lang, warnings, err := a.Tracks.SaveSource(ctx, id, lang, data, hintFrom(r))
+	subs, lang, warnings, err := a.tracks.SaveSource(ctx, id, lang, data, hintFrom(r))
 	var pe *ParseError
 	if errors.As(err, &pe) {
 		return httpapi.Invalid("file", "%s", pe.Where())
@@ -93,7 +105,7 @@ func (a *API) Put(w http.ResponseWriter, r *http.Request) error {
 		by = p.Name
 	}
 	reply := PutReply{TrackReply: TrackReply{Lang: lang, Kind: KindManual, Status: "pending", CueCount: len(subs.Items), UpdatedBy: by,
-		UpdatedAt: a.Tracks.now(), URL: "/replays/" + id + "/subtitles/" + lang + ".vtt"}, Warnings: []string{}}
+		UpdatedAt: a.tracks.now(), URL: "/replays/" + id + "/subtitles/" + lang + ".vtt"}, Warnings: []string{}}
 	for _, w := range warnings {
 		reply.Warnings = append(reply.Warnings, w.String())
 	}
@@ -102,15 +114,15 @@ func (a *API) Put(w http.ResponseWriter, r *http.Request) error {
 		httpapi.WriteJSON(w, http.StatusAccepted, reply)
 		return nil
 	}
-	tr, err := a.Tracks.Publish(ctx, id, lang, subs, keep, Info{Kind: KindManual, Status: status, UpdatedBy: by})
+	tr, err := a.tracks.Publish(ctx, id, lang, subs, keep, Info{Kind: KindManual, Status: status, UpdatedBy: by})
 	if err != nil {
 		return err
 	}
-	rp, err := a.Tracks.Catalog.Replay(ctx, id)
+	rp, err := a.tracks.Catalog.Replay(ctx, id)
 	if err != nil {
 		return fmt.Errorf("subtitle: tracks of %s: %w", id, err)
 	}
-	if err := a.Tracks.WriteMaster(ctx, id, rp.Tracks); err != nil {
+	if err := a.tracks.WriteMaster(ctx, id, rp.Tracks); err != nil {
 		return err
 	}
 	reply.Status, reply.CueCount, reply.UpdatedAt = tr.Status, tr.CueCount, tr.UpdatedAt
@@ -140,12 +152,12 @@ func hintFrom(r *http.Request) string {
 func (a *API) List(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["id"]
-	if _, _, err := a.Recording(ctx, id); err != nil {
+	if _, _, err := a.recordings.KeptSpans(ctx, id); err != nil {
 		return err
 	}
 	items := []TrackReply{}
 	seen := map[string]bool{}
-	rp, err := a.Tracks.Catalog.Replay(ctx, id)
+	rp, err := a.tracks.Catalog.Replay(ctx, id)
 	if err != nil && !errors.Is(err, httpapi.ErrNotFound) {
 		return err
 	}
@@ -154,7 +166,7 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) error {
 		items = append(items, TrackReply{Lang: tr.Lang, Kind: tr.Kind, Status: tr.Status, CueCount: tr.CueCount,
 			UpdatedBy: tr.UpdatedBy, UpdatedAt: tr.UpdatedAt, URL: "/replays/" + id + "/subtitles/" + tr.Lang + ".vtt"})
 	}
-	srcs, err := a.Tracks.sources(ctx, id)
+	srcs, err := a.tracks.sources(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -181,10 +193,10 @@ func (a *API) GetSource(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return httpapi.Invalid("lang", "%s", strings.TrimPrefix(err.Error(), "subtitle: "))
 	}
-	if _, _, err := a.Recording(ctx, id); err != nil {
+	if _, _, err := a.recordings.KeptSpans(ctx, id); err != nil {
 		return err
 	}
-	srcs, err := a.Tracks.sources(ctx, id)
+	srcs, err := a.tracks.sources(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -192,7 +204,7 @@ func (a *API) GetSource(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return fmt.Errorf("subtitle: recording %s has no %s track: %w", id, lang, httpapi.ErrNotFound)
 	}
-	data, err := a.Tracks.read(ctx, f.key)
+	data, err := a.tracks.read(ctx, f.key)
 	if errors.Is(err, assets.ErrNotExist) {
 		return fmt.Errorf("subtitle: %s: %w", f.key, httpapi.ErrNotFound)
 	}

@@ -33,6 +33,14 @@ type apiEnv struct {
 	ready   bool
 }
 
+// KeptSpans makes the env the API's Recordings: one recording, rec1, ready when env.ready.
+func (e *apiEnv) KeptSpans(ctx context.Context, id string) ([]media.Span, bool, error) {
+	if id != "rec1" {
+		return nil, false, httpapi.ErrNotFound
+	}
+	return goldenKeep, e.ready, nil
+}
+
 func newAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
 	ctx := context.Background()
@@ -54,13 +62,8 @@ func newAPIEnv(t *testing.T) *apiEnv {
 		t.Fatal(err)
 	}
 	env := &apiEnv{media: store, catalog: cat}
-	env.tracks = &Tracks{Media: store, Catalog: cat, Now: func() time.Time { return time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC) }}
-	api := &API{Tracks: env.tracks, Recording: func(ctx context.Context, id string) ([]Span, bool, error) {
-		if id != "rec1" {
-			return nil, false, httpapi.ErrNotFound
-		}
-		return goldenKeep, env.ready, nil
-	}}
+	env.tracks = &Tracks{Store: store, Catalog: cat, Now: func() time.Time { return time.Date(2026, 11, 24, 15, 0, 0, 0, time.UTC) }}
+	api := NewAPI(env.tracks, env)
 	r := mux.NewRouter()
 	withUser := func(next httpapi.HandlerFunc) http.Handler {
 		return httpapi.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
@@ -234,12 +237,12 @@ func TestPublishAllAndAutoCaption(t *testing.T) {
 	ctx := context.Background()
 	// An upload's file, and an automatic draft in another language.
 	srt := []byte("1\n00:00:15,000 --> 00:00:18,000\nbonjour\n")
-	if _, err := env.media.Put(ctx, SourceKey("rec1", "fr", ".srt"), bytes.NewReader(srt), int64(len(srt)), ""); err != nil {
+	if _, err := env.media.Put(ctx, "recordings/rec1/subtitles/fr.srt", bytes.NewReader(srt), int64(len(srt)), ""); err != nil {
 		t.Fatal(err)
 	}
 	ft := &fakeTranscriber{}
 	env.tracks.Transcriber = ft
-	env.tracks.ExtractAudio = func(ctx context.Context, src, dst string, keep ...Span) error {
+	env.tracks.ExtractAudio = func(ctx context.Context, src, dst string, keep ...media.Span) error {
 		if len(keep) != 2 {
 			t.Errorf("audio extracted with kept spans %v", keep)
 		}
@@ -271,7 +274,7 @@ func TestPublishAllAndAutoCaption(t *testing.T) {
 	}
 	// Stored in source time (11-13 s; 39-41 s across the removed 30-40 s), published back in
 	// replay time unchanged.
-	if got := env.get(t, SourceKey("rec1", "en", ".auto.vtt")); !strings.Contains(got, "00:00:11.000 --> 00:00:13.000\nhello automatic") ||
+	if got := env.get(t, "recordings/rec1/subtitles/en.auto.vtt"); !strings.Contains(got, "00:00:11.000 --> 00:00:13.000\nhello automatic") ||
 		!strings.Contains(got, "00:00:29.000 --> 00:00:41.000\nacross the join") {
 		t.Errorf("auto draft not in source time:\n%s", got)
 	}

@@ -2,17 +2,12 @@ package subtitle
 
 import (
 	"cmp"
+	"codeberg.org/atelier/atelier/pipeline/media"
 	"slices"
 	"time"
 
 	"github.com/asticode/go-astisub"
 )
-
-// Span is a range of source time, [Start, End). It has the same fields as media.Span, so the
-// pipeline converts with subtitle.Span(s) (this package must not import the pipeline).
-type Span struct {
-	Start, End time.Duration
-}
 
 // MinClippedCue is the shortest remnant of a clipped cue that Retime keeps: a cue cut down to
 // less than this would flash on screen for too short a time to be read.
@@ -20,15 +15,15 @@ const MinClippedCue = 100 * time.Millisecond
 
 // NormalizeSpans sorts spans, drops empty ones, clamps negative starts to 0, and merges spans
 // that overlap or touch.
-func NormalizeSpans(keep []Span) []Span {
-	out := make([]Span, 0, len(keep))
+func NormalizeSpans(keep []media.Span) []media.Span {
+	out := make([]media.Span, 0, len(keep))
 	for _, s := range keep {
 		s.Start = max(s.Start, 0)
 		if s.End > s.Start {
 			out = append(out, s)
 		}
 	}
-	slices.SortFunc(out, func(a, b Span) int { return cmp.Compare(a.Start, b.Start) })
+	slices.SortFunc(out, func(a, b media.Span) int { return cmp.Compare(a.Start, b.Start) })
 	merged := out[:0]
 	for _, s := range out {
 		if n := len(merged); n > 0 && s.Start <= merged[n-1].End {
@@ -41,7 +36,7 @@ func NormalizeSpans(keep []Span) []Span {
 }
 
 // KeptDuration is the length of the replay made of keep.
-func KeptDuration(keep []Span) time.Duration {
+func KeptDuration(keep []media.Span) time.Duration {
 	var d time.Duration
 	for _, s := range NormalizeSpans(keep) {
 		d += s.End - s.Start
@@ -67,7 +62,7 @@ func KeptDuration(keep []Span) time.Duration {
 //
 // An empty keep means "no edit": the cues are returned unchanged (copied). To also clip cues that
 // run past the end of the recording, pass keep = [{0, duration}].
-func Retime(subs *astisub.Subtitles, keep []Span) *astisub.Subtitles {
+func Retime(subs *astisub.Subtitles, keep []media.Span) *astisub.Subtitles {
 	out := astisub.NewSubtitles()
 	if subs == nil {
 		return out
@@ -88,7 +83,7 @@ func Retime(subs *astisub.Subtitles, keep []Span) *astisub.Subtitles {
 		total += s.End - s.Start
 	}
 	toReplay := func(t time.Duration) (time.Duration, bool) {
-		i, found := slices.BinarySearchFunc(spans, t, func(s Span, t time.Duration) int {
+		i, found := slices.BinarySearchFunc(spans, t, func(s media.Span, t time.Duration) int {
 			switch {
 			case s.End <= t:
 				return -1
@@ -167,7 +162,7 @@ func copyItem(it *astisub.Item) *astisub.Item {
 // Retime. A cue start maps into the kept span it falls in, a cue end into the span it closes, so
 // a cue across a join covers the removed material between and Retime gives it back unchanged.
 // Times past the end of the replay map to the end of the last span. An empty keep means no edit.
-func ToSource(subs *astisub.Subtitles, keep []Span) *astisub.Subtitles {
+func ToSource(subs *astisub.Subtitles, keep []media.Span) *astisub.Subtitles {
 	out := astisub.NewSubtitles()
 	if subs == nil {
 		return out

@@ -2,6 +2,7 @@ package subtitle
 
 import (
 	"bytes"
+	"codeberg.org/atelier/atelier/pipeline/media"
 	"encoding/binary"
 	"flag"
 	"os"
@@ -33,7 +34,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // The edit of the golden test: an accurate cut keeping 0:10-0:30 and 0:40-1:00 of the source.
-var goldenKeep = []Span{{40 * time.Second, time.Minute}, {10 * time.Second, 30 * time.Second}}
+var goldenKeep = []media.Span{{Start: 40 * time.Second, End: time.Minute}, {Start: 10 * time.Second, End: 30 * time.Second}}
 
 // TestRetimeGolden: a Latin-1 SRT (CRLF, italics, a {\an8} position) with cues before the first
 // kept range, straddling a cut, inside kept material, split by a removed middle range, wholly
@@ -68,20 +69,20 @@ func TestRetime(t *testing.T) {
 	tests := []struct {
 		name string
 		in   []c
-		keep []Span
+		keep []media.Span
 		want []c
 	}{
 		{"no edit copies", []c{{1 * s, 2 * s, "a"}}, nil, []c{{1 * s, 2 * s, "a"}}},
-		{"kept shifted", []c{{12 * s, 14 * s, "a"}}, []Span{{10 * s, 20 * s}}, []c{{2 * s, 4 * s, "a"}}},
-		{"wholly removed", []c{{2 * s, 4 * s, "a"}}, []Span{{10 * s, 20 * s}}, nil},
-		{"straddles start", []c{{8 * s, 12 * s, "a"}}, []Span{{10 * s, 20 * s}}, []c{{0, 2 * s, "a"}}},
-		{"straddles end", []c{{19 * s, 25 * s, "a"}}, []Span{{10 * s, 20 * s}}, []c{{9 * s, 10 * s, "a"}}},
-		{"removed middle: one cue", []c{{8 * s, 14 * s, "a"}}, []Span{{0, 10 * s}, {12 * s, 20 * s}}, []c{{8 * s, 12 * s, "a"}}},
-		{"across three spans", []c{{1 * s, 9 * s, "a"}}, []Span{{0, 2 * s}, {4 * s, 5 * s}, {8 * s, 10 * s}}, []c{{1 * s, 4 * s, "a"}}},
-		{"remnant too short", []c{{9950 * ms, 11 * s, "a"}}, []Span{{0, 10 * s}}, nil},
-		{"short but uncut cue kept", []c{{1 * s, 1*s + 50*ms, "a"}}, []Span{{0, 10 * s}}, []c{{1 * s, 1*s + 50*ms, "a"}}},
-		{"overlapping spans merged", []c{{5 * s, 15 * s, "a"}}, []Span{{8 * s, 20 * s}, {0, 10 * s}}, []c{{5 * s, 15 * s, "a"}}},
-		{"order kept", []c{{1 * s, 3 * s, "a"}, {2 * s, 4 * s, "b"}, {30 * s, 31 * s, "c"}}, []Span{{0, 10 * s}, {25 * s, 35 * s}},
+		{"kept shifted", []c{{12 * s, 14 * s, "a"}}, []media.Span{{Start: 10 * s, End: 20 * s}}, []c{{2 * s, 4 * s, "a"}}},
+		{"wholly removed", []c{{2 * s, 4 * s, "a"}}, []media.Span{{Start: 10 * s, End: 20 * s}}, nil},
+		{"straddles start", []c{{8 * s, 12 * s, "a"}}, []media.Span{{Start: 10 * s, End: 20 * s}}, []c{{0, 2 * s, "a"}}},
+		{"straddles end", []c{{19 * s, 25 * s, "a"}}, []media.Span{{Start: 10 * s, End: 20 * s}}, []c{{9 * s, 10 * s, "a"}}},
+		{"removed middle: one cue", []c{{8 * s, 14 * s, "a"}}, []media.Span{{Start: 0, End: 10 * s}, {Start: 12 * s, End: 20 * s}}, []c{{8 * s, 12 * s, "a"}}},
+		{"across three spans", []c{{1 * s, 9 * s, "a"}}, []media.Span{{Start: 0, End: 2 * s}, {Start: 4 * s, End: 5 * s}, {Start: 8 * s, End: 10 * s}}, []c{{1 * s, 4 * s, "a"}}},
+		{"remnant too short", []c{{9950 * ms, 11 * s, "a"}}, []media.Span{{Start: 0, End: 10 * s}}, nil},
+		{"short but uncut cue kept", []c{{1 * s, 1*s + 50*ms, "a"}}, []media.Span{{Start: 0, End: 10 * s}}, []c{{1 * s, 1*s + 50*ms, "a"}}},
+		{"overlapping spans merged", []c{{5 * s, 15 * s, "a"}}, []media.Span{{Start: 8 * s, End: 20 * s}, {Start: 0, End: 10 * s}}, []c{{5 * s, 15 * s, "a"}}},
+		{"order kept", []c{{1 * s, 3 * s, "a"}, {2 * s, 4 * s, "b"}, {30 * s, 31 * s, "c"}}, []media.Span{{Start: 0, End: 10 * s}, {Start: 25 * s, End: 35 * s}},
 			[]c{{1 * s, 3 * s, "a"}, {2 * s, 4 * s, "b"}, {15 * s, 16 * s, "c"}}},
 	}
 	for _, tt := range tests {
@@ -117,7 +118,7 @@ func TestRetimeInlineTimestamps(t *testing.T) {
 		astisub.LineItem{Text: "removed", StartAt: 11 * time.Second},
 		astisub.LineItem{Text: "kept", StartAt: 13 * time.Second})
 	in := &astisub.Subtitles{Items: []*astisub.Item{it}}
-	out := Retime(in, []Span{{0, 10 * time.Second}, {12 * time.Second, 20 * time.Second}})
+	out := Retime(in, []media.Span{{Start: 0, End: 10 * time.Second}, {Start: 12 * time.Second, End: 20 * time.Second}})
 	items := out.Items[0].Lines[0].Items
 	if items[1].StartAt != 0 || items[2].StartAt != 11*time.Second {
 		t.Errorf("inline timestamps: %s %s, want 0 (dropped) and 11s", items[1].StartAt, items[2].StartAt)
@@ -155,9 +156,9 @@ func FuzzRetime(f *testing.F) {
 			it.Comments = []string{strconv.Itoa(len(in.Items))}
 			in.Items = append(in.Items, it)
 		}
-		var keep []Span
+		var keep []media.Span
 		for _, p := range pairs(spanData) {
-			keep = append(keep, Span{p[0], p[1]})
+			keep = append(keep, media.Span{Start: p[0], End: p[1]})
 		}
 		if len(keep) == 0 {
 			return
@@ -167,13 +168,13 @@ func FuzzRetime(f *testing.F) {
 		out := Retime(in, keep)
 
 		// source pieces of a replay interval
-		unmap := func(s, e time.Duration) []Span {
-			var pieces []Span
+		unmap := func(s, e time.Duration) []media.Span {
+			var pieces []media.Span
 			var off time.Duration
 			for _, k := range spans {
 				l := k.End - k.Start
 				if ps, pe := max(s, off), min(e, off+l); pe > ps {
-					pieces = append(pieces, Span{k.Start + ps - off, k.Start + pe - off})
+					pieces = append(pieces, media.Span{Start: k.Start + ps - off, End: k.Start + pe - off})
 				}
 				off += l
 			}

@@ -2,6 +2,7 @@ package subtitle
 
 import (
 	"bytes"
+	"codeberg.org/atelier/atelier/assets/layout"
 	"context"
 	"errors"
 	"fmt"
@@ -24,12 +25,9 @@ import (
 	"codeberg.org/atelier/atelier/pipeline/media"
 )
 
-// Where tracks live in storage.
-//
-//	recordings/{id}/subtitles/{lang}.{srt|vtt|ass|ssa|ttml}  a track as the animator sent it, source time
-//	recordings/{id}/subtitles/{lang}.auto.vtt                an automatic draft, source time
-//	replays/{id}/subtitles/{lang}.vtt                        the published track, replay time
-//	replays/{id}/hls/subs/{lang}/index.m3u8 + NNNNN.vtt      its HLS rendition, listed in hls/master.m3u8
+// Where tracks live in storage: see assets/layout (Recording.SubtitleKey for the source-time
+// files as sent or drafted, Replay.SubtitleKey for the published WebVTT, Replay.SubtitleHLSPrefix
+// for its HLS rendition, listed in hls/master.m3u8).
 //
 // Source-time files are the truth: every render of the replay (new cuts) re-times them again. A
 // manual file wins over an automatic draft in the same language.
@@ -42,7 +40,7 @@ const (
 	StatusReviewed = "reviewed"
 )
 
-// Storage is what Tracks needs from the media store (assets.Store has it).
+// Storage is what Tracks needs from the store (assets.Store has it).
 type Storage interface {
 	Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (assets.Info, error)
 	Open(ctx context.Context, key string, rng *assets.Range) (io.ReadCloser, assets.Info, error)
@@ -73,12 +71,12 @@ var ErrUnsupportedLang = errors.New("language not supported by the transcriber")
 
 // Tracks stores, re-times and publishes the subtitle tracks of recordings.
 type Tracks struct {
-	Media   Storage
+	Store   Storage
 	Catalog Catalog
 	Log     *slog.Logger
 	// Transcriber and ExtractAudio (transcribe.ExtractAudio) enable AutoCaption; nil disables it.
 	Transcriber  Transcriber
-	ExtractAudio func(ctx context.Context, src, dstWAV string, keep ...Span) error
+	ExtractAudio func(ctx context.Context, src, dstWAV string, keep ...media.Span) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -96,20 +94,6 @@ func (t *Tracks) log() *slog.Logger {
 	}
 	return slog.Default()
 }
-
-// SourceKey is where a source-time track is stored; ext is ".srt", ".vtt", ".ass", ".ssa",
-// ".ttml" or ".auto.vtt".
-func SourceKey(recordingID, lang, ext string) string {
-	return "recordings/" + recordingID + "/subtitles/" + lang + ext
-}
-
-// TrackKey is where the published WebVTT of a replay's track is stored.
-func TrackKey(replayID, lang string) string {
-	return "replays/" + replayID + "/subtitles/" + lang + ".vtt"
-}
-
-// HLSDir is where the HLS rendition of a track is stored, relative to replays/{id}/hls/.
-func HLSDir(lang string) string { return "subs/" + lang + "/" }
 
 var formatExt = map[Format]string{FormatSRT: ".srt", FormatWebVTT: ".vtt", FormatSSA: ".ass", FormatTTML: ".ttml"}
 
@@ -143,8 +127,8 @@ func parseSourceKey(prefix, key string) (sourceFile, bool) {
 // sources lists a recording's source-time tracks, one per language: the manual file when there
 // is one, else the automatic draft.
 func (t *Tracks) sources(ctx context.Context, id string) (map[string]sourceFile, error) {
-	prefix := SourceKey(id, "", "")
-	infos, err := t.Media.List(ctx, prefix)
+	prefix := layout.Recording(id).SubtitlePrefix()
+	infos, err := t.Store.List(ctx, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("subtitle: list tracks of %s: %w", id, err)
 	}
@@ -163,7 +147,7 @@ func (t *Tracks) sources(ctx context.Context, id string) (map[string]sourceFile,
 }
 
 func (t *Tracks) read(ctx context.Context, key string) ([]byte, error) {
-	rc, _, err := t.Media.Open(ctx, key, nil)
+	rc, _, err := t.Store.Open(ctx, key, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +156,7 @@ func (t *Tracks) read(ctx context.Context, key string) ([]byte, error) {
 }
 
 func (t *Tracks) put(ctx context.Context, key string, data []byte, ct string) error {
-	if _, err := t.Media.Put(ctx, key, bytes.NewReader(data), int64(len(data)), ct); err != nil {
+	if _, err := t.Store.Put(ctx, key, bytes.NewReader(data), int64(len(data)), ct); err != nil {
 		return fmt.Errorf("subtitle: store %s: %w", key, err)
 	}
 	return nil
@@ -204,18 +188,19 @@ func (t *Tracks) SaveSource(ctx context.Context, recordingID, lang string, data 
 		return nil, "", nil, err
 	}
 	ext := formatExt[detectFormat(text, hint)]
-	key := SourceKey(recordingID, lang, ext)
+	rec := layout.Recording(recordingID)
+	key := rec.SubtitleKey(lang, ext)
 	// Stored as UTF-8 (the decoded text): the original encoding has done its job.
 	if err := t.put(ctx, key, []byte(text), extContentType[ext]); err != nil {
 		return nil, "", nil, err
 	}
-	srcs, err := t.Media.List(ctx, SourceKey(recordingID, "", ""))
+	srcs, err := t.Store.List(ctx, rec.SubtitlePrefix())
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("subtitle: list tracks of %s: %w", recordingID, err)
 	}
 	for _, in := range srcs {
-		if f, ok := parseSourceKey(SourceKey(recordingID, "", ""), in.Key); ok && f.lang == lang && in.Key != key {
-			if err := t.Media.Delete(ctx, in.Key); err != nil && !errors.Is(err, assets.ErrNotExist) {
+		if f, ok := parseSourceKey(rec.SubtitlePrefix(), in.Key); ok && f.lang == lang && in.Key != key {
+			if err := t.Store.Delete(ctx, in.Key); err != nil && !errors.Is(err, assets.ErrNotExist) {
 				return nil, "", nil, fmt.Errorf("subtitle: replace %s: %w", in.Key, err)
 			}
 		}
@@ -226,7 +211,7 @@ func (t *Tracks) SaveSource(ctx context.Context, recordingID, lang string, data 
 // Publish re-times one source-time track through keep (the replay's actual kept spans), stores
 // its WebVTT and HLS rendition, and records it in the catalog with info. It does not rewrite the
 // master playlist: call WriteMaster after the last track.
-func (t *Tracks) Publish(ctx context.Context, replayID, lang string, src *astisub.Subtitles, keep []Span, info Info) (catalog.Track, error) {
+func (t *Tracks) Publish(ctx context.Context, replayID, lang string, src *astisub.Subtitles, keep []media.Span, info Info) (catalog.Track, error) {
 	duration := KeptDuration(keep)
 	out := Retime(src, keep)
 	if len(keep) == 0 { // no edit: the rendition covers the cues
@@ -238,11 +223,12 @@ func (t *Tracks) Publish(ctx context.Context, replayID, lang string, src *astisu
 	if err != nil {
 		return catalog.Track{}, err
 	}
-	if err := t.put(ctx, TrackKey(replayID, lang), vtt, "text/vtt; charset=utf-8"); err != nil {
+	rp := layout.Replay(replayID)
+	if err := t.put(ctx, rp.SubtitleKey(lang), vtt, "text/vtt; charset=utf-8"); err != nil {
 		return catalog.Track{}, err
 	}
 	if duration > 0 {
-		dir := "replays/" + replayID + "/hls/" + HLSDir(lang)
+		dir := rp.SubtitleHLSPrefix(lang)
 		pl, segs, err := Segment(out, duration, SegmentOptions{})
 		if err != nil {
 			return catalog.Track{}, err
@@ -257,11 +243,11 @@ func (t *Tracks) Publish(ctx context.Context, replayID, lang string, src *astisu
 			return catalog.Track{}, err
 		}
 		// Segments of an earlier, longer version.
-		if old, err := t.Media.List(ctx, dir); err == nil {
+		if old, err := t.Store.List(ctx, dir); err == nil {
 			for _, o := range old {
 				name := strings.TrimPrefix(o.Key, dir)
 				if _, ok := segs[name]; !ok && name != "index.m3u8" {
-					_ = t.Media.Delete(ctx, o.Key)
+					_ = t.Store.Delete(ctx, o.Key)
 				}
 			}
 		}
@@ -283,7 +269,7 @@ func (t *Tracks) Publish(ctx context.Context, replayID, lang string, src *astisu
 // once a render's outputs are stored. by is recorded as the author of tracks the catalog does
 // not know yet (files that came with the upload). A track that no longer parses is logged and
 // skipped: it must not fail the replay.
-func (t *Tracks) PublishAll(ctx context.Context, replayID string, keep []Span, by string) ([]catalog.Track, error) {
+func (t *Tracks) PublishAll(ctx context.Context, replayID string, keep []media.Span, by string) ([]catalog.Track, error) {
 	srcs, err := t.sources(ctx, replayID)
 	if err != nil {
 		return nil, err
@@ -332,7 +318,7 @@ func (t *Tracks) PublishAll(ctx context.Context, replayID string, keep []Span, b
 // lang (the replay's language) from the source media at sourcePath when captions are enabled and
 // no manual track exists, then PublishAll through keep, the actual kept spans. A failed
 // transcription is logged, not returned: captions must not fail the replay.
-func (t *Tracks) PublishReplay(ctx context.Context, replayID, lang, sourcePath string, keep []Span, by string) ([]catalog.Track, error) {
+func (t *Tracks) PublishReplay(ctx context.Context, replayID, lang, sourcePath string, keep []media.Span, by string) ([]catalog.Track, error) {
 	if lang != "" && sourcePath != "" {
 		if _, err := t.AutoCaption(ctx, replayID, lang, sourcePath, keep); err != nil {
 			if ctx.Err() != nil {
@@ -348,8 +334,8 @@ func (t *Tracks) PublishReplay(ctx context.Context, replayID, lang, sourcePath s
 // hls/variants.json, with one subtitle rendition per track. Without variants.json (the replay is
 // not rendered yet) it does nothing: the next render's PublishAll writes it.
 func (t *Tracks) WriteMaster(ctx context.Context, replayID string, tracks []catalog.Track) error {
-	base := "replays/" + replayID + "/"
-	data, err := t.read(ctx, base+media.VariantsFile)
+	rp := layout.Replay(replayID)
+	data, err := t.read(ctx, rp.Key(media.VariantsFile))
 	if errors.Is(err, assets.ErrNotExist) {
 		return nil
 	}
@@ -361,7 +347,7 @@ func (t *Tracks) WriteMaster(ctx context.Context, replayID string, tracks []cata
 		return fmt.Errorf("subtitle: %s: %w", replayID, err)
 	}
 	master := media.MasterPlaylist(variants, Renditions(tracks))
-	return t.put(ctx, base+"hls/master.m3u8", master, "application/vnd.apple.mpegurl")
+	return t.put(ctx, rp.HLSKey("master.m3u8"), master, "application/vnd.apple.mpegurl")
 }
 
 // Renditions lists tracks as HLS subtitle renditions, sorted by language. Automatic tracks are
@@ -378,7 +364,7 @@ func Renditions(tracks []catalog.Track) []media.SubtitleRendition {
 		if tr.Kind == KindAuto {
 			name += " (automatic)"
 		}
-		out = append(out, media.SubtitleRendition{Lang: tr.Lang, Name: name, URI: HLSDir(tr.Lang) + "index.m3u8"})
+		out = append(out, media.SubtitleRendition{Lang: tr.Lang, Name: name, URI: layout.SubtitleHLSDir(tr.Lang) + "index.m3u8"})
 	}
 	slices.SortFunc(out, func(a, b media.SubtitleRendition) int { return strings.Compare(a.Lang, b.Lang) })
 	return out
@@ -391,7 +377,7 @@ func Renditions(tracks []catalog.Track) []media.SubtitleRendition {
 // time (ToSource) and stored like every other track, so that an animator corrects it against
 // the raw recording and a re-cut re-times it. It returns whether a draft was made; call
 // PublishAll afterwards to publish it.
-func (t *Tracks) AutoCaption(ctx context.Context, recordingID, lang, sourcePath string, keep []Span) (bool, error) {
+func (t *Tracks) AutoCaption(ctx context.Context, recordingID, lang, sourcePath string, keep []media.Span) (bool, error) {
 	if t.Transcriber == nil || t.ExtractAudio == nil {
 		return false, nil
 	}
@@ -427,7 +413,7 @@ func (t *Tracks) AutoCaption(ctx context.Context, recordingID, lang, sourcePath 
 	if err != nil {
 		return false, err
 	}
-	if err := t.put(ctx, SourceKey(recordingID, lang, ".auto.vtt"), vtt, "text/vtt; charset=utf-8"); err != nil {
+	if err := t.put(ctx, layout.Recording(recordingID).SubtitleKey(lang, ".auto.vtt"), vtt, "text/vtt; charset=utf-8"); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -436,7 +422,7 @@ func (t *Tracks) AutoCaption(ctx context.Context, recordingID, lang, sourcePath 
 // BurnInFile writes the replay-time track of lang, re-timed through keep, to dst (WebVTT) for
 // media.RenderOptions.BurnIn. It fails with assets.ErrNotExist when the recording has no track
 // in lang.
-func (t *Tracks) BurnInFile(ctx context.Context, recordingID, lang string, keep []Span, dst string) error {
+func (t *Tracks) BurnInFile(ctx context.Context, recordingID, lang string, keep []media.Span, dst string) error {
 	lang, err := CanonicalLang(lang)
 	if err != nil {
 		return err

@@ -6,12 +6,12 @@ package transcribe
 
 import (
 	"bytes"
+	"codeberg.org/atelier/atelier/internal/proc"
+	"codeberg.org/atelier/atelier/pipeline/media"
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/asticode/go-astisub"
@@ -60,7 +60,7 @@ func New(backend, command string) (Transcriber, error) {
 // ranges are kept, back to back (the replay's audio, without cutting the video). Paths are given
 // as file: URLs and only file and pipe protocols are allowed, so a crafted input cannot make
 // ffmpeg open a URL.
-func ExtractAudioArgs(src, dstWAV string, keep ...subtitle.Span) []string {
+func ExtractAudioArgs(src, dstWAV string, keep ...media.Span) []string {
 	args := []string{
 		"-nostdin", "-hide_banner", "-loglevel", "error", "-y",
 		"-protocol_whitelist", "file,pipe",
@@ -82,48 +82,25 @@ func secs(d time.Duration) string {
 	return fmt.Sprintf("%d.%06d", d/time.Second, (d%time.Second)/time.Microsecond)
 }
 
-// ExtractAudio runs ffmpeg (from PATH) with ExtractAudioArgs.
-func ExtractAudio(ctx context.Context, src, dstWAV string, keep ...subtitle.Span) error {
-	if _, err := run(ctx, "ffmpeg", ExtractAudioArgs(src, dstWAV, keep...), nil); err != nil {
+// ExtractAudio runs ffmpeg (media.FFmpegPath, like every other ffmpeg run) with
+// ExtractAudioArgs.
+func ExtractAudio(ctx context.Context, src, dstWAV string, keep ...media.Span) error {
+	if _, err := run(ctx, media.FFmpegPath, ExtractAudioArgs(src, dstWAV, keep...), nil); err != nil {
 		return fmt.Errorf("transcribe: extract audio: %w", err)
 	}
 	return nil
 }
 
-const stderrTail = 16 << 10
-
-// tailBuffer keeps the last stderrTail bytes written to it.
-type tailBuffer struct{ b []byte }
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if len(t.b) > stderrTail {
-		t.b = t.b[len(t.b)-stderrTail:]
-	}
-	return len(p), nil
-}
-
-// run executes name with args (never through a shell), returns its stdout, and on failure an
-// error carrying the tail of its stderr. On cancel the process gets SIGINT, then is killed.
+// run executes name with args through internal/proc, returns its stdout, and on failure an
+// error carrying the tail of its stderr.
 func run(ctx context.Context, name string, args []string, env []string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
-	cmd.WaitDelay = 5 * time.Second
-	if env != nil {
-		cmd.Env = env
-	}
 	var stdout bytes.Buffer
-	var stderr tailBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s: %w", name, ctx.Err())
-		}
-		tail := strings.TrimSpace(string(stderr.b))
-		if tail == "" {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		return nil, fmt.Errorf("%s: %w: %s", name, err, tail)
+	tail, err := proc.Run(ctx, name, args, proc.Options{Stdout: &stdout, Env: env})
+	switch {
+	case err == nil:
+		return stdout.Bytes(), nil
+	case ctx.Err() != nil, tail == "":
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return stdout.Bytes(), nil
+	return nil, fmt.Errorf("%s: %w: %s", name, err, tail)
 }

@@ -1,6 +1,7 @@
 package transcribe
 
 import (
+	"codeberg.org/atelier/atelier/pipeline/media"
 	"context"
 	"errors"
 	"os"
@@ -21,8 +22,8 @@ func TestExtractAudioArgs(t *testing.T) {
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	got = strings.Join(ExtractAudioArgs("/in/rec.mp4", "/tmp/a.wav", subtitle.Span{Start: 40 * time.Second, End: time.Minute},
-		subtitle.Span{Start: 10*time.Second + 500*time.Millisecond, End: 30 * time.Second}), " ")
+	got = strings.Join(ExtractAudioArgs("/in/rec.mp4", "/tmp/a.wav", media.Span{Start: 40 * time.Second, End: time.Minute},
+		media.Span{Start: 10*time.Second + 500*time.Millisecond, End: 30 * time.Second}), " ")
 	want = "-nostdin -hide_banner -loglevel error -y -protocol_whitelist file,pipe -i file:/in/rec.mp4 -map 0:a:0 -vn -sn -dn " +
 		"-af aselect='between(t,10.500000,30.000000)+between(t,40.000000,60.000000)',asetpts=N/SR/TB -ac 1 -ar 16000 -c:a pcm_s16le -f wav file:/tmp/a.wav"
 	if got != want {
@@ -96,7 +97,7 @@ func TestPocketsphinx(t *testing.T) {
 	}
 	span := audioDuration(t, wav)
 	kept := filepath.Join(t.TempDir(), "kept.wav")
-	if err := ExtractAudio(ctx, clip, kept, subtitle.Span{Start: 0, End: time.Second}, subtitle.Span{Start: 2 * time.Second, End: 3 * time.Second}); err != nil {
+	if err := ExtractAudio(ctx, clip, kept, media.Span{Start: 0, End: time.Second}, media.Span{Start: 2 * time.Second, End: 3 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	if d := audioDuration(t, kept); d < 1900*time.Millisecond || d > 2100*time.Millisecond {
