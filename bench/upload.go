@@ -1,15 +1,13 @@
 package main
 
 import (
+	"codeberg.org/atelier/atelier/internal/testenv"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/textproto"
 	"os"
@@ -24,97 +22,24 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// s3Server is a versitygw on 127.0.0.1 with a posix backend, as internal/testenv starts it for
-// tests (which needs a testing.T; this is the bench's own).
-type s3Server struct {
-	Endpoint, AccessKey, SecretKey, Dir string
-	cmd                                 *exec.Cmd
-	done                                chan struct{}
-}
-
-func startS3(ctx context.Context, c config, dir string) (*s3Server, error) {
+// startS3 starts the versitygw that internal/testenv starts for tests (the same start-up), with
+// its backend in dir; its output goes to versitygw.log in the results directory when it stops.
+func startS3(c config, dir string) (*testenv.S3Server, func(), error) {
 	bin := os.Getenv("ATELIER_VERSITYGW")
 	if bin == "" {
 		bin = filepath.Join(c.Root, ".cache", "bin", "versitygw")
 	}
 	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("versitygw (S3 server) not found at %s: `make deps-test` builds it: %w", bin, err)
+		return nil, nil, fmt.Errorf("versitygw (S3 server) not found at %s: `make deps-test` builds it: %w", bin, err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	port, err := freePort()
+	s3, err := testenv.StartS3(bin, dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s := &s3Server{Endpoint: "127.0.0.1:" + strconv.Itoa(port), AccessKey: randHex(10), SecretKey: randHex(20), Dir: dir,
-		done: make(chan struct{})}
-	s.cmd = exec.CommandContext(ctx, bin, "--access", s.AccessKey, "--secret", s.SecretKey, "--region", "us-east-1",
-		"--port", s.Endpoint, "--keep-alive", "--quiet", "posix", dir)
-	logFile, err := os.Create(filepath.Join(c.Out, "versitygw.log"))
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close() // the child holds its own descriptor
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() { s.cmd.Wait(); close(s.done) }()
-	if err := waitHTTP(ctx, "http://"+s.Endpoint+"/", s.done); err != nil {
-		s.stop()
-		return nil, fmt.Errorf("versitygw: %w (log in %s)", err, logFile.Name())
-	}
-	return s, nil
-}
-
-func (s *s3Server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
-	}
-}
-
-// waitHTTP waits until url gives any HTTP answer, or done closes.
-func waitHTTP(ctx context.Context, url string, done <-chan struct{}) error {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-done:
-			return errors.New("exited before answering")
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		resp, err := client.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no answer on %s within 30 s: %w", url, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+	return s3, func() {
+		s3.Stop()
+		_ = os.WriteFile(filepath.Join(c.Out, "versitygw.log"), []byte(s3.Logs()+"\n"), 0o644)
+	}, nil
 }
 
 // benchUpload sends a large video through POST /api/recordings of a real `atelier serve` with S3
@@ -142,11 +67,11 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 	if _, _, err := runCmd(build); err != nil {
 		return err
 	}
-	s3, err := startS3(ctx, c, filepath.Join(work, "s3"))
+	s3, stopS3, err := startS3(c, filepath.Join(work, "s3"))
 	if err != nil {
 		return err
 	}
-	defer s3.stop()
+	defer stopS3()
 	mc, err := minio.New(s3.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, ""), Region: "us-east-1"})
 	if err != nil {
 		return err
@@ -182,12 +107,12 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 	}
 	uploadOnce = func(run int, file string) (time.Duration, int64, error) {
 		data := filepath.Join(work, "data-"+strconv.Itoa(run))
-		port, err := freePort()
+		port, err := testenv.FreePort()
 		if err != nil {
 			return 0, 0, err
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
-		token := randHex(32)
+		token := testenv.RandHex(32)
 		logFile, err := os.Create(filepath.Join(c.Out, "upload-atelier.log"))
 		if err != nil {
 			return 0, 0, err
@@ -217,7 +142,7 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 			os.RemoveAll(data)
 			os.RemoveAll(filepath.Join(s3.Dir, "atelier", "recordings"))
 		}()
-		if err := waitHTTP(ctx, "http://"+addr+"/healthz", done); err != nil {
+		if err := testenv.WaitHTTP(ctx, "http://"+addr+"/healthz", done, 30*time.Second); err != nil {
 			return 0, 0, fmt.Errorf("atelier serve: %w (log in %s)", err, logFile.Name())
 		}
 		t0 := time.Now()

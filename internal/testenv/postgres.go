@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"codeberg.org/atelier/atelier/internal/proc"
 	"errors"
 	"fmt"
 	"net"
@@ -30,7 +31,7 @@ type PostgresServer struct {
 	dir  string
 	cmd  *exec.Cmd
 	done chan struct{}
-	logs *tailBuffer
+	logs *proc.Tail
 	bin  string
 }
 
@@ -170,7 +171,7 @@ func startPostgres() (*PostgresServer, error) {
 			}
 		}
 	}
-	s := &PostgresServer{Host: "127.0.0.1", User: "postgres", dir: dir, bin: bin, logs: &tailBuffer{max: 8 << 10}}
+	s := &PostgresServer{Host: "127.0.0.1", User: "postgres", dir: dir, bin: bin, logs: &proc.Tail{Max: 8 << 10}}
 	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", s.User, "-A", "trust", "-E", "UTF8",
 		"--locale=C.UTF-8", "--no-sync")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
@@ -180,7 +181,7 @@ func startPostgres() (*PostgresServer, error) {
 	}
 	var lastErr error
 	for range 3 { // a free port can be taken by someone else before postgres binds it
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"codeberg.org/atelier/atelier/internal/proc"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -32,7 +34,7 @@ type S3Server struct {
 	bin  string
 	mu   sync.Mutex
 	done chan struct{} // closed when Cmd has exited
-	logs *tailBuffer
+	logs *proc.Tail
 }
 
 // VersityGW returns the versitygw binary: $ATELIER_VERSITYGW when set,
@@ -62,33 +64,40 @@ func S3(t testing.TB) *S3Server {
 	t.Helper()
 	bin, err := VersityGW()
 	Require(t, "versitygw (S3 test server)", err)
-	dir := filepath.Join(t.TempDir(), "s3")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
+	s, err := StartS3(bin, filepath.Join(t.TempDir(), "s3"))
+	if err != nil {
+		t.Fatalf("testenv: s3: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// StartS3 starts the versitygw at bin with fresh random keys and an empty
+// posix backend in dir (created), and waits until it answers. The caller
+// stops it with Stop. S3 is the same for tests; the bench command calls this.
+func StartS3(bin, dir string) (*S3Server, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
 	}
 	s := &S3Server{
-		AccessKey: randHex(10),
-		SecretKey: randHex(20),
+		AccessKey: RandHex(10),
+		SecretKey: RandHex(20),
 		Region:    "us-east-1",
 		Dir:       dir,
 		bin:       bin,
 	}
 	var lastErr error
 	for range 3 { // a free port can be taken by someone else before we bind it
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
-			t.Fatalf("testenv: s3: %v", err)
+			return nil, err
 		}
 		s.Endpoint = "127.0.0.1:" + strconv.Itoa(port)
 		if lastErr = s.start(); lastErr == nil {
-			break
+			return s, nil
 		}
 	}
-	if lastErr != nil {
-		t.Fatalf("testenv: s3: %v", lastErr)
-	}
-	t.Cleanup(s.stop)
-	return s
+	return nil, lastErr
 }
 
 // Kill sends SIGKILL to the server and waits until it is gone.
@@ -106,7 +115,7 @@ func (s *S3Server) Kill() {
 // keys, after Kill (or stops the running one first).
 func (s *S3Server) Restart(t testing.TB) {
 	t.Helper()
-	s.stop()
+	s.Stop()
 	var err error
 	for range 50 { // the old socket may linger for a moment
 		if err = s.start(); err == nil {
@@ -129,7 +138,7 @@ func (s *S3Server) start() error {
 		"--keep-alive",
 		"--quiet",
 		"posix", s.Dir)
-	s.logs = &tailBuffer{max: 16 << 10}
+	s.logs = &proc.Tail{Max: 16 << 10}
 	cmd.Stdout, cmd.Stderr = s.logs, s.logs
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.bin, err)
@@ -141,31 +150,46 @@ func (s *S3Server) start() error {
 	}()
 	s.Cmd, s.done = cmd, done
 
+	// Any HTTP answer (403 without credentials) means it serves.
+	if err := WaitHTTP(context.Background(), "http://"+s.Endpoint+"/", done, 20*time.Second); err != nil {
+		if !errors.Is(err, errExited) {
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		return fmt.Errorf("versitygw on %s: %w; output:\n%s", s.Endpoint, err, s.logs)
+	}
+	return nil
+}
+
+var errExited = errors.New("exited before answering")
+
+// WaitHTTP waits until url gives any HTTP answer, for at most limit, or until
+// done closes (the server exited) or ctx ends.
+func WaitHTTP(ctx context.Context, url string, done <-chan struct{}, limit time.Duration) error {
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(limit)
 	for {
 		select {
 		case <-done:
-			return fmt.Errorf("versitygw exited (%v) before answering on %s; output:\n%s", cmd.ProcessState, s.Endpoint, s.logs)
+			return errExited
+		case <-ctx.Done():
+			return ctx.Err()
 		default:
 		}
-		// Any HTTP answer (403 without credentials) means it serves.
-		resp, err := client.Get("http://" + s.Endpoint + "/")
+		resp, err := client.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			return nil
 		}
 		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			<-done
-			return fmt.Errorf("versitygw did not answer on %s within 20s: %v; output:\n%s", s.Endpoint, err, s.logs)
+			return fmt.Errorf("no answer on %s within %s: %w", url, limit, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// stop asks the server to exit, and kills it after 5 s.
-func (s *S3Server) stop() {
+// Stop asks the server to exit, and kills it after 5 s.
+func (s *S3Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Cmd == nil || s.Cmd.Process == nil {
@@ -192,7 +216,8 @@ func (s *S3Server) Logs() string {
 	return s.logs.String()
 }
 
-func freePort() (int, error) {
+// FreePort returns a TCP port free on 127.0.0.1 at the time of the call.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -205,31 +230,9 @@ func freePort() (int, error) {
 	return addr.Port, nil
 }
 
-func randHex(n int) string {
+// RandHex returns n random bytes in hex, for keys and tokens.
+func RandHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (w *tailBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.b = append(w.b, p...)
-	if over := len(w.b) - w.max; over > 0 {
-		w.b = append(w.b[:0], w.b[over:]...)
-	}
-	return len(p), nil
-}
-
-func (w *tailBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return string(w.b)
 }

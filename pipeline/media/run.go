@@ -2,30 +2,22 @@ package media
 
 import (
 	"bytes"
+	"codeberg.org/atelier/atelier/internal/proc"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
-	"time"
 )
 
-// Paths of the tools; tests and deployments may point them elsewhere.
+// Paths of the tools; tests and deployments may point them elsewhere. Every run of ffmpeg in
+// Atelier uses FFmpegPath, pipeline/transcribe's audio extraction included.
 var (
 	FFmpegPath  = "ffmpeg"
 	FFprobePath = "ffprobe"
 )
-
-// stderrTail is how much of ffmpeg's stderr an error keeps.
-const stderrTail = 16 << 10
-
-// waitDelay is how long a cancelled ffmpeg gets to close its output after
-// SIGINT before it is killed.
-var waitDelay = 5 * time.Second
 
 // Error is a failed ffmpeg or ffprobe run. Its text carries a hint for the
 // user when stderr matched a known line, and the tail of stderr.
@@ -118,35 +110,6 @@ func lastLines(s string, n int) string {
 	return strings.Join(out, " | ")
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := string(t.buf)
-	if len(t.buf) >= t.max { // drop the partial first line
-		if i := strings.IndexByte(s, '\n'); i >= 0 {
-			s = s[i+1:]
-		}
-	}
-	return strings.TrimSpace(s)
-}
-
 // runFFmpeg runs ffmpeg with args (which must not name the program). It adds
 // the global options that make progress machine-readable. onTick, if not
 // nil, receives every progress block.
@@ -172,25 +135,16 @@ func runFFprobe(ctx context.Context, args []string) ([]byte, error) {
 	return out.Bytes(), err
 }
 
-// execTool is the one place a process is started.
+// execTool runs a tool through internal/proc (the one runner of external programs) and turns
+// its failure into an *Error with the hint its stderr matches.
 func execTool(ctx context.Context, bin string, args []string, stdout io.Writer) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stdout = stdout
-	tail := &tailBuffer{max: stderrTail}
-	cmd.Stderr = tail
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = waitDelay
-	err := cmd.Run()
+	stderr, err := proc.Run(ctx, bin, args, proc.Options{Stdout: stdout})
 	if err == nil {
 		return nil
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("media: %s stopped: %w", bin, ctxErr)
 	}
-	stderr := tail.String()
 	hint, notMedia := hintFor(stderr)
 	name := bin
 	if i := strings.LastIndexByte(name, '/'); i >= 0 {

@@ -157,11 +157,6 @@ func TestHints(t *testing.T) {
 			t.Errorf("hintFor(%q) = %q, %v; want %q", tc.stderr, hint, notMedia, tc.want)
 		}
 	}
-	tb := &tailBuffer{max: 16}
-	fmt.Fprint(tb, "line one\nline two\nline three\n")
-	if got := tb.String(); got != "line three" {
-		t.Errorf("tail = %q", got)
-	}
 }
 
 func TestLadder(t *testing.T) {
