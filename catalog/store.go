@@ -26,17 +26,12 @@ type sentinel struct {
 func (e *sentinel) Error() string { return e.msg }
 func (e *sentinel) Unwrap() error { return e.base }
 
-// timeFormat stores times as fixed-width UTC text, so that text order is time order.
-const timeFormat = "2006-01-02T15:04:05.000Z"
-
-func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+// Times are stored as sqldb.TimeFormat: fixed-width UTC text, so that text order is time order.
+func fmtTime(t time.Time) string { return sqldb.FormatTime(t) }
 
 func parseTime(s string) time.Time {
-	t, err := time.Parse(timeFormat, s)
-	if err != nil {
-		t, _ = time.Parse(time.RFC3339Nano, s)
-	}
-	return t.UTC()
+	t, _ := sqldb.ParseTime(s)
+	return t
 }
 
 func parseNullTime(s sql.NullString) *time.Time {
@@ -188,6 +183,12 @@ var migrations = []string{
 	// the replay's row and its tags through the text id (two table seeks per candidate).
 	`CREATE INDEX replay_tags_for ON replay_tags (software_id, version_key, publication, replay_seq)`,
 	`CREATE INDEX replay_tags_replay ON replay_tags (replay_seq, software_id, version_key)`,
+	// Timestamps were fixed-width milliseconds: now sqldb.TimeFormat (microseconds), the one
+	// format of every component's tables.
+	sqldb.NormalizeTimes("software", "created_at", "synced_at"),
+	sqldb.NormalizeTimes("releases", "released_at", "created_at"),
+	sqldb.NormalizeTimes("replays", "created_at", "published_at"),
+	sqldb.NormalizeTimes("replay_tracks", "updated_at"),
 }
 
 // Store is the catalog's database side.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"codeberg.org/atelier/atelier/internal/sqldb"
 	"codeberg.org/atelier/atelier/pipeline/media"
 	"context"
 	"database/sql"
@@ -70,6 +71,9 @@ var migrations = []string{
 	// resolves again; it supersedes requested (the plan's spans) and the job's use of meta
 	// (kept as the client sent it). Rows from before are given one by backfillPlans.
 	`ALTER TABLE recordings ADD COLUMN plan TEXT NOT NULL DEFAULT ''`,
+	// Timestamps were RFC 3339 with trimmed fractions, which sorts wrong as text below one
+	// second (ORDER BY created_at): now sqldb.TimeFormat, like every component's.
+	sqldb.NormalizeTimes("recordings", "created_at", "updated_at", "heartbeat_at", "finished_at"),
 }
 
 // Recording is the stored state of one upload and its processing.
@@ -134,15 +138,9 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
-
+// parseTime reads a stored timestamp; "" (never set) is the zero time.
 func parseTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
+	t, _ := sqldb.ParseTime(s)
 	return t
 }
 
@@ -204,7 +202,7 @@ func (s *store) get(ctx context.Context, id string) (Recording, error) {
 
 // insert records a new queued recording inside tx (with its job, inserted in the same tx).
 func (s *store) insert(ctx context.Context, tx *sql.Tx, r Recording) error {
-	now := fmtTime(s.now())
+	now := sqldb.FormatTime(s.now())
 	_, err := tx.ExecContext(ctx, `INSERT INTO recordings (id, status, meta, plan, cut_mode, source_key, source_size,
 		source_sha256, source_ms, subtitles, created_by, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
@@ -226,7 +224,7 @@ func nonNil[T any](s []T) []T {
 func (s *store) setJob(ctx context.Context, q interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, id string, jobID int64) error {
-	_, err := q.ExecContext(ctx, `UPDATE recordings SET job_id = $1, updated_at = $2 WHERE id = $3`, jobID, fmtTime(s.now()), id)
+	_, err := q.ExecContext(ctx, `UPDATE recordings SET job_id = $1, updated_at = $2 WHERE id = $3`, jobID, sqldb.FormatTime(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("pipeline: set job of %s: %w", id, err)
 	}
@@ -236,7 +234,7 @@ func (s *store) setJob(ctx context.Context, q interface {
 // start marks the recording processing for job jobID. It returns false when the recording
 // is already final or belongs to another job.
 func (s *store) start(ctx context.Context, id string, jobID int64, attempt int) (bool, error) {
-	now := fmtTime(s.now())
+	now := sqldb.FormatTime(s.now())
 	res, err := s.db.ExecContext(ctx, `UPDATE recordings SET status = $1, stage = 'starting', error = '', attempts = $2,
 		updated_at = $3, heartbeat_at = $3 WHERE id = $4 AND job_id = $5 AND status IN ('queued', 'processing')`,
 		StatusProcessing, attempt, now, id, jobID)
@@ -253,7 +251,7 @@ func (s *store) progress(ctx context.Context, id string, stage string, fraction,
 	if eta != nil {
 		etaS = int64(eta.Round(time.Second) / time.Second)
 	}
-	now := fmtTime(s.now())
+	now := sqldb.FormatTime(s.now())
 	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET stage = $1, progress = $2, speed = $3, eta_seconds = $4,
 		updated_at = $5, heartbeat_at = $5 WHERE id = $6 AND status = 'processing'`,
 		stage, fraction, speed, etaS, now, id)
@@ -265,7 +263,7 @@ func (s *store) progress(ctx context.Context, id string, stage string, fraction,
 
 func (s *store) setActual(ctx context.Context, id string, actual []media.Span, replayLen time.Duration) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET actual = $1, replay_ms = $2, updated_at = $3 WHERE id = $4`,
-		mustJSON(msSpans(actual)), replayLen.Milliseconds(), fmtTime(s.now()), id)
+		mustJSON(msSpans(actual)), replayLen.Milliseconds(), sqldb.FormatTime(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("pipeline: set cut points of %s: %w", id, err)
 	}
@@ -275,7 +273,7 @@ func (s *store) setActual(ctx context.Context, id string, actual []media.Span, r
 // heartbeat tells other servers that the job of a processing recording is alive.
 func (s *store) heartbeat(ctx context.Context, id string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET heartbeat_at = $1 WHERE id = $2 AND status = 'processing'`,
-		fmtTime(s.now()), id)
+		sqldb.FormatTime(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("pipeline: heartbeat of %s: %w", id, err)
 	}
@@ -286,7 +284,7 @@ func (s *store) heartbeat(ctx context.Context, id string) error {
 // error ("" for none): its job waits for a retry or for the next start of the server.
 func (s *store) backToQueue(ctx context.Context, id, stage, reason string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET status = 'queued', stage = $1, error = $2, speed = 0,
-		eta_seconds = NULL, updated_at = $3 WHERE id = $4 AND status = 'processing'`, stage, reason, fmtTime(s.now()), id)
+		eta_seconds = NULL, updated_at = $3 WHERE id = $4 AND status = 'processing'`, stage, reason, sqldb.FormatTime(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("pipeline: requeue %s: %w", id, err)
 	}
@@ -324,7 +322,7 @@ func (s *store) withoutPlan(ctx context.Context) ([]Recording, error) {
 // finish moves a recording that is still running to a final status. It returns false when it
 // was already final (e.g. cancelled meanwhile).
 func (s *store) finish(ctx context.Context, id string, st Status, reason string, outputs []string) (bool, error) {
-	now := fmtTime(s.now())
+	now := sqldb.FormatTime(s.now())
 	set := `status = $1, error = $2, stage = $3, updated_at = $4, finished_at = $4, eta_seconds = NULL, speed = 0`
 	args := []any{st, reason, string(st), now}
 	if st == StatusReady {
@@ -342,7 +340,7 @@ func (s *store) finish(ctx context.Context, id string, st Status, reason string,
 }
 
 func (s *store) requestCancel(ctx context.Context, id string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET cancel_requested = 1, updated_at = $1 WHERE id = $2`, fmtTime(s.now()), id)
+	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET cancel_requested = 1, updated_at = $1 WHERE id = $2`, sqldb.FormatTime(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("pipeline: cancel %s: %w", id, err)
 	}
@@ -353,7 +351,7 @@ func (s *store) requestCancel(ctx context.Context, id string) error {
 func (s *store) requeue(ctx context.Context, tx *sql.Tx, id string, jobID int64) error {
 	_, err := tx.ExecContext(ctx, `UPDATE recordings SET status = 'queued', job_id = $1, stage = '', progress = 0, speed = 0,
 		eta_seconds = NULL, error = '', cancel_requested = 0, finished_at = '', updated_at = $2 WHERE id = $3`,
-		jobID, fmtTime(s.now()), id)
+		jobID, sqldb.FormatTime(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("pipeline: requeue %s: %w", id, err)
 	}

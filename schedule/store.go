@@ -17,8 +17,9 @@ import (
 	"codeberg.org/atelier/atelier/internal/sqldb"
 )
 
-// Times are stored as fixed-width UTC text so that MAX() and comparisons order them correctly.
-const dbTime = "2006-01-02T15:04:05.000000Z"
+// Times are stored as fixed-width UTC text so that MAX() and comparisons order them correctly:
+// sqldb.TimeFormat, the one format of every component's tables (schedule's was already it).
+const dbTime = sqldb.TimeFormat
 
 var migrations = []string{
 	`CREATE TABLE workshops (

@@ -82,6 +82,11 @@ var migrations = []string{
 		expires_at TIMESTAMP NOT NULL
 	)`,
 	`CREATE INDEX sessions_expires ON sessions (expires_at)`,
+	// Times were bound as time.Time, which the driver stores as Go's text ("2006-01-02
+	// 15:04:05.999999999 +0000 UTC"): now sqldb.TimeFormat, like every component's. The
+	// TIMESTAMP columns still scan into time.Time (the driver parses the text).
+	sqldb.NormalizeTimes("tokens", "created_at", "revoked_at"),
+	sqldb.NormalizeTimes("sessions", "created_at", "expires_at"),
 }
 
 // Store keeps tokens in the database; adminToken, when set, is the bootstrap admin token.
@@ -120,7 +125,7 @@ func (s *Store) Create(ctx context.Context, name string, role Role) (string, Tok
 	secret := "atl_" + base64.RawURLEncoding.EncodeToString(b[:])
 	t := Token{Name: name, Role: role, CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	err := s.db.QueryRowContext(ctx, `INSERT INTO tokens (name, role, hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-		t.Name, string(t.Role), hash(secret), t.CreatedAt).Scan(&t.ID)
+		t.Name, string(t.Role), hash(secret), sqldb.FormatTime(t.CreatedAt)).Scan(&t.ID)
 	if err != nil {
 		return "", Token{}, fmt.Errorf("auth: create token: %w", err)
 	}
@@ -152,7 +157,7 @@ func (s *Store) List(ctx context.Context) ([]Token, error) {
 // Revoke disables the token with the given id.
 func (s *Store) Revoke(ctx context.Context, id int64) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`,
-		time.Now().UTC(), id)
+		sqldb.FormatTime(time.Now()), id)
 	if err != nil {
 		return fmt.Errorf("auth: revoke token %d: %w", id, err)
 	}

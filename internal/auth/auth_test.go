@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"codeberg.org/atelier/atelier/internal/httpapi"
 	"codeberg.org/atelier/atelier/internal/sqldb"
@@ -147,5 +148,39 @@ func TestHas(t *testing.T) {
 		if got := s.Has(req, tc.need, session); got != tc.want {
 			t.Errorf("Has(%q, %q, %s) = %v, want %v", tc.header, tc.cookie, tc.need, got, tc.want)
 		}
+	}
+}
+
+// TestTimesMigrated: tokens stored with the driver's text of a time.Time (before
+// sqldb.TimeFormat) are rewritten in place by New and still read as the same times.
+func TestTimesMigrated(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := sqldb.Migrate(ctx, db, "auth", migrations[:1]); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 30, 16, 5, 1, 0, time.UTC)
+	if _, err := db.Exec(`INSERT INTO tokens (name, role, hash, created_at, revoked_at) VALUES ('old', 'animator', 'h', $1, $2)`,
+		at, at.Add(time.Hour)); err != nil { // bound as time.Time, as New stored them before
+		t.Fatal(err)
+	}
+	s, err := New(ctx, db, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created, revoked string
+	if err := db.QueryRow(`SELECT CAST(created_at AS TEXT), CAST(revoked_at AS TEXT) FROM tokens`).Scan(&created, &revoked); err != nil {
+		t.Fatal(err)
+	}
+	if created != "2026-11-30T16:05:01.000000Z" || revoked != "2026-11-30T17:05:01.000000Z" {
+		t.Errorf("stored %q, %q", created, revoked)
+	}
+	toks, err := s.List(ctx)
+	if err != nil || len(toks) != 1 || !toks[0].CreatedAt.Equal(at) || toks[0].RevokedAt == nil || !toks[0].RevokedAt.Equal(at.Add(time.Hour)) {
+		t.Fatalf("List = %+v, %v", toks, err)
 	}
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"codeberg.org/atelier/atelier/internal/sqldb"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -33,12 +34,12 @@ func (s *Store) OpenSession(ctx context.Context, p Principal, ttl time.Duration)
 	// Whole seconds, in UTC, like the tokens' times.
 	now := time.Now().UTC().Truncate(time.Second)
 	sess := Session{Principal: p, ExpiresAt: now.Add(ttl)}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < $1`, now); err != nil {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < $1`, sqldb.FormatTime(now)); err != nil {
 		return "", Session{}, fmt.Errorf("auth: open session: %w", err)
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (hash, token_id, name, role, admin_hash, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		hash(id), p.TokenID, p.Name, string(p.Role), s.adminHash(p), now, sess.ExpiresAt)
+		hash(id), p.TokenID, p.Name, string(p.Role), s.adminHash(p), sqldb.FormatTime(now), sqldb.FormatTime(sess.ExpiresAt))
 	if err != nil {
 		return "", Session{}, fmt.Errorf("auth: open session: %w", err)
 	}
