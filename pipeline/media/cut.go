@@ -183,51 +183,102 @@ func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string,
 		return CutResult{}, fmt.Errorf("media: cut: unknown mode %q (fast, accurate or reencode)", mode)
 	}
 	tr := newTracker(progress)
-	res := CutResult{Mode: mode}
-	// windowed: a fast cut's keyframes came from the windows around the
-	// cut points (segs), listed by the probe itself, and the whole file
-	// was not scanned.
-	var (
-		p        Probe
-		spans    []Span
-		segs     []copySeg
-		windowed bool
-		err      error
-	)
-	if mode == CutFast {
-		p, spans, segs, res.Actual, windowed, err = probeWindows(ctx, src, keep)
-	} else if p, err = probeStreams(ctx, src); err == nil {
-		spans, err = checkSpans(keep, p.Duration)
+	j, res, err := analyseCut(ctx, src, keep, mode, tr)
+	if err != nil {
+		return CutResult{}, err
+	}
+	work, err := os.MkdirTemp(filepath.Dir(out), ".cut-")
+	if err != nil {
+		return CutResult{}, fmt.Errorf("media: cut: %w", err)
+	}
+	defer os.RemoveAll(work)
+	j.work, j.part = work, filepath.Join(work, "out.mp4")
+
+	// The three strategies, one function each.
+	switch {
+	case res.Mode == CutReencode:
+		err = j.reencode(ctx, &res)
+	case res.Mode == CutFast && j.copyAudio:
+		err = j.copyGOPs(ctx, &res)
+	default: // accurate (smart cut), or fast with audio that is not AAC
+		err = j.pieces(ctx, &res)
 	}
 	if err != nil {
 		return CutResult{}, err
 	}
-	var pk packets
+	if res.Duration == 0 {
+		// Re-encoded, or fast with the audio encoded: ask the output.
+		op, err := probeStreams(ctx, j.part)
+		if err != nil {
+			return CutResult{}, fmt.Errorf("media: cut: check output: %w", err)
+		}
+		res.Duration = op.Duration
+	}
+	if err := os.Rename(j.part, out); err != nil {
+		return CutResult{}, fmt.Errorf("media: cut: %w", err)
+	}
+	tr.finish()
+	return res, nil
+}
+
+// cutJob is what the three cut strategies share: the source, its probe and
+// (unless the fast cut's windows sufficed) its packets, the checked spans.
+type cutJob struct {
+	src        string
+	work, part string // the work directory and the output written in it
+	p          Probe
+	pk         packets
+	spans      []Span
+	// segs and windowed: a fast cut's keyframes came from the windows
+	// around the cut points (segs), listed by the probe itself, and the
+	// whole file was not scanned.
+	segs     []copySeg
+	windowed bool
 	// copyAudio: fast mode copies the audio when it is AAC (MP4 and
 	// browsers take it as is), and encodes it otherwise.
-	copyAudio := !p.HasAudio || p.AudioCodec == "aac"
-	if !copyAudio || smartBlocker(p) != "" {
-		windowed = false
+	copyAudio bool
+	tr        *tracker
+}
+
+// analyseCut probes the source (and scans its packets when needed), checks
+// the spans and picks the mode really used: accurate falls back to reencode
+// for sources it cannot smart-cut.
+func analyseCut(ctx context.Context, src string, keep []Span, mode CutMode, tr *tracker) (*cutJob, CutResult, error) {
+	j := &cutJob{src: src, tr: tr}
+	res := CutResult{Mode: mode}
+	var err error
+	if mode == CutFast {
+		j.p, j.spans, j.segs, res.Actual, j.windowed, err = probeWindows(ctx, src, keep)
+	} else if j.p, err = probeStreams(ctx, src); err == nil {
+		j.spans, err = checkSpans(keep, j.p.Duration)
 	}
-	if p.HasVideo && !windowed {
+	if err != nil {
+		return nil, CutResult{}, err
+	}
+	p := &j.p
+	j.copyAudio = !p.HasAudio || p.AudioCodec == "aac"
+	if !j.copyAudio || smartBlocker(*p) != "" {
+		j.windowed = false
+	}
+	if p.HasVideo && !j.windowed {
 		tr.plan(stage{"scan", float64(p.Duration) * 0.003}, stage{"cut", float64(p.Duration) * 0.3})
 		tr.begin(0)
-		if mode == CutFast && copyAudio && smartBlocker(p) == "" && p.StartTime != 0 && !p.VFR {
+		if mode == CutFast && j.copyAudio && smartBlocker(*p) == "" && p.StartTime != 0 && !p.VFR {
 			// The probe placed its windows as if the file started at 0.
 			var actual []Span
-			if segs, actual, windowed, err = scanWindows(ctx, src, p, spans); err != nil {
-				return CutResult{}, err
+			if j.segs, actual, j.windowed, err = scanWindows(ctx, src, *p, j.spans); err != nil {
+				return nil, CutResult{}, err
 			}
-			if windowed {
+			if j.windowed {
 				res.Actual = actual
 			}
 		}
-		if !windowed {
-			if pk, err = scanPackets(ctx, src, p, 0); err != nil {
-				return CutResult{}, err
+		if !j.windowed {
+			if j.pk, err = scanPackets(ctx, src, *p, 0); err != nil {
+				return nil, CutResult{}, err
 			}
-			p.OpenGOP = pk.openGOP
-			p.VFR = p.VFR || pk.vfr()
+			p.OpenGOP = j.pk.openGOP
+			p.VFR = p.VFR || j.pk.vfr()
 		}
 		tr.end()
 	}
@@ -235,170 +286,169 @@ func Cut(ctx context.Context, src string, keep []Span, mode CutMode, out string,
 	case !p.HasVideo:
 		res.Mode = CutReencode
 	case mode == CutReencode:
-	case smartBlocker(p) != "":
-		res.Mode, res.Fallback = CutReencode, smartBlocker(p)
+	case smartBlocker(*p) != "":
+		res.Mode, res.Fallback = CutReencode, smartBlocker(*p)
 	case mode == CutAccurate && p.VFR:
 		res.Mode, res.Fallback = CutReencode, "the source has a variable frame rate"
 	}
+	return j, res, nil
+}
 
-	work, err := os.MkdirTemp(filepath.Dir(out), ".cut-")
-	if err != nil {
-		return CutResult{}, fmt.Errorf("media: cut: %w", err)
-	}
-	defer os.RemoveAll(work)
-	part := filepath.Join(work, "out.mp4")
-
-	if res.Mode == CutReencode {
-		res.Actual = spans
-		if p.HasVideo {
-			frs, err := frameRanges(pk, spans)
-			if err != nil {
-				return CutResult{}, err
-			}
-			res.Actual = actualSpans(pk, frs)
-		}
-		var total time.Duration
-		for _, s := range res.Actual {
-			total += s.End - s.Start
-		}
-		w := float64(total)
-		if !p.HasVideo {
-			w *= 0.05
-		}
-		tr.plan(stage{"encode", w})
-		tr.begin(total)
-		// trim keeps frames with pts >= start and < end: shift both by a
-		// quarter frame so rounding picks exactly the planned frames.
-		trim := make([]Span, len(res.Actual))
-		q := pk.frameDur() / 4
-		for i, s := range res.Actual {
-			trim[i] = s
-			if p.HasVideo {
-				trim[i] = Span{max(0, s.Start-q), s.End - q}
-			}
-		}
-		if err := runFFmpeg(ctx, reencodeArgs(src, p.streams(), trim, res.Actual, p.HasVideo, p.HasAudio, part), tr.tick); err != nil {
-			return CutResult{}, fmt.Errorf("media: cut (reencode): %w", err)
-		}
-		tr.end()
-	} else if res.Mode == CutFast && copyAudio {
-		if !windowed {
-			if segs, res.Actual, err = fullSnap(pk, spans); err != nil {
-				return CutResult{}, err
-			}
-		}
-		// Source timestamps for the concat script.
-		for i := range segs {
-			segs[i].In += p.StartTime
-			if segs[i].Out != 0 {
-				segs[i].Out += p.StartTime
-			}
-			res.Duration += segs[i].Dur
-		}
-		list := filepath.Join(work, "list.ffconcat")
-		if err := os.WriteFile(list, fastList(src, p.vID, segs), 0o600); err != nil {
-			return CutResult{}, fmt.Errorf("media: cut: %w", err)
-		}
-		var alist string
-		if p.HasAudio {
-			tr.plan(stage{"audio", float64(res.Duration) * 0.01}, stage{"join", float64(res.Duration) * 0.01})
-			files := make([]string, len(segs))
-			for i := range res.Actual {
-				files[i] = filepath.Join(work, fmt.Sprintf("a%04d.aac", i))
-			}
-			tr.begin(res.Duration)
-			// ffmpeg's -ss/-to count from the file's start, unlike the
-			// concat script's inpoint/outpoint.
-			if err := runFFmpeg(ctx, audioCopyArgs(src, p.streams(), res.Actual, files), tr.tick); err != nil {
-				return CutResult{}, fmt.Errorf("media: cut (fast) audio: %w", err)
-			}
-			tr.end()
-			alist = filepath.Join(work, "audio.ffconcat")
-			if err := os.WriteFile(alist, audioList(files, segs), 0o600); err != nil {
-				return CutResult{}, fmt.Errorf("media: cut: %w", err)
-			}
-		} else {
-			tr.plan(stage{"join", float64(res.Duration) * 0.01})
-		}
-		tr.begin(res.Duration)
-		v := p.streams().V
-		if p.vID >= 0 {
-			v = "0" // the list's only stream
-		}
-		if err := runFFmpeg(ctx, fastJoinArgs(list, alist, v, part), tr.tick); err != nil {
-			return CutResult{}, fmt.Errorf("media: cut (fast) join: %w", err)
-		}
-		tr.end()
-	} else {
-		frs, err := frameRanges(pk, spans)
+// reencode transcodes the kept frames (libx264 + AAC) in one ffmpeg run.
+func (j *cutJob) reencode(ctx context.Context, res *CutResult) error {
+	p, pk, tr := j.p, j.pk, j.tr
+	res.Actual = j.spans
+	if p.HasVideo {
+		frs, err := frameRanges(pk, j.spans)
 		if err != nil {
-			return CutResult{}, err
-		}
-		fast := res.Mode == CutFast // with audio that is not AAC: copy the video, encode the audio
-		if fast {
-			frs = snapOut(pk, frs)
+			return err
 		}
 		res.Actual = actualSpans(pk, frs)
-		fd := pk.frameDur()
-		enc := encParams{Profile: x264Profile(p.Profile), PixFmt: p.PixFmt, CRF: 18}
-		var pieces []piece
-		for _, fr := range frs {
-			pieces = append(pieces, planPieces(pk, fr, fast)...)
+	}
+	var total time.Duration
+	for _, s := range res.Actual {
+		total += s.End - s.Start
+	}
+	w := float64(total)
+	if !p.HasVideo {
+		w *= 0.05
+	}
+	tr.plan(stage{"encode", w})
+	tr.begin(total)
+	// trim keeps frames with pts >= start and < end: shift both by a
+	// quarter frame so rounding picks exactly the planned frames.
+	trim := make([]Span, len(res.Actual))
+	q := pk.frameDur() / 4
+	for i, s := range res.Actual {
+		trim[i] = s
+		if p.HasVideo {
+			trim[i] = Span{max(0, s.Start-q), s.End - q}
 		}
-		var stages []stage
-		var total time.Duration
-		for _, pc := range pieces {
-			d := time.Duration(pc.Frames) * fd
-			total += d
-			w := float64(d)
-			if pc.Copy {
-				w *= 0.02
-			}
-			stages = append(stages, stage{"pieces", w})
+	}
+	if err := runFFmpeg(ctx, reencodeArgs(j.src, p.streams(), trim, res.Actual, p.HasVideo, p.HasAudio, j.part), tr.tick); err != nil {
+		return fmt.Errorf("media: cut (reencode): %w", err)
+	}
+	tr.end()
+	return nil
+}
+
+// copyGOPs is the fast cut of a source whose audio is AAC: whole GOPs of
+// video through a concat script, the audio copied to pieces, one join.
+func (j *cutJob) copyGOPs(ctx context.Context, res *CutResult) error {
+	p, tr, segs := j.p, j.tr, j.segs
+	if !j.windowed {
+		var err error
+		if segs, res.Actual, err = fullSnap(j.pk, j.spans); err != nil {
+			return err
 		}
-		stages = append(stages, stage{"join", float64(total) * 0.05})
-		tr.plan(stages...)
-		var files []string
-		for i, pc := range pieces {
-			f := filepath.Join(work, fmt.Sprintf("p%04d.ts", i))
-			tr.begin(time.Duration(pc.Frames) * fd)
-			if err := runFFmpeg(ctx, pieceArgs(src, p.streams(), pc, fd, enc, f), tr.tick); err != nil {
-				return CutResult{}, fmt.Errorf("media: cut (%s) piece %d: %w", res.Mode, i+1, err)
-			}
-			tr.end()
-			files = append(files, f)
+	}
+	// Source timestamps for the concat script.
+	for i := range segs {
+		segs[i].In += p.StartTime
+		if segs[i].Out != 0 {
+			segs[i].Out += p.StartTime
 		}
-		list := filepath.Join(work, "list.ffconcat")
-		if err := os.WriteFile(list, concatList(files), 0o600); err != nil {
-			return CutResult{}, fmt.Errorf("media: cut: %w", err)
+		res.Duration += segs[i].Dur
+	}
+	list := filepath.Join(j.work, "list.ffconcat")
+	if err := os.WriteFile(list, fastList(j.src, p.vID, segs), 0o600); err != nil {
+		return fmt.Errorf("media: cut: %w", err)
+	}
+	var alist string
+	if p.HasAudio {
+		tr.plan(stage{"audio", float64(res.Duration) * 0.01}, stage{"join", float64(res.Duration) * 0.01})
+		files := make([]string, len(segs))
+		for i := range res.Actual {
+			files[i] = filepath.Join(j.work, fmt.Sprintf("a%04d.aac", i))
 		}
-		tr.begin(total)
-		if err := runFFmpeg(ctx, joinArgs(list, src, p.streams(), res.Actual, p.HasAudio, part), tr.tick); err != nil {
-			return CutResult{}, fmt.Errorf("media: cut (%s) join: %w", res.Mode, err)
+		tr.begin(res.Duration)
+		// ffmpeg's -ss/-to count from the file's start, unlike the
+		// concat script's inpoint/outpoint.
+		if err := runFFmpeg(ctx, audioCopyArgs(j.src, p.streams(), res.Actual, files), tr.tick); err != nil {
+			return fmt.Errorf("media: cut (fast) audio: %w", err)
 		}
 		tr.end()
-		if !fast {
-			// Frame-exact video (constant frame rate, counted frames) and
-			// sample-exact audio over the same spans: the output is as
-			// long as the spans, no need to probe it.
-			for _, s := range res.Actual {
-				res.Duration += s.End - s.Start
-			}
+		alist = filepath.Join(j.work, "audio.ffconcat")
+		if err := os.WriteFile(alist, audioList(files, segs), 0o600); err != nil {
+			return fmt.Errorf("media: cut: %w", err)
+		}
+	} else {
+		tr.plan(stage{"join", float64(res.Duration) * 0.01})
+	}
+	tr.begin(res.Duration)
+	v := p.streams().V
+	if p.vID >= 0 {
+		v = "0" // the list's only stream
+	}
+	if err := runFFmpeg(ctx, fastJoinArgs(list, alist, v, j.part), tr.tick); err != nil {
+		return fmt.Errorf("media: cut (fast) join: %w", err)
+	}
+	tr.end()
+	return nil
+}
+
+// pieces is the smart cut (accurate): per kept range the frames before the
+// first keyframe and after the last are re-encoded, the GOPs between copied,
+// the pieces joined with the audio encoded once. Fast mode with audio that is
+// not AAC takes the same path with every piece copied.
+func (j *cutJob) pieces(ctx context.Context, res *CutResult) error {
+	p, pk, tr := j.p, j.pk, j.tr
+	frs, err := frameRanges(pk, j.spans)
+	if err != nil {
+		return err
+	}
+	fast := res.Mode == CutFast // with audio that is not AAC: copy the video, encode the audio
+	if fast {
+		frs = snapOut(pk, frs)
+	}
+	res.Actual = actualSpans(pk, frs)
+	fd := pk.frameDur()
+	enc := encParams{Profile: x264Profile(p.Profile), PixFmt: p.PixFmt, CRF: 18}
+	var pieces []piece
+	for _, fr := range frs {
+		pieces = append(pieces, planPieces(pk, fr, fast)...)
+	}
+	var stages []stage
+	var total time.Duration
+	for _, pc := range pieces {
+		d := time.Duration(pc.Frames) * fd
+		total += d
+		w := float64(d)
+		if pc.Copy {
+			w *= 0.02
+		}
+		stages = append(stages, stage{"pieces", w})
+	}
+	stages = append(stages, stage{"join", float64(total) * 0.05})
+	tr.plan(stages...)
+	var files []string
+	for i, pc := range pieces {
+		f := filepath.Join(j.work, fmt.Sprintf("p%04d.ts", i))
+		tr.begin(time.Duration(pc.Frames) * fd)
+		if err := runFFmpeg(ctx, pieceArgs(j.src, p.streams(), pc, fd, enc, f), tr.tick); err != nil {
+			return fmt.Errorf("media: cut (%s) piece %d: %w", res.Mode, i+1, err)
+		}
+		tr.end()
+		files = append(files, f)
+	}
+	list := filepath.Join(j.work, "list.ffconcat")
+	if err := os.WriteFile(list, concatList(files), 0o600); err != nil {
+		return fmt.Errorf("media: cut: %w", err)
+	}
+	tr.begin(total)
+	if err := runFFmpeg(ctx, joinArgs(list, j.src, p.streams(), res.Actual, p.HasAudio, j.part), tr.tick); err != nil {
+		return fmt.Errorf("media: cut (%s) join: %w", res.Mode, err)
+	}
+	tr.end()
+	if !fast {
+		// Frame-exact video (constant frame rate, counted frames) and
+		// sample-exact audio over the same spans: the output is as
+		// long as the spans, no need to probe it.
+		for _, s := range res.Actual {
+			res.Duration += s.End - s.Start
 		}
 	}
-	if res.Duration == 0 {
-		// Re-encoded, or fast with the audio encoded: ask the output.
-		op, err := probeStreams(ctx, part)
-		if err != nil {
-			return CutResult{}, fmt.Errorf("media: cut: check output: %w", err)
-		}
-		res.Duration = op.Duration
-	}
-	if err := os.Rename(part, out); err != nil {
-		return CutResult{}, fmt.Errorf("media: cut: %w", err)
-	}
-	tr.finish()
-	return res, nil
+	return nil
 }
 
 // fullSnap snaps spans outwards to keyframes with the whole file's packets

@@ -248,7 +248,6 @@ func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions
 		mp4W = 1
 	}
 	stages := []stage{{"mp4", dur * mp4W}}
-	type rend struct{ w, h int }
 	var rends []rend
 	for _, h := range heights {
 		w := evenWidth(p.Width, p.Height, h)
@@ -272,60 +271,12 @@ func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions
 		return Outputs{}, fmt.Errorf("media: render: check video.mp4: %w", err)
 	}
 
-	var variants []Variant
-	for _, r := range rends {
-		name := fmt.Sprintf("%dp", r.h)
-		dir := filepath.Join(outDir, "hls", name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return Outputs{}, fmt.Errorf("media: render: %w", err)
-		}
-		tr.begin(p.Duration)
-		if err := runFFmpeg(ctx, hlsArgs(video, r.w, r.h, p.FrameRate, p.HasAudio, dir), tr.tick); err != nil {
-			return Outputs{}, fmt.Errorf("media: render hls %s: %w", name, err)
-		}
-		tr.end()
-		v, err := measureVariant(dir, name+"/index.m3u8")
-		if err != nil {
-			return Outputs{}, err
-		}
-		v.Width, v.Height = r.w, r.h
-		v.FrameRate = math.Round(p.FrameRate*1000) / 1000
-		lvl := levelFor(r.w, r.h, p.FrameRate)
-		v.Codecs = avc1(lvl)
-		if p.HasAudio {
-			v.Codecs += ",mp4a.40.2"
-		}
-		variants = append(variants, v)
+	variants, err := renderLadder(ctx, video, outDir, p, rends, tr)
+	if err != nil {
+		return Outputs{}, err
 	}
-	if err := os.WriteFile(filepath.Join(outDir, "hls", "master.m3u8"), MasterPlaylist(variants, nil), 0o644); err != nil {
-		return Outputs{}, fmt.Errorf("media: render: %w", err)
-	}
-	vj, _ := json.MarshalIndent(variants, "", "  ")
-	if err := os.WriteFile(filepath.Join(outDir, "hls", "variants.json"), append(vj, '\n'), 0o644); err != nil {
-		return Outputs{}, fmt.Errorf("media: render: %w", err)
-	}
-
-	ph := min(720, p.Height) &^ 1
-	at := min(p.Duration/10, 10*time.Second)
-	tr.begin(0)
-	if err := runFFmpeg(ctx, posterArgs(video, at, evenWidth(p.Width, p.Height, ph), ph, filepath.Join(outDir, "poster.jpg")), tr.tick); err != nil {
-		return Outputs{}, fmt.Errorf("media: render poster: %w", err)
-	}
-	tr.end()
-
-	sb := storyboardFor(vp.Duration, p.Width, p.Height)
-	// Decoding keyframes only is much cheaper, and right when they are at
-	// least as dense as the thumbnails.
-	if pk, err := scanPackets(ctx, video, vp, 2*time.Minute); err == nil && pk.maxKeyGap() <= sb.Every {
-		sb.KeysOnly = true
-	}
-	tr.begin(vp.Duration)
-	if err := runFFmpeg(ctx, storyboardArgs(video, sb, filepath.Join(outDir, "storyboard.jpg")), tr.tick); err != nil {
-		return Outputs{}, fmt.Errorf("media: render storyboard: %w", err)
-	}
-	tr.end()
-	if err := os.WriteFile(filepath.Join(outDir, "storyboard.vtt"), storyboardVTT(sb, vp.Duration, "storyboard.jpg"), 0o644); err != nil {
-		return Outputs{}, fmt.Errorf("media: render: %w", err)
+	if err := renderPreviews(ctx, video, outDir, p, vp, tr); err != nil {
+		return Outputs{}, err
 	}
 	if chaptersVTT != nil {
 		if again, err := ChaptersVTT(opt.Chapters, vp.Duration); err == nil {
@@ -344,6 +295,75 @@ func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions
 	}
 	tr.finish()
 	return Outputs{Files: files, Duration: vp.Duration, Variants: variants}, nil
+}
+
+// rend is one rendition of the HLS ladder.
+type rend struct{ w, h int }
+
+// renderLadder encodes the HLS renditions of video.mp4 and writes the master
+// playlist and hls/variants.json.
+func renderLadder(ctx context.Context, video, outDir string, p Probe, rends []rend, tr *tracker) ([]Variant, error) {
+	var variants []Variant
+	for _, r := range rends {
+		name := fmt.Sprintf("%dp", r.h)
+		dir := filepath.Join(outDir, "hls", name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("media: render: %w", err)
+		}
+		tr.begin(p.Duration)
+		if err := runFFmpeg(ctx, hlsArgs(video, r.w, r.h, p.FrameRate, p.HasAudio, dir), tr.tick); err != nil {
+			return nil, fmt.Errorf("media: render hls %s: %w", name, err)
+		}
+		tr.end()
+		v, err := measureVariant(dir, name+"/index.m3u8")
+		if err != nil {
+			return nil, err
+		}
+		v.Width, v.Height = r.w, r.h
+		v.FrameRate = math.Round(p.FrameRate*1000) / 1000
+		lvl := levelFor(r.w, r.h, p.FrameRate)
+		v.Codecs = avc1(lvl)
+		if p.HasAudio {
+			v.Codecs += ",mp4a.40.2"
+		}
+		variants = append(variants, v)
+	}
+	if err := os.WriteFile(filepath.Join(outDir, "hls", "master.m3u8"), MasterPlaylist(variants, nil), 0o644); err != nil {
+		return nil, fmt.Errorf("media: render: %w", err)
+	}
+	vj, _ := json.MarshalIndent(variants, "", "  ")
+	if err := os.WriteFile(filepath.Join(outDir, "hls", "variants.json"), append(vj, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("media: render: %w", err)
+	}
+	return variants, nil
+}
+
+// renderPreviews writes the poster and the storyboard (sprite and WebVTT) of
+// video.mp4; vp is its probe.
+func renderPreviews(ctx context.Context, video, outDir string, p, vp Probe, tr *tracker) error {
+	ph := min(720, p.Height) &^ 1
+	at := min(p.Duration/10, 10*time.Second)
+	tr.begin(0)
+	if err := runFFmpeg(ctx, posterArgs(video, at, evenWidth(p.Width, p.Height, ph), ph, filepath.Join(outDir, "poster.jpg")), tr.tick); err != nil {
+		return fmt.Errorf("media: render poster: %w", err)
+	}
+	tr.end()
+
+	sb := storyboardFor(vp.Duration, p.Width, p.Height)
+	// Decoding keyframes only is much cheaper, and right when they are at
+	// least as dense as the thumbnails.
+	if pk, err := scanPackets(ctx, video, vp, 2*time.Minute); err == nil && pk.maxKeyGap() <= sb.Every {
+		sb.KeysOnly = true
+	}
+	tr.begin(vp.Duration)
+	if err := runFFmpeg(ctx, storyboardArgs(video, sb, filepath.Join(outDir, "storyboard.jpg")), tr.tick); err != nil {
+		return fmt.Errorf("media: render storyboard: %w", err)
+	}
+	tr.end()
+	if err := os.WriteFile(filepath.Join(outDir, "storyboard.vtt"), storyboardVTT(sb, vp.Duration, "storyboard.jpg"), 0o644); err != nil {
+		return fmt.Errorf("media: render: %w", err)
+	}
+	return nil
 }
 
 // measureVariant reads a rendition's playlist and sizes its segments for
