@@ -224,9 +224,9 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 		}
 		rep.Findings = append(rep.Findings, finding{Case: name, Summary: fmt.Sprintf(
 			"Atelier %.0f MiB/s against %.0f MiB/s for PutObject (%.2f×), peak RSS %s. The handler keeps the CPU busy for only "+
-				"part of the upload (Total samples against Duration below): it mostly waits, because assets.S3.Put passes size -1 "+
-				"and minio-go then uploads one 16 MiB part at a time (putObjectMultipartStreamNoLength: read a part, send it, "+
-				"wait for the answer, read the next), while PutObject of a file of known size sends 4 parts in parallel. Of the "+
+				"part of the upload (Total samples against Duration below): it mostly waits on the network; assets.S3.Put "+
+				"sends a body of unknown size in 8 MiB parts, 4 at a time, while PutObject of a file of known size picks its own "+
+				"part size. Of the "+
 				"CPU it does use, most goes to syscalls (reading the body, writing the spool file that ffprobe and the cut read, "+
 				"sending to S3) and to SHA-256 (the checksum of the sidecar). CPU profile of one upload through the same handler "+
 				"(pipeline.API.Upload with the S3 store) served by the bench's own process, as the atelier binary has no "+

@@ -1,6 +1,13 @@
 // Package pipeline turns uploaded workshop recordings into replays: it takes the upload and its
 // meta (what to keep, chapters), runs durable jobs (River) that cut and render the recording with
 // pipeline/media, stores the outputs through assets, and reports progress over HTTP.
+//
+// One upload passes each step once, in order (API.Upload): the meta is validated, the source is
+// stored and spooled, probed once, and the request is resolved against the probed duration into
+// a Plan, stored with the recording. The job (processWorker) reads only that plan and the
+// source: cut, render, store the outputs (keys from assets/layout), publish the subtitle tracks
+// (subtitle.Tracks, called directly), and hand the result to the catalog through writeCatalog,
+// the one place that writes it. Routes: cmd/atelier/routes.go.
 package pipeline
 
 import (

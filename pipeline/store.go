@@ -300,19 +300,27 @@ func (s *store) setPlan(ctx context.Context, id string, p Plan) error {
 	return nil
 }
 
-// withoutPlan lists the recordings stored before plans were (their plan is empty): their id,
-// meta and probed source duration.
+// withoutPlan lists the recordings stored before plans were (their plan is empty).
 func (s *store) withoutPlan(ctx context.Context) ([]Recording, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE plan = '' ORDER BY id`)
+	out, err := s.query(ctx, `WHERE plan = '' ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: list recordings without plan: %w", err)
 	}
+	return out, nil
+}
+
+// query returns the recordings that rest (a WHERE clause and more, with args) selects.
+func (s *store) query(ctx context.Context, rest string, args ...any) ([]Recording, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+recordingColumns+` FROM recordings `+rest, args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	var out []Recording
+	out := []Recording{}
 	for rows.Next() {
 		r, err := scanRecording(rows)
 		if err != nil {
-			return nil, fmt.Errorf("pipeline: list recordings without plan: %w", err)
+			return nil, err
 		}
 		out = append(out, r)
 	}
@@ -360,20 +368,11 @@ func (s *store) requeue(ctx context.Context, tx *sql.Tx, id string, jobID int64)
 
 // unfinished lists recordings that are queued or processing.
 func (s *store) unfinished(ctx context.Context) ([]Recording, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+recordingColumns+` FROM recordings WHERE status IN ('queued', 'processing') ORDER BY id`)
+	out, err := s.query(ctx, `WHERE status IN ('queued', 'processing') ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: list unfinished: %w", err)
 	}
-	defer rows.Close()
-	var out []Recording
-	for rows.Next() {
-		r, err := scanRecording(rows)
-		if err != nil {
-			return nil, fmt.Errorf("pipeline: list unfinished: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // list returns recordings newest first, a page at a time, and how many there are.
@@ -387,19 +386,9 @@ func (s *store) list(ctx context.Context, status Status, limit, offset int) ([]R
 		return nil, 0, fmt.Errorf("pipeline: list recordings: %w", err)
 	}
 	n := len(args)
-	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT `+recordingColumns+` FROM recordings%s
-		ORDER BY created_at DESC, id LIMIT $%d OFFSET $%d`, where, n+1, n+2), append(args, limit, offset)...)
+	out, err := s.query(ctx, fmt.Sprintf(`%s ORDER BY created_at DESC, id LIMIT $%d OFFSET $%d`, where, n+1, n+2), append(args, limit, offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("pipeline: list recordings: %w", err)
 	}
-	defer rows.Close()
-	out := []Recording{}
-	for rows.Next() {
-		r, err := scanRecording(rows)
-		if err != nil {
-			return nil, 0, fmt.Errorf("pipeline: list recordings: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, total, rows.Err()
+	return out, total, nil
 }

@@ -67,7 +67,7 @@ type Transcriber interface {
 
 // ErrUnsupportedLang is what a Transcriber returns for a language it cannot transcribe
 // (transcribe.ErrUnsupportedLang is this error). AutoCaption takes it for "no draft", not a fault.
-var ErrUnsupportedLang = errors.New("language not supported by the transcriber")
+var ErrUnsupportedLang = errors.New("subtitle: language not supported by the transcriber")
 
 // Tracks stores, re-times and publishes the subtitle tracks of recordings.
 type Tracks struct {
