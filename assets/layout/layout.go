@@ -61,10 +61,6 @@ func (r Replay) Prefix() string { return replaysDir + string(r) + "/" }
 // Key is the output at rel, a path relative to Prefix as pipeline/media.Render names its files.
 func (r Replay) Key(rel string) string { return r.Prefix() + rel }
 
-// Rel is the inverse of Key: the path of key relative to Prefix, or false when key is not one
-// of the replay's.
-func (r Replay) Rel(key string) (string, bool) { return strings.CutPrefix(key, r.Prefix()) }
-
 // VideoKey is the progressive MP4.
 func (r Replay) VideoKey() string { return r.Key("video.mp4") }
 

@@ -48,7 +48,4 @@ func TestInverses(t *testing.T) {
 			t.Errorf("RecordingOf(%q) = %q, want none", k, rec)
 		}
 	}
-	if rel, ok := rp.Rel("replays/r1/hls/master.m3u8"); !ok || rel != "hls/master.m3u8" {
-		t.Errorf("Rel = %q, %v", rel, ok)
-	}
 }
