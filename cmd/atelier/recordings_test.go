@@ -115,3 +115,22 @@ func TestUploadWarnsOfSkippedSubtitleBlocks(t *testing.T) {
 		t.Fatalf("got %d %+v; want 202 with one warning naming fr.vtt line 3", resp.StatusCode, out)
 	}
 }
+
+// TestSubtitleRoutesWired: the subtitle API is built with the pipeline it asks about recordings,
+// so its routes answer from the server's first request: 404 for an unknown recording, never the
+// 503 of a dependency wired late.
+func TestSubtitleRoutesWired(t *testing.T) {
+	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": "test-admin-token", "ATELIER_RELEASE_SYNC_INTERVAL": "0"})
+	for _, path := range []string{"/api/recordings/0123456789abcdef/subtitles", "/api/recordings/0123456789abcdef/subtitles/fr"} {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer test-admin-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", path, resp.StatusCode)
+		}
+	}
+}
