@@ -1,6 +1,7 @@
 package web
 
 import (
+	"codeberg.org/atelier/atelier/assets/layout"
 	"context"
 	"errors"
 	"fmt"
@@ -143,7 +144,7 @@ func fitSize(w, h, maxW, maxH int) (int, int) {
 
 // posterSize reads the size of a replay's poster from its JPEG header.
 func (s *Site) posterSize(ctx context.Context, id string) (int, int, bool) {
-	rc, _, err := s.media.Open(ctx, "replays/"+id+"/poster.jpg", nil)
+	rc, _, err := s.media.Open(ctx, layout.Replay(id).PosterKey(), nil)
 	if err != nil {
 		return 0, 0, false
 	}
