@@ -29,8 +29,8 @@ type app struct {
 	log   *slog.Logger
 	db    *sql.DB
 	auth  *auth.Store
-	store assets.Store // the recordings and replays (see assets/layout)
-	dir   *assets.Dir  // set when the store is on local disk: it serves its own signed URLs
+	media assets.Store // the recordings and replays (see assets/layout); pipeline.Config.Store
+	dir   *assets.Dir  // set when media lives on local disk: it serves its own signed URLs
 
 	// workers run beside the HTTP server until the context ends (job queue, feed sync).
 	workers []func(ctx context.Context) error
@@ -80,7 +80,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 			a.Close()
 			return nil, err
 		}
-		a.store = s3
+		a.media = s3
 		log.Info("media storage", "backend", "s3", "endpoint", cfg.S3Endpoint, "bucket", cfg.S3Bucket)
 	} else {
 		root := filepath.Join(cfg.DataDir, "media")
@@ -89,7 +89,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 			a.Close()
 			return nil, err
 		}
-		a.store, a.dir = dir, dir
+		a.media, a.dir = dir, dir
 		log.Info("media storage", "backend", "dir", "path", root)
 	}
 	if err := a.openCatalog(ctx); err != nil {

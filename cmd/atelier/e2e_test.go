@@ -147,7 +147,7 @@ func TestBrowserE2E(t *testing.T) {
 	}
 	for key, b := range map[string][]byte{"video.mp4": video, "subtitles/en.vtt": []byte(e2eVTT),
 		"storyboard.jpg": spriteJPG, "storyboard.vtt": []byte(e2eStoryboard), "poster.jpg": posterJPG} {
-		if _, err := srv.a.store.Put(ctx, "replays/"+id+"/"+key, bytes.NewReader(b), int64(len(b)), ""); err != nil {
+		if _, err := srv.a.media.Put(ctx, "replays/"+id+"/"+key, bytes.NewReader(b), int64(len(b)), ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -256,12 +256,12 @@ func TestBrowserE2E(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if _, err := srv.a.store.Put(ctx, "replays/"+hlsID+"/hls/"+f.Name(), bytes.NewReader(b), int64(len(b)), ""); err != nil {
+			if _, err := srv.a.media.Put(ctx, "replays/"+hlsID+"/hls/"+f.Name(), bytes.NewReader(b), int64(len(b)), ""); err != nil {
 				return err
 			}
 		}
 		for key, b := range map[string][]byte{"video.mp4": video, "poster.jpg": posterJPG} {
-			if _, err := srv.a.store.Put(ctx, "replays/"+hlsID+"/"+key, bytes.NewReader(b), int64(len(b)), ""); err != nil {
+			if _, err := srv.a.media.Put(ctx, "replays/"+hlsID+"/"+key, bytes.NewReader(b), int64(len(b)), ""); err != nil {
 				return err
 			}
 		}

@@ -20,7 +20,7 @@ func (a *app) openPipeline(ctx context.Context) error {
 	}
 	a.queueDB = queueDB
 	a.pipeline, err = pipeline.New(ctx, pipeline.Config{
-		DB: a.db, QueueDB: queueDB, Store: a.store, Catalog: a.catalog,
+		DB: a.db, QueueDB: queueDB, Store: a.media, Catalog: a.catalog,
 		WorkDir:   filepath.Join(a.cfg.DataDir, "work"),
 		MaxUpload: a.cfg.MaxUpload, Workers: a.cfg.Workers, Log: a.log,
 		Tracks: a.subtitles,

@@ -88,7 +88,7 @@ func TestBrowserEmbed(t *testing.T) {
 	}
 	for _, rid := range []string{id, newID} {
 		for key, b := range files {
-			if _, err := srv.a.store.Put(ctx, "replays/"+rid+"/"+key, bytes.NewReader(b), int64(len(b)), ""); err != nil {
+			if _, err := srv.a.media.Put(ctx, "replays/"+rid+"/"+key, bytes.NewReader(b), int64(len(b)), ""); err != nil {
 				t.Fatal(err)
 			}
 		}

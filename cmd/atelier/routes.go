@@ -138,7 +138,7 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) error {
 	if err := a.db.PingContext(ctx); err != nil {
 		checks["database"], status = err.Error(), http.StatusServiceUnavailable
 	}
-	if err := a.store.Ping(ctx); err != nil {
+	if err := a.media.Ping(ctx); err != nil {
 		checks["storage"], status = err.Error(), http.StatusServiceUnavailable
 	}
 	if status != http.StatusOK {

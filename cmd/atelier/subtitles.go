@@ -8,7 +8,7 @@ import (
 	"codeberg.org/atelier/atelier/pipeline/transcribe"
 )
 
-// openSubtitles builds the subtitle tracks (stored, re-timed, published through a.store and the
+// openSubtitles builds the subtitle tracks (stored, re-timed, published through a.media and the
 // catalog) and the automatic-caption backend that -transcribe names. The pipeline, built next,
 // publishes the tracks and answers the subtitle API about recordings (openPipeline).
 func (a *app) openSubtitles(ctx context.Context) error {
@@ -17,7 +17,7 @@ func (a *app) openSubtitles(ctx context.Context) error {
 		return err
 	}
 	log := a.log.With("component", "subtitles")
-	a.subtitles = &subtitle.Tracks{Store: a.store, Catalog: a.catalog, Log: log}
+	a.subtitles = &subtitle.Tracks{Store: a.media, Catalog: a.catalog, Log: log}
 	if tr != nil {
 		a.subtitles.Transcriber, a.subtitles.ExtractAudio = tr, transcribe.ExtractAudio
 		if a.cfg.Transcribe == transcribe.BackendPocketsphinx {

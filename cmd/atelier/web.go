@@ -11,7 +11,7 @@ func (a *app) openWeb(ctx context.Context) error {
 	// openCatalog and openSchedule ran first: the pages read through the same stores.
 	var err error
 	a.web, err = web.New(web.Options{
-		Media: a.store, Auth: a.auth, Secret: []byte(a.cfg.Secret), PublicURL: a.cfg.PublicURL,
+		Media: a.media, Auth: a.auth, Secret: []byte(a.cfg.Secret), PublicURL: a.cfg.PublicURL,
 		StreamMode: web.StreamMode(a.cfg.StreamMode), Catalog: a.catalog, Schedule: a.scheduleStore, Log: a.log,
 		EmbedOrigins: a.cfg.EmbedOrigins, SiteName: a.cfg.SiteName,
 	})
