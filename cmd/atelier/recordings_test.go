@@ -120,10 +120,10 @@ func TestUploadWarnsOfSkippedSubtitleBlocks(t *testing.T) {
 // so its routes answer from the server's first request: 404 for an unknown recording, never the
 // 503 of a dependency wired late.
 func TestSubtitleRoutesWired(t *testing.T) {
-	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": "test-admin-token", "ATELIER_RELEASE_SYNC_INTERVAL": "0"})
+	base, _ := startServer(t, map[string]string{"ATELIER_ADMIN_TOKEN": testAdminToken, "ATELIER_RELEASE_SYNC_INTERVAL": "0"})
 	for _, path := range []string{"/api/recordings/0123456789abcdef/subtitles", "/api/recordings/0123456789abcdef/subtitles/fr"} {
 		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("Authorization", "Bearer test-admin-token")
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
