@@ -78,7 +78,7 @@ func Links(r Recording) map[string]string {
 		l["page"] = "/replays/" + r.ID
 		// The web stream routes serve /replays/{id}/{rel} from the key of rel.
 		rp := layout.Replay(r.ID)
-		for rel, name := range map[string]string{"video.mp4": "video", "hls/master.m3u8": "hls", "poster.jpg": "poster",
+		for rel, name := range map[string]string{"video.mp4": "video", "audio.m4a": "audio", "hls/master.m3u8": "hls", "poster.jpg": "poster",
 			"storyboard.vtt": "storyboard", "chapters.vtt": "chapters"} {
 			if slices.Contains(r.Outputs, rp.Key(rel)) {
 				l[name] = "/replays/" + r.ID + "/" + rel

@@ -458,6 +458,8 @@ func contentType(name string) string {
 		return "text/vtt; charset=utf-8"
 	case ".mp4":
 		return "video/mp4"
+	case ".m4a":
+		return "audio/mp4"
 	case ".jpg":
 		return "image/jpeg"
 	case ".json":

@@ -78,7 +78,7 @@ func streamKey(r *http.Request) (id, key string) {
 	}
 	rp := layout.Replay(id)
 	switch file := v["file"]; file {
-	case "video.mp4", "poster.jpg", "storyboard.jpg", "storyboard.vtt", "chapters.vtt":
+	case "video.mp4", "audio.m4a", "poster.jpg", "storyboard.jpg", "storyboard.vtt", "chapters.vtt":
 		return id, rp.Key(file)
 	case "subtitles":
 		if !langPattern.MatchString(v["lang"]) {

@@ -100,5 +100,5 @@ func (r Replay) BurnInLang(key string) (string, bool) {
 	return lang, ok && lang != "" && !strings.Contains(lang, "/")
 }
 
-// AudioKey is the audio-only rendition. Reserved: no step writes it yet.
+// AudioKey is the audio-only rendition (AAC copied from video.mp4), the podcast enclosure.
 func (r Replay) AudioKey() string { return r.Key("audio.m4a") }

@@ -96,7 +96,7 @@ func (a *app) routes() http.Handler {
 
 	// web: replay streams (drafts only for animators: bearer token or studio session).
 	stream := h(a.web.Stream)
-	r.Handle(`/replays/{id}/{file:video\.mp4|poster\.jpg|storyboard\.jpg|storyboard\.vtt|chapters\.vtt}`, stream).Methods("GET", "HEAD")
+	r.Handle(`/replays/{id}/{file:video\.mp4|audio\.m4a|poster\.jpg|storyboard\.jpg|storyboard\.vtt|chapters\.vtt}`, stream).Methods("GET", "HEAD")
 	r.Handle(`/replays/{id}/{file:subtitles}/{lang}.vtt`, stream).Methods("GET", "HEAD")
 	r.Handle(`/replays/{id}/{file:burnin}/{lang}.mp4`, stream).Methods("GET", "HEAD")
 	r.Handle(`/replays/{id}/{file:hls}/{path:.+}`, stream).Methods("GET", "HEAD")

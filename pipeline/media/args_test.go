@@ -57,6 +57,7 @@ func TestArgsGolden(t *testing.T) {
 		"reencode_one":    reencodeArgs(src, st, spans[:1], spans[:1], true, false, out),
 		"mp4_copy":        mp4Args("/cut.mp4", false, "", true, "/r/video.mp4"),
 		"mp4_loud_burn":   mp4Args("/cut.mp4", true, "/r/.render-1/burn.srt", true, "/r/video.mp4"),
+		"audio":           audioArgs("/r/video.mp4", "/r/audio.m4a"),
 		"hls_720":         hlsArgs("/r/video.mp4", 1280, 720, 30, true, "/r/hls/720p"),
 		"poster":          posterArgs("/r/video.mp4", sec(0.828), 320, 240, "/r/poster.jpg"),
 		"storyboard":      storyboardArgs("/r/video.mp4", sb, "/r/storyboard.jpg"),

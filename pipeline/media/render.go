@@ -81,6 +81,16 @@ func mp4Args(in string, loudnorm bool, burn string, hasAudio bool, out string) [
 	return ffmpeg.Output(streams, fileURL(out), kw).GetArgs()
 }
 
+// audioArgs writes the audio-only rendition (audio.m4a) by stream copy of video.mp4's AAC track:
+// podcast apps take it as an enclosure, and a learner on a weak connection can follow a
+// workshop by ear. Copying costs a fraction of a second; the track is already AAC (the cut
+// and mp4Args make it so).
+func audioArgs(in, out string) []string {
+	return ffmpeg.Input(fileURL(in), untrusted(nil)).Get("a:0").
+		Output(fileURL(out), ffmpeg.KwArgs{"c:a": "copy", "vn": "", "sn": "", "dn": "", "movflags": "+faststart", "format": "ipod"}).
+		GetArgs()
+}
+
 // hlsArgs encodes one rendition of in (our MP4) as fMP4 HLS into dir.
 func hlsArgs(in string, w, h int, fps float64, hasAudio bool, dir string) []string {
 	src := ffmpeg.Input(fileURL(in), untrusted(nil))
@@ -198,10 +208,10 @@ func ChaptersVTT(chapters []Chapter, dur time.Duration) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// Render writes the streamable outputs of cutMP4 into outDir: video.mp4,
-// hls/master.m3u8 with one fMP4 rendition per ladder height (hls/<h>p/...,
-// hls/variants.json), poster.jpg, storyboard.jpg + storyboard.vtt, and
-// chapters.vtt when opt.Chapters is set.
+// Render writes the streamable outputs of cutMP4 into outDir: video.mp4, audio.m4a (when the
+// source has sound), hls/master.m3u8 with one fMP4 rendition per ladder height (hls/<h>p/...,
+// hls/variants.json), poster.jpg, storyboard.jpg + storyboard.vtt, and chapters.vtt when
+// opt.Chapters is set.
 func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions, progress func(Progress)) (Outputs, error) {
 	if strings.Contains(outDir, "%") {
 		// ffmpeg would read it as part of the segment file name pattern.
@@ -248,6 +258,9 @@ func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions
 		mp4W = 1
 	}
 	stages := []stage{{"mp4", dur * mp4W}}
+	if p.HasAudio { // in the order Render runs them: the tracker advances by index
+		stages = append(stages, stage{"audio", dur * 0.005})
+	}
 	var rends []rend
 	for _, h := range heights {
 		w := evenWidth(p.Width, p.Height, h)
@@ -271,6 +284,13 @@ func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions
 		return Outputs{}, fmt.Errorf("media: render: check video.mp4: %w", err)
 	}
 
+	if p.HasAudio {
+		tr.begin(vp.Duration)
+		if err := runFFmpeg(ctx, audioArgs(video, filepath.Join(outDir, "audio.m4a")), tr.tick); err != nil {
+			return Outputs{}, fmt.Errorf("media: render audio.m4a: %w", err)
+		}
+		tr.end()
+	}
 	variants, err := renderLadder(ctx, video, outDir, p, rends, tr)
 	if err != nil {
 		return Outputs{}, err

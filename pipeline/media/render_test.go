@@ -41,7 +41,7 @@ func TestRender(t *testing.T) {
 	if absDiff(dur, sec(8.28)) > 50*time.Millisecond {
 		t.Errorf("duration %s, want 8.28 s", dur)
 	}
-	for _, f := range []string{"video.mp4", "poster.jpg", "storyboard.jpg", "storyboard.vtt", "chapters.vtt",
+	for _, f := range []string{"video.mp4", "audio.m4a", "poster.jpg", "storyboard.jpg", "storyboard.vtt", "chapters.vtt",
 		"hls/master.m3u8", "hls/variants.json", "hls/240p/index.m3u8", "hls/240p/init.mp4", "hls/120p/index.m3u8"} {
 		if !slices.Contains(res.Files, f) {
 			t.Errorf("missing %s in %v", f, res.Files)
@@ -53,8 +53,14 @@ func TestRender(t *testing.T) {
 		}
 	}
 	decodeClean(t, filepath.Join(out, "video.mp4"))
-	if si := countFrames(t, filepath.Join(out, "video.mp4")); si.frames != 207 || !si.hasAudio {
+	si := countFrames(t, filepath.Join(out, "video.mp4"))
+	if si.frames != 207 || !si.hasAudio {
 		t.Errorf("video.mp4: %+v", si)
+	}
+	// audio.m4a: the sound of video.mp4 alone, as long as it, decoding cleanly.
+	decodeClean(t, filepath.Join(out, "audio.m4a"))
+	if ai := countFrames(t, filepath.Join(out, "audio.m4a")); ai.frames != 0 || !ai.hasAudio || absDiff(ai.adur, si.adur) > 30*time.Millisecond {
+		t.Errorf("audio.m4a: %+v, want audio only lasting %s", ai, si.adur)
 	}
 
 	// Master: one variant per capped ladder height, with the measured numbers.
