@@ -39,6 +39,17 @@
 // and every tag of slug (its own and its chapters') is ≤ L and ≥ B, B being the newest
 // interface-changing release ≤ L.
 //
+// # Release feeds
+//
+// release_feed must be an absolute http(s) URL (422 otherwise). Any animator sets it and the
+// server fetches it, and its text comes back publicly as release notes, so the sync reads it
+// through NewFeedClient: connections only to public unicast addresses, checked on the resolved
+// address at connect time (loopback, private, link-local, multicast, unspecified and
+// IPv4-mapped forms of them are refused, redirects and DNS rebinding included), no proxy from
+// the environment, at most 5 redirects, a 20 s timeout, and reading stops with an error past
+// 4 MiB. SyncOptions.AllowPrivate (-allow-private-feeds) lifts the address check for a forge
+// on the local network.
+//
 // # HTTP API
 //
 // The handlers are the methods of API; every route, its method and the access it needs, is

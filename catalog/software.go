@@ -89,7 +89,7 @@ func (s *Store) CreateSoftware(ctx context.Context, n NewSoftware) (Software, er
 	if err := validURL("homepage", n.Homepage); err != nil {
 		return Software{}, err
 	}
-	if err := validURL("release_feed", n.ReleaseFeed); err != nil {
+	if err := checkFeedURL("release_feed", n.ReleaseFeed); err != nil {
 		return Software{}, err
 	}
 	now := s.now()
@@ -377,11 +377,14 @@ func (s *Store) UpdateSoftware(ctx context.Context, slug string, u SoftwareUpdat
 	if u.Name != nil && *u.Name == "" {
 		return Software{}, httpapi.Invalid("name", "name must not be empty")
 	}
-	for field, v := range map[string]*string{"homepage": u.Homepage, "release_feed": u.ReleaseFeed} {
-		if v != nil {
-			if err := validURL(field, *v); err != nil {
-				return Software{}, err
-			}
+	if u.Homepage != nil {
+		if err := validURL("homepage", *u.Homepage); err != nil {
+			return Software{}, err
+		}
+	}
+	if u.ReleaseFeed != nil {
+		if err := checkFeedURL("release_feed", *u.ReleaseFeed); err != nil {
+			return Software{}, err
 		}
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE software SET name = COALESCE($1, name), homepage = COALESCE($2, homepage),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"sort"
 	"strings"
@@ -22,11 +23,16 @@ type SyncResult struct {
 	Err      error     `json:"-"`
 }
 
-// SyncOptions tune SyncReleases; the zero value syncs every software with a feed.
+// SyncOptions tune SyncReleases; the zero value syncs every software with a feed, from public
+// addresses only.
 type SyncOptions struct {
-	Software string       // only this slug
-	Client   *http.Client // default: 30 s timeout
-	Log      *slog.Logger
+	Software string // only this slug
+	// AllowPrivate lets feeds on loopback, private and link-local addresses be read
+	// (-allow-private-feeds); see NewFeedClient.
+	AllowPrivate bool
+	Log          *slog.Logger
+
+	treatAsPublic netip.AddrPort // see FeedClientOptions
 }
 
 // versionInText finds version-looking words: an optional v, up to 4 numeric components and an
@@ -62,9 +68,8 @@ func ExtractVersion(texts ...string) (string, bool) {
 // version order. One software's failing feed does not stop the others; their errors are in the
 // results, and the returned error joins them.
 func (s *Store) SyncReleases(ctx context.Context, o SyncOptions) ([]SyncResult, error) {
-	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 30 * time.Second}
-	}
+	client := NewFeedClient(FeedClientOptions{AllowPrivate: o.AllowPrivate, treatAsPublic: o.treatAsPublic})
+	defer client.CloseIdleConnections()
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -101,7 +106,7 @@ func (s *Store) SyncReleases(ctx context.Context, o SyncOptions) ([]SyncResult, 
 	var results []SyncResult
 	var errs []error
 	for _, f := range feeds {
-		res := s.syncOne(ctx, o, f.id, f.slug, f.feed)
+		res := s.syncOne(ctx, client, f.id, f.slug, f.feed)
 		if res.Err != nil {
 			errs = append(errs, res.Err)
 			o.Log.Warn("release feed sync failed", "software", f.slug, "feed", f.feed, "error", res.Err)
@@ -127,12 +132,15 @@ type feedRelease struct {
 	notes    string
 }
 
-func (s *Store) syncOne(ctx context.Context, o SyncOptions, id int64, slug, url string) SyncResult {
+func (s *Store) syncOne(ctx context.Context, client *http.Client, id int64, slug, url string) SyncResult {
 	res := SyncResult{Software: slug, Added: []Release{}}
-	p := gofeed.NewParser()
-	p.Client = o.Client
-	p.UserAgent = "Atelier release sync"
-	feed, err := p.ParseURLWithContext(url, ctx)
+	body, err := fetchFeed(ctx, client, url)
+	if err != nil {
+		res.Err = fmt.Errorf("catalog: sync %s from %s: %w", slug, url, err)
+		return res
+	}
+	feed, err := gofeed.NewParser().Parse(body)
+	body.Close()
 	if err != nil {
 		res.Err = fmt.Errorf("catalog: sync %s from %s: %w", slug, url, err)
 		return res
@@ -190,9 +198,9 @@ func lastSegment(s string) string {
 	return s
 }
 
-// SyncWorker returns a loop that syncs the release feeds every interval until ctx ends (the
-// first sync runs at once). interval ≤ 0 returns nil: no worker.
-func (s *Store) SyncWorker(interval time.Duration, log *slog.Logger) func(ctx context.Context) error {
+// SyncWorker returns a loop that syncs the release feeds every interval with o until ctx ends
+// (the first sync runs at once). interval ≤ 0 returns nil: no worker.
+func (s *Store) SyncWorker(interval time.Duration, o SyncOptions) func(ctx context.Context) error {
 	if interval <= 0 {
 		return nil
 	}
@@ -201,7 +209,7 @@ func (s *Store) SyncWorker(interval time.Duration, log *slog.Logger) func(ctx co
 		defer t.Stop()
 		for {
 			// Errors are logged per software inside; the loop keeps going.
-			_, _ = s.SyncReleases(ctx, SyncOptions{Log: log})
+			_, _ = s.SyncReleases(ctx, o)
 			select {
 			case <-ctx.Done():
 				return ctx.Err()

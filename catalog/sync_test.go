@@ -2,14 +2,22 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"codeberg.org/atelier/atelier/internal/httpapi"
 )
 
 func TestExtractVersion(t *testing.T) {
@@ -103,7 +111,7 @@ func TestSyncReleases(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	results, err := s.SyncReleases(ctx, SyncOptions{})
+	results, err := s.SyncReleases(ctx, SyncOptions{AllowPrivate: true})
 	if err == nil || !strings.Contains(err.Error(), "broken") {
 		t.Fatalf("a failing feed must be reported: %v", err)
 	}
@@ -145,7 +153,7 @@ func TestSyncReleases(t *testing.T) {
 	feed.mu.Lock()
 	feed.entries = append([]string{"v29.0.0"}, feed.entries...)
 	feed.mu.Unlock()
-	results, err = s.SyncReleases(ctx, SyncOptions{Software: "nextcloud"})
+	results, err = s.SyncReleases(ctx, SyncOptions{Software: "nextcloud", AllowPrivate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +182,7 @@ func TestSyncPartialHistory(t *testing.T) {
 	if err := s.CreateReplay(ctx, NewReplay{ID: "r", Title: "r", Documents: []Tag{{"nextcloud", "26.0.0"}}}); err != nil {
 		t.Fatal(err)
 	}
-	results, err := s.SyncReleases(ctx, SyncOptions{})
+	results, err := s.SyncReleases(ctx, SyncOptions{AllowPrivate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +203,7 @@ func TestSyncPartialHistory(t *testing.T) {
 
 func TestSyncWorker(t *testing.T) {
 	s := newStore(t)
-	if s.SyncWorker(0, nil) != nil {
+	if s.SyncWorker(0, SyncOptions{}) != nil {
 		t.Fatal("interval 0 must disable the worker")
 	}
 	feed := &forgeFeed{entries: []string{"v1.0.0"}}
@@ -207,7 +215,7 @@ func TestSyncWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.SyncWorker(time.Hour, nil)(ctx) }()
+	go func() { done <- s.SyncWorker(time.Hour, SyncOptions{AllowPrivate: true})(ctx) }()
 	// The first sync runs at once.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -227,5 +235,153 @@ func TestSyncWorker(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("worker did not stop")
+	}
+}
+
+// TestSyncRefusesPrivateFeeds: release feeds are URLs any animator sets and the server fetches,
+// so by default the sync reads public addresses only, checked on the address connected to:
+// literal loopback addresses, names that resolve to one, IPv4-mapped IPv6, and redirects from a
+// public host to an internal one are all refused, and nothing from them becomes a release.
+func TestSyncRefusesPrivateFeeds(t *testing.T) {
+	ctx := context.Background()
+	internal := httptest.NewServer(&forgeFeed{entries: []string{"v9.9.9 internal secret"}})
+	defer internal.Close()
+	_, port, _ := net.SplitHostPort(internal.Listener.Addr().String())
+	// public stands for a public host (tests have none): the check lets its address through.
+	public := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
+	}))
+	defer public.Close()
+	publicAddr := netip.MustParseAddrPort(public.Listener.Addr().String())
+	tests := []struct{ name, feed, why string }{
+		{"loopback", internal.URL + "/releases.atom", "127.0.0.1 is a loopback address"},
+		{"name resolving to loopback", "http://localhost:" + port + "/releases.atom", "loopback address"},
+		{"IPv4-mapped IPv6 loopback", "http://[::ffff:127.0.0.1]:" + port + "/releases.atom", "127.0.0.1 is a loopback address"},
+		{"unspecified", "http://0.0.0.0:" + port + "/releases.atom", "unspecified address"},
+		{"redirect to loopback", public.URL + "/go?to=" + url.QueryEscape(internal.URL+"/releases.atom"), "127.0.0.1 is a loopback address"},
+		{"redirect to mapped loopback", public.URL + "/go?to=" + url.QueryEscape("http://[::ffff:127.0.0.1]:"+port+"/"), "loopback address"},
+		{"redirect to metadata service", public.URL + "/go?to=" + url.QueryEscape("http://169.254.169.254/latest/meta-data/"), "169.254.169.254 is a link-local address"},
+		{"redirect to another scheme", public.URL + "/go?to=" + url.QueryEscape("file:///etc/passwd"), `scheme "file"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStore(t)
+			if _, err := s.CreateSoftware(ctx, NewSoftware{Slug: "app", Name: "App", ReleaseFeed: tt.feed}); err != nil {
+				t.Fatal(err)
+			}
+			results, err := s.SyncReleases(ctx, SyncOptions{treatAsPublic: publicAddr})
+			if err == nil || !errors.Is(err, ErrFeedRefused) || !strings.Contains(err.Error(), tt.why) {
+				t.Fatalf("sync of %s: err = %v, want refused (%s)", tt.feed, err, tt.why)
+			}
+			if len(results) != 1 || len(results[0].Added) != 0 {
+				t.Fatalf("results = %+v", results)
+			}
+			if v, err := s.LatestRelease(ctx, "app"); err == nil && v != "" {
+				t.Fatalf("a refused feed added release %q", v)
+			}
+		})
+	}
+	// The stand-in for a public host is itself reachable: the refusals above are the check's,
+	// not a broken test server (its redirect to a public feed would be followed).
+	t.Run("operator allows private feeds", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.CreateSoftware(ctx, NewSoftware{Slug: "app", Name: "App",
+			ReleaseFeed: public.URL + "/go?to=" + url.QueryEscape(internal.URL+"/releases.atom")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SyncReleases(ctx, SyncOptions{AllowPrivate: true}); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := s.LatestRelease(ctx, "app"); err != nil || v != "9.9.9" {
+			t.Fatalf("latest = %q %v", v, err)
+		}
+	})
+}
+
+func TestNotPublic(t *testing.T) {
+	for _, tt := range []struct {
+		addr string
+		want string
+	}{
+		{"127.0.0.1", "loopback"}, {"127.1.2.3", "loopback"}, {"::1", "loopback"}, {"::ffff:127.0.0.1", "loopback"},
+		{"10.0.0.1", "private"}, {"172.16.5.4", "private"}, {"192.168.1.1", "private"}, {"fd00::1", "private"},
+		{"::ffff:10.1.1.1", "private"}, {"169.254.169.254", "link-local"}, {"fe80::1", "link-local"},
+		{"224.0.0.1", "multicast"}, {"ff02::1", "multicast"}, {"0.0.0.0", "unspecified"}, {"::", "unspecified"},
+		{"100.64.0.1", "shared (carrier-grade NAT)"}, {"64:ff9b::7f00:1", "NAT64"}, {"2002:7f00:1::", "6to4"},
+		{"255.255.255.255", "broadcast"}, {"0.1.2.3", `"this network"`},
+		{"93.184.215.14", ""}, {"2606:2800:21f:cb07:6820:80da:af6b:8b2c", ""}, {"::ffff:93.184.215.14", ""},
+	} {
+		if got := notPublic(netip.MustParseAddr(tt.addr)); got != tt.want {
+			t.Errorf("notPublic(%s) = %q, want %q", tt.addr, got, tt.want)
+		}
+	}
+}
+
+// hugeFeed streams an endless-looking Atom feed of size bytes without holding it: a header, then
+// the same entry over and over.
+type hugeFeed struct{ size int64 }
+
+func (h hugeFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/atom+xml")
+	head := `<?xml version="1.0" encoding="UTF-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>big</title>`
+	entry := []byte(`<entry><title>Nextcloud 28.0.1</title><id>x</id><updated>2023-12-21T10:00:00Z</updated><content>` +
+		strings.Repeat("padding ", 100) + `</content></entry>`)
+	written, _ := io.WriteString(w, head)
+	for n := int64(written); n < h.size; n += int64(len(entry)) {
+		if _, err := w.Write(entry); err != nil {
+			return // the client stopped reading: what the cap should do
+		}
+	}
+	io.WriteString(w, `</feed>`)
+}
+
+// TestSyncRefusesOversizeFeed: a 120 MB feed is refused with a clear error after the first few
+// MiB, and the sync allocates a bounded amount of memory (it raised memory by 270 MB before).
+func TestSyncRefusesOversizeFeed(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	srv := httptest.NewServer(hugeFeed{size: 120 << 20})
+	defer srv.Close()
+	if _, err := s.CreateSoftware(ctx, NewSoftware{Slug: "app", Name: "App", ReleaseFeed: srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := s.SyncReleases(ctx, SyncOptions{AllowPrivate: true})
+	runtime.ReadMemStats(&after)
+	if err == nil || !errors.Is(err, ErrFeedRefused) || !strings.Contains(err.Error(), "larger than the 4 MiB limit") {
+		t.Fatalf("err = %v, want the size limit", err)
+	}
+	// Everything allocated during the sync (server side included), not only what stayed: a
+	// sync that read the whole feed allocates at least its 120 MB.
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("allocated during the sync: %d MiB", alloc>>20)
+	if alloc > 64<<20 {
+		t.Fatalf("the sync allocated %d MiB for a refused feed, want a bounded amount (< 64 MiB)", alloc>>20)
+	}
+	if v, err := s.LatestRelease(ctx, "app"); err == nil && v != "" {
+		t.Fatalf("a refused feed added release %q", v)
+	}
+}
+
+func TestReleaseFeedScheme(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	for _, feed := range []string{"file:///etc/passwd", "gopher://x/", "ftp://forge.example/releases.atom", "/releases.atom", "http://"} {
+		_, err := s.CreateSoftware(ctx, NewSoftware{Slug: "app", Name: "App", ReleaseFeed: feed})
+		var inv *httpapi.InvalidError
+		if !errors.As(err, &inv) || inv.Field != "release_feed" {
+			t.Errorf("create with %q: %v, want 422 on release_feed", feed, err)
+		}
+	}
+	if _, err := s.CreateSoftware(ctx, NewSoftware{Slug: "app", Name: "App"}); err != nil {
+		t.Fatal(err)
+	}
+	bad := "file:///etc/passwd"
+	_, err := s.UpdateSoftware(ctx, "app", SoftwareUpdate{ReleaseFeed: &bad})
+	var inv *httpapi.InvalidError
+	if !errors.As(err, &inv) || inv.Field != "release_feed" {
+		t.Errorf("update: %v, want 422 on release_feed", err)
 	}
 }

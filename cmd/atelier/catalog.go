@@ -21,7 +21,8 @@ func (a *app) openCatalog(ctx context.Context) error {
 	}
 	a.catalog = st
 	a.catalogAPI = &catalog.API{Store: st, PublicURL: a.cfg.PublicURL, IsAnimator: a.isAnimator}
-	if w := st.SyncWorker(a.cfg.ReleaseSyncInterval, a.log.With("worker", "release_sync")); w != nil {
+	sync := catalog.SyncOptions{AllowPrivate: a.cfg.AllowPrivateFeeds, Log: a.log.With("worker", "release_sync")}
+	if w := st.SyncWorker(a.cfg.ReleaseSyncInterval, sync); w != nil {
 		a.workers = append(a.workers, w)
 	}
 	return nil
@@ -63,6 +64,7 @@ func cmdSoftware(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var cfg Config
 	fs := newFlagSet("software sync", "software sync [flags]", stderr)
 	cfg.registerStorage(fs)
+	cfg.registerFeeds(fs)
 	var slug string
 	fs.StringVar(&slug, "software", "", "sync only this software (slug)")
 	if err := parseFlags(fs, args[1:]); err != nil {
@@ -80,7 +82,7 @@ func cmdSoftware(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	results, err := st.SyncReleases(ctx, catalog.SyncOptions{Software: slug, Log: newLogger(&cfg, stderr)})
+	results, err := st.SyncReleases(ctx, catalog.SyncOptions{Software: slug, AllowPrivate: cfg.AllowPrivateFeeds, Log: newLogger(&cfg, stderr)})
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOFTWARE\tADDED\tINTERFACE CHANGES\tSTATUS")
 	for _, r := range results {

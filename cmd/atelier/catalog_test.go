@@ -95,14 +95,20 @@ func TestSoftwareSyncCommand(t *testing.T) {
 	db.Close()
 
 	var out, errOut bytes.Buffer
-	if err := run(ctx, []string{"software", "sync", "-data-dir", dir, "-log-format", "json"}, &out, &errOut); err != nil {
+	// The feed is on loopback: refused unless the operator allows private feeds.
+	if err := run(ctx, []string{"software", "sync", "-data-dir", dir}, &out, &errOut); err == nil ||
+		!strings.Contains(err.Error(), "loopback address") || !strings.Contains(err.Error(), "-allow-private-feeds") {
+		t.Fatalf("sync of a loopback feed without -allow-private-feeds: %v", err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"software", "sync", "-allow-private-feeds", "-data-dir", dir, "-log-format", "json"}, &out, &errOut); err != nil {
 		t.Fatalf("%v: %s", err, errOut.String())
 	}
 	if !strings.Contains(out.String(), "28.0.0, 28.0.1") || !strings.Contains(out.String(), "ok") {
 		t.Fatalf("output:\n%s", out.String())
 	}
 	out.Reset()
-	if err := run(ctx, []string{"software", "sync", "-data-dir", dir, "-software", "nextcloud"}, &out, &errOut); err != nil {
+	if err := run(ctx, []string{"software", "sync", "-allow-private-feeds", "-data-dir", dir, "-software", "nextcloud"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "nextcloud  -") {

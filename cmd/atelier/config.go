@@ -61,6 +61,7 @@ type Config struct {
 
 	// catalog
 	ReleaseSyncInterval time.Duration // how often serve reads the software release feeds; 0 disables
+	AllowPrivateFeeds   bool          // release feeds may be on loopback/private/link-local addresses
 
 	// subtitles: automatic captions
 	Transcribe    string // off | pocketsphinx | command
@@ -118,6 +119,7 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 		return nil
 	})
 	c.EmbedOrigins = splitOrigins(env("EMBED_ORIGINS", "*"))
+	c.registerFeeds(fs)
 	fs.DurationVar(&c.ReleaseSyncInterval, "release-sync-interval", envDuration("RELEASE_SYNC_INTERVAL", 6*time.Hour), "how often to read the software release feeds for new releases; 0 disables (env ATELIER_RELEASE_SYNC_INTERVAL)")
 	fs.StringVar(&c.Timezone, "timezone", env("TIMEZONE", "UTC"), "IANA time zone of workshops when a request does not say, e.g. Europe/Paris (env ATELIER_TIMEZONE)")
 	fs.DurationVar(&c.FeedPast, "feed-past", envDuration("FEED_PAST", schedule.DefaultFeedPast), "how long past workshops stay in the calendar feeds after their last occurrence, e.g. 8760h (a year); 0 keeps them all (env ATELIER_FEED_PAST)")
@@ -133,6 +135,11 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 // splitOrigins splits a list of CSP sources on spaces and commas.
 func splitOrigins(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+}
+
+// registerFeeds declares the flags of everything that reads release feeds (serve, software sync).
+func (c *Config) registerFeeds(fs *flag.FlagSet) {
+	fs.BoolVar(&c.AllowPrivateFeeds, "allow-private-feeds", envBool("ALLOW_PRIVATE_FEEDS", false), "let the release-feed sync read feeds on loopback, private and link-local addresses (a forge on the local network); off by default, since any animator sets feed URLs (env ATELIER_ALLOW_PRIVATE_FEEDS)")
 }
 
 func envInt64(name string, def int64) int64 {
