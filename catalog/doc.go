@@ -55,6 +55,11 @@
 // The handlers are the methods of API; every route, its method and the access it needs, is
 // listed once in cmd/atelier/routes.go. The JSON fields are the ones of the types above.
 //
+// Writes are serialised in the store (one write turn, waited for in order and with the
+// request's context) and each request's changes are one transaction: 40 concurrent PATCHes of
+// a replay all succeed and apply one after the other. A write that still meets SQLite's lock
+// held by another component past the busy timeout returns ErrBusy: 503 with Retry-After.
+//
 // Requests without an animator credential see only published replays in lists and reports.
 // sort= takes published_at, created_at, title, duration_ms (- prefix: descending), newest (most
 // recently added first) or relevance (needs q). A search without sort= is ordered by relevance,

@@ -73,18 +73,18 @@ func refreshSoftwareFreshness(ctx context.Context, tx execer, softwareID int64) 
 // publication its full-text row carries. The store keeps them current by
 // itself; this is for data loaded around the store (benchmarks' bulk seeding).
 func (s *Store) Reindex(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE replay_tags SET replay_seq = (SELECT seq FROM replays WHERE replays.id = replay_tags.replay_id)
+	if _, err := s.exec(ctx, `UPDATE replay_tags SET replay_seq = (SELECT seq FROM replays WHERE replays.id = replay_tags.replay_id)
 		WHERE replay_seq = 0`); err != nil {
 		return fmt.Errorf("catalog: reindex tags: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE replays SET freshness = `+freshnessExpr); err != nil {
+	if _, err := s.exec(ctx, `UPDATE replays SET freshness = `+freshnessExpr); err != nil {
 		return fmt.Errorf("catalog: reindex freshness: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE replay_tags SET (publication, language, freshness) =
+	if _, err := s.exec(ctx, `UPDATE replay_tags SET (publication, language, freshness) =
 		(SELECT publication, language, freshness FROM replays WHERE replays.id = replay_tags.replay_id)`); err != nil {
 		return fmt.Errorf("catalog: reindex tags: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE replay_fts SET publication = (SELECT publication FROM replays WHERE seq = replay_fts.rowid)
+	if _, err := s.exec(ctx, `UPDATE replay_fts SET publication = (SELECT publication FROM replays WHERE seq = replay_fts.rowid)
 		WHERE publication IS NOT (SELECT publication FROM replays WHERE seq = replay_fts.rowid)`); err != nil {
 		return fmt.Errorf("catalog: reindex full text: %w", err)
 	}

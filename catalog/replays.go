@@ -275,13 +275,7 @@ func (s *Store) SetChapters(ctx context.Context, replayID string, chapters []Cha
 		if err := replayExists(ctx, tx, replayID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM replay_tags WHERE replay_id = $1 AND chapter >= 0`, replayID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM replay_chapters WHERE replay_id = $1`, replayID); err != nil {
-			return err
-		}
-		if err := insertChapters(ctx, tx, replayID, chapters, chTags); err != nil {
+		if err := setChapters(ctx, tx, replayID, chapters, chTags); err != nil {
 			return err
 		}
 		if err := refreshReplayFreshness(ctx, tx, replayID); err != nil {
@@ -295,6 +289,16 @@ func (s *Store) SetChapters(ctx context.Context, replayID string, chapters []Cha
 	return err
 }
 
+func setChapters(ctx context.Context, tx *sql.Tx, replayID string, chapters []Chapter, chTags [][]resolvedTag) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM replay_tags WHERE replay_id = $1 AND chapter >= 0`, replayID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM replay_chapters WHERE replay_id = $1`, replayID); err != nil {
+		return err
+	}
+	return insertChapters(ctx, tx, replayID, chapters, chTags)
+}
+
 // SetDocuments replaces the versions the whole replay documents.
 func (s *Store) SetDocuments(ctx context.Context, replayID string, docs []Tag) error {
 	tags, err := s.resolveTags(ctx, "documents", docs)
@@ -305,10 +309,7 @@ func (s *Store) SetDocuments(ctx context.Context, replayID string, docs []Tag) e
 		if err := replayExists(ctx, tx, replayID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM replay_tags WHERE replay_id = $1 AND chapter = -1`, replayID); err != nil {
-			return err
-		}
-		if err := insertTags(ctx, tx, replayID, -1, tags); err != nil {
+		if err := setDocuments(ctx, tx, replayID, tags); err != nil {
 			return err
 		}
 		return refreshReplayFreshness(ctx, tx, replayID)
@@ -317,6 +318,13 @@ func (s *Store) SetDocuments(ctx context.Context, replayID string, docs []Tag) e
 		return fmt.Errorf("catalog: set documents of %s: %w", replayID, err)
 	}
 	return err
+}
+
+func setDocuments(ctx context.Context, tx *sql.Tx, replayID string, tags []resolvedTag) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM replay_tags WHERE replay_id = $1 AND chapter = -1`, replayID); err != nil {
+		return err
+	}
+	return insertTags(ctx, tx, replayID, -1, tags)
 }
 
 // SetProcessing records the pipeline outcome: state "processing" | "ready" | "failed" |
@@ -365,8 +373,9 @@ type ReplayUpdate struct {
 	Chapters    *[]Chapter `json:"chapters"`
 }
 
-// UpdateReplay applies an animator's changes. Publishing (published or unlisted) needs the
-// replay to be ready: 409 while it is still processing or when it failed.
+// UpdateReplay applies an animator's changes, all or nothing, in one transaction: concurrent
+// updates apply one after the other, never interleaved. Publishing (published or unlisted)
+// needs the replay to be ready: 409 while it is still processing or when it failed.
 func (s *Store) UpdateReplay(ctx context.Context, id string, u ReplayUpdate) error {
 	var pub Publication
 	if u.Publication != nil {
@@ -378,39 +387,44 @@ func (s *Store) UpdateReplay(ctx context.Context, id string, u ReplayUpdate) err
 	if u.Title != nil && strings.TrimSpace(*u.Title) == "" {
 		return httpapi.Invalid("title", "title must not be empty")
 	}
-	// Validate everything before changing anything.
+	// Validate everything before changing anything (software slugs only ever get added, so
+	// resolving them outside the transaction is safe).
+	var docs []resolvedTag
 	if u.Documents != nil {
-		if err := s.CheckTags(ctx, "documents", *u.Documents); err != nil {
+		var err error
+		if docs, err = s.resolveTags(ctx, "documents", *u.Documents); err != nil {
 			return err
 		}
 	}
+	var chTags [][]resolvedTag
 	if u.Chapters != nil {
-		if _, err := s.resolveChapters(ctx, *u.Chapters); err != nil {
-			return err
-		}
-	}
-	if pub != "" && pub != Draft {
-		var processing string
-		if err := s.db.QueryRowContext(ctx, `SELECT processing FROM replays WHERE id = $1`, id).Scan(&processing); err != nil {
-			return notFound(err, "replay %s", id)
-		}
-		if processing != Ready {
-			return httpapi.Errorf(409, "replay %s cannot be %s while its processing is %q; it can be once it is ready", id, pub, processing)
-		}
-	}
-	if u.Documents != nil {
-		if err := s.SetDocuments(ctx, id, *u.Documents); err != nil {
-			return err
-		}
-	}
-	if u.Chapters != nil {
-		if err := s.SetChapters(ctx, id, *u.Chapters); err != nil {
+		var err error
+		if chTags, err = s.resolveChapters(ctx, *u.Chapters); err != nil {
 			return err
 		}
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := replayExists(ctx, tx, id); err != nil {
-			return err
+		var processing string
+		if err := tx.QueryRowContext(ctx, `SELECT processing FROM replays WHERE id = $1`, id).Scan(&processing); err != nil {
+			return notFound(err, "replay %s", id)
+		}
+		if pub != "" && pub != Draft && processing != Ready {
+			return httpapi.Errorf(409, "replay %s cannot be %s while its processing is %q; it can be once it is ready", id, pub, processing)
+		}
+		if u.Documents != nil {
+			if err := setDocuments(ctx, tx, id, docs); err != nil {
+				return err
+			}
+		}
+		if u.Chapters != nil {
+			if err := setChapters(ctx, tx, id, *u.Chapters, chTags); err != nil {
+				return err
+			}
+		}
+		if u.Documents != nil || u.Chapters != nil {
+			if err := refreshReplayFreshness(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		if pub != "" {
 			if _, err := tx.ExecContext(ctx, `UPDATE replays SET publication = $1,

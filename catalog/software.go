@@ -93,7 +93,7 @@ func (s *Store) CreateSoftware(ctx context.Context, n NewSoftware) (Software, er
 		return Software{}, err
 	}
 	now := s.now()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO software (slug, name, homepage, release_feed, created_at)
+	_, err := s.exec(ctx, `INSERT INTO software (slug, name, homepage, release_feed, created_at)
 		VALUES ($1, $2, $3, $4, $5)`, n.Slug, n.Name, n.Homepage, n.ReleaseFeed, fmtTime(now))
 	if isUnique(err) {
 		return Software{}, fmt.Errorf("catalog: software %q: %w", n.Slug, ErrConflict)
@@ -387,7 +387,7 @@ func (s *Store) UpdateSoftware(ctx context.Context, slug string, u SoftwareUpdat
 			return Software{}, err
 		}
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE software SET name = COALESCE($1, name), homepage = COALESCE($2, homepage),
+	res, err := s.exec(ctx, `UPDATE software SET name = COALESCE($1, name), homepage = COALESCE($2, homepage),
 		release_feed = COALESCE($3, release_feed) WHERE slug = $4`, u.Name, u.Homepage, u.ReleaseFeed, slug)
 	if err != nil {
 		return Software{}, fmt.Errorf("catalog: update software %q: %w", slug, err)

@@ -16,6 +16,8 @@ import (
 var (
 	ErrNotFound error = &sentinel{"not found", httpapi.ErrNotFound}
 	ErrConflict error = &sentinel{"already exists", httpapi.ErrConflict}
+	// ErrBusy: the database stayed locked longer than a request should wait; retry later (503).
+	ErrBusy error = &sentinel{"the catalog is busy with other changes; retry in a moment", httpapi.ErrBusy}
 )
 
 type sentinel struct {
@@ -196,14 +198,24 @@ type Store struct {
 	db    *sql.DB
 	now   func() time.Time
 	stmts stmtCache // prepared read statements of the list path
+	// writes is the store's write turn (a semaphore of one): SQLite has one writer at a time,
+	// and its busy handler is no queue — under 40 concurrent PATCHes some waiters kept losing
+	// the lock until busy_timeout and failed with "database is locked". Waiting for the turn
+	// here is fair, honours the request's context, and leaves SQLite's timeout for writers of
+	// other components.
+	writes chan struct{}
 }
+
+// maxWriteWait bounds how long a write waits for its turn before answering ErrBusy (503 with
+// Retry-After), so that a stuck writer does not pile up requests forever.
+const maxWriteWait = 15 * time.Second
 
 // Open migrates the catalog's schema and returns the store.
 func Open(ctx context.Context, db *sql.DB) (*Store, error) {
 	if err := sqldb.Migrate(ctx, db, "catalog", migrations); err != nil {
 		return nil, err
 	}
-	return &Store{db: db, now: time.Now}, nil
+	return &Store{db: db, now: time.Now, writes: make(chan struct{}, 1)}, nil
 }
 
 // SetClock replaces the store's clock (tests).
@@ -212,17 +224,64 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 // DB returns the database the store uses (benchmarks seed it directly).
 func (s *Store) DB() *sql.DB { return s.db }
 
-// inTx runs fn in a transaction, committing when it returns nil.
+// writeTurn waits for the store's write turn; release it with s.done().
+func (s *Store) writeTurn(ctx context.Context) error {
+	t := time.NewTimer(maxWriteWait)
+	defer t.Stop()
+	select {
+	case s.writes <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return fmt.Errorf("catalog: waited %s for other changes to finish: %w", maxWriteWait, ErrBusy)
+	}
+}
+
+func (s *Store) done() { <-s.writes }
+
+// inTx runs fn in one transaction in the store's write turn, committing when it returns nil.
+// Every write of the store goes through inTx or exec; fn must not call either (the turn is
+// not reentrant).
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := s.writeTurn(ctx); err != nil {
+		return err
+	}
+	defer s.done()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return busy(err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
-		return err
+		return busy(err)
 	}
-	return tx.Commit()
+	return busy(tx.Commit())
+}
+
+// exec runs one write statement in the store's write turn.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := s.writeTurn(ctx); err != nil {
+		return nil, err
+	}
+	defer s.done()
+	res, err := s.db.ExecContext(ctx, query, args...)
+	return res, busy(err)
+}
+
+// busy marks SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED and their extended
+// codes) with ErrBusy, so that a write that still met another component's lock answers 503 with
+// Retry-After rather than 500. The driver's error is recognised by its Code method, without
+// importing the driver.
+func busy(err error) error {
+	var coded interface{ Code() int }
+	if err != nil && errors.As(err, &coded) {
+		switch coded.Code() & 0xff {
+		case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+			return fmt.Errorf("%w: %w", ErrBusy, err)
+		}
+	}
+	return err
 }
 
 // placeholders returns "$from, $from+1, ..." n times.

@@ -184,7 +184,7 @@ func (s *Store) syncOne(ctx context.Context, client *http.Client, id int64, slug
 			res.Added = append(res.Added, rel)
 		}
 	}
-	if _, err := s.db.ExecContext(ctx, `UPDATE software SET synced_at = $1 WHERE id = $2`, fmtTime(s.now()), id); err != nil {
+	if _, err := s.exec(ctx, `UPDATE software SET synced_at = $1 WHERE id = $2`, fmtTime(s.now()), id); err != nil {
 		res.Err = fmt.Errorf("catalog: sync %s: %w", slug, err)
 	}
 	return res

@@ -20,10 +20,16 @@ var (
 	ErrUnauthorized = errors.New("missing or invalid token")
 	ErrForbidden    = errors.New("forbidden")
 	ErrUnavailable  = errors.New("temporarily unavailable")
+	// ErrBusy: the database is locked by other writes; the client should retry shortly
+	// (503 with Retry-After, never 500).
+	ErrBusy = errors.New("busy")
 )
 
 // NotFoundMessage is the body of every 404 built from ErrNotFound.
 const NotFoundMessage = "not found"
+
+// busyRetryAfter is the Retry-After, in seconds, of an ErrBusy reply.
+const busyRetryAfter = "2"
 
 // InvalidError is a validation failure: the field at fault and a message a person can act on.
 type InvalidError struct {
@@ -85,6 +91,9 @@ func SetHeaders(w http.ResponseWriter, err error) {
 	if errors.As(err, &th) {
 		w.Header().Set("Retry-After", th.seconds())
 	}
+	if errors.Is(err, ErrBusy) {
+		w.Header().Set("Retry-After", busyRetryAfter)
+	}
 	if status, _ := Classify(err); status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="atelier"`)
 	}
@@ -122,6 +131,8 @@ func Classify(err error) (int, Body) {
 		return http.StatusUnauthorized, Body{Error: "missing or invalid token: send Authorization: Bearer TOKEN"}
 	case errors.Is(err, ErrForbidden):
 		return http.StatusForbidden, Body{Error: err.Error()}
+	case errors.Is(err, ErrBusy):
+		return http.StatusServiceUnavailable, Body{Error: "the server is busy with other changes; retry in a few seconds"}
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable, Body{Error: err.Error()}
 	case errors.Is(err, context.Canceled):
