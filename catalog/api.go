@@ -17,6 +17,11 @@ type API struct {
 	// IsAnimator reports whether a request on a public route carries an animator (or admin)
 	// credential: such requests also see drafts. Nil means nobody does.
 	IsAnimator func(r *http.Request) bool
+	// Media gives the enclosures of the replay feeds their byte length; nil leaves them out.
+	Media MediaStat
+	// Language (en, fr) is the instance's language: the words inside the feeds. SiteName is
+	// the collective's name in their titles (default Atelier).
+	Language, SiteName string
 }
 
 func (a *API) animator(r *http.Request) bool { return a.IsAnimator != nil && a.IsAnimator(r) }

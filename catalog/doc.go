@@ -55,6 +55,19 @@
 // The handlers are the methods of API; every route, its method and the access it needs, is
 // listed once in cmd/atelier/routes.go. The JSON fields are the ones of the types above.
 //
+// # Feeds of replays
+//
+// ReplaysAtom and PodcastRSS list the 50 newest published, ready replays (never drafts or
+// unlisted ones; unpublishing removes a replay at once: feeds are revalidated, with an ETag,
+// never cached blindly), optionally for one software (tagged on the replay or a chapter) and
+// one language. Each entry carries the poster (media:thumbnail, itunes:image), the chapters (in
+// the HTML body with their own versions, and as Podlove Simple Chapters, which podcast apps
+// read), the software@version tags as categories, and the renditions with their byte length from
+// the media store: the MP4 and, when the pipeline made one, the audio-only M4A (Atom enclosure
+// links; in RSS the MP4 is the enclosure and both are podcast:alternateEnclosure, and
+// ?media=audio makes the M4A the enclosure). Titles and labels follow API.Language and
+// API.SiteName.
+//
 // Writes are serialised in the store (one write turn, waited for in order and with the
 // request's context) and each request's changes are one transaction: 40 concurrent PATCHes of
 // a replay all succeed and apply one after the other. A write that still meets SQLite's lock

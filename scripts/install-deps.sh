@@ -3,8 +3,9 @@
 #   run:   ffmpeg (Debian package) — what `atelier serve` drives.
 #   test:  the above, plus the real parts the tests use: versitygw (built once into .cache/bin),
 #          Debian's chromium, python3-icalendar (an independent iCalendar parser), python3-feedparser
-#          (an independent Atom parser), espeak-ng and pocketsphinx (speech for automatic captions),
-#          postgresql (server binaries; the tests start their own server in a temporary directory).
+#          (an independent Atom/RSS parser: workshop and replay feeds), espeak-ng and pocketsphinx
+#          (speech for automatic captions), postgresql (server binaries; the tests start their own
+#          server in a temporary directory).
 # As root, missing Debian packages are installed with apt-get; otherwise the script says what to
 # install and fails, rather than leaving a half-working setup.
 set -euo pipefail
@@ -27,7 +28,7 @@ if [[ $what == test || $what == bench ]]; then
   want npm npm # fetches hls.js into web/static/vendor at build time (the e2e test plays HLS through it)
   want /usr/lib/python3/dist-packages/icalendar python3-icalendar
   want /usr/lib/python3/dist-packages/dateutil python3-dateutil
-  want /usr/lib/python3/dist-packages/feedparser python3-feedparser # a second Atom parser (schedule's workshop feeds)
+  want /usr/lib/python3/dist-packages/feedparser python3-feedparser # a second Atom/RSS parser (workshop and replay feeds)
   want espeak-ng espeak-ng
   command -v pocketsphinx >/dev/null 2>&1 || want pocketsphinx_continuous pocketsphinx # 5.x or 0.8 (bookworm)
   want /usr/share/pocketsphinx/model/en-us pocketsphinx-en-us

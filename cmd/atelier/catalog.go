@@ -20,7 +20,8 @@ func (a *app) openCatalog(ctx context.Context) error {
 		return err
 	}
 	a.catalog = st
-	a.catalogAPI = &catalog.API{Store: st, PublicURL: a.cfg.PublicURL, IsAnimator: a.isAnimator}
+	a.catalogAPI = &catalog.API{Store: st, PublicURL: a.cfg.PublicURL, IsAnimator: a.isAnimator,
+		Media: a.media, Language: a.cfg.Language, SiteName: a.cfg.SiteName}
 	sync := catalog.SyncOptions{AllowPrivate: a.cfg.AllowPrivateFeeds, Log: a.log.With("worker", "release_sync")}
 	if w := st.SyncWorker(a.cfg.ReleaseSyncInterval, sync); w != nil {
 		a.workers = append(a.workers, w)

@@ -59,6 +59,12 @@ func TestCatalogRoutes(t *testing.T) {
 		{"PATCH", "/api/replays/nope", testAdminToken, `{"publication":"published"}`, 404, ""},
 		{"GET", "/api/freshness", "", "", 200, `"software": []`},
 		{"GET", "/freshness.atom", "", "", 200, `<feed xmlns="http://www.w3.org/2005/Atom">`},
+		{"GET", "/replays.atom", "", "", 200, `<feed xmlns="http://www.w3.org/2005/Atom"`},
+		{"GET", "/replays.atom?language=fr", "", "", 200, `<link href="http://127.0.0.1:`},
+		{"GET", "/software/nextcloud/replays.atom", "", "", 200, `Atelier: replays about Nextcloud`},
+		{"GET", "/software/nope/replays.atom", "", "", 404, `not found`},
+		{"GET", "/podcast.rss", "", "", 200, `xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"`},
+		{"GET", "/podcast.rss?media=flac", "", "", 422, `"field": "media"`},
 	}
 	for _, tt := range tests {
 		code, body, _ := do(tt.method, tt.path, tt.token, tt.body)

@@ -33,6 +33,8 @@ func TestBadConfigExitsWithCode2(t *testing.T) {
 		{"s3 without keys", []string{"serve", "-s3-endpoint", "127.0.0.1:9"}, nil, "S3 storage needs"},
 		{"s3 endpoint with scheme", []string{"serve", "-s3-endpoint", "http://127.0.0.1:9", "-s3-access-key", "a", "-s3-secret-key", "b"}, nil, "without a scheme"},
 		{"bad log level", []string{"serve", "-log-level", "loud"}, nil, "-log-level"},
+		{"bad language", []string{"serve", "-language", "de"}, nil, "-language \"de\": want en or fr"},
+		{"empty site name", []string{"serve", "-site-name", " "}, nil, "-site-name"},
 		{"unknown flag", []string{"serve", "-nope"}, nil, "flag provided but not defined"},
 		{"unknown command", []string{"frobnicate"}, nil, "unknown command"},
 		{"no command", nil, nil, "no command"},

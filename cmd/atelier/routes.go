@@ -76,6 +76,11 @@ func (a *app) routes() http.Handler {
 	r.Handle("/api/replays/{id}", animator(h(cat.PatchReplay))).Methods("PATCH")
 	r.Handle("/api/freshness", h(cat.Freshness)).Methods("GET")
 	r.Handle("/freshness.atom", h(cat.FreshnessAtom)).Methods("GET", "HEAD")
+	// catalog: feeds of new published replays (?language= on each; ?software= and ?media=audio
+	// on the podcast).
+	r.Handle("/replays.atom", h(cat.ReplaysAtom)).Methods("GET", "HEAD")
+	r.Handle("/software/{slug}/replays.atom", h(cat.ReplaysAtom)).Methods("GET", "HEAD")
+	r.Handle("/podcast.rss", h(cat.PodcastRSS)).Methods("GET", "HEAD")
 
 	// pipeline: recording uploads (multipart: meta, source, subtitles) and their processing jobs.
 	rec := a.pipeline.API()
