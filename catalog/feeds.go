@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/assets/layout"
 	"codeberg.org/atelier/atelier/internal/httpapi"
 )
 
@@ -29,14 +30,12 @@ type MediaStat interface {
 	Stat(ctx context.Context, key string) (assets.Info, error)
 }
 
-// Where the pipeline stores a replay's renditions (served by the web stream routes under the
-// same names).
+// The renditions the feeds enclose, by their names under /replays/{id}/ (the web stream routes
+// serve each from its layout key).
 const (
 	videoFile = "video.mp4"
 	audioFile = "audio.m4a" // AAC stream copy, for podcast apps that only play audio
 )
-
-func replayKey(id, file string) string { return "replays/" + id + "/" + file }
 
 // feedEntries is how many replays a feed lists: readers only need what is new.
 const feedEntries = 50
@@ -250,8 +249,8 @@ func (a *API) statAll(ctx context.Context, items []feedItem) error {
 	}
 	for i := range items {
 		wg.Add(2)
-		go stat(replayKey(items[i].rp.ID, videoFile), &items[i].video)
-		go stat(replayKey(items[i].rp.ID, audioFile), &items[i].audio)
+		go stat(layout.Replay(items[i].rp.ID).VideoKey(), &items[i].video)
+		go stat(layout.Replay(items[i].rp.ID).AudioKey(), &items[i].audio)
 	}
 	wg.Wait()
 	return errors.Join(errs...)

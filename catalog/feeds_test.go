@@ -20,6 +20,7 @@ import (
 	"github.com/mmcdole/gofeed"
 
 	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/assets/layout"
 	"codeberg.org/atelier/atelier/internal/httpapi"
 	"codeberg.org/atelier/atelier/internal/testenv"
 )
@@ -61,7 +62,7 @@ func newFeedFixture(t *testing.T, lang string) *feedFixture {
 		}
 	}
 	put := func(id, file string, size int) {
-		if _, err := media.Put(ctx, replayKey(id, file), bytes.NewReader(bytes.Repeat([]byte{'x'}, size)), int64(size), ""); err != nil {
+		if _, err := media.Put(ctx, layout.Replay(id).Key(file), bytes.NewReader(bytes.Repeat([]byte{'x'}, size)), int64(size), ""); err != nil {
 			t.Fatal(err)
 		}
 	}

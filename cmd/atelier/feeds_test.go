@@ -105,4 +105,27 @@ func TestReplayFeedsServeRealMedia(t *testing.T) {
 	if !strings.Contains(string(out), "codec_type=video") || !strings.Contains(string(out), "codec_type=audio") {
 		t.Fatalf("the enclosure is not a video with sound:\n%s", out)
 	}
+
+	// The audio variant encloses the M4A the pipeline made by stream copy: it downloads at its
+	// announced length and holds sound only.
+	audioFeed := parse("/podcast.rss?media=audio")
+	if len(audioFeed.Items[0].Enclosures) != 1 {
+		t.Fatalf("audio podcast enclosures %+v", audioFeed.Items[0].Enclosures)
+	}
+	aenc := audioFeed.Items[0].Enclosures[0]
+	if aenc.URL != base+"/replays/"+id+"/audio.m4a" || aenc.Type != "audio/mp4" {
+		t.Fatalf("audio enclosure %+v", aenc)
+	}
+	audio := filepath.Join(dir, "enclosure.m4a")
+	if err := os.WriteFile(audio, get(strings.TrimPrefix(aenc.URL, base)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(audio); strconv.FormatInt(fi.Size(), 10) != aenc.Length {
+		t.Fatalf("audio enclosure length %s, downloaded %d bytes", aenc.Length, fi.Size())
+	}
+	out, err = exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_type",
+		"-of", "default=noprint_wrappers=1", "file:"+audio).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "codec_type=audio" {
+		t.Fatalf("the audio enclosure is not sound only: %v\n%s", err, out)
+	}
 }
