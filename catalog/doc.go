@@ -63,11 +63,10 @@
 // one language. Each entry carries the poster (media:thumbnail, itunes:image), the chapters (in
 // the HTML body with their own versions, and as Podlove Simple Chapters, which podcast apps
 // read), the software@version tags as categories, and the renditions with their byte length from
-// the media store: the MP4 and, when stored, the audio-only M4A (Atom enclosure links; in RSS
-// the MP4 is the enclosure and both are podcast:alternateEnclosure, and ?media=audio makes the
-// M4A the enclosure). No pipeline step writes the M4A yet (layout reserves
-// replays/{id}/audio.m4a), so today the feeds carry the MP4 only. Titles and labels follow
-// API.Language and API.SiteName.
+// the media store: the MP4 and, when the pipeline made one, the audio-only M4A (Atom enclosure
+// links; in RSS the MP4 is the enclosure and both are podcast:alternateEnclosure, and
+// ?media=audio makes the M4A the enclosure). Titles and labels follow API.Language and
+// API.SiteName.
 //
 // Writes are serialised in the store (one write turn, waited for in order and with the
 // request's context) and each request's changes are one transaction: 40 concurrent PATCHes of
