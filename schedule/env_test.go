@@ -97,6 +97,7 @@ func testRouter(a *API) http.Handler {
 	r.Handle("/api/workshops", h(a.Create)).Methods("POST")
 	r.Handle("/api/workshops", h(a.List)).Methods("GET")
 	r.Handle("/api/workshops/import", h(a.Import)).Methods("POST")
+	r.Handle("/api/workshops/preview", h(a.Preview)).Methods("POST")
 	r.Handle("/api/workshops/{id}", h(a.Get)).Methods("GET")
 	r.Handle("/api/workshops/{id}", h(a.Update)).Methods("PATCH")
 	r.Handle("/api/workshops/{id}", h(a.Delete)).Methods("DELETE")

@@ -290,7 +290,7 @@ func (e *feedEncoder) event(w *Workshop, opt FeedOptions) error {
 		e.buf = e.buf[:mark]
 		return err
 	}
-	if w.Recurrence != "" {
+	if w.recurs() {
 		for _, s := range w.ExDates {
 			t, err := parseLocal(s, loc)
 			if err == nil {
@@ -305,6 +305,18 @@ func (e *feedEncoder) event(w *Workshop, opt FeedOptions) error {
 	e.utc(ical.PropLastModified, w.UpdatedAt)
 	if w.Location != "" {
 		e.text(ical.PropLocation, w.Location)
+	}
+	// One RDATE line per date, like EXDATE: each carries its TZID, and no client has to split
+	// a list.
+	for _, s := range w.RDates {
+		t, err := parseLocal(s, loc)
+		if err == nil {
+			err = e.local(ical.PropRecurrenceDates, t)
+		}
+		if err != nil {
+			e.buf = e.buf[:mark]
+			return err
+		}
 	}
 	check := func(name, value string) {
 		if err == nil {

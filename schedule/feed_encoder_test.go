@@ -48,6 +48,10 @@ func encoderCases() []*Workshop {
 		Timezone: "Africa/Dakar", Animator: " spaced ", Documents: []Document{{Software: "gimp", Version: " "}}})
 	add(Workshop{Title: "Kolkata", StartsAt: "2026-07-01T10:00:00", Timezone: "Asia/Kolkata", ReplayID: "r1",
 		Description: "With replay", Location: strings.Repeat("https://visio.example.org/", 5)})
+	add(Workshop{Title: "Season", StartsAt: "2026-03-05T18:30:00", Timezone: "Europe/Paris",
+		RDates: []string{"2026-03-17T18:30:00", "2026-03-31T19:00:00"}, ExDates: []string{"2026-03-17T18:30:00"}})
+	add(Workshop{Title: "Rule and dates", StartsAt: "2026-03-03T18:00:00", Timezone: "America/New_York",
+		Recurrence: "FREQ=WEEKLY;COUNT=4", RDates: []string{"2026-03-12T10:00:00"}})
 	return out
 }
 

@@ -63,6 +63,15 @@ func refEvent(w *Workshop, opt FeedOptions) (*ical.Component, error) {
 	p.Set(refLocalProp(ical.PropDateTimeEnd, start.Add(w.duration()).In(loc)))
 	if w.Recurrence != "" {
 		p.Set(refRawProp(ical.PropRecurrenceRule, w.Recurrence, nil))
+	}
+	for _, s := range w.RDates {
+		t, err := parseLocal(s, loc)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(refLocalProp(ical.PropRecurrenceDates, t))
+	}
+	if w.recurs() {
 		for _, s := range w.ExDates {
 			t, err := parseLocal(s, loc)
 			if err != nil {

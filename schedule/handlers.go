@@ -36,9 +36,10 @@ type API struct {
 	rendering  singleflight.Group // renders in progress, by feed and ETag
 	rendered   atomic.Int64       // renders done, for tests
 
-	text     *texts // the instance's language
-	siteName string
-	feedPast time.Duration // < 0: feeds keep every past workshop
+	text            *texts // the instance's language
+	siteName        string
+	defaultDuration time.Duration // of imported events without DTEND or DURATION, and of reschedules
+	feedPast        time.Duration // < 0: feeds keep every past workshop
 }
 
 // DefaultFeedPast is how long past workshops stay in the calendar feeds by default.
@@ -72,7 +73,13 @@ type Options struct {
 	// FeedPast is how long past workshops stay in the calendar feeds (DefaultFeedPast if zero;
 	// negative keeps them all).
 	FeedPast time.Duration
+	// DefaultDuration is the length given to an imported event that has neither DTEND nor
+	// DURATION (with a warning in the answer), and to rescheduled drafts (DefaultDuration if zero).
+	DefaultDuration time.Duration
 }
+
+// DefaultDuration is a workshop's length when nothing says otherwise: an evening session.
+const DefaultDuration = 90 * time.Minute
 
 // NewAPI returns the handlers over store. cat may be nil in tests of schedule alone.
 func NewAPI(store *Store, cat Catalog, publicURL string, opt Options) *API {
@@ -92,8 +99,12 @@ func NewAPI(store *Store, cat Catalog, publicURL string, opt Options) *API {
 	if opt.FeedPast == 0 {
 		opt.FeedPast = DefaultFeedPast
 	}
+	if opt.DefaultDuration <= 0 {
+		opt.DefaultDuration = DefaultDuration
+	}
 	return &API{store: store, cat: cat, publicURL: strings.TrimSuffix(publicURL, "/"), timezone: opt.DefaultTimezone, now: opt.Now,
-		validation: opt.FeedValidation, text: text, siteName: opt.SiteName, feedPast: opt.FeedPast}
+		validation: opt.FeedValidation, text: text, siteName: opt.SiteName, feedPast: opt.FeedPast,
+		defaultDuration: opt.DefaultDuration}
 }
 
 func (a *API) tags() TagChecker {
@@ -163,6 +174,63 @@ func (a *API) Create(w http.ResponseWriter, r *http.Request) error {
 	a.links(ws)
 	w.Header().Set("Location", "/api/workshops/"+ws.ID)
 	httpapi.WriteJSON(w, http.StatusCreated, ws)
+	return nil
+}
+
+// maxPreview bounds the occurrences one preview lists.
+const maxPreview = 50
+
+// Occurrence is one start of a workshop in a preview, in its time zone.
+type Occurrence struct {
+	StartsAt string    `json:"starts_at"` // local wall-clock time, as exdates and the cancel route take it
+	EndsAt   string    `json:"ends_at"`   // local
+	Start    time.Time `json:"start"`     // with its UTC offset (RFC 3339)
+}
+
+// Preview handles POST /api/workshops/preview: the body is a draft workshop (the fields of a
+// POST); nothing is stored. It answers the draft in normalized form (recurrence, duration,
+// rdates as they would be saved) and its next occurrences (?count=, 10 by default, at most 50)
+// from now, in the workshop's zone, computed by the same code as the feeds and the API (DST,
+// EXDATEs, RDATEs), or the 422 a save would get. The studio shows it before saving.
+func (a *API) Preview(w http.ResponseWriter, r *http.Request) error {
+	count := 10
+	if v := r.URL.Query().Get("count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPreview {
+			return httpapi.Invalid("count", "count is a number from 1 to %d", maxPreview)
+		}
+		count = n
+	}
+	var in Input
+	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	ws := &Workshop{}
+	in.apply(ws)
+	if ws.Title == "" {
+		ws.Title = "-" // a draft may have no title yet; the schedule is what is previewed
+	}
+	if err := ws.normalize(r.Context(), a.tags(), in.EndsAt); err != nil {
+		return err
+	}
+	now := a.now()
+	starts, err := ws.Occurrences(now.Add(-ws.duration()).Add(time.Second), farFuture, count+1)
+	if err != nil {
+		return httpapi.Invalid("recurrence", "%v", err)
+	}
+	more := len(starts) > count
+	if more {
+		starts = starts[:count]
+	}
+	occ := make([]Occurrence, 0, len(starts))
+	loc, _ := ws.location()
+	for _, t := range starts {
+		occ = append(occ, Occurrence{StartsAt: t.Format(LocalLayout), EndsAt: t.Add(ws.duration()).In(loc).Format(LocalLayout), Start: t})
+	}
+	s, _ := ws.series()
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{
+		"workshop": ws, "occurrences": occ, "more": more, "endless": s != nil && s.endless(),
+	})
 	return nil
 }
 
@@ -245,10 +313,10 @@ func (a *API) Update(w http.ResponseWriter, r *http.Request) error {
 }
 
 func sameWorkshop(a, b *Workshop) bool {
-	return fmt.Sprintf("%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v", a.Title, a.Description, a.StartsAt, a.Timezone, a.Duration,
-		a.Recurrence, a.ExDates, a.Location, a.Language, a.Animator, a.Capacity, a.RegistrationURL, a.Series, a.Documents, a.Status, a.ReplayID) ==
-		fmt.Sprintf("%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v", b.Title, b.Description, b.StartsAt, b.Timezone, b.Duration,
-			b.Recurrence, b.ExDates, b.Location, b.Language, b.Animator, b.Capacity, b.RegistrationURL, b.Series, b.Documents, b.Status, b.ReplayID)
+	return fmt.Sprintf("%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v", a.Title, a.Description, a.StartsAt, a.Timezone, a.Duration,
+		a.Recurrence, a.ExDates, a.RDates, a.Location, a.Language, a.Animator, a.Capacity, a.RegistrationURL, a.Series, a.Documents, a.Status, a.ReplayID) ==
+		fmt.Sprintf("%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v|%v", b.Title, b.Description, b.StartsAt, b.Timezone, b.Duration,
+			b.Recurrence, b.ExDates, b.RDates, b.Location, b.Language, b.Animator, b.Capacity, b.RegistrationURL, b.Series, b.Documents, b.Status, b.ReplayID)
 }
 
 // Delete handles DELETE /api/workshops/{id}. The workshop leaves the API at once but stays in
@@ -287,7 +355,7 @@ func (a *API) Cancel(w http.ResponseWriter, r *http.Request) error {
 			ws.Status = StatusCancelled
 			return true, nil
 		}
-		if ws.Recurrence == "" {
+		if !ws.recurs() {
 			return false, httpapi.Invalid("occurrence", "this workshop does not recur: cancel it whole (no occurrence)")
 		}
 		loc, err := ws.location()
@@ -327,7 +395,7 @@ func (a *API) Import(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	def := ImportDefaults{Timezone: q.Get("timezone"), Series: q.Get("series"), Language: q.Get("language"),
-		Animator: q.Get("animator"), Status: Status(q.Get("status"))}
+		Animator: q.Get("animator"), Status: Status(q.Get("status")), Duration: a.defaultDuration}
 	if def.Timezone == "" {
 		def.Timezone = a.timezone
 	}
@@ -337,7 +405,7 @@ func (a *API) Import(w http.ResponseWriter, r *http.Request) error {
 	if def.Status != "" && !def.Status.valid() {
 		return httpapi.Invalid("status", "status is tentative, confirmed or cancelled")
 	}
-	created, errs, err := a.importCalendar(r.Context(), http.MaxBytesReader(w, r.Body, MaxImportBody), def)
+	created, errs, warnings, err := a.importCalendar(r.Context(), http.MaxBytesReader(w, r.Body, MaxImportBody), def)
 	if err != nil {
 		return err
 	}
@@ -347,7 +415,7 @@ func (a *API) Import(w http.ResponseWriter, r *http.Request) error {
 	} else if len(errs) > 0 {
 		status = http.StatusUnprocessableEntity
 	}
-	httpapi.WriteJSON(w, status, map[string]any{"created": created, "errors": errs})
+	httpapi.WriteJSON(w, status, map[string]any{"created": created, "errors": errs, "warnings": warnings})
 	return nil
 }
 
@@ -396,7 +464,7 @@ func (a *API) draftFor(ctx context.Context, rp Replay) (*Workshop, error) {
 		Title:     rp.Title,
 		Language:  rp.Language,
 		Timezone:  a.timezone,
-		Duration:  "PT1H30M",
+		Duration:  FormatDuration(a.defaultDuration),
 		Status:    StatusTentative,
 		Documents: []Document{},
 	}

@@ -24,6 +24,9 @@ type ImportDefaults struct {
 	Language string
 	Animator string
 	Status   Status
+	// Duration is given, with a warning, to an event without DTEND or DURATION (DefaultDuration
+	// if zero).
+	Duration time.Duration
 }
 
 // ImportError is a per-event failure of an import.
@@ -35,10 +38,21 @@ type ImportError struct {
 	Error   string `json:"error"`
 }
 
+// ImportWarning tells what an import assumed about an event it created.
+type ImportWarning struct {
+	Index   int    `json:"index"`
+	UID     string `json:"uid,omitempty"`
+	Summary string `json:"summary,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Warning string `json:"warning"`
+	ID      string `json:"id,omitempty"` // the workshop created
+}
+
 // imported is one VEVENT turned into a workshop, not yet validated.
 type imported struct {
-	index int
-	w     *Workshop
+	index    int
+	w        *Workshop
+	warnings []ImportWarning
 }
 
 // parseImport reads a text/calendar body into workshops. It returns an error only when the body
@@ -218,7 +232,16 @@ func eventToWorkshop(c *ical.Component, def ImportDefaults) (imported, *ImportEr
 	if u := c.Props.Get(ical.PropURL); u != nil && (strings.HasPrefix(u.Value, "https://") || strings.HasPrefix(u.Value, "http://")) {
 		w.RegistrationURL = u.Value
 	}
-	if field, err := eventDuration(c, w, start, loc); err != nil {
+	var warnings []ImportWarning
+	if field, err := eventDuration(c, w, start, loc); errors.Is(err, errNoDuration) {
+		d := def.Duration
+		if d <= 0 {
+			d = DefaultDuration
+		}
+		w.Duration = FormatDuration(d)
+		warnings = append(warnings, ImportWarning{UID: uid, Summary: summary, Field: "duration",
+			Warning: fmt.Sprintf("the event has neither DTEND nor DURATION: it lasts %s, the instance's default (-default-duration); change it if it is wrong", humanDuration(d))})
+	} else if err != nil {
 		return fail(field, "%v", err)
 	}
 	if rr := c.Props.Values(ical.PropRecurrenceRule); len(rr) > 1 {
@@ -226,15 +249,32 @@ func eventToWorkshop(c *ical.Component, def ImportDefaults) (imported, *ImportEr
 	} else if len(rr) == 1 {
 		w.Recurrence = rr[0].Value
 	}
-	if len(c.Props.Values(ical.PropRecurrenceDates)) > 0 {
-		return fail("recurrence", "RDATE is not supported: use an RRULE")
+	rdates, err := eventDates(c, ical.PropRecurrenceDates, start, loc)
+	if err != nil {
+		return fail("rdates", "RDATE: %v", err)
 	}
-	exdates, err := eventExDates(c, start, loc)
+	w.RDates = rdates
+	exdates, err := eventDates(c, ical.PropExceptionDates, start, loc)
 	if err != nil {
 		return fail("exdates", "EXDATE: %v", err)
 	}
 	w.ExDates = exdates
-	return imported{w: w}, nil
+	return imported{w: w, warnings: warnings}, nil
+}
+
+// errNoDuration is an event with neither DTEND nor DURATION: it gets the default duration.
+var errNoDuration = errors.New("the event has neither DTEND nor DURATION")
+
+// humanDuration writes d for people: 1h30, 45 min, 2h.
+func humanDuration(d time.Duration) string {
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%d min", m)
+	case m == 0:
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dh%02d", h, m)
 }
 
 // eventDuration sets w.Duration from DTEND or DURATION; on error it names the field at fault.
@@ -261,15 +301,22 @@ func eventDuration(c *ical.Component, w *Workshop, start time.Time, loc *time.Lo
 		}
 		return "", nil
 	}
-	return "duration", errors.New("the event has neither DTEND nor DURATION")
+	return "duration", errNoDuration
 }
 
-// eventExDates reads the EXDATEs of c as local times in loc; a DATE exdate is the occurrence on
-// that day.
-func eventExDates(c *ical.Component, start time.Time, loc *time.Location) ([]string, error) {
+// eventDates reads the EXDATEs or RDATEs (name) of c as local times in loc; a DATE value is the
+// occurrence on that day, at the start's time. An RDATE PERIOD is refused: every occurrence of a
+// workshop has the same length.
+func eventDates(c *ical.Component, name string, start time.Time, loc *time.Location) ([]string, error) {
 	var out []string
-	for _, p := range c.Props.Values(ical.PropExceptionDates) {
+	for _, p := range c.Props.Values(name) {
+		if strings.EqualFold(p.Params.Get(ical.ParamValue), "PERIOD") {
+			return nil, errors.New("a PERIOD (a date with its own end) is not imported: every session of a workshop has the workshop's duration")
+		}
 		for _, v := range strings.Split(p.Value, ",") {
+			if strings.Contains(v, "/") {
+				return nil, errors.New("a PERIOD (a date with its own end) is not imported: every session of a workshop has the workshop's duration")
+			}
 			q := ical.Prop{Name: p.Name, Params: p.Params, Value: v}
 			t, err := propTime(&q, loc)
 			if err != nil {
@@ -287,12 +334,13 @@ func eventExDates(c *ical.Component, start time.Time, loc *time.Location) ([]str
 // Import creates the workshops of a text/calendar body. Each event is validated like a POST
 // (catalog tags included); invalid events and events already imported (same UID) are reported,
 // the others created.
-func (a *API) importCalendar(ctx context.Context, r io.Reader, def ImportDefaults) (created []string, errs []ImportError, err error) {
+func (a *API) importCalendar(ctx context.Context, r io.Reader, def ImportDefaults) (created []string, errs []ImportError, warnings []ImportWarning, err error) {
 	items, errs, err := parseImport(r, def)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	created = []string{}
+	warnings = []ImportWarning{}
 	if errs == nil {
 		errs = []ImportError{}
 	}
@@ -302,7 +350,7 @@ func (a *API) importCalendar(ctx context.Context, r io.Reader, def ImportDefault
 		if w.sourceUID != "" {
 			id, ok, err := a.store.BySourceUID(ctx, w.sourceUID)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			if ok {
 				ie.Error = "already imported as workshop " + id
@@ -313,17 +361,21 @@ func (a *API) importCalendar(ctx context.Context, r io.Reader, def ImportDefault
 		if err := w.normalize(ctx, a.tags(), nil); err != nil {
 			var inv *httpapi.InvalidError
 			if !errors.As(err, &inv) {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			ie.Field, ie.Error = inv.Field, inv.Message
 			errs = append(errs, ie)
 			continue
 		}
 		if err := a.store.Create(ctx, w, a.uidDomain()); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		created = append(created, w.ID)
+		for _, wa := range it.warnings { // only for what was created: a refused event has its error
+			wa.Index, wa.ID = it.index, w.ID
+			warnings = append(warnings, wa)
+		}
 	}
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Index < errs[j].Index })
-	return created, errs, nil
+	return created, errs, warnings, nil
 }

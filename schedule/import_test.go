@@ -197,6 +197,7 @@ func TestReschedule(t *testing.T) {
 
 func FuzzImport(f *testing.F) {
 	f.Add(nextcloudExport)
+	f.Add(rdateExport)
 	if b, err := os.ReadFile(filepath.Join("testdata", "feed-all.ics")); err == nil {
 		f.Add(string(b))
 	}

@@ -3,6 +3,7 @@ package schedule
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -210,20 +211,24 @@ func checkPerDay(parts map[string]string) error {
 }
 
 // series is a workshop's recurrence ready to expand: the rule with every part rrule-go would
-// derive from DTSTART written out (so that DTSTART can move), the first start, the EXDATEs.
+// derive from DTSTART written out (so that DTSTART can move), the first start, the RDATEs, the
+// EXDATEs. Without a rule (a season on chosen dates) the start is the first of the rdates.
 type series struct {
 	opt     rrule.ROption
+	hasRule bool
 	start   time.Time
 	loc     *time.Location
+	rdates  []time.Time // sorted
 	exdates map[int64]bool
 	// stepDays or stepMonths is the length of one period of the rule (INTERVAL included).
 	stepDays, stepMonths int
 }
 
 // series returns the workshop's recurrence (RRULE with DTSTART in the local zone, so that the
-// wall-clock time holds across changes of hour, minus EXDATEs), or nil for a single event.
+// wall-clock time holds across changes of hour, plus RDATEs, minus EXDATEs), or nil for a single
+// event.
 func (w *Workshop) series() (*series, error) {
-	if w.Recurrence == "" {
+	if !w.recurs() {
 		return nil, nil
 	}
 	loc, err := w.location()
@@ -234,10 +239,6 @@ func (w *Workshop) series() (*series, error) {
 	if err != nil {
 		return nil, err
 	}
-	opt, err := rrule.StrToROptionInLocation(w.Recurrence, loc)
-	if err != nil {
-		return nil, err
-	}
 	s := &series{start: start, loc: loc, exdates: map[int64]bool{}}
 	for _, x := range w.ExDates {
 		t, err := parseLocal(x, loc)
@@ -245,6 +246,25 @@ func (w *Workshop) series() (*series, error) {
 			return nil, err
 		}
 		s.exdates[t.Unix()] = true
+	}
+	if w.Recurrence == "" { // RDATE alone: DTSTART is the first occurrence (RFC 5545 §3.8.5.2)
+		s.rdates = append(s.rdates, start)
+	}
+	for _, x := range w.RDates {
+		t, err := parseLocal(x, loc)
+		if err != nil {
+			return nil, err
+		}
+		s.rdates = append(s.rdates, t)
+	}
+	sort.Slice(s.rdates, func(i, j int) bool { return s.rdates[i].Before(s.rdates[j]) })
+	if w.Recurrence == "" {
+		return s, nil
+	}
+	s.hasRule = true
+	opt, err := rrule.StrToROptionInLocation(w.Recurrence, loc)
+	if err != nil {
+		return nil, err
 	}
 	opt.Dtstart = start
 	if opt.Interval < 1 {
@@ -289,8 +309,8 @@ func (w *Workshop) series() (*series, error) {
 	return s, nil
 }
 
-// endless reports whether the series has neither COUNT nor UNTIL.
-func (s *series) endless() bool { return s.opt.Count == 0 && s.opt.Until.IsZero() }
+// endless reports whether the series has a rule with neither COUNT nor UNTIL.
+func (s *series) endless() bool { return s.hasRule && s.opt.Count == 0 && s.opt.Until.IsZero() }
 
 // movedStart is the DTSTART from which the expansion of occurrences at or after from begins:
 // the start of the rule's period that holds from (whole periods after the first start, so that
@@ -326,25 +346,45 @@ func (s *series) movedStart(from time.Time) time.Time {
 	return p
 }
 
-// each calls fn with the occurrences (minus EXDATEs) that start in [from, to), in order, until
-// fn returns false. It walks at most maxExpansion occurrences.
+// each calls fn with the occurrences (rule and RDATEs merged, minus EXDATEs) that start in
+// [from, to), in order, until fn returns false. It walks at most maxExpansion occurrences; the
+// RDATEs before from are skipped by a binary search, never walked.
 func (s *series) each(from, to time.Time, fn func(time.Time) bool) error {
-	opt := s.opt
-	opt.Dtstart = s.movedStart(from)
-	if opt.Until.IsZero() || to.Before(opt.Until) {
-		opt.Until = to // rrule-go stops at the first occurrence past UNTIL
+	next := func() (time.Time, bool) { return time.Time{}, false }
+	if s.hasRule {
+		opt := s.opt
+		opt.Dtstart = s.movedStart(from)
+		if opt.Until.IsZero() || to.Before(opt.Until) {
+			opt.Until = to // rrule-go stops at the first occurrence past UNTIL
+		}
+		r, err := rrule.NewRRule(opt)
+		if err != nil {
+			return err
+		}
+		next = r.Iterator()
 	}
-	r, err := rrule.NewRRule(opt)
-	if err != nil {
-		return err
-	}
-	next := r.Iterator()
+	i := sort.Search(len(s.rdates), func(i int) bool { return !s.rdates[i].Before(from) })
+	rt, rok := next()
 	for n := 0; ; n++ {
 		if n == maxExpansion {
 			return errExpansion
 		}
-		t, ok := next()
-		if !ok || !t.Before(to) {
+		var t time.Time
+		haveR := i < len(s.rdates)
+		switch {
+		case rok && (!haveR || !s.rdates[i].Before(rt)):
+			t = rt
+			if haveR && s.rdates[i].Equal(rt) { // an RDATE the rule gives too: one occurrence
+				i++
+			}
+			rt, rok = next()
+		case haveR:
+			t = s.rdates[i]
+			i++
+		default:
+			return nil
+		}
+		if !t.Before(to) {
 			return nil
 		}
 		expansionSteps.Add(1)

@@ -72,6 +72,9 @@ var migrations = []string{
 	`CREATE INDEX workshops_feed_validator ON workshops (cancelled_at, updated_at, sequence, series, id, last_end)`,
 	`DROP INDEX workshops_feed_entries`,
 	`CREATE INDEX workshops_feed_entries ON workshops (first_start, id, cancelled_at, sequence, updated_at, last_end)`,
+	// A season on chosen dates is one series: its extra occurrences (RDATE), local times in JSON
+	// like exdates.
+	`ALTER TABLE workshops ADD COLUMN rdates TEXT NOT NULL DEFAULT '[]'`,
 }
 
 // Store keeps the workshops in the SQL database.
@@ -115,22 +118,25 @@ func newID() string {
 
 const cols = `id, uid, title, description, starts_at, timezone, duration, recurrence, exdates, location,
 	language, animator, capacity, registration_url, series, documents, status, sequence, replay_id,
-	source_uid, created_at, updated_at, cancelled_at, deleted_at`
+	source_uid, created_at, updated_at, cancelled_at, deleted_at, rdates`
 
 type scanner interface{ Scan(...any) error }
 
 func scanWorkshop(s scanner) (*Workshop, error) {
 	var w Workshop
-	var exdates, docs, created, updated string
+	var exdates, rdates, docs, created, updated string
 	var cancelled, deleted sql.NullString
 	err := s.Scan(&w.ID, &w.UID, &w.Title, &w.Description, &w.StartsAt, &w.Timezone, &w.Duration, &w.Recurrence,
 		&exdates, &w.Location, &w.Language, &w.Animator, &w.Capacity, &w.RegistrationURL, &w.Series, &docs,
-		&w.Status, &w.Sequence, &w.ReplayID, &w.sourceUID, &created, &updated, &cancelled, &deleted)
+		&w.Status, &w.Sequence, &w.ReplayID, &w.sourceUID, &created, &updated, &cancelled, &deleted, &rdates)
 	if err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(exdates), &w.ExDates); err != nil {
 		return nil, fmt.Errorf("schedule: workshop %s exdates: %w", w.ID, err)
+	}
+	if err := json.Unmarshal([]byte(rdates), &w.RDates); err != nil {
+		return nil, fmt.Errorf("schedule: workshop %s rdates: %w", w.ID, err)
 	}
 	if err := json.Unmarshal([]byte(docs), &w.Documents); err != nil {
 		return nil, fmt.Errorf("schedule: workshop %s documents: %w", w.ID, err)
@@ -190,13 +196,17 @@ func insert(ctx context.Context, tx *sql.Tx, w *Workshop) error {
 		return fmt.Errorf("schedule: workshop span: %w", err)
 	}
 	ex, _ := json.Marshal(w.ExDates)
+	rd := []byte("[]")
+	if len(w.RDates) > 0 {
+		rd, _ = json.Marshal(w.RDates)
+	}
 	docs, _ := json.Marshal(w.Documents)
 	_, err = tx.ExecContext(ctx, `INSERT INTO workshops (`+cols+`, first_start, last_end)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
 		w.ID, w.UID, w.Title, w.Description, w.StartsAt, w.Timezone, w.Duration, w.Recurrence, string(ex), w.Location,
 		w.Language, w.Animator, w.Capacity, w.RegistrationURL, w.Series, string(docs), string(w.Status), w.Sequence, w.ReplayID,
 		w.sourceUID, w.CreatedAt.UTC().Format(dbTime), w.UpdatedAt.UTC().Format(dbTime), nullTime(w.CancelledAt), nullTime(w.deletedAt),
-		first.Format(dbTime), nullTime(&last))
+		string(rd), first.Format(dbTime), nullTime(&last))
 	if err != nil {
 		return fmt.Errorf("schedule: insert workshop: %w", err)
 	}
@@ -411,7 +421,7 @@ func (s *Store) FeedValidator(ctx context.Context, f Feed, since time.Time, salt
 // feedCols are the columns a feed renders, with the span stored at write time.
 const feedCols = `id, uid, title, description, starts_at, timezone, duration, recurrence, exdates, location,
 	language, animator, registration_url, documents, status, sequence, replay_id, created_at, updated_at,
-	first_start, last_end`
+	first_start, last_end, rdates`
 
 // feedScan reads rows of feedCols. The JSON lists repeat from row to row (the same software,
 // no EXDATE), so each distinct text is decoded once per feed; the decoded slices are shared
@@ -424,13 +434,18 @@ type feedScan struct {
 func (fs *feedScan) scan(s scanner) (*Workshop, error) {
 	w := &Workshop{}
 	var first string
-	var exdates, docs, created, updated string
+	var exdates, rdates, docs, created, updated string
 	var last sql.NullString
 	err := s.Scan(&w.ID, &w.UID, &w.Title, &w.Description, &w.StartsAt, &w.Timezone, &w.Duration, &w.Recurrence,
 		&exdates, &w.Location, &w.Language, &w.Animator, &w.RegistrationURL, &docs,
-		&w.Status, &w.Sequence, &w.ReplayID, &created, &updated, &first, &last)
+		&w.Status, &w.Sequence, &w.ReplayID, &created, &updated, &first, &last, &rdates)
 	if err != nil {
 		return nil, err
+	}
+	if rdates != "[]" {
+		if err := json.Unmarshal([]byte(rdates), &w.RDates); err != nil {
+			return nil, fmt.Errorf("schedule: workshop %s rdates: %w", w.ID, err)
+		}
 	}
 	if exdates != "[]" {
 		ex, ok := fs.exdates[exdates]

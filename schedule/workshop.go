@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,7 @@ type Workshop struct {
 	EndsAt          string     `json:"ends_at"` // end of the first occurrence, local time (derived)
 	Recurrence      string     `json:"recurrence"`
 	ExDates         []string   `json:"exdates"`
+	RDates          []string   `json:"rdates"` // extra occurrences (RDATE), local times
 	Location        string     `json:"location"`
 	Language        string     `json:"language"`
 	Animator        string     `json:"animator"`
@@ -95,6 +97,7 @@ type Input struct {
 	Duration        *string     `json:"duration"`
 	Recurrence      *string     `json:"recurrence"`
 	ExDates         *[]string   `json:"exdates"`
+	RDates          *[]string   `json:"rdates"`
 	Location        *string     `json:"location"`
 	Language        *string     `json:"language"`
 	Animator        *string     `json:"animator"`
@@ -130,6 +133,9 @@ func (in Input) apply(w *Workshop) bool {
 	if in.ExDates != nil && strings.Join(*in.ExDates, ",") != strings.Join(w.ExDates, ",") {
 		w.ExDates, changed = append([]string(nil), *in.ExDates...), true
 	}
+	if in.RDates != nil && strings.Join(*in.RDates, ",") != strings.Join(w.RDates, ",") {
+		w.RDates, changed = append([]string(nil), *in.RDates...), true
+	}
 	if in.Documents != nil && fmt.Sprint(*in.Documents) != fmt.Sprint(w.Documents) {
 		w.Documents, changed = append([]Document(nil), *in.Documents...), true
 	}
@@ -138,6 +144,9 @@ func (in Input) apply(w *Workshop) bool {
 	}
 	return changed
 }
+
+// recurs reports whether the workshop has more than one occurrence: an RRULE, RDATEs or both.
+func (w *Workshop) recurs() bool { return w.Recurrence != "" || len(w.RDates) > 0 }
 
 // location loads the workshop's time zone (validated before storing).
 func (w *Workshop) location() (*time.Location, error) {
@@ -376,8 +385,8 @@ func (w *Workshop) normalizeTime(endsAt *string) (time.Time, *time.Location, err
 	return start, loc, nil
 }
 
-// normalizeRecurrence checks the RRULE (bounded: see normalizeRRule and series) and the EXDATEs,
-// and that at least one occurrence is left.
+// normalizeRecurrence checks the RRULE (bounded: see normalizeRRule and series), the RDATEs and
+// the EXDATEs, and that at least one occurrence is left.
 func (w *Workshop) normalizeRecurrence(start time.Time, loc *time.Location) error {
 	var err error
 	if w.Recurrence != "" {
@@ -393,44 +402,82 @@ func (w *Workshop) normalizeRecurrence(start time.Time, loc *time.Location) erro
 			}
 		}
 	}
-	if len(w.ExDates) > 0 && w.Recurrence == "" {
-		return httpapi.Invalid("exdates", "exdates only apply to a recurring workshop (set recurrence)")
+	// RDATEs are bounded like UNTIL, and come after the start: starts_at is the first occurrence
+	// of a season, which keeps the stored span (first_start) and every expansion simple.
+	if len(w.RDates) > maxRDates {
+		return httpapi.Invalid("rdates", "at most %d dates", maxRDates)
 	}
-	if len(w.ExDates) > 1000 {
-		return httpapi.Invalid("exdates", "at most 1000 dates")
-	}
-	seen := map[string]bool{}
-	exdates := w.ExDates[:0:0]
-	for i, s := range w.ExDates {
-		t, err := parseLocal(s, loc)
+	rdates := w.RDates[:0:0]
+	for i, s := range w.RDates {
+		t, err := parseLocal(strings.TrimSpace(s), loc)
 		if err != nil {
-			return httpapi.Invalid(fmt.Sprintf("exdates[%d]", i), "%v", err)
+			return httpapi.Invalid(fmt.Sprintf("rdates[%d]", i), "%v", err)
 		}
-		if k := t.Format(LocalLayout); !seen[k] {
-			seen[k] = true
-			exdates = append(exdates, k)
+		if t.Equal(start) { // the start is an occurrence already (exports often repeat it)
+			continue
 		}
+		if t.Before(start) {
+			return httpapi.Invalid(fmt.Sprintf("rdates[%d]", i), "%s is before the start %s: the start is the first session, give the later ones", s, w.StartsAt)
+		}
+		if t.After(start.AddDate(maxSeriesYears, 0, 0)) {
+			return httpapi.Invalid(fmt.Sprintf("rdates[%d]", i), "%s is more than %d years after the start", s, maxSeriesYears)
+		}
+		rdates = append(rdates, s)
 	}
-	w.ExDates = exdates
-	if w.ExDates == nil {
-		w.ExDates = []string{}
+	if w.RDates, err = normalizeDates("rdates", rdates, loc, maxRDates, true); err != nil {
+		return err
 	}
-	if w.Recurrence == "" {
+	if len(w.ExDates) > 0 && !w.recurs() {
+		return httpapi.Invalid("exdates", "exdates only apply to a recurring workshop (set recurrence or rdates)")
+	}
+	if w.ExDates, err = normalizeDates("exdates", w.ExDates, loc, 1000, false); err != nil {
+		return err
+	}
+	if !w.recurs() {
 		return nil
 	}
 	s, err := w.series()
 	if err != nil {
 		return httpapi.Invalid("recurrence", "%v", err)
 	}
-	if empty, err := s.empty(); err != nil || empty {
-		return httpapi.Invalid("recurrence", "the rule gives no occurrence at all (a day that does not exist, such as 30 February?)")
+	if s.hasRule && len(s.rdates) == 0 {
+		if empty, err := s.empty(); err != nil || empty {
+			return httpapi.Invalid("recurrence", "the rule gives no occurrence at all (a day that does not exist, such as 30 February?)")
+		}
 	}
 	if !s.endless() { // finite: the EXDATEs may remove every occurrence
 		if first, err := s.after(start); err != nil || first.IsZero() {
-			return httpapi.Invalid("recurrence", "the rule and exdates leave no occurrence at all")
+			return httpapi.Invalid("recurrence", "the rule, rdates and exdates leave no occurrence at all")
 		}
 	}
 	return nil
+}
+
+// maxRDates bounds the dates of a season: RDATEs are listed in every feed, one line each.
+const maxRDates = 500
+
+// normalizeDates checks a list of local times (exdates, rdates) and drops duplicates; sorted
+// sorts it (exdates keep the order they were given in, as they always did).
+func normalizeDates(field string, dates []string, loc *time.Location, max int, sorted bool) ([]string, error) {
+	if len(dates) > max {
+		return nil, httpapi.Invalid(field, "at most %d dates", max)
+	}
+	seen := map[string]bool{}
+	out := make([]string, 0, len(dates))
+	for i, s := range dates {
+		t, err := parseLocal(strings.TrimSpace(s), loc)
+		if err != nil {
+			return nil, httpapi.Invalid(fmt.Sprintf("%s[%d]", field, i), "%v", err)
+		}
+		if k := t.Format(LocalLayout); !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	if sorted {
+		sort.Strings(out) // LocalLayout orders like time
+	}
+	return out, nil
 }
 
 // normalizeDetails checks the practical fields: location, language, capacity, registration,

@@ -3,7 +3,8 @@
 
 Parses each .ics file given with Debian's python3-icalendar, builds every time zone from the
 feed's own VTIMEZONE (not from the Python tz database, so Atelier's VTIMEZONE is what is tested),
-expands RRULEs with dateutil.rrule in the event's local time, removes EXDATEs, and prints JSON:
+expands RRULEs with dateutil.rrule in the event's local time, adds RDATEs (with DTSTART when there
+is no RRULE, RFC 5545 §3.8.5.2), removes EXDATEs, and prints JSON:
 {file: [{uid, summary, description, location, url, status, sequence, categories,
          local: [...], utc: [...]}]}. At most LIMIT occurrences per event.
 """
@@ -54,15 +55,24 @@ def read(path):
             def from_utc(u):
                 return naive(u.astimezone(timezone.utc))
         starts = [local]
-        if 'RRULE' in ev:
-            rule = ev['RRULE']
-            if 'UNTIL' in rule:
-                until = rule['UNTIL'][0]
-                if isinstance(until, datetime) and until.tzinfo is not None:
-                    rule['UNTIL'] = [from_utc(until)]
-            text = rule.to_ical().decode()
+        if 'RRULE' in ev or 'RDATE' in ev:
             rs = rrule.rruleset()
-            rs.rrule(rrule.rrulestr(text, dtstart=local))
+            if 'RRULE' in ev:
+                rule = ev['RRULE']
+                if 'UNTIL' in rule:
+                    until = rule['UNTIL'][0]
+                    if isinstance(until, datetime) and until.tzinfo is not None:
+                        rule['UNTIL'] = [from_utc(until)]
+                text = rule.to_ical().decode()
+                rs.rrule(rrule.rrulestr(text, dtstart=local))
+            else:
+                rs.rdate(local)
+            rd = ev.get('RDATE')
+            if rd is not None:
+                for e in (rd if isinstance(rd, list) else [rd]):
+                    for d in e.dts:
+                        v = d.dt
+                        rs.rdate(naive(v) if e.params.get('TZID') else from_utc(v))
             exd = ev.get('EXDATE')
             if exd is not None:
                 for e in (exd if isinstance(exd, list) else [exd]):
