@@ -243,6 +243,15 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f := ListFilter{Software: q.Get("software"), Series: q.Get("series"), Language: q.Get("language"), Limit: page.Limit, Offset: page.Offset}
+	if v := q.Get("from"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			if t, err = time.Parse("2006-01-02", v); err != nil {
+				return httpapi.Invalid("from", "want a date like 2026-03-01 or a time like 2026-03-01T18:00:00Z")
+			}
+		}
+		f.From = t
+	}
 	items, total, err := a.store.Upcoming(r.Context(), f)
 	if err != nil {
 		return err

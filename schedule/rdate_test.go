@@ -362,3 +362,21 @@ func TestImportRDateAndDefaultDuration(t *testing.T) {
 		})
 	}
 }
+
+// TestListFrom: ?from= lists the workshops not over at that time, so that a recording can be
+// linked to a workshop that just ended.
+func TestListFrom(t *testing.T) {
+	e := newTestEnv(t) // 20 February 2026
+	w := e.create(map[string]any{"title": "Just ended", "starts_at": "2026-03-01T18:00:00", "timezone": "Europe/Paris", "duration": "PT1H"})
+	e.advance(20 * 24 * time.Hour)
+	if n := len(decode[listReply](t, e.do("GET", "/api/workshops", nil)).Items); n != 0 {
+		t.Errorf("an ended workshop is upcoming: %d", n)
+	}
+	got := decode[listReply](t, e.do("GET", "/api/workshops?from=2026-03-01", nil))
+	if len(got.Items) != 1 || got.Items[0].ID != w.ID {
+		t.Errorf("?from=2026-03-01: %+v", got.Items)
+	}
+	if rec := e.do("GET", "/api/workshops?from=yesterday", nil); rec.Code != http.StatusUnprocessableEntity {
+		t.Errorf("?from=yesterday: %d", rec.Code)
+	}
+}

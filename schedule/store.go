@@ -301,15 +301,22 @@ type ListFilter struct {
 	Software string
 	Series   string
 	Language string
-	Limit    int
-	Offset   int
+	// From lists the workshops not over at that time instead of now (zero: now), so that the
+	// studio can link a recording to a workshop that just ended.
+	From   time.Time
+	Limit  int
+	Offset int
 }
 
 // Upcoming lists the workshops, not cancelled, that have an occurrence ending after now, sorted
 // by first start.
 func (s *Store) Upcoming(ctx context.Context, f ListFilter) ([]*Workshop, int, error) {
 	where := []string{"deleted_at IS NULL", "status <> 'cancelled'", "(last_end IS NULL OR last_end > $1)"}
-	args := []any{s.now().UTC().Format(dbTime)}
+	from := s.now()
+	if !f.From.IsZero() {
+		from = f.From
+	}
+	args := []any{from.UTC().Format(dbTime)}
 	if f.Software != "" {
 		args = append(args, f.Software)
 		where = append(where, fmt.Sprintf("id IN (SELECT workshop_id FROM workshop_software WHERE software = $%d)", len(args)))

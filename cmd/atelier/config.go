@@ -50,6 +50,8 @@ type Config struct {
 	// schedule
 	Timezone string        // IANA zone for imported floating times and rescheduled drafts
 	FeedPast time.Duration // how long past workshops stay in the calendar feeds; 0 keeps them all
+	// DefaultDuration is the length of an imported event without DTEND or DURATION.
+	DefaultDuration time.Duration
 
 	// The instance: what calendars and feeds are named and speak (pages follow each visitor).
 	Language string // en | fr
@@ -123,6 +125,7 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ReleaseSyncInterval, "release-sync-interval", envDuration("RELEASE_SYNC_INTERVAL", 6*time.Hour), "how often to read the software release feeds for new releases; 0 disables (env ATELIER_RELEASE_SYNC_INTERVAL)")
 	fs.StringVar(&c.Timezone, "timezone", env("TIMEZONE", "UTC"), "IANA time zone of workshops when a request does not say, e.g. Europe/Paris (env ATELIER_TIMEZONE)")
 	fs.DurationVar(&c.FeedPast, "feed-past", envDuration("FEED_PAST", schedule.DefaultFeedPast), "how long past workshops stay in the calendar feeds after their last occurrence, e.g. 8760h (a year); 0 keeps them all (env ATELIER_FEED_PAST)")
+	fs.DurationVar(&c.DefaultDuration, "default-duration", envDuration("DEFAULT_DURATION", schedule.DefaultDuration), "length given (with a warning) to an imported calendar event that has neither DTEND nor DURATION, and to rescheduled drafts, e.g. 1h30m (env ATELIER_DEFAULT_DURATION)")
 	fs.StringVar(&c.Language, "language", env("LANGUAGE", "en"), "language of calendar and feed names and of the labels in their events: en or fr (env ATELIER_LANGUAGE)")
 	fs.StringVar(&c.SiteName, "site-name", env("SITE_NAME", "Atelier"), "the collective's name, in calendar and feed names (env ATELIER_SITE_NAME)")
 	fs.StringVar(&c.Transcribe, "transcribe", env("TRANSCRIBE", "off"), "automatic caption drafts: off, pocketsphinx (English, offline) or command (env ATELIER_TRANSCRIBE)")
@@ -244,6 +247,9 @@ func (c *Config) finishServe() error {
 	}
 	if c.FeedPast < 0 {
 		return fmt.Errorf("-feed-past %s: must be 0 (keep every past workshop) or positive", c.FeedPast)
+	}
+	if c.DefaultDuration < 0 || c.DefaultDuration > 7*24*time.Hour || c.DefaultDuration%time.Minute != 0 {
+		return fmt.Errorf("-default-duration %s: whole minutes, more than 0 and at most 7 days (168h), e.g. 1h30m", c.DefaultDuration)
 	}
 	if err := schedule.CheckLanguage(c.Language); err != nil {
 		return fmt.Errorf("-language %q: want %s", c.Language, strings.Join(schedule.Languages, " or "))

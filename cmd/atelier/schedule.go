@@ -21,7 +21,7 @@ func (a *app) openSchedule(ctx context.Context) error {
 		feedPast = -1 // -feed-past 0: keep every past workshop
 	}
 	a.schedule = schedule.NewAPI(store, c, a.cfg.PublicURL, schedule.Options{DefaultTimezone: a.cfg.Timezone,
-		Language: a.cfg.Language, SiteName: a.cfg.SiteName, FeedPast: feedPast})
+		Language: a.cfg.Language, SiteName: a.cfg.SiteName, FeedPast: feedPast, DefaultDuration: a.cfg.DefaultDuration})
 	a.workers = append(a.workers, func(ctx context.Context) error {
 		// The first requests after a start would each pay a cold render of the feeds: render
 		// them once now, while the server already answers.
