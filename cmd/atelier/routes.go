@@ -51,6 +51,7 @@ func (a *app) routes() http.Handler {
 	r.Handle("/api/workshops", h(sc.List)).Methods("GET", "HEAD")
 	r.Handle("/api/workshops", animator(h(sc.Create))).Methods("POST")
 	r.Handle("/api/workshops/import", animator(h(sc.Import))).Methods("POST")
+	r.Handle("/api/workshops/preview", animator(h(sc.Preview))).Methods("POST")
 	r.Handle("/api/workshops/{id}", h(sc.Get)).Methods("GET", "HEAD")
 	r.Handle("/api/workshops/{id}", animator(h(sc.Update))).Methods("PATCH")
 	r.Handle("/api/workshops/{id}", animator(h(sc.Delete))).Methods("DELETE")
@@ -123,6 +124,7 @@ func (a *app) routes() http.Handler {
 	r.Handle("/studio", page(a.web.Studio)).Methods("GET", "HEAD")
 	r.Handle("/studio/login", page(a.web.SignIn)).Methods("POST")
 	r.Handle("/studio/logout", page(a.web.SignOut)).Methods("POST")
+	r.Handle("/studio/workshops", page(a.web.StudioWorkshops)).Methods("GET", "HEAD")
 	r.PathPrefix("/static/").Handler(a.web.Static()).Methods("GET", "HEAD")
 
 	return httpapi.Middleware(a.log, r)

@@ -21,6 +21,7 @@
       if (form.elements.description.value) meta.description = form.elements.description.value;
       if (docs.length) meta.documents = docs;
       if (form.elements.publish.checked) meta.publication = "published";
+      if (form.elements.workshop_id && form.elements.workshop_id.value) meta.workshop_id = form.elements.workshop_id.value;
       cut.apply(meta);
       var fd = new FormData();
       fd.append("meta", new Blob([JSON.stringify(meta)], { type: "application/json" }), "meta.json");
