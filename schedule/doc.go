@@ -6,16 +6,31 @@
 // The handlers are the methods of API; every route, its method and the access it needs, is
 // listed once in cmd/atelier/routes.go.
 //
+// Beyond the fields below: the list takes ?from= (a date: workshops not over then, instead of
+// now), so the studio can link a recording to a workshop that just ended; POST
+// /api/workshops/preview checks a draft exactly as a create would and answers its next
+// occurrences ({workshop, occurrences, more, endless}; ?count=), storing nothing.
+//
 // A workshop in JSON: id, uid (stable, never reused), title, description, starts_at (local
 // wall-clock time "2026-03-03T18:00:00"), timezone (IANA), duration (ISO 8601 "PT1H30M"; or give
 // ends_at, local, instead), ends_at (end of the first occurrence), recurrence (RRULE value,
 // normalized: FREQ first, UNTIL in UTC; DAILY or coarser, at most 4 a day: no BYSECOND or
-// BYMINUTE list, at most 4 BYHOUR values; UNTIL at most 20 years on; at least one occurrence), exdates
+// BYMINUTE list, at most 4 BYHOUR values; UNTIL at most 20 years on; at least one occurrence), rdates
+// (RDATE: extra occurrences, local times after starts_at and within 20 years, at most 500, sorted;
+// with rdates and no recurrence the workshop is a season: starts_at plus those dates), exdates
 // (local times), location, language, animator, capacity (0 = unlimited), registration_url,
 // series (slug), documents ([{software, version}], checked by the catalog), status (tentative |
 // confirmed | cancelled), sequence, replay_id (once its replay is published), created_at,
 // updated_at, cancelled_at, next_occurrence, links {ics, webcal, replay}. The list reply adds
 // links {ics, webcal} of the matching feed.
+//
+// A preview (POST /api/workshops/preview) validates a draft as a save would and lists its next
+// occurrences from now in its zone (starts_at, ends_at local; start with its offset), so that
+// the studio shows the sessions the server will store before saving.
+//
+// An import takes RRULE, RDATE (lists, DATE and UTC values; a PERIOD is refused) and EXDATE; an
+// event with neither DTEND nor DURATION gets Options.DefaultDuration (-default-duration, 1h30)
+// and the answer's "warnings" array says so ({index, uid, summary, field, warning, id}).
 //
 // A reschedule names and links the replay it re-records only when that replay is published: the
 // tentative workshop it creates is public at once, and a draft's or unlisted replay's title is
@@ -48,8 +63,8 @@
 //
 // One VEVENT per workshop: DTSTART/DTEND with TZID and a VTIMEZONE generated from Go's zone data
 // (yearly RRULE observances when the zone follows a rule over the span, explicit ones
-// otherwise), RRULE, EXDATE, SUMMARY, DESCRIPTION (the replay link first once published), LOCATION,
-// URL (replay, else registration), STATUS, CATEGORIES (software slugs). Lines are folded at 75
+// otherwise), RRULE, RDATE and EXDATE (one line each, with TZID), SUMMARY, DESCRIPTION (the
+// replay link first once published), LOCATION, URL (replay, else registration), STATUS, CATEGORIES (software slugs). Lines are folded at 75
 // octets without splitting UTF-8. VEVENTs are written straight into one buffer in the property
 // order go-ical's encoder uses (feed_reference_test.go keeps that encoder and checks the bytes
 // are the same); VTIMEZONEs go through go-ical. Published replays reach the workshops through
