@@ -62,14 +62,14 @@
 // # Feeds
 //
 // One VEVENT per workshop: DTSTART/DTEND with TZID and a VTIMEZONE generated from Go's zone data
-// (yearly RRULE observances when the zone follows a rule over the span, explicit ones
-// otherwise), RRULE, RDATE and EXDATE (one line each, with TZID), SUMMARY, DESCRIPTION (the
-// replay link first once published), LOCATION, URL (replay, else registration), STATUS, CATEGORIES (software slugs). Lines are folded at 75
-// octets without splitting UTF-8. VEVENTs are written straight into one buffer in the property
-// order go-ical's encoder uses (feed_reference_test.go keeps that encoder and checks the bytes
-// are the same); VTIMEZONEs go through go-ical. Published replays reach the workshops through
-// Store.SyncReplays, run every minute by serve: it records replay_id and bumps the workshop
-// (SEQUENCE and updated_at), so every change a feed shows moves a row's version.
+// (yearly RRULE observances when the zone follows a rule over the span, explicit ones otherwise),
+// RRULE, RDATE and EXDATE (one line each, with TZID), SUMMARY, DESCRIPTION (the replay link first
+// once published), LOCATION, URL (replay, else registration), STATUS, CATEGORIES (software slugs).
+// Lines are folded at 75 octets without splitting UTF-8. VEVENTs are written straight into one
+// buffer in the property order go-ical's encoder uses (feed_reference_test.go keeps that encoder
+// and checks the bytes are the same); VTIMEZONEs go through go-ical. Published replays reach the
+// workshops through Store.SyncReplays, run every minute by serve: it records replay_id and bumps
+// the workshop (SEQUENCE and updated_at), so every change a feed shows moves a row's version.
 //
 // Calendar names and the labels inside events (and the Atom feeds' texts) follow the instance's
 // language and name (Options.Language, Options.SiteName; i18n.go), not the visitor's: a feed has
