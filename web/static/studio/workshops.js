@@ -179,7 +179,7 @@ async function preview() {
     box.replaceChildren(node("p", { class: "meta", text: t("preview.none") }));
     return;
   }
-  if (editing) d.exdates = editing.exdates || [];
+  if (editing && (d.recurrence || d.rdates.length)) d.exdates = editing.exdates || [];
   const seq = ++previewSeq;
   try {
     const res = await api("POST", "/api/workshops/preview?count=8", d);
@@ -277,6 +277,8 @@ form.addEventListener("submit", async (e) => {
   out.className = "";
   out.textContent = "…";
   const d = draft();
+  // A workshop that no longer recurs keeps no cancelled sessions (the API would refuse them).
+  if (editing && !d.recurrence && !d.rdates.length) d.exdates = [];
   try {
     const w = editing ? await api("PATCH", "/api/workshops/" + encodeURIComponent(editing.id), d) : await api("POST", "/api/workshops", d);
     out.replaceChildren(editing ? t("saved") + " " : t("created") + " ", node("a", { href: "/workshops/" + encodeURIComponent(w.id), id: "w-saved-link", "data-id": w.id, text: w.title }));
