@@ -248,7 +248,7 @@ func (s *Store) CreateReplay(ctx context.Context, r NewReplay) error {
 		return refreshFTS(ctx, tx, r.ID)
 	})
 	if isUnique(err) {
-		return fmt.Errorf("catalog: replay %s: %w", r.ID, ErrConflict)
+		return fmt.Errorf("replay %s: %w", r.ID, ErrConflict)
 	}
 	if err != nil {
 		return fmt.Errorf("catalog: create replay %s: %w", r.ID, err)

@@ -96,7 +96,7 @@ func (s *Store) CreateSoftware(ctx context.Context, n NewSoftware) (Software, er
 	_, err := s.exec(ctx, `INSERT INTO software (slug, name, homepage, release_feed, created_at)
 		VALUES ($1, $2, $3, $4, $5)`, n.Slug, n.Name, n.Homepage, n.ReleaseFeed, fmtTime(now))
 	if isUnique(err) {
-		return Software{}, fmt.Errorf("catalog: software %q: %w", n.Slug, ErrConflict)
+		return Software{}, fmt.Errorf("software %q: %w", n.Slug, ErrConflict)
 	}
 	if err != nil {
 		return Software{}, fmt.Errorf("catalog: create software %q: %w", n.Slug, err)

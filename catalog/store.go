@@ -12,21 +12,14 @@ import (
 	"codeberg.org/atelier/atelier/internal/sqldb"
 )
 
-// Sentinels callers branch on (errors.Is). They wrap httpapi's, which pick the HTTP status.
+// Sentinels callers branch on (errors.Is). Like every package's, they wrap httpapi's, which pick
+// the HTTP status.
 var (
-	ErrNotFound error = &sentinel{"not found", httpapi.ErrNotFound}
-	ErrConflict error = &sentinel{"already exists", httpapi.ErrConflict}
+	ErrNotFound = fmt.Errorf("catalog: %w", httpapi.ErrNotFound)
+	ErrConflict = fmt.Errorf("catalog: already exists: %w", httpapi.ErrConflict)
 	// ErrBusy: the database stayed locked longer than a request should wait; retry later (503).
-	ErrBusy error = &sentinel{"the catalog is busy with other changes; retry in a moment", httpapi.ErrBusy}
+	ErrBusy = fmt.Errorf("catalog: busy with other changes: %w", httpapi.ErrBusy)
 )
-
-type sentinel struct {
-	msg  string
-	base error
-}
-
-func (e *sentinel) Error() string { return e.msg }
-func (e *sentinel) Unwrap() error { return e.base }
 
 // Times are stored as sqldb.TimeFormat: fixed-width UTC text, so that text order is time order.
 func fmtTime(t time.Time) string { return sqldb.FormatTime(t) }
