@@ -255,36 +255,8 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 		return nil, "", httpapi.Invalid("version", "version filters a software: give software= too")
 	}
 	if o.Software != "" {
-		id, err := s.softwareID(ctx, "software", o.Software)
-		if err != nil {
+		if err := s.softwareFilter(ctx, q, o, tagCond, bySet); err != nil {
 			return nil, "", err
-		}
-		cond := []string{"software_id = " + q.arg(id)}
-		if o.Version != "" {
-			v, err := ParseVersion(o.Version)
-			if err != nil {
-				return nil, "", httpapi.Invalid("version", "%v", err)
-			}
-			cond = append(cond, "version_key = "+q.arg(v.Key()))
-		}
-		set := cond
-		if o.Version == "" {
-			// With a version the (software, version) index selects a small set by itself;
-			// the copies would lead the planner to the filter index, which has no version.
-			set = append(slices.Clip(cond), tagCond...)
-			if bySet {
-				q.tagSet = strings.Join(set, " AND ")
-			}
-		}
-		if bySet || o.Page.Offset+o.Page.Limit > existsWalkMax {
-			// The set, read from the tag index alone: where the page starts, or what a long
-			// walk of the replays in order checks each replay against.
-			q.where = append(q.where, "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE "+strings.Join(set, " AND ")+")")
-		} else {
-			// A short walk (first pages): a seek per replay into the tag primary key costs less
-			// than reading the set first. (Not with the copies: they would lead the planner to
-			// the filter index, read whole for each replay.)
-			q.where = append(q.where, "EXISTS (SELECT 1 FROM replay_tags t WHERE t.replay_id = rp.id AND t."+strings.Join(cond, " AND t.")+")")
 		}
 	}
 	if o.For != "" {
@@ -298,6 +270,49 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 			q.tagSet = tagOnly
 		}
 	}
+	return searchAndOrder(q, o)
+}
+
+// softwareFilter adds software= (and version=) to q: from the tag index alone when the page is
+// deep or the caller selects by set, by a seek per replay otherwise.
+func (s *Store) softwareFilter(ctx context.Context, q *query, o ListOptions, tagCond []string, bySet bool) error {
+	id, err := s.softwareID(ctx, "software", o.Software)
+	if err != nil {
+		return err
+	}
+	cond := []string{"software_id = " + q.arg(id)}
+	if o.Version != "" {
+		v, err := ParseVersion(o.Version)
+		if err != nil {
+			return httpapi.Invalid("version", "%v", err)
+		}
+		cond = append(cond, "version_key = "+q.arg(v.Key()))
+	}
+	set := cond
+	if o.Version == "" {
+		// With a version the (software, version) index selects a small set by itself;
+		// the copies would lead the planner to the filter index, which has no version.
+		set = append(slices.Clip(cond), tagCond...)
+		if bySet {
+			q.tagSet = strings.Join(set, " AND ")
+		}
+	}
+	if bySet || o.Page.Offset+o.Page.Limit > existsWalkMax {
+		// The set, read from the tag index alone: where the page starts, or what a long
+		// walk of the replays in order checks each replay against.
+		q.where = append(q.where, "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE "+strings.Join(set, " AND ")+")")
+	} else {
+		// A short walk (first pages): a seek per replay into the tag primary key costs less
+		// than reading the set first. (Not with the copies: they would lead the planner to
+		// the filter index, read whole for each replay.)
+		q.where = append(q.where, "EXISTS (SELECT 1 FROM replay_tags t WHERE t.replay_id = rp.id AND t."+strings.Join(cond, " AND t.")+")")
+	}
+	return nil
+}
+
+// searchAndOrder adds q= (full text) to q and returns the ORDER BY of sort= (or of the default
+// sort): relevance and newest read the full-text index in their own order.
+func searchAndOrder(q *query, o ListOptions) (*query, string, error) {
 	sort := o.Sort
 	if sort == "" {
 		sort = defaultSort(o)
