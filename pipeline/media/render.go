@@ -248,26 +248,7 @@ func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions
 	if p.Rotation%180 != 0 { // ffmpeg turns the picture upright when encoding
 		p.Width, p.Height = p.Height, p.Width
 	}
-	heights := ladder(opt.Ladder, p.Height)
-	dur := float64(p.Duration)
-	mp4W := 0.02
-	if opt.Loudnorm {
-		mp4W = 0.1
-	}
-	if burn != "" {
-		mp4W = 1
-	}
-	stages := []stage{{"mp4", dur * mp4W}}
-	if p.HasAudio { // in the order Render runs them: the tracker advances by index
-		stages = append(stages, stage{"audio", dur * 0.005})
-	}
-	var rends []rend
-	for _, h := range heights {
-		w := evenWidth(p.Width, p.Height, h)
-		rends = append(rends, rend{w, h})
-		stages = append(stages, stage{fmt.Sprintf("hls %dp", h), dur * (0.2 + float64(w*h)/(1280*720))})
-	}
-	stages = append(stages, stage{"poster", dur * 0.005}, stage{"storyboard", dur * 0.05})
+	rends, stages := renderPlan(p, opt, burn != "")
 	tr := newTracker(progress)
 	tr.plan(stages...)
 
@@ -285,11 +266,9 @@ func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions
 	}
 
 	if p.HasAudio {
-		tr.begin(vp.Duration)
-		if err := runFFmpeg(ctx, audioArgs(video, filepath.Join(outDir, "audio.m4a")), tr.tick); err != nil {
-			return Outputs{}, fmt.Errorf("media: render audio.m4a: %w", err)
+		if err := renderAudio(ctx, video, outDir, vp.Duration, tr); err != nil {
+			return Outputs{}, err
 		}
-		tr.end()
 	}
 	variants, err := renderLadder(ctx, video, outDir, p, rends, tr)
 	if err != nil {
@@ -315,6 +294,40 @@ func Render(ctx context.Context, cutMP4 string, outDir string, opt RenderOptions
 	}
 	tr.finish()
 	return Outputs{Files: files, Duration: vp.Duration, Variants: variants}, nil
+}
+
+// renderPlan picks the ladder's renditions and weighs Render's stages by their expected cost, in
+// the order Render runs them (the tracker advances by index).
+func renderPlan(p Probe, opt RenderOptions, burn bool) ([]rend, []stage) {
+	dur := float64(p.Duration)
+	mp4W := 0.02
+	if opt.Loudnorm {
+		mp4W = 0.1
+	}
+	if burn {
+		mp4W = 1
+	}
+	stages := []stage{{"mp4", dur * mp4W}}
+	if p.HasAudio {
+		stages = append(stages, stage{"audio", dur * 0.005})
+	}
+	var rends []rend
+	for _, h := range ladder(opt.Ladder, p.Height) {
+		w := evenWidth(p.Width, p.Height, h)
+		rends = append(rends, rend{w, h})
+		stages = append(stages, stage{fmt.Sprintf("hls %dp", h), dur * (0.2 + float64(w*h)/(1280*720))})
+	}
+	return rends, append(stages, stage{"poster", dur * 0.005}, stage{"storyboard", dur * 0.05})
+}
+
+// renderAudio writes audio.m4a from video.mp4 (audioArgs).
+func renderAudio(ctx context.Context, video, outDir string, dur time.Duration, tr *tracker) error {
+	tr.begin(dur)
+	if err := runFFmpeg(ctx, audioArgs(video, filepath.Join(outDir, "audio.m4a")), tr.tick); err != nil {
+		return fmt.Errorf("media: render audio.m4a: %w", err)
+	}
+	tr.end()
+	return nil
 }
 
 // rend is one rendition of the HLS ladder.
