@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -122,6 +124,33 @@ func (a *API) ReviewRelease(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, rel)
+	return nil
+}
+
+// SyncSoftware handles POST /api/software/{slug}/sync (animators): read this software's release
+// feed now, as the periodic sync does, and answer what it added ({"software", "added", "skipped"}).
+// A feed that cannot be read is a 502 naming the cause; nothing is added then.
+func (a *API) SyncSoftware(w http.ResponseWriter, r *http.Request) error {
+	slug := mux.Vars(r)["slug"]
+	sw, err := a.Store.Software(r.Context(), slug)
+	if err != nil {
+		return err
+	}
+	if sw.ReleaseFeed == "" {
+		return httpapi.Invalid("release_feed", "%s has no release feed to read: set one first (PATCH /api/software/%s)", sw.Name, slug)
+	}
+	results, err := a.Store.SyncReleases(r.Context(), SyncOptions{Software: slug, Log: httpapi.Logger(r.Context())})
+	if len(results) != 1 {
+		if err == nil {
+			err = fmt.Errorf("catalog: sync %s: no result", slug)
+		}
+		return err
+	}
+	if res := results[0]; res.Err != nil {
+		return &httpapi.PublicError{Status: http.StatusBadGateway, Err: res.Err,
+			Msg: fmt.Sprintf("the release feed %s could not be read (%v); check its URL", sw.ReleaseFeed, errors.Unwrap(res.Err))}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, results[0])
 	return nil
 }
 

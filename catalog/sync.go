@@ -147,7 +147,8 @@ func (s *Store) syncOne(ctx context.Context, client *http.Client, id int64, slug
 	}
 	var found []feedRelease
 	for _, it := range feed.Items {
-		raw, ok := ExtractVersion(it.Title, lastSegment(it.Link), lastSegment(it.GUID))
+		// A preset's tag rule (presets.go) reads tags that are not plain versions.
+		raw, ok := entryVersion(slug, it.Title, it.Link, it.GUID)
 		if !ok {
 			res.Skipped++
 			continue
