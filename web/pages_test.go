@@ -82,6 +82,11 @@ func newSiteFixture(t *testing.T) *siteFixture {
 	r.Handle("/studio", s.Page(s.Studio)).Methods("GET", "HEAD")
 	r.Handle("/studio/login", s.Page(s.SignIn)).Methods("POST")
 	r.Handle("/studio/logout", s.Page(s.SignOut)).Methods("POST")
+	r.Handle("/studio/first-run", s.Page(s.FirstRun)).Methods("GET", "HEAD")
+	r.Handle("/studio/first-run", s.Page(s.FirstRunUse)).Methods("POST")
+	r.Handle("/studio/people", s.Page(s.People)).Methods("GET", "HEAD")
+	r.Handle("/studio/software", s.Page(s.SoftwareList)).Methods("GET", "HEAD")
+	r.Handle("/studio/software/{slug}", s.Page(s.SoftwareEdit)).Methods("GET", "HEAD")
 	r.PathPrefix("/static/").Handler(s.Static())
 	r.Handle("/api/probe", f.auth.Require(auth.RoleAnimator, httpapi.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 		p, _ := auth.FromContext(r.Context())

@@ -43,6 +43,9 @@ type Options struct {
 	EmbedOrigins []string
 	// SiteName names the collective in link previews (og:site_name); empty: "Atelier".
 	SiteName string
+	// FirstRun, when set, is the code of the first-run sign-in link (/studio/first-run) that
+	// `atelier serve` prints when nobody can act as admin.
+	FirstRun *auth.FirstRunCode
 }
 
 // Site holds the parsed templates and the dependencies of every page and stream.
@@ -61,6 +64,7 @@ type Site struct {
 	embedAncestors string
 	siteName       string
 	cards          cardCache
+	firstRun       *auth.FirstRunCode
 }
 
 // New builds the site: templates are parsed here, once.
@@ -94,7 +98,7 @@ func New(opts Options) (*Site, error) {
 		}
 		s.embedAncestors = strings.Join(opts.EmbedOrigins, " ")
 	}
-	s.siteName = opts.SiteName
+	s.siteName, s.firstRun = opts.SiteName, opts.FirstRun
 	if s.siteName == "" {
 		s.siteName = "Atelier"
 	}

@@ -52,13 +52,10 @@ func (s *Site) Studio(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Site) signInForm(w http.ResponseWriter, r *http.Request, status int, msg string) error {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return fmt.Errorf("web: sign-in form: %w", err)
+	v, err := s.setLoginCSRF(w)
+	if err != nil {
+		return err
 	}
-	v := base64.RawURLEncoding.EncodeToString(b[:])
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: v, Path: "/studio", MaxAge: 3600, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: strings.HasPrefix(s.publicURL, "https://")})
 	w.Header().Set("Cache-Control", "no-store")
 	return s.render(w, r, status, "studio_login", "studio.signin", map[string]any{"LoginCSRF": v, "Error": msg})
 }
@@ -69,9 +66,8 @@ func (s *Site) SignIn(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return httpapi.Errorf(http.StatusBadRequest, "unreadable form")
 	}
-	c, err := r.Cookie(loginCookie)
-	if err != nil || !hmac.Equal([]byte(c.Value), []byte(r.PostForm.Get(csrfField))) {
-		return fmt.Errorf("web: sign-in without the form's CSRF value: %w", httpapi.ErrForbidden)
+	if err := s.checkLoginCSRF(r); err != nil {
+		return err
 	}
 	if s.auth == nil {
 		return fmt.Errorf("web: no token store: %w", httpapi.ErrUnavailable)
@@ -111,5 +107,27 @@ func (s *Site) SignOut(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
+}
+
+// setLoginCSRF sets the double-submit cookie of a form posted before any session exists (sign
+// in, first run) and returns the value the form must send back.
+func (s *Site) setLoginCSRF(w http.ResponseWriter) (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("web: sign-in form: %w", err)
+	}
+	v := base64.RawURLEncoding.EncodeToString(b[:])
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: v, Path: "/studio", MaxAge: 3600, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: strings.HasPrefix(s.publicURL, "https://")})
+	return v, nil
+}
+
+// checkLoginCSRF checks that a parsed form sends back the value of the login cookie.
+func (s *Site) checkLoginCSRF(r *http.Request) error {
+	c, err := r.Cookie(loginCookie)
+	if err != nil || !hmac.Equal([]byte(c.Value), []byte(r.PostForm.Get(csrfField))) {
+		return fmt.Errorf("web: sign-in without the form's CSRF value: %w", httpapi.ErrForbidden)
+	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"codeberg.org/atelier/atelier/assets"
 	"codeberg.org/atelier/atelier/catalog"
@@ -48,6 +49,12 @@ type app struct {
 
 	subtitles   *subtitle.Tracks // subtitle tracks: re-timed through the cuts, published with the replay
 	subtitleAPI *subtitle.API    // built with the pipeline, which it asks about recordings
+
+	// firstRunURL is the first-run sign-in link when nobody can act as admin (see web.go).
+	firstRunURL     string
+	firstRunExpires time.Time
+	// now is the clock of the first-run code (time.Now when nil); tests move it.
+	now func() time.Time
 
 	pipeline *pipeline.Service // uploads, cuts and renders recordings (durable jobs)
 	queueDB  *sql.DB           // the job queue's own pool on the same database

@@ -72,6 +72,7 @@ func (a *app) routes() http.Handler {
 	r.Handle("/api/software/{slug}", animator(h(cat.UpdateSoftware))).Methods("PATCH")
 	r.Handle("/api/software/{slug}/releases", animator(h(cat.AddRelease))).Methods("POST")
 	r.Handle("/api/software/{slug}/releases/{version}", animator(h(cat.ReviewRelease))).Methods("PATCH")
+	r.Handle("/api/software/{slug}/sync", animator(h(cat.SyncSoftware))).Methods("POST")
 	r.Handle("/api/replays", h(cat.ListReplays)).Methods("GET")
 	r.Handle("/api/replays/{id}", h(cat.GetReplay)).Methods("GET")
 	r.Handle("/api/replays/{id}", animator(h(cat.PatchReplay))).Methods("PATCH")
@@ -125,6 +126,13 @@ func (a *app) routes() http.Handler {
 	r.Handle("/studio/login", page(a.web.SignIn)).Methods("POST")
 	r.Handle("/studio/logout", page(a.web.SignOut)).Methods("POST")
 	r.Handle("/studio/workshops", page(a.web.StudioWorkshops)).Methods("GET", "HEAD")
+	// studio: first-run sign-in link (printed by `atelier serve` when nobody can act as admin;
+	// GET asks for a click, POST uses the one-time code), people (admins), software and releases.
+	r.Handle("/studio/first-run", page(a.web.FirstRun)).Methods("GET", "HEAD")
+	r.Handle("/studio/first-run", page(a.web.FirstRunUse)).Methods("POST")
+	r.Handle("/studio/people", page(a.web.People)).Methods("GET", "HEAD")
+	r.Handle("/studio/software", page(a.web.SoftwareList)).Methods("GET", "HEAD")
+	r.Handle("/studio/software/{slug}", page(a.web.SoftwareEdit)).Methods("GET", "HEAD")
 	r.PathPrefix("/static/").Handler(a.web.Static()).Methods("GET", "HEAD")
 
 	return httpapi.Middleware(a.log, r)
