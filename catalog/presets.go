@@ -30,6 +30,8 @@ type TagRule struct {
 	Match   string `json:"match"`
 	Version string `json:"version"`
 	Why     string `json:"why"`
+	// Example is a real tag of the project, shown to animators with the version it becomes.
+	Example string `json:"example"`
 	re      *regexp.Regexp
 }
 
@@ -65,6 +67,9 @@ func mustLoadPresets(b []byte) ([]Preset, map[string]Preset) {
 		}
 		if p.TagRule != nil {
 			list[i].TagRule.re = regexp.MustCompile(p.TagRule.Match)
+			if _, ok := list[i].TagRule.Apply(p.TagRule.Example); !ok {
+				panic(fmt.Sprintf("catalog: presets.json: preset %q: the rule does not read its example tag", p.Slug))
+			}
 		}
 		by[p.Slug] = list[i]
 	}
@@ -73,6 +78,12 @@ func mustLoadPresets(b []byte) ([]Preset, map[string]Preset) {
 
 // Presets returns the software presets, in the order a new install offers them.
 func Presets() []Preset { return append([]Preset(nil), presets...) }
+
+// ExampleVersion is the version the rule reads in its example tag.
+func (r *TagRule) ExampleVersion() string {
+	v, _ := r.Apply(r.Example)
+	return v
+}
 
 // PresetOf returns the preset whose slug is slug.
 func PresetOf(slug string) (Preset, bool) {
