@@ -104,7 +104,7 @@ func TestFirstRunLinkPrintedOnlyWithoutAdmin(t *testing.T) {
 	}
 	// With an admin token configured there is none.
 	t.Run("configured admin", func(t *testing.T) {
-		base, link, out := serveFresh(t, map[string]string{"ATELIER_ADMIN_TOKEN": "test-admin-token"})
+		base, link, out := serveFresh(t, map[string]string{"ATELIER_ADMIN_TOKEN": testAdminToken})
 		if link != "" || strings.Contains(out.String(), "first-run") {
 			t.Fatalf("a first-run link with an admin configured:\n%s", out.String())
 		}
