@@ -21,6 +21,15 @@
 // release feed (some 26.0.5) does not outdate every replay of 26.x. Releases added by the feed sync are marked reviewed=false until
 // an animator confirms or corrects them (PATCH /api/software/{slug}/releases/{version}).
 //
+// # Presets
+//
+// Presets (presets.go, data in presets.json) are the libre software collectives commonly teach,
+// each with its forge's releases Atom feed; the studio adds one with CreateSoftware when an
+// animator asks. A preset may carry a TagRule that maps tags that are not plain versions
+// (stable/jitsi-meet_9909 -> 2.0.9909, cp-24.04.5-4 -> 24.04.5.4) onto orderable versions; the
+// feed sync applies the rule of the preset with the software's slug, and skips the entries it
+// does not match.
+//
 // # Freshness
 //
 // For each tag (software, version): outdated when an interface-changing release is newer than

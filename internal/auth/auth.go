@@ -6,6 +6,9 @@
 // It also keeps the studio's browser sessions (session.go), which end with sign-out, with the
 // revocation of their token, or with a change of the bootstrap admin token, and throttles failed
 // authentications per client address (throttle.go).
+//
+// When nobody can act as admin (HasAdmin), `atelier serve` prints a first-run sign-in link whose
+// one-time code (FirstRunCode, firstrun.go) opens the studio as admin once, within an hour.
 package auth
 
 import (
