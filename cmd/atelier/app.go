@@ -53,8 +53,6 @@ type app struct {
 	// firstRunURL is the first-run sign-in link when nobody can act as admin (see web.go).
 	firstRunURL     string
 	firstRunExpires time.Time
-	// now is the clock of the first-run code (time.Now when nil); tests move it.
-	now func() time.Time
 
 	pipeline *pipeline.Service // uploads, cuts and renders recordings (durable jobs)
 	queueDB  *sql.DB           // the job queue's own pool on the same database

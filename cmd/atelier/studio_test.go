@@ -320,7 +320,8 @@ func TestStudioFirstRunPeopleAndSoftware(t *testing.T) {
 		if err := waitJS(c, `location.pathname === "/studio/software/jitsi-meet" && !!document.getElementById("sw-feed")`); err != nil {
 			return err
 		}
-		feedURL, err := chromedp.Run(c, chromedp.Value(chromedp.CSS("#sw-feed")))
+		// The script navigated: read through the new document, not chromedp's node cache.
+		feedURL, err := chromedp.Run(c, chromedp.Evaluate[string](`document.getElementById("sw-feed").value`))
 		if err != nil {
 			return err
 		}
@@ -329,6 +330,7 @@ func TestStudioFirstRunPeopleAndSoftware(t *testing.T) {
 		}
 		// No internet here: point the feed at a local copy, through the edit form.
 		err = chromedp.Do(c,
+			chromedp.WaitVisible(chromedp.CSS("#edit-software button[type=submit]")),
 			chromedp.SetValue(chromedp.CSS("#sw-feed"), feed.URL+"/jitsi/jitsi-meet/releases.atom"),
 			chromedp.Click(chromedp.CSS(`#edit-software button[type=submit]`)),
 		)
@@ -358,6 +360,7 @@ func TestStudioFirstRunPeopleAndSoftware(t *testing.T) {
 		newest := `#releases li.release[data-version="2.0.9909"]`
 		older := `#releases li.release[data-version="2.0.9823"]`
 		err = chromedp.Do(c,
+			chromedp.WaitVisible(chromedp.CSS(newest+" button.ic")),
 			chromedp.Click(chromedp.CSS(newest+" button.ic")),
 			chromedp.WaitNotPresent(chromedp.CSS(newest+" button.confirm")),
 			chromedp.Focus(chromedp.CSS(older+" button.confirm")),

@@ -26,7 +26,7 @@ function row(t) {
   b.className = "secondary revoke";
   b.dataset.id = t.id;
   b.textContent = form.dataset.revoke;
-  b.setAttribute("aria-label", form.dataset.revoke + " " + t.name);
+  b.setAttribute("aria-label", form.dataset.revokeLabel.replace("{name}", t.name));
   li.append(div, b);
   return li;
 }
