@@ -60,7 +60,7 @@ list.addEventListener("click", async (e) => {
     await api("DELETE", "/api/tokens/" + encodeURIComponent(b.dataset.id));
     const li = b.closest("li");
     li.querySelector(".state").textContent = form.dataset.revoked;
-    say(listStatus, li.querySelector("strong").textContent + ": " + form.dataset.revoked);
+    say(listStatus, form.dataset.revokedWho.replace("{name}", li.querySelector("strong").textContent));
     b.remove();
   } catch (ex) {
     b.disabled = false;
