@@ -67,6 +67,7 @@ func newFixture(t *testing.T) *fixture {
 	r.Handle("/api/software/{slug}", animator(h(api.UpdateSoftware))).Methods("PATCH")
 	r.Handle("/api/software/{slug}/releases/{version}", animator(h(api.ReviewRelease))).Methods("PATCH")
 	r.Handle("/api/software/{slug}/releases", animator(h(api.AddRelease))).Methods("POST")
+	r.Handle("/api/software/{slug}/sync", animator(h(api.SyncSoftware))).Methods("POST")
 	r.Handle("/api/replays", h(api.ListReplays)).Methods("GET")
 	r.Handle("/api/replays/{id}", h(api.GetReplay)).Methods("GET")
 	r.Handle("/api/replays/{id}", animator(h(api.PatchReplay))).Methods("PATCH")

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -163,5 +164,69 @@ func TestSyncAppliesPresetTagRule(t *testing.T) {
 	}
 	if want := []string{"2.0.9909", "2.0.9823"}; !slices.Equal(got, want) {
 		t.Fatalf("releases = %v, want %v (newest first)", got, want)
+	}
+}
+
+// TestSyncSoftwareAPI: POST /api/software/{slug}/sync reads one feed now and says what it added
+// (Collabora's tags through the preset's rule), and names what is wrong otherwise.
+func TestSyncSoftwareAPI(t *testing.T) {
+	f := newFixture(t)
+	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/down.atom" {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/atom+xml")
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><id>x</id><title>Release notes from online</title><updated>2025-06-01T00:00:00Z</updated>`)
+		for i, tag := range []string{"cp-25.04.6-1", "cp-24.04.5-4", "co-25.04.6-2-snapshot"} {
+			fmt.Fprintf(w, `<entry><id>tag:github.com,2008:Repository/1/%s</id><updated>2025-0%d-01T00:00:00Z</updated>
+<link rel="alternate" href="https://github.com/CollaboraOnline/online/releases/tag/%s"/><title>Release</title></entry>`, tag, 5-i, tag)
+		}
+		fmt.Fprint(w, "</feed>")
+	}))
+	defer feed.Close()
+	f.json("POST", "/api/software", true, `{"slug":"collabora-online","name":"Collabora Online","release_feed":"`+feed.URL+`/online/releases.atom"}`, 201, nil)
+	f.json("POST", "/api/software", true, `{"slug":"broken","name":"Broken","release_feed":"`+feed.URL+`/down.atom"}`, 201, nil)
+	f.json("POST", "/api/software", true, `{"slug":"nofeed","name":"No feed"}`, 201, nil)
+
+	if code, _ := f.do("POST", "/api/software/collabora-online/sync", false, ""); code != http.StatusUnauthorized {
+		t.Fatalf("sync without a token: %d, want 401", code)
+	}
+	var res struct {
+		Software string    `json:"software"`
+		Added    []Release `json:"added"`
+		Skipped  int       `json:"skipped"`
+	}
+	f.json("POST", "/api/software/collabora-online/sync", true, "", 200, &res)
+	var added []string
+	for _, r := range res.Added {
+		added = append(added, r.Version)
+	}
+	if res.Software != "collabora-online" || res.Skipped != 1 || !slices.Equal(added, []string{"24.04.5.4", "25.04.6.1"}) {
+		t.Fatalf("sync answered %+v (added %v)", res, added)
+	}
+	// A second sync adds nothing.
+	f.json("POST", "/api/software/collabora-online/sync", true, "", 200, &res)
+	if len(res.Added) != 0 {
+		t.Fatalf("second sync added %+v", res.Added)
+	}
+
+	for _, tc := range []struct {
+		slug  string
+		code  int
+		field string
+		want  string
+	}{
+		{"nofeed", 422, "release_feed", "has no release feed"},
+		{"broken", 502, "", feed.URL + "/down.atom"},
+		{"unknown", 404, "", ""},
+	} {
+		code, b := f.do("POST", "/api/software/"+tc.slug+"/sync", true, "")
+		var body struct{ Error, Field string }
+		_ = json.Unmarshal(b, &body)
+		if code != tc.code || body.Field != tc.field || !strings.Contains(body.Error, tc.want) {
+			t.Errorf("sync %s: %d %s, want %d field %q mentioning %q", tc.slug, code, b, tc.code, tc.field, tc.want)
+		}
 	}
 }
