@@ -24,6 +24,9 @@ type API struct {
 	// Language (en, fr) is the instance's language: the words inside the feeds. SiteName is
 	// the collective's name in their titles (default Atelier).
 	Language, SiteName string
+	// AllowPrivateFeeds lets POST /api/software/{slug}/sync read feeds on private addresses,
+	// as the periodic sync does with -allow-private-feeds (SyncOptions.AllowPrivate).
+	AllowPrivateFeeds bool
 }
 
 func (a *API) animator(r *http.Request) bool { return a.IsAnimator != nil && a.IsAnimator(r) }
@@ -139,7 +142,7 @@ func (a *API) SyncSoftware(w http.ResponseWriter, r *http.Request) error {
 	if sw.ReleaseFeed == "" {
 		return httpapi.Invalid("release_feed", "%s has no release feed to read: set one first (PATCH /api/software/%s)", sw.Name, slug)
 	}
-	results, err := a.Store.SyncReleases(r.Context(), SyncOptions{Software: slug, Log: httpapi.Logger(r.Context())})
+	results, err := a.Store.SyncReleases(r.Context(), SyncOptions{Software: slug, AllowPrivate: a.AllowPrivateFeeds, Log: httpapi.Logger(r.Context())})
 	if len(results) != 1 {
 		if err == nil {
 			err = fmt.Errorf("catalog: sync %s: no result", slug)

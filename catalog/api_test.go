@@ -54,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{t: t, store: st, animator: secret, now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
 	st.SetClock(func() time.Time { return f.now })
-	api := &API{Store: st, PublicURL: "https://atelier.example", IsAnimator: func(r *http.Request) bool {
+	api := &API{Store: st, AllowPrivateFeeds: true, PublicURL: "https://atelier.example", IsAnimator: func(r *http.Request) bool {
 		p, err := tokens.Authenticate(r.Context(), auth.BearerToken(r))
 		return err == nil && (p.Role == auth.RoleAnimator || p.Role == auth.RoleAdmin)
 	}}

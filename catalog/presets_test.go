@@ -144,7 +144,7 @@ func TestSyncAppliesPresetTagRule(t *testing.T) {
 	if _, err := s.CreateSoftware(ctx, NewSoftware{Slug: p.Slug, Name: p.Name, Homepage: p.Homepage, ReleaseFeed: srv.URL}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.SyncReleases(ctx, SyncOptions{Software: p.Slug})
+	res, err := s.SyncReleases(ctx, SyncOptions{Software: p.Slug, AllowPrivate: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func (a *app) openCatalog(ctx context.Context) error {
 	}
 	a.catalog = st
 	a.catalogAPI = &catalog.API{Store: st, PublicURL: a.cfg.PublicURL, IsAnimator: a.isAnimator,
-		Media: a.media, Language: a.cfg.Language, SiteName: a.cfg.SiteName}
+		Media: a.media, Language: a.cfg.Language, SiteName: a.cfg.SiteName, AllowPrivateFeeds: a.cfg.AllowPrivateFeeds}
 	sync := catalog.SyncOptions{AllowPrivate: a.cfg.AllowPrivateFeeds, Log: a.log.With("worker", "release_sync")}
 	if w := st.SyncWorker(a.cfg.ReleaseSyncInterval, sync); w != nil {
 		a.workers = append(a.workers, w)
