@@ -55,7 +55,11 @@ type NewReplay struct {
 	ID, Title, Description, Language, WorkshopID string
 	Documents                                    []Tag
 	Chapters                                     []Chapter
-	// PublishWhenReady publishes the replay as soon as processing succeeds.
+	// Pending is the publication the replay takes as soon as its processing succeeds: Published
+	// or Unlisted; "" (or Draft) leaves it a draft. An explicit publication change before then
+	// (UpdateReplay) replaces it.
+	Pending Publication
+	// PublishWhenReady is short for Pending: Published.
 	PublishWhenReady bool
 }
 
@@ -80,9 +84,12 @@ type Replay struct {
 	Publication      Publication `json:"publication"`
 	Processing       string      `json:"processing"`
 	PublishWhenReady bool        `json:"publish_when_ready"`
-	DurationMS       int64       `json:"duration_ms"`
-	CreatedAt        time.Time   `json:"created_at"`
-	PublishedAt      *time.Time  `json:"published_at"`
+	// PendingPublication is what the replay becomes once ready ("published", "unlisted"), as
+	// asked at upload and until an explicit publication change replaces it; "" for nothing.
+	PendingPublication Publication `json:"pending_publication"`
+	DurationMS         int64       `json:"duration_ms"`
+	CreatedAt          time.Time   `json:"created_at"`
+	PublishedAt        *time.Time  `json:"published_at"`
 	// Documents are the versions the whole replay shows.
 	Documents []Tag `json:"documents"`
 	// Freshness is the worst of its own documents' and every chapter's; Freshness.Tags details
@@ -230,10 +237,21 @@ func (s *Store) CreateReplay(ctx context.Context, r NewReplay) error {
 	if err != nil {
 		return err
 	}
+	pending := r.Pending
+	if pending == "" && r.PublishWhenReady {
+		pending = Published
+	}
+	switch pending {
+	case "", Draft:
+		pending = ""
+	case Published, Unlisted:
+	default:
+		return fmt.Errorf("catalog: replay %s: pending publication %q: want published or unlisted", r.ID, pending)
+	}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO replays (id, title, description, language, workshop_id, publication,
-			processing, publish_when_ready, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			r.ID, r.Title, r.Description, r.Language, r.WorkshopID, Draft, Processing, r.PublishWhenReady, fmtTime(s.now())); err != nil {
+			processing, pending_publication, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			r.ID, r.Title, r.Description, r.Language, r.WorkshopID, Draft, Processing, pending, fmtTime(s.now())); err != nil {
 			return err
 		}
 		if err := insertTags(ctx, tx, r.ID, -1, docs); err != nil {
@@ -328,7 +346,7 @@ func setDocuments(ctx context.Context, tx *sql.Tx, replayID string, tags []resol
 }
 
 // SetProcessing records the pipeline outcome: state "processing" | "ready" | "failed" |
-// "cancelled". On "ready" a replay created with PublishWhenReady becomes "published".
+// "cancelled". On "ready" a draft takes its pending publication (NewReplay.Pending), once.
 // durationMS, when positive, is the replay's length.
 func (s *Store) SetProcessing(ctx context.Context, replayID, state string, durationMS int64) error {
 	switch state {
@@ -342,8 +360,9 @@ func (s *Store) SetProcessing(ctx context.Context, replayID, state string, durat
 		var err error
 		res, err = tx.ExecContext(ctx, `UPDATE replays SET processing = $1,
 		duration_ms = CASE WHEN $2 > 0 THEN $2 ELSE duration_ms END,
-		publication = CASE WHEN $1 = 'ready' AND publish_when_ready = 1 AND publication = 'draft' THEN 'published' ELSE publication END,
-		published_at = CASE WHEN $1 = 'ready' AND publish_when_ready = 1 AND publication = 'draft' THEN COALESCE(published_at, $3) ELSE published_at END
+		publication = CASE WHEN $1 = 'ready' AND pending_publication <> '' AND publication = 'draft' THEN pending_publication ELSE publication END,
+		published_at = CASE WHEN $1 = 'ready' AND pending_publication = 'published' AND publication = 'draft' THEN COALESCE(published_at, $3) ELSE published_at END,
+		pending_publication = CASE WHEN $1 = 'ready' THEN '' ELSE pending_publication END
 		WHERE id = $4`, state, durationMS, now, replayID)
 		if err != nil {
 			return err
@@ -427,7 +446,8 @@ func (s *Store) UpdateReplay(ctx context.Context, id string, u ReplayUpdate) err
 			}
 		}
 		if pub != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE replays SET publication = $1,
+			// An explicit choice replaces the publication asked for at upload (pending).
+			if _, err := tx.ExecContext(ctx, `UPDATE replays SET publication = $1, pending_publication = '',
 				published_at = CASE WHEN $1 = 'published' THEN COALESCE(published_at, $2) ELSE published_at END
 				WHERE id = $3`, pub, fmtTime(s.now()), id); err != nil {
 				return err
@@ -499,14 +519,15 @@ func (s *Store) PublishedReplayForWorkshop(ctx context.Context, workshopID strin
 }
 
 const replayCols = `rp.id, rp.title, rp.description, rp.language, rp.workshop_id, rp.publication, rp.processing,
-	rp.publish_when_ready, rp.duration_ms, rp.created_at, rp.published_at`
+	rp.pending_publication, rp.duration_ms, rp.created_at, rp.published_at`
 
 func scanReplay(sc interface{ Scan(...any) error }) (Replay, error) {
 	var r Replay
 	var created string
 	var published sql.NullString
 	err := sc.Scan(&r.ID, &r.Title, &r.Description, &r.Language, &r.WorkshopID, &r.Publication, &r.Processing,
-		&r.PublishWhenReady, &r.DurationMS, &created, &published)
+		&r.PendingPublication, &r.DurationMS, &created, &published)
+	r.PublishWhenReady = r.PendingPublication == Published
 	r.CreatedAt = parseTime(created)
 	r.PublishedAt = parseNullTime(published)
 	return r, err

@@ -184,6 +184,12 @@ var migrations = []string{
 	sqldb.NormalizeTimes("releases", "released_at", "created_at"),
 	sqldb.NormalizeTimes("replays", "created_at", "published_at"),
 	sqldb.NormalizeTimes("replay_tracks", "updated_at"),
+	// The publication a replay takes when its processing succeeds ("published" or "unlisted"; ""
+	// for none), asked for at upload. An explicit publication change (PATCH) replaces it, so that
+	// a "draft" chosen while processing stays a draft (issue 14, finding 4). It supersedes
+	// publish_when_ready, which nothing reads any more; only unfinished replays still wait.
+	`ALTER TABLE replays ADD COLUMN pending_publication TEXT NOT NULL DEFAULT ''`,
+	`UPDATE replays SET pending_publication = 'published' WHERE publish_when_ready = 1 AND processing <> 'ready'`,
 }
 
 // Store is the catalog's database side.

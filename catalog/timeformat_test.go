@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"codeberg.org/atelier/atelier/internal/sqldb"
@@ -17,7 +18,8 @@ func TestTimesMigrated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	old := len(migrations) - 4 // the schema as shipped before the four NormalizeTimes steps
+	// The schema as shipped before the four NormalizeTimes steps (later steps may follow them).
+	old := slices.Index(migrations, sqldb.NormalizeTimes("software", "created_at", "synced_at"))
 	if err := sqldb.Migrate(ctx, db, "catalog", migrations[:old]); err != nil {
 		t.Fatal(err)
 	}

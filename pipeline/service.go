@@ -43,9 +43,6 @@ type Catalog interface {
 	CreateReplay(ctx context.Context, r catalog.NewReplay) error
 	SetChapters(ctx context.Context, replayID string, chapters []catalog.Chapter) error
 	SetProcessing(ctx context.Context, replayID, state string, durationMS int64) error
-	// UpdateReplay sets a publication other than published (unlisted) once the replay is ready:
-	// the catalog takes only "publish when ready" at creation.
-	UpdateReplay(ctx context.Context, id string, u catalog.ReplayUpdate) error
 }
 
 var _ Catalog = (*catalog.Store)(nil)
@@ -413,13 +410,14 @@ type replayState struct {
 	// Actual and Duration describe the replay once ready: the spans really cut, its length.
 	Actual   []media.Span
 	Duration time.Duration
-	// Rerender is set when the replay was ready before: the animator owns its publication.
-	Rerender bool
 }
 
 // writeCatalog is the one place that turns a recording's plan and state into catalog state: the
-// replay created from the plan (chapters mapped through the planned spans), then its chapters
-// mapped through the actual cut points, ready, and unlisted when the plan asks; or failed.
+// replay created from the plan (chapters mapped through the planned spans) with the plan's
+// publication as its pending one, then its chapters mapped through the actual cut points and
+// ready; or failed. The catalog applies the pending publication when the replay becomes ready,
+// unless the animator chose one meanwhile (PATCH /api/replays/{id}): the pipeline never sets a
+// publication itself, so it cannot override a later explicit choice.
 func (s *Service) writeCatalog(ctx context.Context, id string, plan Plan, st replayState) error {
 	cat := s.cfg.Catalog
 	var err error
@@ -428,18 +426,12 @@ func (s *Service) writeCatalog(ctx context.Context, id string, plan Plan, st rep
 		err = cat.CreateReplay(ctx, catalog.NewReplay{
 			ID: id, Title: plan.Title, Description: plan.Description, Language: plan.Language, WorkshopID: plan.WorkshopID,
 			Documents: plan.Documents, Chapters: catalogChapters(ReplayChapters(plan.Spans, plan.Chapters)),
-			PublishWhenReady: plan.Publication == PublishReady,
+			Pending: pendingPublication(plan.Publication),
 		})
 	case catalog.Ready:
 		err = cat.SetChapters(ctx, id, catalogChapters(ReplayChapters(st.Actual, plan.Chapters)))
 		if err == nil {
 			err = cat.SetProcessing(ctx, id, catalog.Ready, st.Duration.Milliseconds())
-		}
-		// "published" went with CreateReplay (PublishWhenReady); "unlisted" can only be set
-		// on a ready replay. Only on the first render: later the animator owns the publication.
-		if err == nil && plan.Publication == PublishUnlisted && !st.Rerender {
-			pub := string(catalog.Unlisted)
-			err = cat.UpdateReplay(ctx, id, catalog.ReplayUpdate{Publication: &pub})
 		}
 	default:
 		err = cat.SetProcessing(ctx, id, st.Processing, 0)
@@ -448,6 +440,17 @@ func (s *Service) writeCatalog(ctx context.Context, id string, plan Plan, st rep
 		return fmt.Errorf("pipeline: catalog of %s: %w", id, err)
 	}
 	return nil
+}
+
+// pendingPublication is the catalog's pending publication for what the upload asked.
+func pendingPublication(p Publication) catalog.Publication {
+	switch p {
+	case PublishReady:
+		return catalog.Published
+	case PublishUnlisted:
+		return catalog.Unlisted
+	}
+	return "" // draft: nothing to apply
 }
 
 // catalogChapters writes chapters in the catalog's form (milliseconds).

@@ -134,7 +134,7 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 	}()
 	log.Info("processing recording")
 	started := time.Now()
-	outputs, err := s.process(jobCtx, rec, job.Args.Rerender)
+	outputs, err := s.process(jobCtx, rec)
 	// Final bookkeeping must happen even though jobCtx (or the River context) has ended.
 	bg := context.WithoutCancel(ctx)
 	if err == nil {
@@ -234,7 +234,7 @@ func (r *reporter) media(stage string) func(media.Progress) {
 // process runs the whole job from the recording's stored plan and source, and returns the
 // storage keys of the outputs: cut, render (and the burned-in rendition), store the outputs,
 // publish the subtitles, then the catalog.
-func (s *Service) process(ctx context.Context, rec Recording, rerender bool) ([]string, error) {
+func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) {
 	id, plan := rec.ID, rec.Plan
 	if len(plan.Spans) == 0 {
 		return nil, permanent(errors.New("pipeline: no plan"), "the recording has no plan: upload it again")
@@ -274,7 +274,7 @@ func (s *Service) process(ctx context.Context, rec Recording, rerender bool) ([]
 			return nil, transient(err, "publishing the subtitles failed")
 		}
 	}
-	err = s.writeCatalog(ctx, id, plan, replayState{Processing: catalog.Ready, Actual: res.Actual, Duration: outs.Duration, Rerender: rerender})
+	err = s.writeCatalog(ctx, id, plan, replayState{Processing: catalog.Ready, Actual: res.Actual, Duration: outs.Duration})
 	if err != nil {
 		return nil, transient(err, "the catalog could not be updated")
 	}
