@@ -50,6 +50,7 @@ type View struct {
 	Subtitles  []string          `json:"subtitles"`
 	Outputs    []string          `json:"outputs"`
 	Attempts   int               `json:"attempts"`
+	CreatedBy  string            `json:"created_by"` // the name of the token that uploaded it
 	CreatedAt  time.Time         `json:"created_at"`
 	UpdatedAt  time.Time         `json:"updated_at"`
 	FinishedAt *time.Time        `json:"finished_at,omitempty"`
@@ -100,7 +101,7 @@ func NewView(r Recording) View {
 		ID: r.ID, Status: r.Status, Stage: r.Stage, Progress: r.Progress, Speed: r.Speed, Error: r.Error, Cut: r.Plan.Cut,
 		Source:    SourceView{Key: r.SourceKey, Size: r.SourceSize, SHA256: r.SourceSHA256, DurationMS: r.SourceLen.Milliseconds()},
 		Requested: nonNil(r.Plan.Spans), Actual: nonNil(r.Actual), ReplayMS: r.ReplayLen.Milliseconds(),
-		Subtitles: nonNil(r.Subtitles), Outputs: []string{}, Attempts: r.Attempts,
+		Subtitles: nonNil(r.Subtitles), Outputs: []string{}, Attempts: r.Attempts, CreatedBy: r.CreatedBy,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Links: Links(r),
 	}
 	if r.ETA != nil {
@@ -153,14 +154,39 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Cancel answers POST /api/recordings/{id}/cancel.
+// Cancel answers POST /api/recordings/{id}/cancel: the recording's owner or an admin only.
 func (a *API) Cancel(w http.ResponseWriter, r *http.Request) error {
-	rec, err := a.s.Cancel(r.Context(), mux.Vars(r)["id"])
+	ctx := r.Context()
+	id := mux.Vars(r)["id"]
+	rec, err := a.s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	p, _ := auth.FromContext(ctx)
+	if err := CheckOwner(p, rec, "cancel"); err != nil {
+		return err
+	}
+	rec, err = a.s.Cancel(ctx, id)
 	if err != nil {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusAccepted, NewView(rec))
 	return nil
+}
+
+// CheckOwner tells whether p may act on rec (cancel, retry, re-cut, delete): only the token that
+// uploaded it or an admin may. Every animator may see every recording (collectives share their
+// work); changing one is its owner's call. The error is a 403 that says so and whom to ask.
+func CheckOwner(p auth.Principal, rec Recording, action string) error {
+	if p.Role == auth.RoleAdmin || (rec.Owner != 0 && p.TokenID == rec.Owner) {
+		return nil
+	}
+	by := "before owners were recorded"
+	if rec.CreatedBy != "" {
+		by = fmt.Sprintf("by %q", rec.CreatedBy)
+	}
+	return &httpapi.PublicError{Status: http.StatusForbidden, Err: httpapi.ErrForbidden, Msg: fmt.Sprintf(
+		"only the token that uploaded recording %s (uploaded %s) or an admin may %s it; every animator may see it", rec.ID, by, action)}
 }
 
 // heartbeat is how often an idle event stream sends a comment, so that proxies keep it open.
@@ -276,7 +302,7 @@ func (a *API) Upload(w http.ResponseWriter, r *http.Request) error {
 	p, _ := auth.FromContext(ctx)
 	rec := Recording{
 		ID: up.id, Meta: metaJSON, Plan: plan, SourceKey: up.sourceKey(), SourceSize: up.size, SourceSHA256: up.sha256,
-		SourceLen: duration, Subtitles: up.subtitles, CreatedBy: p.Name,
+		SourceLen: duration, Subtitles: up.subtitles, CreatedBy: p.Name, Owner: p.TokenID,
 	}
 	if err := s.create(ctx, rec); err != nil {
 		_ = s.writeCatalog(context.WithoutCancel(ctx), up.id, plan, replayState{Processing: catalog.Failed})

@@ -8,6 +8,10 @@
 // source: cut, render, store the outputs (keys from assets/layout), publish the subtitle tracks
 // (subtitle.Tracks, called directly), and hand the result to the catalog through writeCatalog,
 // the one place that writes it. Routes: cmd/atelier/routes.go.
+//
+// A recording belongs to the token that uploaded it (Recording.Owner): every animator sees every
+// recording, but only its owner or an admin may cancel, retry, re-cut or delete it (CheckOwner,
+// called by every handler that changes one).
 package pipeline
 
 import (

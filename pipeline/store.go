@@ -74,6 +74,10 @@ var migrations = []string{
 	// Timestamps were RFC 3339 with trimmed fractions, which sorts wrong as text below one
 	// second (ORDER BY created_at): now sqldb.TimeFormat, like every component's.
 	sqldb.NormalizeTimes("recordings", "created_at", "updated_at", "heartbeat_at", "finished_at"),
+	// The token that uploaded the recording: only it (or an admin) may cancel, retry, re-cut or
+	// delete it (CheckOwner). created_by holds its name, which tokens do not keep unique. Rows
+	// from before have 0: admins only.
+	`ALTER TABLE recordings ADD COLUMN owner_token_id INTEGER NOT NULL DEFAULT 0`,
 }
 
 // Recording is the stored state of one upload and its processing.
@@ -100,11 +104,14 @@ type Recording struct {
 	JobID        int64
 	Attempts     int
 	Cancel       bool
-	CreatedBy    string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	Heartbeat    time.Time
-	FinishedAt   time.Time
+	CreatedBy    string // the name of the token that uploaded it
+	// Owner is the id of the token that uploaded it (auth.Principal.TokenID); 0 for the
+	// bootstrap admin token and for recordings from before owners were kept.
+	Owner      int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Heartbeat  time.Time
+	FinishedAt time.Time
 }
 
 // msSpans is how spans are stored: [[start_ms, end_ms], ...].
@@ -146,7 +153,7 @@ func parseTime(s string) time.Time {
 
 const recordingColumns = `id, status, meta, plan, source_key, source_size, source_sha256, source_ms,
 	actual, replay_ms, subtitles, stage, progress, speed, eta_seconds, error, outputs, job_id, attempts,
-	cancel_requested, created_by, created_at, updated_at, heartbeat_at, finished_at`
+	cancel_requested, created_by, owner_token_id, created_at, updated_at, heartbeat_at, finished_at`
 
 func scanRecording(sc interface{ Scan(...any) error }) (Recording, error) {
 	var (
@@ -158,7 +165,7 @@ func scanRecording(sc interface{ Scan(...any) error }) (Recording, error) {
 	)
 	err := sc.Scan(&r.ID, &r.Status, &meta, &plan, &r.SourceKey, &r.SourceSize, &r.SourceSHA256, &sourceMS,
 		&actual, &replayMS, &subs, &r.Stage, &r.Progress, &r.Speed, &eta, &r.Error, &outputs, &r.JobID, &r.Attempts,
-		&r.Cancel, &r.CreatedBy, &created, &updated, &heartbeat, &finished)
+		&r.Cancel, &r.CreatedBy, &r.Owner, &created, &updated, &heartbeat, &finished)
 	if err != nil {
 		return r, err
 	}
@@ -204,10 +211,10 @@ func (s *store) get(ctx context.Context, id string) (Recording, error) {
 func (s *store) insert(ctx context.Context, tx *sql.Tx, r Recording) error {
 	now := sqldb.FormatTime(s.now())
 	_, err := tx.ExecContext(ctx, `INSERT INTO recordings (id, status, meta, plan, cut_mode, source_key, source_size,
-		source_sha256, source_ms, subtitles, created_by, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		source_sha256, source_ms, subtitles, created_by, owner_token_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		r.ID, StatusQueued, string(r.Meta), mustJSON(r.Plan), r.Plan.Cut, r.SourceKey, r.SourceSize, r.SourceSHA256,
-		r.SourceLen.Milliseconds(), mustJSON(nonNil(r.Subtitles)), r.CreatedBy, now, now)
+		r.SourceLen.Milliseconds(), mustJSON(nonNil(r.Subtitles)), r.CreatedBy, r.Owner, now, now)
 	if err != nil {
 		return fmt.Errorf("pipeline: insert recording %s: %w", r.ID, err)
 	}

@@ -163,3 +163,44 @@ func TestExplicitPublicationWinsOverPending(t *testing.T) {
 		})
 	}
 }
+
+// TestOnlyOwnerCancels (per-owner rules): every animator sees every recording, but only the
+// token that uploaded it, or an admin, may cancel it; another animator gets a 403 that says so.
+func TestOnlyOwnerCancels(t *testing.T) {
+	testenv.FFmpeg(t)
+	clip := testenv.Clip(t, testenv.ClipOptions{Duration: 6 * time.Second})
+	base, _ := startServer(t, hardEnv(nil))
+	alice, bob := newToken(t, base, "alice", "animator"), newToken(t, base, "bob", "animator")
+
+	upload := func(token string) string {
+		code, out := uploadRecording(t, base, token, `{"title": "Essai", "language": "fr"}`, clip)
+		if code != http.StatusAccepted {
+			t.Fatalf("upload: %d %v", code, out)
+		}
+		return out["id"].(string)
+	}
+	first, second := upload(alice), upload(alice)
+
+	// Bob sees Alice's recordings, one by one and in the list.
+	if code, rec := call(t, "GET", base+"/api/recordings/"+first, bob, ""); code != http.StatusOK || rec["created_by"] != "alice" {
+		t.Fatalf("bob GET alice's recording: %d %v", code, rec)
+	}
+	if code, list := call(t, "GET", base+"/api/recordings", bob, ""); code != http.StatusOK || list["total"] != float64(2) {
+		t.Fatalf("bob lists recordings: %d %v", code, list)
+	}
+	// He may not cancel them: 403 saying who may.
+	code, out := call(t, "POST", base+"/api/recordings/"+first+"/cancel", bob, "")
+	if msg, _ := out["error"].(string); code != http.StatusForbidden || !strings.Contains(msg, "only the token that uploaded") || !strings.Contains(msg, `"alice"`) {
+		t.Fatalf("bob cancels alice's recording: %d %v; want 403 naming the owner", code, out)
+	}
+	if _, rec := call(t, "GET", base+"/api/recordings/"+first, bob, ""); rec["status"] == "cancelled" {
+		t.Fatal("a refused cancel cancelled the recording")
+	}
+	// The owner may, and so may an admin.
+	for _, c := range []struct{ who, token, id string }{{"alice", alice, first}, {"admin", hardAdmin, second}} {
+		code, out := call(t, "POST", base+"/api/recordings/"+c.id+"/cancel", c.token, "")
+		if code != http.StatusAccepted && !(code == http.StatusConflict && strings.Contains(fmt.Sprint(out["error"]), "already finished")) {
+			t.Fatalf("%s cancels: %d %v", c.who, code, out)
+		}
+	}
+}
