@@ -64,10 +64,20 @@ type FileOpener interface {
 	OpenFile(ctx context.Context, key string) (*os.File, Info, error)
 }
 
+// StaleRemover is implemented by stores where a Put cut short by a crash leaves something behind
+// that no key names (Dir: temp files; S3: unfinished multipart uploads). RemoveStale removes
+// such leftovers untouched since before, and says how many; a Put still in progress is never
+// one of them.
+type StaleRemover interface {
+	RemoveStale(ctx context.Context, before time.Time) (int, error)
+}
+
 var (
-	_ Store      = (*Dir)(nil)
-	_ Store      = (*S3)(nil)
-	_ FileOpener = (*Dir)(nil)
+	_ Store        = (*Dir)(nil)
+	_ Store        = (*S3)(nil)
+	_ FileOpener   = (*Dir)(nil)
+	_ StaleRemover = (*Dir)(nil)
+	_ StaleRemover = (*S3)(nil)
 )
 
 // MaxKeyLen is the longest key ValidKey accepts, in bytes.

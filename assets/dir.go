@@ -48,6 +48,9 @@ type Dir struct {
 	// it, Delete takes it alone to remove directories it left empty. Without pruning, every
 	// refused upload would leave an empty directory behind for good.
 	tree sync.RWMutex
+	// active names the temp files of the Puts in progress, which RemoveStale leaves alone
+	// however long their writer pauses.
+	active sync.Map
 }
 
 // NewDir opens (creating it if needed) a Dir at root. URLs it makes start
@@ -121,6 +124,8 @@ func (d *Dir) put(ctx context.Context, key string, r io.Reader, size int64, cont
 	if err != nil {
 		return Info{}, err
 	}
+	d.active.Store(filepath.Base(data.Name()), true)
+	defer d.active.Delete(filepath.Base(data.Name()))
 	var meta *os.File
 	committed := false
 	defer func() {
@@ -523,6 +528,35 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// RemoveStale removes the temp files in .tmp last written before before: what a Put left when its
+// process died (a Put in progress writes its temp file all along, so its time stays recent). It
+// returns how many it removed. The temp files of this process's Puts in progress are never
+// removed. Callers sweep with it periodically; NewDir also removes those of
+// more than a day.
+func (d *Dir) RemoveStale(ctx context.Context, before time.Time) (int, error) {
+	entries, err := os.ReadDir(d.tmpDir())
+	if err != nil {
+		return 0, fmt.Errorf("assets: dir: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		if _, busy := d.active.Load(e.Name()); busy {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().Before(before) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(d.tmpDir(), e.Name())); err == nil {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // removeStaleTemps removes what a crashed Put left in .tmp long ago.

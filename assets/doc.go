@@ -57,6 +57,16 @@
 // of up to 80 GiB (10,000 parts); set PartSize higher for larger ones. A body of unknown size that ends within
 // its first MiB goes up in a single PUT. Dir copies through a 256 KiB buffer.
 //
+// # Leftovers of a crash
+//
+// A process killed mid-Put leaves what no key names: a temp file in Dir's
+// .tmp/, an unfinished multipart upload in S3 (invisible, but its parts are
+// stored). Both stores are StaleRemovers: RemoveStale removes such leftovers
+// untouched since a given time, never those of a Put in progress in this
+// process. The pipeline calls it periodically (-sweep-interval, -sweep-age).
+// On S3 a bucket lifecycle rule AbortIncompleteMultipartUpload does the same
+// server-side (README, "Storing media in S3").
+//
 // # Links
 //
 // URL gives a link a browser can fetch without credentials: for S3 a

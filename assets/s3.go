@@ -80,6 +80,11 @@ type S3 struct {
 	core     minio.Core
 	bucket   string
 	partSize uint64
+
+	// putting counts the Puts in progress per key in this process: RemoveStale leaves their
+	// multipart uploads alone however long their writer pauses.
+	mu      sync.Mutex
+	putting map[string]int
 }
 
 // NewS3 connects to the bucket, creating it when missing.
@@ -119,7 +124,7 @@ func newS3(cfg S3Config) (*S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("assets: s3 %s: %w", cfg.Endpoint, err)
 	}
-	return &S3{client: c, core: minio.Core{Client: c}, bucket: cfg.Bucket, partSize: ps}, nil
+	return &S3{client: c, core: minio.Core{Client: c}, bucket: cfg.Bucket, partSize: ps, putting: map[string]int{}}, nil
 }
 
 func (s *S3) ensureBucket(ctx context.Context, region string) error {
@@ -143,6 +148,16 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, conte
 	if err := ValidKey(key); err != nil {
 		return Info{}, err
 	}
+	s.mu.Lock()
+	s.putting[key]++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.putting[key]--; s.putting[key] == 0 {
+			delete(s.putting, key)
+		}
+		s.mu.Unlock()
+	}()
 	info, err := s.put(ctx, key, r, size, contentType)
 	if err != nil {
 		return Info{}, opErr("put", key, err)
@@ -481,4 +496,59 @@ func (s *S3) Ping(ctx context.Context) error {
 		return fmt.Errorf("assets: ping: bucket %s does not exist", s.bucket)
 	}
 	return nil
+}
+
+// RemoveStale aborts the multipart uploads that a process which died mid-Put left unfinished:
+// those started before before whose newest part also came before it (an upload still sending
+// parts is left alone, however long ago it started, and so is any upload of a key this process is
+// putting). Their parts are invisible but stored, and
+// billed, until aborted. A bucket lifecycle rule (AbortIncompleteMultipartUpload) does the same
+// on the S3 side; see the package doc. It returns how many it aborted.
+func (s *S3) RemoveStale(ctx context.Context, before time.Time) (int, error) {
+	n := 0
+	for up := range s.client.ListIncompleteUploads(ctx, s.bucket, "", true) {
+		if up.Err != nil {
+			return n, fmt.Errorf("assets: s3: list unfinished uploads: %w", s3Err(up.Err))
+		}
+		s.mu.Lock()
+		busy := s.putting[up.Key] > 0
+		s.mu.Unlock()
+		if busy || !up.Initiated.Before(before) {
+			continue
+		}
+		newest, err := s.newestPart(ctx, up.Key, up.UploadID)
+		if err != nil {
+			return n, fmt.Errorf("assets: s3: parts of the unfinished upload of %s: %w", up.Key, s3Err(err))
+		}
+		if !newest.Before(before) {
+			continue
+		}
+		if err := s.core.AbortMultipartUpload(ctx, s.bucket, up.Key, up.UploadID); err != nil &&
+			minio.ToErrorResponse(err).Code != "NoSuchUpload" {
+			return n, fmt.Errorf("assets: s3: abort the unfinished upload of %s: %w", up.Key, s3Err(err))
+		}
+		n++
+	}
+	return n, nil
+}
+
+// newestPart returns when the newest part of an unfinished upload arrived (zero when none has).
+func (s *S3) newestPart(ctx context.Context, key, uploadID string) (time.Time, error) {
+	var newest time.Time
+	marker := 0
+	for {
+		res, err := s.core.ListObjectParts(ctx, s.bucket, key, uploadID, marker, 1000)
+		if err != nil {
+			return newest, err
+		}
+		for _, p := range res.ObjectParts {
+			if p.LastModified.After(newest) {
+				newest = p.LastModified
+			}
+		}
+		if !res.IsTruncated {
+			return newest, nil
+		}
+		marker = res.NextPartNumberMarker
+	}
 }

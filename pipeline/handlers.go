@@ -275,11 +275,18 @@ func (a *API) Upload(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	up := &upload{s: s, id: newID()}
+	// The sweep leaves an upload in progress alone, however slow.
+	s.mu.Lock()
+	s.uploading[up.id] = true
+	s.mu.Unlock()
 	ok := false
 	defer func() {
 		if !ok {
 			up.cleanup(context.WithoutCancel(ctx))
 		}
+		s.mu.Lock()
+		delete(s.uploading, up.id)
+		s.mu.Unlock()
 	}()
 	if err := up.storeParts(ctx, mr); err != nil {
 		return err
@@ -394,6 +401,9 @@ func (u *upload) probeSource(ctx context.Context) (time.Duration, error) {
 	}
 	if !probe.HasVideo {
 		return 0, httpapi.Invalid("source", "the file has no video stream; upload the screen or camera recording")
+	}
+	if err := u.s.cfg.Limits.check(probe); err != nil {
+		return 0, err
 	}
 	return probe.Duration, nil
 }

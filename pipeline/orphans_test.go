@@ -47,7 +47,7 @@ func TestOrphanedUploadsRemoved(t *testing.T) {
 	slices.Sort(want)
 
 	// Fresh: maybe an upload still going on.
-	e.svc.removeOrphanedUploads(ctx)
+	e.svc.sweep(ctx)
 	if got := keys(); !slices.Equal(got, want) {
 		t.Fatalf("after a sweep of fresh objects: %v, want %v", got, want)
 	}

@@ -24,6 +24,7 @@ import (
 
 	"codeberg.org/atelier/atelier/assets"
 	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/internal/auth"
 	"codeberg.org/atelier/atelier/internal/httpapi"
 	"codeberg.org/atelier/atelier/internal/sqldb"
 	"codeberg.org/atelier/atelier/internal/testenv"
@@ -95,7 +96,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	r.Handle("/api/recordings/{id}", httpapi.HandlerFunc(api.Get)).Methods("GET")
 	r.Handle("/api/recordings/{id}/events", httpapi.HandlerFunc(api.Events)).Methods("GET")
 	r.Handle("/api/recordings/{id}/cancel", httpapi.HandlerFunc(api.Cancel)).Methods("POST")
-	e.srv = httptest.NewServer(r)
+	// The routes as an admin calls them (cmd/atelier's route table checks tokens).
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.ServeHTTP(w, req.WithContext(auth.WithPrincipal(req.Context(), auth.Principal{Name: "test", Role: auth.RoleAdmin})))
+	}))
 	if !o.noRun {
 		e.start()
 	}

@@ -78,6 +78,21 @@ type Config struct {
 	MaxAttempts  int           // tries for transient faults; 0: 5
 	RetryDelay   time.Duration // first wait before retrying a transient fault, doubling; 0: 10s
 	PollInterval time.Duration // how often idle workers look for jobs; 0: 500ms
+	// Limits of an uploaded source; a source past one is refused with 422 (field "source").
+	Limits Limits
+	// JobTimeoutFactor and JobTimeoutBase bound one attempt of a job: factor × the source's
+	// duration + base (0: 6 and 10 minutes). Past it the job fails for good, with the reason:
+	// a job that hangs (a stuck ffmpeg, a pathological file) must not hold a worker forever.
+	JobTimeoutFactor float64
+	JobTimeoutBase   time.Duration
+	// SweepInterval is how often Run removes what interrupted uploads and jobs left behind
+	// (at start too): work directories no unfinished recording needs, stored uploads with no
+	// recording, and the store's own leftovers (assets.StaleRemover: temp files, unfinished
+	// multipart uploads). 0: DefaultSweepInterval.
+	SweepInterval time.Duration
+	// SweepAge is how long such leftovers must have gone untouched before a sweep takes them
+	// for abandoned; uploads in progress in this process are never taken. 0: DefaultSweepAge.
+	SweepAge time.Duration
 	// StaleAfter is how long a processing recording may go without a heartbeat before Run
 	// takes it for orphaned (its server died) and restarts it; 0: 1 minute. Run looks for
 	// such recordings at start and every StaleAfter/3.
@@ -94,8 +109,9 @@ type Service struct {
 	river   *river.Client[*sql.Tx]
 	changes *broadcaster
 
-	mu      sync.Mutex
-	running map[string]context.CancelCauseFunc // recording id -> cancel of its job in this process
+	mu        sync.Mutex
+	running   map[string]context.CancelCauseFunc // recording id -> cancel of its job in this process
+	uploading map[string]bool                    // ids of the uploads in progress in this process
 }
 
 // New migrates the pipeline's tables and River's, and builds the service. Call Run to work jobs.
@@ -124,6 +140,16 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = time.Minute
 	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.JobTimeoutFactor <= 0 && cfg.JobTimeoutBase <= 0 {
+		cfg.JobTimeoutFactor, cfg.JobTimeoutBase = DefaultJobTimeoutFactor, DefaultJobTimeoutBase
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = DefaultSweepInterval
+	}
+	if cfg.SweepAge <= 0 {
+		cfg.SweepAge = DefaultSweepAge
+	}
 	if err := sqldb.Migrate(ctx, cfg.DB, "pipeline", migrations); err != nil {
 		return nil, err
 	}
@@ -137,11 +163,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("pipeline: river migrations: %w", err)
 	}
 	s := &Service{
-		cfg:     cfg,
-		store:   &store{db: cfg.DB, now: time.Now},
-		log:     cfg.Log.With("component", "pipeline"),
-		changes: newBroadcaster(),
-		running: map[string]context.CancelCauseFunc{},
+		cfg:       cfg,
+		store:     &store{db: cfg.DB, now: time.Now},
+		log:       cfg.Log.With("component", "pipeline"),
+		changes:   newBroadcaster(),
+		running:   map[string]context.CancelCauseFunc{},
+		uploading: map[string]bool{},
 	}
 	if err := s.backfillPlans(ctx); err != nil {
 		return nil, err
@@ -176,23 +203,28 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.recoverOrphans(ctx); err != nil {
 		return err
 	}
-	s.removeStaleWorkDirs(ctx)
-	s.removeOrphanedUploads(ctx)
+	s.sweep(ctx)
 	if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("pipeline: start workers: %w", err)
 	}
 	// A job whose server died stays "processing" with a heartbeat that stops; sweep for those
 	// while running too: right after a crash and restart the heartbeat still looks fresh.
-	sweep := time.NewTicker(s.cfg.StaleAfter / 3)
-	defer sweep.Stop()
+	orphans := time.NewTicker(s.cfg.StaleAfter / 3)
+	defer orphans.Stop()
+	// The leftovers of a crash are swept while running too: after a crash and an immediate
+	// restart they are still fresh at start, and would otherwise wait for the next restart.
+	leftovers := time.NewTicker(s.cfg.SweepInterval)
+	defer leftovers.Stop()
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
 			done = true
-		case <-sweep.C:
+		case <-orphans.C:
 			if err := s.recoverOrphans(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("restarting interrupted recordings", "error", err)
 			}
+		case <-leftovers.C:
+			s.sweep(ctx)
 		}
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -224,17 +256,48 @@ func (s *Service) recoverOrphans(ctx context.Context) error {
 	return nil
 }
 
+// Sweep defaults: every 10 minutes, what has been untouched for an hour.
+const (
+	DefaultSweepInterval = 10 * time.Minute
+	DefaultSweepAge      = time.Hour
+)
+
+// sweep removes what interrupted uploads and jobs left, untouched for SweepAge: work directories,
+// stored uploads with no recording, and the store's own leftovers (temp files, unfinished
+// multipart uploads).
+func (s *Service) sweep(ctx context.Context) {
+	before := s.store.now().Add(-s.cfg.SweepAge)
+	s.removeStaleWorkDirs(ctx, before)
+	s.removeOrphanedUploads(ctx, before)
+	if sr, ok := s.cfg.Store.(assets.StaleRemover); ok {
+		n, err := sr.RemoveStale(ctx, before)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("removing the storage's leftovers of interrupted uploads", "error", err)
+		}
+		if n > 0 {
+			s.log.Info("removed leftovers of interrupted uploads from the storage", "count", n)
+		}
+	}
+}
+
+func (s *Service) isUploading(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.uploading[id]
+}
+
 // removeStaleWorkDirs removes work directories that no unfinished recording needs: left by an
-// upload cut short by a crash, or by a job whose clean-up did not run. Only old ones, so that an
-// upload starting beside this sweep keeps its spool.
-func (s *Service) removeStaleWorkDirs(ctx context.Context) {
+// upload cut short by a crash, or by a job whose clean-up did not run. Only those with nothing
+// written since before, and none of an upload in progress here (its spool grows all along, but
+// a client may pause).
+func (s *Service) removeStaleWorkDirs(ctx context.Context, before time.Time) {
 	ents, err := os.ReadDir(s.cfg.WorkDir)
 	if err != nil {
 		return
 	}
 	for _, ent := range ents {
-		info, err := ent.Info()
-		if err != nil || time.Since(info.ModTime()) < time.Hour {
+		dir := filepath.Join(s.cfg.WorkDir, ent.Name())
+		if !ent.IsDir() || s.isUploading(ent.Name()) || !lastWrite(dir).Before(before) {
 			continue
 		}
 		r, err := s.store.get(ctx, ent.Name())
@@ -244,24 +307,36 @@ func (s *Service) removeStaleWorkDirs(ctx context.Context) {
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			continue
 		}
-		s.log.Info("removing a stale work directory", "path", filepath.Join(s.cfg.WorkDir, ent.Name()))
-		_ = os.RemoveAll(filepath.Join(s.cfg.WorkDir, ent.Name()))
+		s.log.Info("removing a stale work directory", "path", dir)
+		_ = os.RemoveAll(dir)
 	}
 }
 
-// orphanAge is how old the stored objects of a recording id with no recording row must be before
-// removeOrphanedUploads takes them for the leftovers of a crash. An upload in progress stores its
-// source, then its subtitles, then probes and inserts the row within moments; an hour leaves
-// room for slow subtitle parts and a slow probe, and for clocks that disagree a little.
-// Caveat: S3 dates a multipart object from the start of its upload, so a source that took over an
-// hour to send looks old at once; only a server starting in the seconds between that upload's end
-// and its row (another server's upload: a starting server has none of its own) could take it.
-const orphanAge = time.Hour
+// lastWrite is the newest modification time in the tree at dir (the directory's own time changes
+// only when entries come and go, not when the spool in it grows).
+func lastWrite(dir string) time.Time {
+	var newest time.Time
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if fi, err := d.Info(); err == nil && fi.ModTime().After(newest) {
+			newest = fi.ModTime()
+		}
+		return nil
+	})
+	return newest
+}
 
 // removeOrphanedUploads removes what an upload cut short by a crash left in storage: objects
-// under recordings/{id}/ of an id that has no recording row, all older than orphanAge. A refused
-// upload cleans up after itself; only a server that died mid-upload leaves these.
-func (s *Service) removeOrphanedUploads(ctx context.Context) {
+// under recordings/{id}/ of an id that has no recording row and no upload in progress here, all
+// stored before before. A refused upload cleans up after itself; only a server that died
+// mid-upload leaves these.
+// Caveat: S3 dates a multipart object from the start of its upload, so a source that took longer
+// than SweepAge looks old at once; an upload in progress on another server sharing the bucket
+// could then lose its source in the moments between storing it and inserting its row (its
+// subtitles, stored meanwhile, are recent and keep it). Uploads in this process are never taken.
+func (s *Service) removeOrphanedUploads(ctx context.Context, before time.Time) {
 	objs, err := s.cfg.Store.List(ctx, layout.RecordingsPrefix)
 	if err != nil {
 		s.log.Warn("listing stored uploads to find orphans", "error", err)
@@ -273,9 +348,8 @@ func (s *Service) removeOrphanedUploads(ctx context.Context) {
 			byID[string(rec)] = append(byID[string(rec)], o)
 		}
 	}
-	now := s.store.now()
 	for id, objs := range byID {
-		if slices.ContainsFunc(objs, func(o assets.Info) bool { return now.Sub(o.ModTime) < orphanAge }) {
+		if s.isUploading(id) || slices.ContainsFunc(objs, func(o assets.Info) bool { return !o.ModTime.Before(before) }) {
 			continue // maybe an upload still going on
 		}
 		if _, err := s.store.get(ctx, id); !errors.Is(err, ErrNotFound) {

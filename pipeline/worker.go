@@ -37,7 +37,8 @@ type processWorker struct {
 	s *Service
 }
 
-// Timeout: none; a long workshop takes as long as ffmpeg needs, and cancellation is explicit.
+// Timeout: none from River; Work bounds each attempt from the source's duration
+// (Config.JobTimeoutFactor, JobTimeoutBase), which River does not know, and fails it for good.
 func (w *processWorker) Timeout(*river.Job[ProcessArgs]) time.Duration { return -1 }
 
 // NextRetry backs off from RetryDelay (10 s), doubling up to 64 times it, for transient faults
@@ -109,6 +110,9 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	limit := s.jobTimeout(rec.SourceLen)
+	jobCtx, stopTimer := context.WithTimeoutCause(jobCtx, limit, errJobTimeout)
+	defer stopTimer()
 	s.mu.Lock()
 	s.running[id] = cancel
 	s.mu.Unlock()
@@ -142,7 +146,11 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		_ = os.RemoveAll(s.workDir(id))
 		return s.finish(bg, id, StatusReady, "", outputs, job.Args.Rerender)
 	}
-	if jobCtx.Err() != nil {
+	if errors.Is(context.Cause(jobCtx), errJobTimeout) && ctx.Err() == nil {
+		// Not retried: the same file on the same machine would take as long again.
+		err = permanent(errJobTimeout, "processing took longer than its limit of %s (%g × the source's duration + %s; -job-timeout-factor, -job-timeout-base)",
+			limit.Round(time.Second), s.cfg.JobTimeoutFactor, s.cfg.JobTimeoutBase)
+	} else if jobCtx.Err() != nil {
 		cur, gerr := s.store.get(bg, id)
 		if gerr == nil && cur.Cancel || errors.Is(context.Cause(jobCtx), errCancelRequested) {
 			log.Info("recording cancelled")

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"codeberg.org/atelier/atelier/pipeline"
 	"codeberg.org/atelier/atelier/pipeline/transcribe"
 	"codeberg.org/atelier/atelier/schedule"
 	"codeberg.org/atelier/atelier/web"
@@ -40,6 +41,17 @@ type Config struct {
 	MaxUpload int64
 	Workers   int
 
+	// pipeline: limits of an upload's source and of a job's time (0: the pipeline's defaults)
+	MaxDuration      time.Duration
+	MaxWidth         int
+	MaxHeight        int
+	MaxFPS           float64
+	JobTimeoutFactor float64
+	JobTimeoutBase   time.Duration
+	// pipeline: the sweep of what crashes left (temp objects, spools, unfinished uploads)
+	SweepInterval time.Duration
+	SweepAge      time.Duration
+
 	// HTTP hardening (issue #14)
 	BodyTimeout       time.Duration // whole request body, every route but uploads
 	UploadIdleTimeout time.Duration // longest pause without a byte in an upload's body
@@ -64,6 +76,8 @@ type Config struct {
 	// catalog
 	ReleaseSyncInterval time.Duration // how often serve reads the software release feeds; 0 disables
 	AllowPrivateFeeds   bool          // release feeds may be on loopback/private/link-local addresses
+
+	resolutionErr error // a bad ATELIER_MAX_RESOLUTION, reported by finishServe
 
 	// subtitles: automatic captions
 	Transcribe    string // off | pocketsphinx | command
@@ -132,7 +146,41 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.TranscribeCmd, "transcribe-cmd", env("TRANSCRIBE_CMD", ""), "program and arguments for -transcribe command, split on spaces (no shell); it gets the WAV path as last argument and writes SRT or WebVTT to $ATELIER_TRANSCRIBE_OUTPUT or stdout (env ATELIER_TRANSCRIBE_CMD)")
 	fs.DurationVar(&c.BodyTimeout, "body-timeout", envDuration("BODY_TIMEOUT", 30*time.Second), "longest time a request body (other than an upload) may take to arrive (env ATELIER_BODY_TIMEOUT)")
 	fs.DurationVar(&c.UploadIdleTimeout, "upload-idle-timeout", envDuration("UPLOAD_IDLE_TIMEOUT", 2*time.Minute), "longest pause without a byte in an upload (POST /api/recordings, PUT subtitles); an upload may take as long as it needs otherwise (env ATELIER_UPLOAD_IDLE_TIMEOUT)")
+	fs.DurationVar(&c.MaxDuration, "max-duration", envDuration("MAX_DURATION", pipeline.DefaultLimits.Duration), "longest accepted recording; longer ones get 422 (env ATELIER_MAX_DURATION)")
+	res := env("MAX_RESOLUTION", fmt.Sprintf("%dx%d", pipeline.DefaultLimits.Width, pipeline.DefaultLimits.Height))
+	c.MaxWidth, c.MaxHeight, c.resolutionErr = parseResolution(res)
+	fs.Func("max-resolution", "largest accepted picture WIDTHxHEIGHT, either way round (default "+res+") (env ATELIER_MAX_RESOLUTION)", func(v string) error {
+		var err error
+		c.MaxWidth, c.MaxHeight, err = parseResolution(v)
+		c.resolutionErr = nil
+		return err
+	})
+	fs.Float64Var(&c.MaxFPS, "max-fps", envFloat("MAX_FPS", pipeline.DefaultLimits.FrameRate), "highest accepted average frame rate of a recording (env ATELIER_MAX_FPS)")
+	fs.Float64Var(&c.JobTimeoutFactor, "job-timeout-factor", envFloat("JOB_TIMEOUT_FACTOR", pipeline.DefaultJobTimeoutFactor), "a processing job fails after this many times the source's duration plus -job-timeout-base (env ATELIER_JOB_TIMEOUT_FACTOR)")
+	fs.DurationVar(&c.JobTimeoutBase, "job-timeout-base", envDuration("JOB_TIMEOUT_BASE", pipeline.DefaultJobTimeoutBase), "time a processing job gets on top of -job-timeout-factor × the source's duration (env ATELIER_JOB_TIMEOUT_BASE)")
+	fs.DurationVar(&c.SweepInterval, "sweep-interval", envDuration("SWEEP_INTERVAL", pipeline.DefaultSweepInterval), "how often to remove what interrupted uploads and jobs left: temp objects, spools, unfinished multipart uploads (env ATELIER_SWEEP_INTERVAL)")
+	fs.DurationVar(&c.SweepAge, "sweep-age", envDuration("SWEEP_AGE", pipeline.DefaultSweepAge), "how long such leftovers go untouched before the sweep takes them for abandoned (env ATELIER_SWEEP_AGE)")
 	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs (env ATELIER_WORKERS; default 1 per 2 cores)")
+}
+
+// parseResolution reads WIDTHxHEIGHT, e.g. 7680x4320.
+func parseResolution(v string) (int, int, error) {
+	w, h, ok := strings.Cut(strings.ToLower(strings.TrimSpace(v)), "x")
+	wi, errW := strconv.Atoi(w)
+	hi, errH := strconv.Atoi(h)
+	if !ok || errW != nil || errH != nil || wi <= 0 || hi <= 0 {
+		return 0, 0, fmt.Errorf("-max-resolution %q: want WIDTHxHEIGHT, e.g. 7680x4320", v)
+	}
+	return wi, hi, nil
+}
+
+func envFloat(name string, def float64) float64 {
+	if v, ok := os.LookupEnv("ATELIER_" + name); ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+	}
+	return def
 }
 
 // splitOrigins splits a list of CSP sources on spaces and commas.
@@ -260,6 +308,21 @@ func (c *Config) finishServe() error {
 	}
 	if c.MaxUpload <= 0 {
 		return fmt.Errorf("-max-upload %d: must be positive", c.MaxUpload)
+	}
+	if c.MaxDuration <= 0 {
+		return fmt.Errorf("-max-duration %s: must be positive", c.MaxDuration)
+	}
+	if c.resolutionErr != nil {
+		return c.resolutionErr
+	}
+	if c.MaxFPS <= 0 {
+		return fmt.Errorf("-max-fps %g: must be positive", c.MaxFPS)
+	}
+	if c.JobTimeoutFactor <= 0 && c.JobTimeoutBase <= 0 || c.JobTimeoutFactor < 0 || c.JobTimeoutBase < 0 {
+		return fmt.Errorf("-job-timeout-factor %g, -job-timeout-base %s: neither negative, and not both 0", c.JobTimeoutFactor, c.JobTimeoutBase)
+	}
+	if c.SweepInterval <= 0 || c.SweepAge <= 0 {
+		return fmt.Errorf("-sweep-interval %s, -sweep-age %s: both must be positive", c.SweepInterval, c.SweepAge)
 	}
 	if _, err := transcribe.New(c.Transcribe, c.TranscribeCmd); err != nil {
 		return fmt.Errorf("-transcribe %q: %v", c.Transcribe, strings.TrimPrefix(err.Error(), "transcribe: "))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -202,5 +203,211 @@ func TestOnlyOwnerCancels(t *testing.T) {
 		if code != http.StatusAccepted && !(code == http.StatusConflict && strings.Contains(fmt.Sprint(out["error"]), "already finished")) {
 			t.Fatalf("%s cancels: %d %v", c.who, code, out)
 		}
+	}
+}
+
+// TestSourceLimits (finding 13): a source longer, larger or faster than the configured limits gets
+// 422 on the field "source", naming the limit and its setting; a portrait picture within the
+// limits either way round is accepted.
+func TestSourceLimits(t *testing.T) {
+	testenv.FFmpeg(t)
+	base, _ := startServer(t, hardEnv(map[string]string{
+		"ATELIER_MAX_DURATION": "4s", "ATELIER_MAX_RESOLUTION": "640x480", "ATELIER_MAX_FPS": "30",
+	}))
+	for _, tc := range []struct {
+		name string
+		clip testenv.ClipOptions
+		want []string // in the error; none: accepted
+	}{
+		{"too long", testenv.ClipOptions{Duration: 6 * time.Second}, []string{"00:00:04", "ATELIER_MAX_DURATION"}},
+		{"too large", testenv.ClipOptions{Duration: 2 * time.Second, Width: 960, Height: 540}, []string{"960×540", "640×480", "ATELIER_MAX_RESOLUTION"}},
+		{"too fast", testenv.ClipOptions{Duration: 2 * time.Second, FPS: 50}, []string{"50 frames per second", "30", "ATELIER_MAX_FPS"}},
+		{"portrait within", testenv.ClipOptions{Duration: 2 * time.Second, Width: 480, Height: 640}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := uploadRecording(t, base, hardAdmin, `{"title": "Essai", "language": "fr"}`, testenv.Clip(t, tc.clip))
+			if tc.want == nil {
+				if code != http.StatusAccepted {
+					t.Fatalf("upload: %d %v, want 202", code, out)
+				}
+				return
+			}
+			msg, _ := out["error"].(string)
+			if code != http.StatusUnprocessableEntity || out["field"] != "source" {
+				t.Fatalf("upload: %d %v, want 422 on source", code, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not say %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+// TestJobTimeout (finding 13): a job past its time limit (factor × the source's duration + base)
+// fails with a reason that says so, at its first attempt: it is not retried.
+func TestJobTimeout(t *testing.T) {
+	testenv.FFmpeg(t)
+	base, _ := startServer(t, hardEnv(map[string]string{"ATELIER_JOB_TIMEOUT_FACTOR": "0", "ATELIER_JOB_TIMEOUT_BASE": "300ms"}))
+	code, out := uploadRecording(t, base, hardAdmin, `{"title": "Essai", "language": "fr"}`, testenv.Clip(t, testenv.ClipOptions{Duration: 6 * time.Second}))
+	if code != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", code, out)
+	}
+	rec := waitFinal(t, base, hardAdmin, out["id"].(string))
+	if msg, _ := rec["error"].(string); rec["status"] != "failed" || !strings.Contains(msg, "took longer than its limit") || !strings.Contains(msg, "-job-timeout-factor") {
+		t.Fatalf("recording: %v %q, want failed past its time limit", rec["status"], rec["error"])
+	}
+	if rec["attempts"] != float64(1) {
+		t.Errorf("attempts = %v, want 1 (a timeout is not retried)", rec["attempts"])
+	}
+}
+
+// TestPeriodicSweep (finding 8): what a crash left (a temp object of the local store, a spool)
+// goes at the next periodic sweep, without a restart, once older than -sweep-age; fresh
+// leftovers stay, and so does an upload in progress that pauses past the bound.
+func TestPeriodicSweep(t *testing.T) {
+	testenv.FFmpeg(t)
+	base, _ := startServer(t, hardEnv(map[string]string{"ATELIER_SWEEP_INTERVAL": "100ms", "ATELIER_SWEEP_AGE": "1h"}))
+	data := os.Getenv("ATELIER_DATA_DIR")
+	tmp, work := data+"/media/.tmp", data+"/work"
+	twoHoursAgo := time.Now().Add(-2 * time.Hour)
+	plant := func(path string, old bool) {
+		t.Helper()
+		if err := os.MkdirAll(path[:strings.LastIndex(path, "/")], 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if old {
+			for _, p := range []string{path, path[:strings.LastIndex(path, "/")]} {
+				if p != tmp {
+					os.Chtimes(p, twoHoursAgo, twoHoursAgo)
+				}
+			}
+		}
+	}
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	waitGone := func(paths ...string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for _, p := range paths {
+			for exists(p) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s still there 30 s after it became stale: no periodic sweep", p)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+
+	// Left by a crash two hours ago, after this server started; and fresh ones.
+	oldTemp, oldSpool := tmp+"/put-crashed", work+"/0123456789abcdef/source"
+	freshTemp, freshSpool := tmp+"/put-recent", work+"/fedcba9876543210/source"
+	plant(freshTemp, false)
+	plant(freshSpool, false)
+	plant(oldTemp, true)
+	plant(oldSpool, true)
+	waitGone(oldTemp, oldSpool)
+	for _, p := range []string{freshTemp, freshSpool} {
+		if !exists(p) {
+			t.Errorf("fresh leftover %s was swept", p)
+		}
+	}
+
+	// An upload that pauses mid-source, its spool and temp object made to look two hours old:
+	// the sweep must know it is in progress.
+	src, err := os.ReadFile(testenv.Clip(t, testenv.ClipOptions{Duration: 2 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	type result struct {
+		code int
+		out  map[string]any
+	}
+	done := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", base+"/api/recordings", pr)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+hardAdmin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- result{code: -1, out: map[string]any{"error": err.Error()}}
+			return
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		done <- result{resp.StatusCode, out}
+	}()
+	w, _ := mw.CreateFormField("meta")
+	io.WriteString(w, `{"title": "Slow", "language": "fr"}`)
+	w, _ = mw.CreateFormFile("source", "recording.mp4")
+	w.Write(src[:len(src)/2])
+	// Wait for its spool, then age everything it has written so far.
+	var spoolDir string
+	deadline := time.Now().Add(30 * time.Second)
+	for spoolDir == "" {
+		ents, _ := os.ReadDir(work)
+		for _, e := range ents {
+			if e.Name() != "fedcba9876543210" && exists(work+"/"+e.Name()+"/source") {
+				spoolDir = work + "/" + e.Name()
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the upload's spool did not appear")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // let the first half reach the spool and the temp object
+	ents, _ := os.ReadDir(tmp)
+	for _, e := range ents {
+		if e.Name() != "put-recent" {
+			os.Chtimes(tmp+"/"+e.Name(), twoHoursAgo, twoHoursAgo)
+		}
+	}
+	os.Chtimes(spoolDir+"/source", twoHoursAgo, twoHoursAgo)
+	os.Chtimes(spoolDir, twoHoursAgo, twoHoursAgo)
+	// A sweep has run since when this marker, planted now, is gone.
+	marker := tmp + "/put-marker"
+	plant(marker, true)
+	waitGone(marker)
+	w.Write(src[len(src)/2:])
+	mw.Close()
+	pw.Close()
+	res := <-done
+	if res.code != http.StatusAccepted {
+		t.Fatalf("the paused upload: %d %v, want 202", res.code, res.out)
+	}
+	if rec := waitFinal(t, base, hardAdmin, res.out["id"].(string)); rec["status"] != "ready" {
+		t.Fatalf("the paused upload ended %v: %v", rec["status"], rec["error"])
+	}
+}
+
+// TestPipelineLimitsConfig: bad limits, job timeouts and sweep settings stop serve with exit 2.
+func TestPipelineLimitsConfig(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-max-resolution", "8k"}, "-max-resolution"},
+		{[]string{"-max-duration", "0s"}, "-max-duration"},
+		{[]string{"-max-fps", "-1"}, "-max-fps"},
+		{[]string{"-job-timeout-factor", "0", "-job-timeout-base", "0s"}, "-job-timeout-factor"},
+		{[]string{"-sweep-age", "0s"}, "-sweep-age"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Setenv("ATELIER_DATA_DIR", t.TempDir())
+			t.Setenv("ATELIER_ADMIN_TOKEN", hardAdmin)
+			var out bytes.Buffer
+			err := run(t.Context(), append([]string{"serve"}, tc.args...), &out, &out)
+			var ee *exitError
+			if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(err.Error()+out.String(), tc.want) {
+				t.Fatalf("err = %v (%s), want exit 2 naming %s", err, out.String(), tc.want)
+			}
+		})
 	}
 }

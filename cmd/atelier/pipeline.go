@@ -23,7 +23,10 @@ func (a *app) openPipeline(ctx context.Context) error {
 		DB: a.db, QueueDB: queueDB, Store: a.media, Catalog: a.catalog,
 		WorkDir:   filepath.Join(a.cfg.DataDir, "work"),
 		MaxUpload: a.cfg.MaxUpload, Workers: a.cfg.Workers, Log: a.log,
-		Tracks: a.subtitles,
+		Tracks:           a.subtitles,
+		Limits:           pipeline.Limits{Duration: a.cfg.MaxDuration, Width: a.cfg.MaxWidth, Height: a.cfg.MaxHeight, FrameRate: a.cfg.MaxFPS},
+		JobTimeoutFactor: a.cfg.JobTimeoutFactor, JobTimeoutBase: a.cfg.JobTimeoutBase,
+		SweepInterval: a.cfg.SweepInterval, SweepAge: a.cfg.SweepAge,
 	})
 	if err != nil {
 		return err
