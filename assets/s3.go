@@ -173,6 +173,7 @@ func (s *S3) put(ctx context.Context, key string, r io.Reader, size int64, conte
 	pr := newPutReader(ctx, r, size)
 	up, err := s.upload(ctx, key, pr, size, ct)
 	if err != nil {
+		s.abortIncomplete(ctx, key)
 		return Info{}, pr.cause(err)
 	}
 	// The data object is stored but invisible until the sidecar is. On any
@@ -258,6 +259,23 @@ func (s *S3) upload(ctx context.Context, key string, pr *putReader, size int64, 
 	}
 	opts.ConcurrentStreamParts, opts.NumThreads = true, uploadThreads
 	return s.client.PutObject(ctx, s.bucket, key, io.MultiReader(bytes.NewReader(head), pr), -1, opts)
+}
+
+// abortIncomplete aborts what a failed multipart upload of key left on the server. minio-go
+// aborts it itself, but with the request's context: when that context is what cancelled the
+// Put, the abort is cancelled too and the parts stay (seen under load in TestS3AbortsMultipart).
+// A concurrent Put of the same key keeps its parts: the periodic sweep (RemoveStale) is the
+// net for those.
+func (s *S3) abortIncomplete(ctx context.Context, key string) {
+	s.mu.Lock()
+	alone := s.putting[key] <= 1
+	s.mu.Unlock()
+	if !alone {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	_ = s.client.RemoveIncompleteUpload(ctx, s.bucket, key)
 }
 
 // removeQuietly deletes key's data object after a failed Put, even when ctx
