@@ -495,7 +495,15 @@ func TestCancel(t *testing.T) {
 	if v.Status != StatusCancelled || len(v.Outputs) != 0 {
 		t.Fatalf("after cancel: %+v", v)
 	}
-	rp, err := e.catalog.Replay(ctx, running)
+	// The recording and its replay are two stores written one after the other: the replay
+	// follows within moments, never stays "processing".
+	var rp catalog.Replay
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		rp, err = e.catalog.Replay(ctx, running)
+		if (err == nil && rp.Processing == catalog.Cancelled) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || rp.Processing != catalog.Cancelled {
 		t.Errorf("replay %+v %v", rp.Processing, err)
 	}

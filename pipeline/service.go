@@ -473,7 +473,10 @@ func (s *Service) finish(ctx context.Context, id string, st Status, reason strin
 	if err != nil {
 		return err
 	}
-	s.changes.notify()
+	// Event streams hear of the final state once the catalog says it too, so the studio never
+	// shows "cancelled" beside a replay still "processing". (A poller can still see the two
+	// writes a moment apart: they are two stores.)
+	defer s.changes.notify()
 	if !ok || keepReplay || st == StatusReady {
 		return nil // the worker sets "ready" in the catalog itself, before this
 	}
