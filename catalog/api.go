@@ -190,6 +190,9 @@ func (a *API) withLinks(rp Replay) ReplayJSON {
 			l.Chapters = base + "/chapters.vtt"
 		}
 		for _, t := range rp.Tracks {
+			if !t.Offered() { // a draft's WebVTT answers 404 to the public
+				continue
+			}
 			l.Subtitles = append(l.Subtitles, SubtitleLink{Lang: t.Lang, URL: base + "/subtitles/" + url.PathEscape(t.Lang) + ".vtt"})
 		}
 	}

@@ -237,7 +237,8 @@ func (s *Store) fill(ctx context.Context, list []Replay, detail bool) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("catalog: load chapters: %w", err)
 	}
-	rows, err = s.db.QueryContext(ctx, `SELECT replay_id, lang, kind, status, updated_by, cue_count, updated_at FROM replay_tracks
+	rows, err = s.db.QueryContext(ctx, `SELECT replay_id, lang, kind, status, updated_by, cue_count, updated_at,
+		visible, reviewed_by, reviewed_at FROM replay_tracks
 		WHERE replay_id IN (`+placeholders(1, len(ids))+`) ORDER BY replay_id, lang`, args...)
 	if err != nil {
 		return fmt.Errorf("catalog: load tracks: %w", err)
@@ -245,11 +246,13 @@ func (s *Store) fill(ctx context.Context, list []Replay, detail bool) error {
 	defer rows.Close()
 	for rows.Next() {
 		var id, updated string
+		var reviewed sql.NullString
 		var t Track
-		if err := rows.Scan(&id, &t.Lang, &t.Kind, &t.Status, &t.UpdatedBy, &t.CueCount, &updated); err != nil {
+		if err := rows.Scan(&id, &t.Lang, &t.Kind, &t.Status, &t.UpdatedBy, &t.CueCount, &updated,
+			&t.Visible, &t.ReviewedBy, &reviewed); err != nil {
 			return fmt.Errorf("catalog: load tracks: %w", err)
 		}
-		t.UpdatedAt = parseTime(updated)
+		t.UpdatedAt, t.ReviewedAt = parseTime(updated), parseNullTime(reviewed)
 		byID[id].Tracks = append(byID[id].Tracks, t)
 	}
 	return rows.Err()

@@ -72,7 +72,18 @@ type Track struct {
 	CueCount  int       `json:"cue_count"`
 	Text      string    `json:"-"` // plain text of all cues, for full-text search
 	UpdatedAt time.Time `json:"updated_at"`
+	// Visible offers a draft to learners anyway: an animator publishes it on purpose.
+	Visible bool `json:"visible"`
+	// ReviewedBy and ReviewedAt say who marked the track reviewed and when (empty, nil while a
+	// draft). A reviewed automatic track keeps Kind "auto": the review is recorded, not hidden.
+	ReviewedBy string     `json:"reviewed_by"`
+	ReviewedAt *time.Time `json:"reviewed_at"`
 }
+
+// Offered tells whether learners are offered the track (replay page, HLS master, its WebVTT):
+// once reviewed, or a draft the animator made visible on purpose. A draft, automatic or not,
+// stays with the animators until then.
+func (t Track) Offered() bool { return t.Status == "reviewed" || t.Visible }
 
 // Replay is a published (or to-be-published) recording with what it documents and how fresh it is.
 type Replay struct {
@@ -489,11 +500,18 @@ func (s *Store) PutTrack(ctx context.Context, replayID string, t Track) error {
 		if err := replayExists(ctx, tx, replayID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO replay_tracks (replay_id, lang, kind, status, updated_by, cue_count, text, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		var reviewedAt sql.NullString
+		if t.ReviewedAt != nil {
+			reviewedAt = sql.NullString{String: fmtTime(*t.ReviewedAt), Valid: true}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO replay_tracks (replay_id, lang, kind, status, updated_by, cue_count, text, updated_at,
+			visible, reviewed_by, reviewed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			ON CONFLICT (replay_id, lang) DO UPDATE SET kind = excluded.kind, status = excluded.status,
-			updated_by = excluded.updated_by, cue_count = excluded.cue_count, text = excluded.text, updated_at = excluded.updated_at`,
-			replayID, t.Lang, t.Kind, t.Status, t.UpdatedBy, t.CueCount, t.Text, fmtTime(t.UpdatedAt)); err != nil {
+			updated_by = excluded.updated_by, cue_count = excluded.cue_count, text = excluded.text, updated_at = excluded.updated_at,
+			visible = excluded.visible, reviewed_by = excluded.reviewed_by, reviewed_at = excluded.reviewed_at`,
+			replayID, t.Lang, t.Kind, t.Status, t.UpdatedBy, t.CueCount, t.Text, fmtTime(t.UpdatedAt),
+			t.Visible, t.ReviewedBy, reviewedAt); err != nil {
 			return err
 		}
 		return refreshFTS(ctx, tx, replayID)

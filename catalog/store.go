@@ -190,6 +190,11 @@ var migrations = []string{
 	// publish_when_ready, which nothing reads any more; only unfinished replays still wait.
 	`ALTER TABLE replays ADD COLUMN pending_publication TEXT NOT NULL DEFAULT ''`,
 	`UPDATE replays SET pending_publication = 'published' WHERE publish_when_ready = 1 AND processing <> 'ready'`,
+	// A track's review (who, when) and whether a draft is offered to learners anyway (visible):
+	// a draft is no longer public at once.
+	`ALTER TABLE replay_tracks ADD COLUMN visible INTEGER NOT NULL DEFAULT 0`,
+	`ALTER TABLE replay_tracks ADD COLUMN reviewed_by TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE replay_tracks ADD COLUMN reviewed_at TEXT`,
 }
 
 // Store is the catalog's database side.

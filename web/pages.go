@@ -279,14 +279,17 @@ func (s *Site) replayView(w http.ResponseWriter, r *http.Request) (*replayPage, 
 	}
 	var tracks []trackView
 	def := -1
-	for i, t := range rp.Tracks {
+	for _, t := range rp.Tracks {
+		if !t.Offered() { // a draft stays in the studio until reviewed or made visible
+			continue
+		}
 		label := l.LangName(t.Lang)
 		if t.Kind == "auto" {
 			label += " " + l.T("rp.auto")
 		}
 		tracks = append(tracks, trackView{Lang: t.Lang, Label: label})
 		if def < 0 && primary(t.Lang) == l.Code {
-			def = i
+			def = len(tracks) - 1
 		}
 	}
 	if def >= 0 {

@@ -104,6 +104,48 @@ func streamKey(r *http.Request) (id, key string) {
 	return "", ""
 }
 
+// streamTrackLang is the language of the subtitle track a stream request reads (its WebVTT or a
+// file of its HLS rendition, hls/subs/{lang}/...), or "".
+func streamTrackLang(r *http.Request) string {
+	v := mux.Vars(r)
+	switch v["file"] {
+	case "subtitles":
+		return v["lang"]
+	case "hls":
+		if rest, ok := strings.CutPrefix(v["path"], "subs/"); ok {
+			lang, _, _ := strings.Cut(rest, "/")
+			return lang
+		}
+	}
+	return ""
+}
+
+// trackVisibility narrows vis, the replay's visibility, to one of its subtitle tracks: a track
+// not offered to learners (a draft neither reviewed nor made visible, catalog.Track.Offered) is
+// "not found" to the public, as a draft replay is, and readable by animators only.
+func (s *Site) trackVisibility(r *http.Request, id, lang string, vis visibility) (visibility, error) {
+	if vis == visibleDraft || s.catalog == nil {
+		return vis, nil
+	}
+	rp, err := s.catalog.Replay(r.Context(), id)
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range rp.Tracks {
+		if t.Lang == lang && t.Offered() {
+			return vis, nil
+		}
+	}
+	_, ok, err := s.animator(r)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, fmt.Errorf("web: track %s of %s is not offered: %w", lang, id, httpapi.ErrNotFound)
+	}
+	return visibleDraft, nil
+}
+
 // Stream serves one file of a replay: the MP4, the HLS playlists and segments, subtitles,
 // poster, storyboard and chapters. Range and conditional requests are answered by
 // http.ServeContent: over the object's open file when the store keeps local files
@@ -117,6 +159,11 @@ func (s *Site) Stream(w http.ResponseWriter, r *http.Request) error {
 	vis, err := s.visibility(r, id)
 	if err != nil {
 		return err
+	}
+	if lang := streamTrackLang(r); lang != "" {
+		if vis, err = s.trackVisibility(r, id, lang, vis); err != nil {
+			return err
+		}
 	}
 	ctx := r.Context()
 	kind := kinds[path.Ext(key)]

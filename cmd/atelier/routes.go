@@ -100,6 +100,8 @@ func (a *app) routes() http.Handler {
 	r.Handle("/api/recordings/{id}/subtitles/{lang}", animator(upload(h(sub.Put)))).Methods("PUT")
 	r.Handle("/api/recordings/{id}/subtitles/{lang}", animator(h(sub.GetSource))).Methods("GET")
 	r.Handle("/api/recordings/{id}/subtitles", animator(h(sub.List))).Methods("GET")
+	// subtitles: review without a new file ({"status": "reviewed"|"draft"}, {"visible": bool}).
+	r.Handle("/api/recordings/{id}/subtitles/{lang}", animator(h(sub.Patch))).Methods("PATCH")
 
 	// web: replay streams (drafts only for animators: bearer token or studio session).
 	stream := h(a.web.Stream)

@@ -3,6 +3,13 @@
 // renditions that players show. Parsing and writing go through github.com/asticode/go-astisub;
 // this package adds what an upload needs on top: charset detection, format sniffing, errors that
 // name the line at fault, and a pure re-timing function.
+//
+// Tracks have a kind (manual, or auto for a transcriber's, corrected or not) and a status (draft
+// or reviewed, with who reviewed it and when). Learners are offered a track once reviewed, or a
+// draft an animator made visible (catalog.Track.Offered); Renditions and the web package's
+// streams follow that rule. API serves the animators' routes (listed in cmd/atelier/routes.go):
+// PUT a file, GET it back in source time, list, and PATCH the status or visibility without a new
+// file.
 package subtitle
 
 import (

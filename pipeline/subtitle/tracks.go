@@ -165,9 +165,20 @@ func (t *Tracks) put(ctx context.Context, key string, data []byte, ct string) er
 // MaxFileSize bounds a subtitle file: 10 MiB is days of dense dialogue.
 const MaxFileSize = 10 << 20
 
-// Info describes who made a track and how far it was checked.
+// Info describes who made a track and how far it was checked: its kind (manual, or auto for a
+// transcriber's track, corrected or not), status, last author, whether a draft is offered to
+// learners anyway (Visible), and who reviewed it when.
 type Info struct {
 	Kind, Status, UpdatedBy string
+	Visible                 bool
+	ReviewedBy              string
+	ReviewedAt              *time.Time
+}
+
+// infoOf is the Info a catalog track records.
+func infoOf(tr catalog.Track) Info {
+	return Info{Kind: tr.Kind, Status: tr.Status, UpdatedBy: tr.UpdatedBy, Visible: tr.Visible,
+		ReviewedBy: tr.ReviewedBy, ReviewedAt: tr.ReviewedAt}
 }
 
 // SaveSource checks a track sent by an animator (in source time) and stores it as the manual
@@ -257,7 +268,8 @@ func (t *Tracks) Publish(ctx context.Context, replayID, lang string, src *astisu
 		texts = append(texts, PlainText(it))
 	}
 	tr := catalog.Track{Lang: lang, Kind: info.Kind, Status: info.Status, UpdatedBy: info.UpdatedBy,
-		CueCount: len(out.Items), Text: strings.Join(texts, "\n"), UpdatedAt: t.now()}
+		CueCount: len(out.Items), Text: strings.Join(texts, "\n"), UpdatedAt: t.now(),
+		Visible: info.Visible, ReviewedBy: info.ReviewedBy, ReviewedAt: info.ReviewedAt}
 	if err := t.Catalog.PutTrack(ctx, replayID, tr); err != nil {
 		return catalog.Track{}, fmt.Errorf("subtitle: record track %s of %s: %w", lang, replayID, err)
 	}
@@ -298,8 +310,12 @@ func (t *Tracks) PublishAll(ctx context.Context, replayID string, keep []media.S
 		if f.auto {
 			info = Info{Kind: KindAuto, Status: StatusDraft, UpdatedBy: "automatic"}
 		}
-		if k, ok := known[lang]; ok && k.Kind == info.Kind {
-			info.Status, info.UpdatedBy = k.Status, k.UpdatedBy
+		// What the catalog knows of the track wins: its status, review and visibility, and its
+		// kind when the file is an animator's (an automatic track corrected in the studio is
+		// stored as a plain file, so that no new transcription overwrites it, yet stays "auto").
+		// A new automatic draft where a manual track was is a draft again.
+		if k, ok := known[lang]; ok && (k.Kind == info.Kind || !f.auto) {
+			info = infoOf(k)
 		}
 		tr, err := t.Publish(ctx, replayID, lang, subs, keep, info)
 		if err != nil {
@@ -350,11 +366,14 @@ func (t *Tracks) WriteMaster(ctx context.Context, replayID string, tracks []cata
 	return t.put(ctx, rp.HLSKey("master.m3u8"), master, "application/vnd.apple.mpegurl")
 }
 
-// Renditions lists tracks as HLS subtitle renditions, sorted by language. Automatic tracks are
+// Renditions lists the tracks offered to learners as HLS subtitle renditions, sorted by language. Automatic tracks are
 // named as such ("English (automatic)"), so learners know what they are reading.
 func Renditions(tracks []catalog.Track) []media.SubtitleRendition {
 	var out []media.SubtitleRendition
 	for _, tr := range tracks {
+		if !tr.Offered() { // a draft stays with the animators (catalog.Track.Offered)
+			continue
+		}
 		name := tr.Lang
 		if tag, err := language.Parse(tr.Lang); err == nil {
 			if n := display.Self.Name(tag); n != "" {
