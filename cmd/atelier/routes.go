@@ -135,6 +135,8 @@ func (a *app) routes() http.Handler {
 	r.Handle("/studio/people", page(a.web.People)).Methods("GET", "HEAD")
 	r.Handle("/studio/software", page(a.web.SoftwareList)).Methods("GET", "HEAD")
 	r.Handle("/studio/software/{slug}", page(a.web.SoftwareEdit)).Methods("GET", "HEAD")
+	// studio: the caption editor of a recording's tracks (its script drives the subtitle API).
+	r.Handle("/studio/recordings/{id}/captions", page(a.web.StudioCaptions)).Methods("GET", "HEAD")
 	r.PathPrefix("/static/").Handler(a.web.Static()).Methods("GET", "HEAD")
 
 	return httpapi.Middleware(a.log, r)

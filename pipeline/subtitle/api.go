@@ -26,7 +26,7 @@ import (
 // API is the HTTP side of subtitle tracks:
 //
 //	PUT /api/recordings/{id}/subtitles/{lang}   (animator) body: the file, in source time
-//	GET /api/recordings/{id}/subtitles/{lang}   (animator) the source-time file, to correct it
+//	GET /api/recordings/{id}/subtitles/{lang}   (animator) the source-time file, to correct it (?format=vtt: as WebVTT)
 //	GET /api/recordings/{id}/subtitles          (animator) the tracks: kind, status, cue count, author
 //	PATCH /api/recordings/{id}/subtitles/{lang} (animator) {"status": "reviewed"|"draft", "visible": bool}
 //
@@ -354,7 +354,7 @@ func (a *API) List(w http.ResponseWriter, r *http.Request) error {
 }
 
 // GetSource answers the source-time file of a track (manual, else the automatic draft), for an
-// animator to correct and PUT back.
+// animator to correct and PUT back; ?format=vtt converts it to WebVTT.
 func (a *API) GetSource(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["id"]
@@ -383,6 +383,22 @@ func (a *API) GetSource(w http.ResponseWriter, r *http.Request) error {
 	ct := extContentType[f.ext]
 	if f.auto {
 		ct = extContentType[".vtt"]
+	}
+	switch format := r.URL.Query().Get("format"); format {
+	case "":
+	case "vtt":
+		// The same cues as WebVTT, whatever the stored format: what the studio's caption
+		// editor reads (and saves back with PUT).
+		subs, err := Parse(data, f.key)
+		if err != nil {
+			return fmt.Errorf("subtitle: %s: %w", f.key, err)
+		}
+		if data, err = VTT(subs); err != nil {
+			return err
+		}
+		ct, f.ext = extContentType[".vtt"], ".vtt"
+	default:
+		return httpapi.Invalid("format", "format %q: use vtt, or leave it out for the file as stored", format)
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
