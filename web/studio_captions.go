@@ -50,7 +50,7 @@ func (s *Site) StudioCaptions(w http.ResponseWriter, r *http.Request) error {
 
 // captionScriptKeys are the cap.* messages captions.js uses.
 var captionScriptKeys = []string{
-	"loading", "none", "cue", "start", "end", "text", "fromhead", "split", "merge", "delete", "add",
+	"loading", "none", "cue", "start", "end", "text", "fromhead", "head", "split", "merge", "delete", "add",
 	"err.order", "err.negative", "err.empty", "warn.overlap", "saved", "savedreviewed", "unsaved",
 	"replaced", "notfound", "status.draft", "status.reviewed", "status.pending", "kind.auto", "kind.manual",
 	"visible", "hidden", "removed", "invalid", "reviewedby", "confirmleave",

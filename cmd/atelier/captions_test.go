@@ -29,7 +29,7 @@ func uploadReady(t *testing.T, srv *e2eServer, seconds time.Duration) string {
 		mw := multipart.NewWriter(pw)
 		ct <- mw.FormDataContentType()
 		w, _ := mw.CreateFormField("meta")
-		io.WriteString(w, `{"title": "Captions", "language": "en", "publication": "published"}`)
+		io.WriteString(w, `{"title": "Share files with Nextcloud", "language": "en", "publication": "published"}`)
 		w, _ = mw.CreateFormFile("source", "clip.mp4")
 		io.Copy(w, f)
 		pw.CloseWithError(mw.Close())

@@ -153,7 +153,7 @@ function render(focus) {
         ev.preventDefault();
         setTime(c, which, round3(c[which] + (ev.key === "ArrowUp" ? 0.1 : -0.1)));
       });
-      const head = el("button", { type: "button", class: "secondary small", "aria-label": t("fromhead") + " — " + t(which) + ", " + t("cue", n) }, "⏱");
+      const head = el("button", { type: "button", class: "secondary small", "aria-label": t("fromhead") + " — " + t(which) + ", " + t("cue", n) }, t("head"));
       head.title = t("fromhead");
       head.addEventListener("click", () => setTime(c, which, playhead()));
       return el("span", { class: "cue-time" }, el("label", { for: input.id, text: t(which) }), input, head);
@@ -295,8 +295,9 @@ function highlight() {
 
 // --- tracks -----------------------------------------------------------------------------------
 
-function describe(tr) {
+function describe(tr, short) {
   const bits = [t("kind." + tr.kind), t("status." + tr.status)];
+  if (short) return bits.join(" · ");
   if (tr.status === "draft") bits.push(tr.visible ? t("visible") : t("hidden"));
   if (tr.reviewed_by) bits.push(t("reviewedby", tr.reviewed_by, tr.reviewed_at ? new Date(tr.reviewed_at).toLocaleString(document.documentElement.lang) : ""));
   return bits.join(" · ");
@@ -306,14 +307,15 @@ function showState() {
   if (!track) { state.textContent = t("none"); return; }
   state.textContent = track.isNew ? t("kind.manual") + " · " + t("unsaved") : describe(track);
   visible.checked = !!track.visible;
-  visible.disabled = track.isNew || track.status !== "draft" || track.status === "pending";
+  // The switch is for drafts: a reviewed track is offered anyway.
+  $("cap-review").hidden = track.isNew || track.status !== "draft";
   $("cap-approve").hidden = track.isNew || dirty || track.status !== "draft";
 }
 
 async function loadTracks(select) {
   const j = JSON.parse(await call("GET", `/api/recordings/${id}/subtitles`));
   tracks = j.items || [];
-  trackSel.replaceChildren(...tracks.map((tr) => el("option", { value: tr.lang }, tr.lang + " — " + describe(tr))));
+  trackSel.replaceChildren(...tracks.map((tr) => el("option", { value: tr.lang }, tr.lang + " — " + describe(tr, true))));
   if (!tracks.length) trackSel.append(el("option", { value: "" }, t("none")));
   if (select) trackSel.value = select;
 }
