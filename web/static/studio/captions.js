@@ -232,6 +232,8 @@ function check() {
     }
     errors += ps.filter((p) => p.error).length;
   });
+  // A refusal to save goes away once its problems are fixed.
+  if (!errors && status.classList.contains("invalid")) { status.classList.remove("invalid"); say(t("unsaved")); }
   return errors;
 }
 
@@ -344,6 +346,7 @@ async function save(reviewed) {
   const errors = check();
   if (errors) {
     say(t("invalid", errors), true);
+    status.classList.add("invalid");
     list.querySelector("[aria-invalid=true]")?.focus();
     return;
   }
