@@ -236,7 +236,6 @@ var messages = map[string]map[string]string{
 		// studio: the caption editor (studio_captions.go, static/studio/captions.js).
 		"studio.captions":     "Edit captions",
 		"cap.title":           "Captions",
-		"cap.back":            "← Back to the studio",
 		"cap.needjs":          "The caption editor needs JavaScript.",
 		"cap.noplayer":        "The replay is not ready yet: the cues can be edited, the player comes once it is.",
 		"cap.keys":            "Click a cue’s time to play from there. In a time field, Alt+↑ and Alt+↓ move it by 0.1 s; “Now” takes the play head. Alt+N adds a cue. Times are the player’s; they are saved in the recording’s time.",
@@ -644,7 +643,6 @@ var messages = map[string]map[string]string{
 		// studio : l’éditeur de sous-titres (studio_captions.go, static/studio/captions.js).
 		"studio.captions":     "Modifier les sous-titres",
 		"cap.title":           "Sous-titres",
-		"cap.back":            "← Retour au studio",
 		"cap.needjs":          "L’éditeur de sous-titres nécessite JavaScript.",
 		"cap.noplayer":        "Le replay n’est pas encore prêt : les sous-titres se modifient déjà, le lecteur viendra ensuite.",
 		"cap.keys":            "Cliquez sur l’heure d’un sous-titre pour lire à partir de là. Dans un champ d’heure, Alt+↑ et Alt+↓ le déplacent de 0,1 s ; « Ici » prend la tête de lecture. Alt+N ajoute un sous-titre. Les heures sont celles du lecteur ; elles sont enregistrées dans le temps de l’enregistrement.",
