@@ -52,8 +52,11 @@ func uploadReady(t *testing.T, srv *e2eServer, seconds time.Duration) string {
 	}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
+		// Ready for the catalog (the replay) and for the pipeline (its kept spans), which the
+		// subtitle API asks; the two are not written in one step.
 		st, body := srv.api(t, "GET", "/api/replays/"+out.ID, "")
-		if st == 200 && strings.Contains(body, `"processing": "ready"`) {
+		stRec, rec := srv.api(t, "GET", "/api/recordings/"+out.ID, "")
+		if st == 200 && strings.Contains(body, `"processing": "ready"`) && stRec == 200 && strings.Contains(rec, `"status": "ready"`) {
 			return out.ID
 		}
 		if strings.Contains(body, `"processing": "failed"`) || time.Now().After(deadline) {
