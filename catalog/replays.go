@@ -223,7 +223,9 @@ func refreshFTS(ctx context.Context, tx *sql.Tx, replayID string) error {
 	if err != nil {
 		return err
 	}
-	subs, err := joined(`SELECT text FROM replay_tracks WHERE replay_id = $1 ORDER BY lang`)
+	// Only the tracks learners are offered (Track.Offered): a hidden draft's words must not make
+	// a replay findable by what nobody may read.
+	subs, err := joined(`SELECT text FROM replay_tracks WHERE replay_id = $1 AND (status = 'reviewed' OR visible = 1) ORDER BY lang`)
 	if err != nil {
 		return err
 	}

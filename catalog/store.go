@@ -195,6 +195,16 @@ var migrations = []string{
 	`ALTER TABLE replay_tracks ADD COLUMN visible INTEGER NOT NULL DEFAULT 0`,
 	`ALTER TABLE replay_tracks ADD COLUMN reviewed_by TEXT NOT NULL DEFAULT ''`,
 	`ALTER TABLE replay_tracks ADD COLUMN reviewed_at TEXT`,
+	// The full text indexes only the tracks learners are offered (refreshFTS): drafts became
+	// hidden with the step above, so their words leave the index of existing replays.
+	`DELETE FROM replay_fts`,
+	`INSERT INTO replay_fts (rowid, title, description, chapters, subtitles, publication)
+		SELECT rp.seq, rp.title, rp.description,
+			COALESCE((SELECT group_concat(title, char(10)) FROM (SELECT title FROM replay_chapters c WHERE c.replay_id = rp.id ORDER BY idx)), ''),
+			COALESCE((SELECT group_concat(text, char(10)) FROM (SELECT text FROM replay_tracks k
+				WHERE k.replay_id = rp.id AND (k.status = 'reviewed' OR k.visible = 1) ORDER BY lang)), ''),
+			rp.publication
+		FROM replays rp`,
 }
 
 // Store is the catalog's database side.

@@ -91,3 +91,45 @@ func TestContractRoundTrip(t *testing.T) {
 		t.Fatalf("after 28.0.0: %+v", got.Freshness)
 	}
 }
+
+// TestSearchSkipsHiddenDrafts: a draft track learners are not offered does not make its replay
+// findable by its words; once visible (or reviewed) it does.
+func TestSearchSkipsHiddenDrafts(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if err := s.CreateReplay(ctx, NewReplay{ID: "r1", Title: "Files", Language: "fr", PublishWhenReady: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetProcessing(ctx, "r1", Ready, 61000); err != nil {
+		t.Fatal(err)
+	}
+	search := func() int {
+		t.Helper()
+		l, err := s.ListReplays(ctx, ListOptions{Public: true, Q: "zanzibar", Page: httpapi.Page{Limit: 10}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(l.Items)
+	}
+	track := Track{Lang: "fr", Kind: "auto", Status: "draft", CueCount: 1, Text: "bienvenue à zanzibar"}
+	if err := s.PutTrack(ctx, "r1", track); err != nil {
+		t.Fatal(err)
+	}
+	if n := search(); n != 0 {
+		t.Fatalf("a hidden draft's words find %d replays", n)
+	}
+	track.Visible = true
+	if err := s.PutTrack(ctx, "r1", track); err != nil {
+		t.Fatal(err)
+	}
+	if n := search(); n != 1 {
+		t.Fatalf("a visible draft's words find %d replays, want 1", n)
+	}
+	track.Visible, track.Status = false, "reviewed"
+	if err := s.PutTrack(ctx, "r1", track); err != nil {
+		t.Fatal(err)
+	}
+	if n := search(); n != 1 {
+		t.Fatalf("a reviewed track's words find %d replays, want 1", n)
+	}
+}
