@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -56,29 +54,8 @@ func TestBrowserCaptionEditor(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	step := func(name string, timeout time.Duration, fn func(ctx context.Context) error) {
-		t.Helper()
-		c, cancel := context.WithTimeout(browser, timeout)
-		defer cancel()
-		if err := fn(c); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	shot := func(c context.Context, name string) error {
-		problems, err := chromedp.Run(c, chromedp.Evaluate[[]string](a11yChecks))
-		if err != nil {
-			return err
-		}
-		if len(problems) > 0 {
-			return fmt.Errorf("%s: accessibility: %s", name, strings.Join(problems, "; "))
-		}
-		b, err := chromedp.Run(c, chromedp.FullScreenshot(100))
-		if err != nil {
-			return err
-		}
-		t.Logf("screenshot %s", filepath.Join(shots, name))
-		return os.WriteFile(filepath.Join(shots, name), b, 0o644)
-	}
+	step := browserStep(t, browser)
+	shot := checkedPNG(t, shots, false)
 	editor := srv.url + "/studio/recordings/" + id + "/captions"
 	open := func(c context.Context, lang string) error {
 		return chromedp.Do(c, chromedp.Navigate(editor+"?lang="+lang), chromedp.WaitVisible(chromedp.CSS(`#captions[data-loaded="true"] #cue-1-text`)))

@@ -175,30 +175,9 @@ func TestBrowserE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	step := func(name string, timeout time.Duration, fn func(ctx context.Context) error) {
-		t.Helper()
-		c, cancel := context.WithTimeout(browser, timeout)
-		defer cancel()
-		if err := fn(c); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
+	step := browserStep(t, browser)
 	// Every page we screenshot also passes a few automatic accessibility checks.
-	shot := func(c context.Context, name string) error {
-		problems, err := chromedp.Run(c, chromedp.Evaluate[[]string](a11yChecks))
-		if err != nil {
-			return err
-		}
-		if len(problems) > 0 {
-			return fmt.Errorf("%s: accessibility: %s", name, strings.Join(problems, "; "))
-		}
-		b, err := chromedp.Run(c, chromedp.FullScreenshot(100))
-		if err != nil {
-			return err
-		}
-		t.Logf("screenshot %s", filepath.Join(shots, name))
-		return os.WriteFile(filepath.Join(shots, name), b, 0o644)
-	}
+	shot := checkedPNG(t, shots, false)
 
 	step("replay plays with subtitles", 30*time.Second, func(c context.Context) error {
 		if err := chromedp.Do(c, chromedp.Navigate(srv.url+"/replays/"+id+"?lang=en"), chromedp.WaitVisible(chromedp.CSS("#player"))); err != nil {

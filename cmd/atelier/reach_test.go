@@ -132,22 +132,8 @@ iframe{border:1px solid #ccc;width:100%%;max-width:640px;aspect-ratio:16/10}</st
 	t.Cleanup(docs.Close)
 	docsURL := "http://localhost:" + port
 
-	step := func(name string, timeout time.Duration, fn func(ctx context.Context) error) {
-		t.Helper()
-		c, cancel := context.WithTimeout(browser, timeout)
-		defer cancel()
-		if err := fn(c); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	save := func(c context.Context, name string) error {
-		b, err := chromedp.Run(c, chromedp.FullScreenshot(100))
-		if err != nil {
-			return err
-		}
-		t.Logf("screenshot %s", filepath.Join(shots, name))
-		return os.WriteFile(filepath.Join(shots, name), b, 0o644)
-	}
+	step := browserStep(t, browser)
+	save := savePNG(t, shots)
 	shot := func(c context.Context, name string) error {
 		problems, err := chromedp.Run(c, chromedp.Evaluate[[]string](a11yChecks))
 		if err != nil {

@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -154,36 +152,8 @@ func TestStudioFirstRunPeopleAndSoftware(t *testing.T) {
 	defer feed.Close()
 	shots := testenv.Screenshots(t)
 
-	step := func(name string, timeout time.Duration, fn func(ctx context.Context) error) {
-		t.Helper()
-		c, cancel := context.WithTimeout(browser, timeout)
-		defer cancel()
-		if err := fn(c); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	shot := func(c context.Context, name string) error {
-		problems, err := chromedp.Run(c, chromedp.Evaluate[[]string](a11yChecks))
-		if err != nil {
-			return err
-		}
-		if len(problems) > 0 {
-			return fmt.Errorf("%s: accessibility: %s", name, strings.Join(problems, "; "))
-		}
-		wide, err := chromedp.Run(c, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
-		if err != nil {
-			return err
-		}
-		if wide {
-			return fmt.Errorf("%s: the page scrolls sideways", name)
-		}
-		b, err := chromedp.Run(c, chromedp.FullScreenshot(100))
-		if err != nil {
-			return err
-		}
-		t.Logf("screenshot %s", filepath.Join(shots, name))
-		return os.WriteFile(filepath.Join(shots, name), b, 0o644)
-	}
+	step := browserStep(t, browser)
+	shot := checkedPNG(t, shots, true)
 	// shots4 takes the page at desktop width and at 390 px, in English then French.
 	shots4 := func(c context.Context, path, name, ready string) error {
 		for _, lang := range []string{"en", "fr"} {

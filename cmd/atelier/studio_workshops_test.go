@@ -84,29 +84,8 @@ func TestStudioWorkshopsBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step := func(name string, timeout time.Duration, fn func(ctx context.Context) error) {
-		t.Helper()
-		c, cancel := context.WithTimeout(browser, timeout)
-		defer cancel()
-		if err := fn(c); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	shot := func(c context.Context, name string) error {
-		problems, err := chromedp.Run(c, chromedp.Evaluate[[]string](a11yChecks))
-		if err != nil {
-			return err
-		}
-		if len(problems) > 0 {
-			return fmt.Errorf("%s: accessibility: %s", name, strings.Join(problems, "; "))
-		}
-		b, err := chromedp.Run(c, chromedp.FullScreenshot(100))
-		if err != nil {
-			return err
-		}
-		t.Logf("screenshot %s", filepath.Join(shots, name))
-		return os.WriteFile(filepath.Join(shots, name), b, 0o644)
-	}
+	step := browserStep(t, browser)
+	shot := checkedPNG(t, shots, false)
 	// The first Tuesday at least two weeks ahead, in Paris.
 	paris, _ := time.LoadLocation("Europe/Paris")
 	day := time.Now().In(paris).AddDate(0, 0, 14)
