@@ -81,6 +81,21 @@ func mediaError(err error, what string) error {
 	return permanent(err, "%s failed; the server log has the details", what)
 }
 
+// heartbeats tells other servers (and this one after a crash) that the job of id is alive until
+// ctx ends, also through long stretches without progress (probing a long file).
+func (s *Service) heartbeats(ctx context.Context, id string) {
+	t := time.NewTicker(min(heartbeatEvery, s.cfg.StaleAfter/4))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = s.store.heartbeat(ctx, id)
+		}
+	}
+}
+
 func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
 	s := w.s
 	id := job.Args.RecordingID
@@ -122,20 +137,7 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		s.mu.Unlock()
 	}()
 
-	// The heartbeat tells other servers (and this one after a crash) that the job is alive,
-	// also through long stretches without progress (probing a long file).
-	go func() {
-		t := time.NewTicker(min(heartbeatEvery, s.cfg.StaleAfter/4))
-		defer t.Stop()
-		for {
-			select {
-			case <-jobCtx.Done():
-				return
-			case <-t.C:
-				_ = s.store.heartbeat(jobCtx, id)
-			}
-		}
-	}()
+	go s.heartbeats(jobCtx, id)
 	log.Info("processing recording")
 	started := time.Now()
 	outputs, err := s.process(jobCtx, rec)
