@@ -157,15 +157,8 @@ func (a *API) Put(w http.ResponseWriter, r *http.Request) error {
 		now := a.tracks.now()
 		info.ReviewedBy, info.ReviewedAt = by, &now
 	}
-	tr, err := a.tracks.Publish(ctx, id, lang, subs, keep, info)
+	tr, err := a.tracks.PublishOne(ctx, id, lang, subs, keep, info)
 	if err != nil {
-		return err
-	}
-	rp, err := a.tracks.Catalog.Replay(ctx, id)
-	if err != nil {
-		return fmt.Errorf("subtitle: tracks of %s: %w", id, err)
-	}
-	if err := a.tracks.WriteMaster(ctx, id, rp.Tracks); err != nil {
 		return err
 	}
 	reply.TrackReply = trackReply(id, tr)
@@ -285,15 +278,8 @@ func (a *API) Patch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("subtitle: %s: %w", f.key, err)
 	}
-	tr, err := a.tracks.Publish(ctx, id, lang, subs, keep, info)
+	tr, err := a.tracks.PublishOne(ctx, id, lang, subs, keep, info)
 	if err != nil {
-		return err
-	}
-	rp, err := a.tracks.Catalog.Replay(ctx, id)
-	if err != nil {
-		return fmt.Errorf("subtitle: tracks of %s: %w", id, err)
-	}
-	if err := a.tracks.WriteMaster(ctx, id, rp.Tracks); err != nil {
 		return err
 	}
 	httpapi.WriteJSON(w, http.StatusOK, trackReply(id, tr))

@@ -329,6 +329,23 @@ func (t *Tracks) PublishAll(ctx context.Context, replayID string, keep []media.S
 	return tracks, nil
 }
 
+// PublishOne publishes one track (Publish) of a ready replay and rewrites the master playlist
+// with every track the catalog then lists: what a change to a single track needs.
+func (t *Tracks) PublishOne(ctx context.Context, replayID, lang string, src *astisub.Subtitles, keep []media.Span, info Info) (catalog.Track, error) {
+	tr, err := t.Publish(ctx, replayID, lang, src, keep, info)
+	if err != nil {
+		return catalog.Track{}, err
+	}
+	rp, err := t.Catalog.Replay(ctx, replayID)
+	if err != nil {
+		return catalog.Track{}, fmt.Errorf("subtitle: tracks of %s: %w", replayID, err)
+	}
+	if err := t.WriteMaster(ctx, replayID, rp.Tracks); err != nil {
+		return catalog.Track{}, err
+	}
+	return tr, nil
+}
+
 // PublishReplay is the one call the pipeline makes once a render's outputs are stored (after
 // its upload step, which replaces hls/master.m3u8 and drops hls/subs/): an automatic draft in
 // lang (the replay's language) from the source media at sourcePath when captions are enabled and
