@@ -252,16 +252,11 @@ func (s *Site) SiteCard(w http.ResponseWriter, r *http.Request) error {
 
 // WorkshopCard is /workshops/{id}/card.png: title, date in the workshop's zone, software.
 func (s *Site) WorkshopCard(w http.ResponseWriter, r *http.Request) error {
-	if s.schedule == nil {
-		return fmt.Errorf("web: no schedule: %w", httpapi.ErrNotFound)
-	}
-	ctx := r.Context()
-	ws, err := s.schedule.Get(ctx, mux.Vars(r)["id"])
+	ws, v, err := s.workshopOf(r)
 	if err != nil {
 		return err
 	}
 	l := pickLang(w, r)
-	v := s.viewWorkshop(ws, s.softwareNames(ctx))
 	c := card{Kicker: s.siteName + " · " + l.T("card.workshop"), Title: ws.Title, Footer: s.cardFooter()}
 	if !v.Start.IsZero() {
 		c.Lines = append(c.Lines, formatDateTime(l, v.Start))

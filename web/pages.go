@@ -145,17 +145,26 @@ func (s *Site) Workshops(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-// Workshop is /workshops/{id}.
-func (s *Site) Workshop(w http.ResponseWriter, r *http.Request) error {
+// workshopOf reads the workshop of the route's {id} and its view, for its page and its card.
+func (s *Site) workshopOf(r *http.Request) (*schedule.Workshop, workshopView, error) {
 	if s.schedule == nil {
-		return fmt.Errorf("web: no schedule: %w", httpapi.ErrNotFound)
+		return nil, workshopView{}, fmt.Errorf("web: no schedule: %w", httpapi.ErrNotFound)
 	}
 	ctx := r.Context()
 	ws, err := s.schedule.Get(ctx, mux.Vars(r)["id"])
 	if err != nil {
+		return nil, workshopView{}, err
+	}
+	return ws, s.viewWorkshop(ws, s.softwareNames(ctx)), nil
+}
+
+// Workshop is /workshops/{id}.
+func (s *Site) Workshop(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	ws, v, err := s.workshopOf(r)
+	if err != nil {
 		return err
 	}
-	v := s.viewWorkshop(ws, s.softwareNames(ctx))
 	replayID := ws.ReplayID
 	if replayID == "" && s.catalog != nil {
 		if id, ok, err := s.catalog.PublishedReplayForWorkshop(ctx, ws.ID); err == nil && ok {
