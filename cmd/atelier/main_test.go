@@ -109,23 +109,7 @@ func startServer(t *testing.T, env map[string]string) (base string, stop func() 
 	var logs bytes.Buffer
 	go func() { done <- run(ctx, []string{"serve"}, &logs, &logs) }()
 	base = "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve exited early: %v\n%s", err, logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitServing(t, base, done, &logs)
 	var once sync.Once
 	var stopErr error
 	stop = func() error {
@@ -283,4 +267,27 @@ func TestTokenCommandsRoundTrip(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// waitServing waits until the in-process `serve` at base answers /healthz, failing the test with
+// its logs when it exits first or does not answer within 20 s.
+func waitServing(t *testing.T, base string, done <-chan error, logs fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited early: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -72,23 +72,7 @@ func serveFresh(t *testing.T, env map[string]string) (base, link string, out *lo
 		}
 	})
 	base = "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve exited early: %v\n%s", err, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitServing(t, base, done, out)
 	return base, firstRunLinkRE.FindString(out.String()), out
 }
 
