@@ -495,16 +495,7 @@ func TestCancel(t *testing.T) {
 	if v.Status != StatusCancelled || len(v.Outputs) != 0 {
 		t.Fatalf("after cancel: %+v", v)
 	}
-	// The recording and its replay are two stores written one after the other: the replay
-	// follows within moments, never stays "processing".
-	var rp catalog.Replay
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		rp, err = e.catalog.Replay(ctx, running)
-		if (err == nil && rp.Processing == catalog.Cancelled) || time.Now().After(deadline) {
-			break
-		}
-	}
-	if err != nil || rp.Processing != catalog.Cancelled {
+	if rp, err := e.replayReaches(running, catalog.Cancelled); err != nil || rp.Processing != catalog.Cancelled {
 		t.Errorf("replay %+v %v", rp.Processing, err)
 	}
 	if objs, _ := e.store.List(ctx, "replays/"+running+"/"); len(objs) != 0 {
@@ -582,9 +573,23 @@ func TestBadSourceNotRetried(t *testing.T) {
 	if v.Status != StatusFailed || v.Attempts != 1 || !strings.Contains(v.Error, "not a readable audio or video file") {
 		t.Fatalf("recording: %+v", v)
 	}
-	rp, err := e.catalog.Replay(ctx, id)
-	if err != nil || rp.Processing != catalog.Failed {
+	if rp, err := e.replayReaches(id, catalog.Failed); err != nil || rp.Processing != catalog.Failed {
 		t.Errorf("replay: %v %v", rp.Processing, err)
+	}
+}
+
+// replayReaches reads the replay of id until its processing state is want, for at most 10 s, and
+// returns the last read. The recording and its replay are two stores written one after the
+// other: a test that saw the recording final gives the replay a moment to follow (it must
+// follow, never stay "processing").
+func (e *env) replayReaches(id, want string) (catalog.Replay, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rp, err := e.catalog.Replay(context.Background(), id)
+		if (err == nil && rp.Processing == want) || time.Now().After(deadline) {
+			return rp, err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
