@@ -249,8 +249,9 @@ func (a *API) statAll(ctx context.Context, items []feedItem) error {
 	}
 	for i := range items {
 		wg.Add(2)
-		go stat(layout.Replay(items[i].rp.ID).VideoKey(), &items[i].video)
-		go stat(layout.Replay(items[i].rp.ID).AudioKey(), &items[i].audio)
+		rp := layout.Replay(items[i].rp.ID).Render(items[i].rp.Render)
+		go stat(rp.VideoKey(), &items[i].video)
+		go stat(rp.AudioKey(), &items[i].audio)
 	}
 	wg.Wait()
 	return errors.Join(errs...)

@@ -99,8 +99,11 @@ type Replay struct {
 	// asked at upload and until an explicit publication change replaces it; "" for nothing.
 	PendingPublication Publication `json:"pending_publication"`
 	DurationMS         int64       `json:"duration_ms"`
-	CreatedAt          time.Time   `json:"created_at"`
-	PublishedAt        *time.Time  `json:"published_at"`
+	// Render is the render generation its files are served from (assets/layout.Replay.Render);
+	// "" for the flat layout of replays rendered before generations. Storage detail: not in JSON.
+	Render      string     `json:"-"`
+	CreatedAt   time.Time  `json:"created_at"`
+	PublishedAt *time.Time `json:"published_at"`
 	// Documents are the versions the whole replay shows.
 	Documents []Tag `json:"documents"`
 	// Freshness is the worst of its own documents' and every chapter's; Freshness.Tags details
@@ -358,6 +361,20 @@ func setDocuments(ctx context.Context, tx *sql.Tx, replayID string, tags []resol
 	return insertTags(ctx, tx, replayID, -1, tags)
 }
 
+// SetRender makes render the replay's current render generation (assets/layout): from this
+// write on, its files are served from replays/{id}/r/{render}/. It is the atomic switch of a
+// re-render: the previous generation stays complete until this write and is removed after it.
+func (s *Store) SetRender(ctx context.Context, replayID, render string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE replays SET render = $1 WHERE id = $2`, render, replayID)
+	if err != nil {
+		return fmt.Errorf("catalog: set render of %s: %w", replayID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("catalog: replay %s: %w", replayID, ErrNotFound)
+	}
+	return nil
+}
+
 // SetProcessing records the pipeline outcome: state "processing" | "ready" | "failed" |
 // "cancelled". On "ready" a draft takes its pending publication (NewReplay.Pending), once.
 // durationMS, when positive, is the replay's length.
@@ -539,14 +556,14 @@ func (s *Store) PublishedReplayForWorkshop(ctx context.Context, workshopID strin
 }
 
 const replayCols = `rp.id, rp.title, rp.description, rp.language, rp.workshop_id, rp.publication, rp.processing,
-	rp.pending_publication, rp.duration_ms, rp.created_at, rp.published_at`
+	rp.pending_publication, rp.duration_ms, rp.created_at, rp.published_at, rp.render`
 
 func scanReplay(sc interface{ Scan(...any) error }) (Replay, error) {
 	var r Replay
 	var created string
 	var published sql.NullString
 	err := sc.Scan(&r.ID, &r.Title, &r.Description, &r.Language, &r.WorkshopID, &r.Publication, &r.Processing,
-		&r.PendingPublication, &r.DurationMS, &created, &published)
+		&r.PendingPublication, &r.DurationMS, &created, &published, &r.Render)
 	r.PublishWhenReady = r.PendingPublication == Published
 	r.CreatedAt = parseTime(created)
 	r.PublishedAt = parseNullTime(published)

@@ -205,6 +205,10 @@ var migrations = []string{
 				WHERE k.replay_id = rp.id AND (k.status = 'reviewed' OR k.visible = 1) ORDER BY lang)), ''),
 			rp.publication
 		FROM replays rp`,
+	// The render generation a replay is served from (assets/layout: replays/{id}/r/{render}/):
+	// a re-render writes a new one beside it and SetRender switches in one write. '' is the flat
+	// layout of replays rendered before generations.
+	`ALTER TABLE replays ADD COLUMN render TEXT NOT NULL DEFAULT ''`,
 }
 
 // Store is the catalog's database side.

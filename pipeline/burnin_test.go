@@ -32,8 +32,8 @@ func TestBurnIn(t *testing.T) {
 	if v.Status != StatusReady {
 		t.Fatalf("recording: %+v", v)
 	}
-	key := "replays/" + id + "/burnin/fr.mp4"
-	for _, k := range []string{key, "replays/" + id + "/video.mp4"} {
+	key := e.replayKey(id, "burnin/fr.mp4")
+	for _, k := range []string{key, e.replayKey(id, "video.mp4")} {
 		if !slices.Contains(v.Outputs, k) {
 			t.Errorf("outputs lack %s: %v", k, v.Outputs)
 		}
@@ -45,7 +45,7 @@ func TestBurnIn(t *testing.T) {
 		t.Errorf("links.burn_in = %q, want %q", got, want)
 	}
 	root := filepath.Join(e.dir, "media")
-	burnt, plain := filepath.Join(root, filepath.FromSlash(key)), filepath.Join(root, "replays", id, "video.mp4")
+	burnt, plain := filepath.Join(root, filepath.FromSlash(key)), filepath.Join(root, filepath.FromSlash(e.replayKey(id, "video.mp4")))
 	pb, err := media.ProbeFile(context.Background(), burnt)
 	if err != nil {
 		t.Fatal(err)

@@ -77,17 +77,23 @@ func Links(r Recording) map[string]string {
 	}
 	if r.Status == StatusReady {
 		l["page"] = "/replays/" + r.ID
-		// The web stream routes serve /replays/{id}/{rel} from the key of rel.
-		rp := layout.Replay(r.ID)
+		// The web stream routes serve /replays/{id}/{rel} from the key of rel in the replay's
+		// current render generation (the outputs' one once ready).
+		rels := map[string]bool{}
+		for _, k := range r.Outputs {
+			if _, rel, ok := layout.Replay(r.ID).Split(k); ok {
+				rels[rel] = true
+			}
+		}
 		for rel, name := range map[string]string{"video.mp4": "video", "audio.m4a": "audio", "hls/master.m3u8": "hls", "poster.jpg": "poster",
 			"storyboard.vtt": "storyboard", "chapters.vtt": "chapters"} {
-			if slices.Contains(r.Outputs, rp.Key(rel)) {
+			if rels[rel] {
 				l[name] = "/replays/" + r.ID + "/" + rel
 			}
 		}
 		// The burned-in rendition (meta "burn_in").
-		for _, k := range r.Outputs {
-			if lang, ok := rp.BurnInLang(k); ok {
+		for rel := range rels {
+			if lang, ok := layout.Replay(r.ID).BurnInLang(layout.Replay(r.ID).Key(rel)); ok {
 				l["burn_in"] = "/replays/" + r.ID + "/" + layout.BurnInRel(lang)
 			}
 		}

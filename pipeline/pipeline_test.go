@@ -23,6 +23,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/assets/layout"
 	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/auth"
 	"codeberg.org/atelier/atelier/internal/httpapi"
@@ -49,6 +50,7 @@ type envOptions struct {
 	maxUpload int64
 	noRun     bool // do not start the workers
 	workers   int
+	gate      *renderGate // holds the switch to a new render generation when armed
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -79,8 +81,13 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if _, err := cat.CreateSoftware(ctx, catalog.NewSoftware{Slug: "nextcloud", Name: "Nextcloud"}); err != nil && !errors.Is(err, catalog.ErrConflict) {
 		t.Fatal(err)
 	}
+	var pcat Catalog = cat
+	if o.gate != nil {
+		o.gate.Store = cat
+		pcat = o.gate
+	}
 	svc, err := New(ctx, Config{
-		DB: appDB, QueueDB: queueDB, Store: o.store, Catalog: cat, WorkDir: filepath.Join(o.dir, "work"),
+		DB: appDB, QueueDB: queueDB, Store: o.store, Catalog: pcat, WorkDir: filepath.Join(o.dir, "work"),
 		MaxUpload: o.maxUpload, Workers: max(o.workers, 1), Log: testLogger(), PollInterval: 100 * time.Millisecond, StaleAfter: time.Second,
 		RetryDelay: 300 * time.Millisecond,
 		Tracks:     &subtitle.Tracks{Store: o.store, Catalog: cat},
@@ -110,6 +117,16 @@ func newEnv(t *testing.T, o envOptions) *env {
 		appDB.Close()
 	})
 	return e
+}
+
+// replayKey is the storage key of rel in the current render generation of replay id.
+func (e *env) replayKey(id, rel string) string {
+	e.t.Helper()
+	rp, err := e.catalog.Replay(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return layout.Replay(id).Render(rp.Render).Key(rel)
 }
 
 // testLogger shows the service's log with -v.
@@ -239,7 +256,7 @@ func TestUploadProcessReady(t *testing.T) {
 	if v.Status != StatusReady || v.Links["video"] == "" {
 		t.Fatalf("re-render: %+v", v)
 	}
-	if _, err := e.store.Stat(context.Background(), "replays/"+id+"/subtitles/fr.vtt"); err != nil {
+	if _, err := e.store.Stat(context.Background(), e.replayKey(id, "subtitles/fr.vtt")); err != nil {
 		t.Errorf("subtitles after re-render: %v", err)
 	}
 }
@@ -332,14 +349,14 @@ func runReady(t *testing.T, e *env) string {
 	if v.Links["cancel"] != "" {
 		t.Errorf("a ready recording offers cancel")
 	}
-	for _, key := range []string{"replays/" + id + "/video.mp4", "replays/" + id + "/hls/master.m3u8", "recordings/" + id + "/source",
+	for _, key := range []string{e.replayKey(id, "video.mp4"), e.replayKey(id, "hls/master.m3u8"), "recordings/" + id + "/source",
 		"recordings/" + id + "/subtitles/fr.srt"} {
 		if _, err := e.store.Stat(ctx, key); err != nil {
 			t.Errorf("stat %s: %v", key, err)
 		}
 	}
 	// The uploaded fr.srt (1 s–2 s in the source) is published in replay time (0 s–1 s).
-	rc, _, err := e.store.Open(ctx, "replays/"+id+"/subtitles/fr.vtt", nil)
+	rc, _, err := e.store.Open(ctx, e.replayKey(id, "subtitles/fr.vtt"), nil)
 	if err != nil {
 		t.Errorf("published subtitles: %v", err)
 	} else {

@@ -47,6 +47,8 @@ type Catalog interface {
 	CreateReplay(ctx context.Context, r catalog.NewReplay) error
 	SetChapters(ctx context.Context, replayID string, chapters []catalog.Chapter) error
 	SetProcessing(ctx context.Context, replayID, state string, durationMS int64) error
+	SetRender(ctx context.Context, replayID, render string) error
+	Replay(ctx context.Context, id string) (catalog.Replay, error)
 }
 
 var _ Catalog = (*catalog.Store)(nil)
@@ -469,7 +471,7 @@ func (s *Service) isRunning(id string) bool {
 // finish records a final status in the recordings table and in the catalog. keepReplay leaves
 // the catalog alone (a failed re-render of a replay that is ready).
 func (s *Service) finish(ctx context.Context, id string, st Status, reason string, outputs []string, keepReplay bool) error {
-	ok, err := s.store.finish(ctx, id, st, reason, outputs)
+	ok, err := s.store.finish(ctx, id, st, reason, outputs, keepReplay)
 	if err != nil {
 		return err
 	}
@@ -491,6 +493,9 @@ type replayState struct {
 	// Actual and Duration describe the replay once ready: the spans really cut, its length.
 	Actual   []media.Span
 	Duration time.Duration
+	// Render is the render generation holding the new outputs, complete: the replay switches
+	// to it (render.go).
+	Render string
 }
 
 // writeCatalog is the one place that turns a recording's plan and state into catalog state: the
@@ -511,6 +516,9 @@ func (s *Service) writeCatalog(ctx context.Context, id string, plan Plan, st rep
 		})
 	case catalog.Ready:
 		err = cat.SetChapters(ctx, id, catalogChapters(ReplayChapters(st.Actual, plan.Chapters)))
+		if err == nil && st.Render != "" {
+			err = cat.SetRender(ctx, id, st.Render) // the switch
+		}
 		if err == nil {
 			err = cat.SetProcessing(ctx, id, catalog.Ready, st.Duration.Milliseconds())
 		}

@@ -335,17 +335,22 @@ func (s *store) query(ctx context.Context, rest string, args ...any) ([]Recordin
 }
 
 // finish moves a recording that is still running to a final status. It returns false when it
-// was already final (e.g. cancelled meanwhile).
-func (s *store) finish(ctx context.Context, id string, st Status, reason string, outputs []string) (bool, error) {
+// was already final (e.g. cancelled meanwhile). keepOutputs leaves the stored outputs (those of
+// the replay's current render) as they are.
+func (s *store) finish(ctx context.Context, id string, st Status, reason string, outputs []string, keepOutputs bool) (bool, error) {
 	now := sqldb.FormatTime(s.now())
 	set := `status = $1, error = $2, stage = $3, updated_at = $4, finished_at = $4, eta_seconds = NULL, speed = 0`
 	args := []any{st, reason, string(st), now}
+	out := mustJSON(nonNil(outputs))
 	if st == StatusReady {
 		set += `, progress = 1, outputs = $6`
 	} else {
-		set += `, outputs = $6`
+		set += `, outputs = CASE WHEN $6 = '' THEN outputs ELSE $6 END`
+		if keepOutputs {
+			out = "" // a failed re-render: the replay goes on being served from its current render
+		}
 	}
-	args = append(args, id, mustJSON(nonNil(outputs)))
+	args = append(args, id, out)
 	res, err := s.db.ExecContext(ctx, `UPDATE recordings SET `+set+` WHERE id = $5 AND status IN ('queued', 'processing')`, args...)
 	if err != nil {
 		return false, fmt.Errorf("pipeline: finish %s: %w", id, err)

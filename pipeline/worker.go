@@ -157,9 +157,7 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		if gerr == nil && cur.Cancel || errors.Is(context.Cause(jobCtx), errCancelRequested) {
 			log.Info("recording cancelled")
 			_ = os.RemoveAll(s.workDir(id))
-			if !job.Args.Rerender {
-				s.removeOutputs(bg, id)
-			}
+			s.pruneRenders(bg, id) // its own generation; the current one stays served
 			return river.JobCancel(errors.Join(errCancelRequested, s.finish(bg, id, StatusCancelled, "cancelled by request", nil, job.Args.Rerender)))
 		}
 		// The server is stopping: back to the queue, to start again at the next start
@@ -175,9 +173,7 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 	if je.permanent || job.Attempt >= job.MaxAttempts {
 		log.Error("recording failed", "error", err, "permanent", je.permanent)
 		_ = os.RemoveAll(s.workDir(id))
-		if !job.Args.Rerender {
-			s.removeOutputs(bg, id)
-		}
+		s.pruneRenders(bg, id) // its own generation; the current one stays served
 		if ferr := s.finish(bg, id, StatusFailed, je.reason, nil, job.Args.Rerender); ferr != nil {
 			return ferr
 		}
@@ -271,23 +267,28 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.upload(ctx, id, outDir, outs.Files, rep)
+	// A fresh generation (render.go): the current one stays served until writeCatalog switches.
+	render := newRender()
+	gen := layout.Replay(id).Render(render)
+	keys, err := s.upload(ctx, gen, outDir, outs.Files, rep)
 	if err != nil {
 		return nil, err
 	}
 	if s.cfg.Tracks != nil {
 		rep.stage("subtitles", 0, 0)
-		if _, err := s.cfg.Tracks.PublishReplay(ctx, id, plan.Language, src, res.Actual, rec.CreatedBy); err != nil {
+		if _, err := s.cfg.Tracks.PublishReplay(ctx, gen, plan.Language, src, res.Actual, rec.CreatedBy); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 			return nil, transient(err, "publishing the subtitles failed")
 		}
 	}
-	err = s.writeCatalog(ctx, id, plan, replayState{Processing: catalog.Ready, Actual: res.Actual, Duration: outs.Duration})
+	err = s.writeCatalog(ctx, id, plan, replayState{Processing: catalog.Ready, Actual: res.Actual, Duration: outs.Duration,
+		Render: render})
 	if err != nil {
 		return nil, transient(err, "the catalog could not be updated")
 	}
+	s.pruneRenders(context.WithoutCancel(ctx), id)
 	return keys, nil
 }
 
@@ -389,17 +390,14 @@ func (s *Service) ensureSource(ctx context.Context, rec Recording, rep *reporter
 	return p, nil
 }
 
-// upload stores the rendered files under replays/{id}/ and removes outputs of an earlier render
-// that this one no longer has (except subtitles/, which belong to the subtitle step).
-func (s *Service) upload(ctx context.Context, id, outDir string, files []string, rep *reporter) ([]string, error) {
+// upload stores the rendered files in rp, the job's new render generation.
+func (s *Service) upload(ctx context.Context, rp layout.Replay, outDir string, files []string, rep *reporter) ([]string, error) {
 	var total, done int64
 	for _, f := range files {
 		if fi, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(f))); err == nil {
 			total += fi.Size()
 		}
 	}
-	rp := layout.Replay(id)
-	prefix := rp.Prefix()
 	keys := make([]string, 0, len(files))
 	for _, f := range files {
 		key := rp.Key(f)
@@ -424,38 +422,8 @@ func (s *Service) upload(ctx context.Context, id, outDir string, files []string,
 		done += fi.Size()
 		keys = append(keys, key)
 	}
-	old, err := s.cfg.Store.List(ctx, prefix)
-	if err != nil {
-		return nil, transient(err, "the storage is unreachable")
-	}
-	for _, o := range old {
-		if !slices.Contains(keys, o.Key) && !strings.HasPrefix(o.Key, rp.SubtitlePrefix()) {
-			if err := s.cfg.Store.Delete(ctx, o.Key); err != nil {
-				return nil, transient(err, "the storage is unreachable")
-			}
-		}
-	}
 	slices.Sort(keys)
 	return keys, nil
-}
-
-// removeOutputs deletes what an unfinished job uploaded under replays/{id}/ (not subtitles/,
-// which belong to the subtitle step), so that nothing of a failed render stays stored.
-func (s *Service) removeOutputs(ctx context.Context, id string) {
-	rp := layout.Replay(id)
-	objs, err := s.cfg.Store.List(ctx, rp.Prefix())
-	if err != nil {
-		s.log.Warn("listing outputs to remove", "recording_id", id, "error", err)
-		return
-	}
-	for _, o := range objs {
-		if strings.HasPrefix(o.Key, rp.SubtitlePrefix()) {
-			continue
-		}
-		if err := s.cfg.Store.Delete(ctx, o.Key); err != nil {
-			s.log.Warn("removing an output", "recording_id", id, "key", o.Key, "error", err)
-		}
-	}
 }
 
 func contentType(name string) string {

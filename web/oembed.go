@@ -86,7 +86,7 @@ func (s *Site) OEmbed(w http.ResponseWriter, r *http.Request) error {
 		HTML: fmt.Sprintf(`<iframe src="%s" width="%d" height="%d" title="%s" frameborder="0" allow="fullscreen; picture-in-picture" allowfullscreen loading="lazy"></iframe>`,
 			html.EscapeString(embed), wd, ht, html.EscapeString(rp.Title)),
 	}
-	if pw, ph, ok := s.posterSize(ctx, id); ok {
+	if pw, ph, ok := s.posterSize(ctx, id, rp.Render); ok {
 		resp.ThumbnailURL, resp.ThumbnailWidth, resp.ThumbnailHeight = s.abs("/replays/"+id+"/poster.jpg"), pw, ph
 	} else {
 		resp.ThumbnailURL, resp.ThumbnailWidth, resp.ThumbnailHeight = s.abs("/card.png"), cardWidth, cardHeight
@@ -143,8 +143,8 @@ func fitSize(w, h, maxW, maxH int) (int, int) {
 }
 
 // posterSize reads the size of a replay's poster from its JPEG header.
-func (s *Site) posterSize(ctx context.Context, id string) (int, int, bool) {
-	rc, _, err := s.media.Open(ctx, layout.Replay(id).PosterKey(), nil)
+func (s *Site) posterSize(ctx context.Context, id, render string) (int, int, bool) {
+	rc, _, err := s.media.Open(ctx, layout.Replay(id).Render(render).PosterKey(), nil)
 	if err != nil {
 		return 0, 0, false
 	}

@@ -283,7 +283,7 @@ func (s *Site) replayView(w http.ResponseWriter, r *http.Request) (*replayPage, 
 	names := s.softwareNames(ctx)
 	base := "/replays/" + id
 	has := func(file string) bool {
-		_, err := s.media.Stat(ctx, layout.Replay(id).Key(file))
+		_, err := s.media.Stat(ctx, layout.Replay(id).Render(rp.Render).Key(file))
 		return err == nil
 	}
 	var tracks []trackView

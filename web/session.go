@@ -138,21 +138,22 @@ const (
 	visibleDraft                      // only animators
 )
 
-// visibility decides whether the request may see replay id: published and unlisted replays are
+// visibility decides whether the request may see replay id, and where its current files are: published and unlisted replays are
 // public; anything else needs an animator. A draft asked for without credentials is "not
 // found", exactly as a replay that does not exist, so that its existence does not leak.
 //
 // The publication state is read from the catalog on every request, never cached: unpublishing
 // must take effect at the next segment a player asks for.
-func (s *Site) visibility(r *http.Request, id string) (visibility, error) {
-	if s.publication == nil {
-		return 0, fmt.Errorf("web: no catalog to check replay %s: %w", id, httpapi.ErrUnavailable)
+func (s *Site) visibility(r *http.Request, id string) (vis visibility, render string, err error) {
+	if s.serving == nil {
+		return 0, "", fmt.Errorf("web: no catalog to check replay %s: %w", id, httpapi.ErrUnavailable)
 	}
-	pub, err := s.publication(r.Context(), id)
+	pub, render, err := s.serving(r.Context(), id)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	return s.visibilityOf(r, id, pub)
+	vis, err = s.visibilityOf(r, id, pub)
+	return vis, render, err
 }
 
 // visibilityOf decides for a replay whose publication state is known.

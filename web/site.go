@@ -56,16 +56,18 @@ type Options struct {
 
 // Site holds the parsed templates and the dependencies of every page and stream.
 type Site struct {
-	media       assets.Store
-	auth        *auth.Store
-	secret      []byte
-	publicURL   string
-	streamMode  StreamMode
-	publication func(ctx context.Context, replayID string) (string, error)
-	log         *slog.Logger
-	catalog     *catalog.Store
-	schedule    *schedule.Store
-	templates   map[string]*template.Template
+	media      assets.Store
+	auth       *auth.Store
+	secret     []byte
+	publicURL  string
+	streamMode StreamMode
+	// serving returns a replay's publication state and the render generation its files are
+	// served from (catalog.Replay.Render), read together on every stream request.
+	serving   func(ctx context.Context, replayID string) (pub, render string, err error)
+	log       *slog.Logger
+	catalog   *catalog.Store
+	schedule  *schedule.Store
+	templates map[string]*template.Template
 	// embedAncestors is the frame-ancestors source list of the embed page's CSP.
 	embedAncestors string
 	siteName       string
@@ -92,7 +94,7 @@ func New(opts Options) (*Site, error) {
 	}
 	s := &Site{
 		media: opts.Media, auth: opts.Auth, secret: opts.Secret, publicURL: opts.PublicURL,
-		streamMode: opts.StreamMode, publication: opts.Publication, log: opts.Log,
+		streamMode: opts.StreamMode, log: opts.Log,
 		catalog: opts.Catalog, schedule: opts.Schedule,
 	}
 	s.embedAncestors = "*"
@@ -108,10 +110,16 @@ func New(opts Options) (*Site, error) {
 	if s.siteName == "" {
 		s.siteName = "Atelier"
 	}
-	if s.publication == nil && s.catalog != nil {
-		s.publication = func(ctx context.Context, id string) (string, error) {
+	switch {
+	case opts.Publication != nil: // replays of the flat layout only
+		s.serving = func(ctx context.Context, id string) (string, string, error) {
+			pub, err := opts.Publication(ctx, id)
+			return pub, "", err
+		}
+	case s.catalog != nil:
+		s.serving = func(ctx context.Context, id string) (string, string, error) {
 			r, err := s.catalog.Replay(ctx, id)
-			return string(r.Publication), err
+			return string(r.Publication), r.Render, err
 		}
 	}
 	var err error

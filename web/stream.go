@@ -68,15 +68,16 @@ var kinds = map[string]fileKind{
 	".jpg":  {contentType: "image/jpeg", redirect: true},
 }
 
-// streamKey maps a stream route to the storage key it serves, or "" when the request names no
-// file Atelier would have written.
-func streamKey(r *http.Request) (id, key string) {
+// streamKey maps a stream route to the storage key it serves in the replay's render generation
+// render ("" for the flat layout), or "" when the request names no file Atelier would have
+// written.
+func streamKey(r *http.Request, render string) (id, key string) {
 	v := mux.Vars(r)
 	id = v["id"]
 	if !replayIDPattern.MatchString(id) {
 		return "", ""
 	}
-	rp := layout.Replay(id)
+	rp := layout.Replay(id).Render(render)
 	switch file := v["file"]; file {
 	case "video.mp4", "audio.m4a", "poster.jpg", "storyboard.jpg", "storyboard.vtt", "chapters.vtt":
 		return id, rp.Key(file)
@@ -152,14 +153,17 @@ func (s *Site) trackVisibility(r *http.Request, id, lang string, vis visibility)
 // (assets.FileOpener), so that the bytes go out with sendfile(2) and never through user space;
 // otherwise over a reader that opens only the ranges asked for.
 func (s *Site) Stream(w http.ResponseWriter, r *http.Request) error {
-	id, key := streamKey(r)
+	id, key := streamKey(r, "")
 	if key == "" {
 		return fmt.Errorf("web: stream %s: %w", r.URL.Path, httpapi.ErrNotFound)
 	}
-	vis, err := s.visibility(r, id)
+	// The key is resolved through the render generation current at this request: during a
+	// re-render the previous generation stays whole until the switch (one catalog write).
+	vis, render, err := s.visibility(r, id)
 	if err != nil {
 		return err
 	}
+	_, key = streamKey(r, render)
 	if lang := streamTrackLang(r); lang != "" {
 		if vis, err = s.trackVisibility(r, id, lang, vis); err != nil {
 			return err

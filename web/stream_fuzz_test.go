@@ -47,7 +47,7 @@ func FuzzStreamKey(f *testing.F) {
 		if !r.Match(req, &m) {
 			return "", ""
 		}
-		return streamKey(mux.SetURLVars(req, m.Vars))
+		return streamKey(mux.SetURLVars(req, m.Vars), "")
 	}
 	if _, key := match("/replays/abc/hls/720p/seg.m4s"); key != "replays/abc/hls/720p/seg.m4s" {
 		f.Fatalf("the routes do not match as in cmd/atelier: key %q", key)

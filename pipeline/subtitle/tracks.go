@@ -220,9 +220,11 @@ func (t *Tracks) SaveSource(ctx context.Context, recordingID, lang string, data 
 }
 
 // Publish re-times one source-time track through keep (the replay's actual kept spans), stores
-// its WebVTT and HLS rendition, and records it in the catalog with info. It does not rewrite the
-// master playlist: call WriteMaster after the last track.
-func (t *Tracks) Publish(ctx context.Context, replayID, lang string, src *astisub.Subtitles, keep []media.Span, info Info) (catalog.Track, error) {
+// its WebVTT and HLS rendition in rp (a render generation of the replay, assets/layout), and
+// records it in the catalog with info. It does not rewrite the master playlist: call WriteMaster
+// after the last track.
+func (t *Tracks) Publish(ctx context.Context, rp layout.Replay, lang string, src *astisub.Subtitles, keep []media.Span, info Info) (catalog.Track, error) {
+	replayID := rp.ID()
 	duration := KeptDuration(keep)
 	out := Retime(src, keep)
 	if len(keep) == 0 { // no edit: the rendition covers the cues
@@ -234,7 +236,6 @@ func (t *Tracks) Publish(ctx context.Context, replayID, lang string, src *astisu
 	if err != nil {
 		return catalog.Track{}, err
 	}
-	rp := layout.Replay(replayID)
 	if err := t.put(ctx, rp.SubtitleKey(lang), vtt, "text/vtt; charset=utf-8"); err != nil {
 		return catalog.Track{}, err
 	}
@@ -277,22 +278,32 @@ func (t *Tracks) Publish(ctx context.Context, replayID, lang string, src *astisu
 }
 
 // PublishAll (re)publishes every source-time track of a recording through keep, the replay's
-// actual kept spans, then rewrites the HLS master playlist to list them. The pipeline calls it
-// once a render's outputs are stored. by is recorded as the author of tracks the catalog does
-// not know yet (files that came with the upload). A track that no longer parses is logged and
-// skipped: it must not fail the replay.
+// actual kept spans, into its current render generation, then rewrites the HLS master playlist
+// to list them. by is recorded as the author of tracks the catalog does not know yet (files that
+// came with the upload). A track that no longer parses is logged and skipped: it must not fail
+// the replay.
 func (t *Tracks) PublishAll(ctx context.Context, replayID string, keep []media.Span, by string) ([]catalog.Track, error) {
+	return t.publishAll(ctx, replayID, nil, keep, by)
+}
+
+// publishAll is PublishAll into the generation into, or the current one when into is nil.
+func (t *Tracks) publishAll(ctx context.Context, replayID string, into *layout.Replay, keep []media.Span, by string) ([]catalog.Track, error) {
 	srcs, err := t.sources(ctx, replayID)
 	if err != nil {
 		return nil, err
 	}
 	known := map[string]catalog.Track{}
-	if rp, err := t.Catalog.Replay(ctx, replayID); err == nil {
-		for _, tr := range rp.Tracks {
+	rp := layout.Replay(replayID)
+	if cur, err := t.Catalog.Replay(ctx, replayID); err == nil {
+		for _, tr := range cur.Tracks {
 			known[tr.Lang] = tr
 		}
+		rp = rp.Render(cur.Render)
 	} else if !errors.Is(err, catalog.ErrNotFound) {
 		return nil, fmt.Errorf("subtitle: tracks of %s: %w", replayID, err)
+	}
+	if into != nil {
+		rp = *into
 	}
 	var tracks []catalog.Track
 	for _, lang := range slices.Sorted(maps.Keys(srcs)) {
@@ -317,22 +328,28 @@ func (t *Tracks) PublishAll(ctx context.Context, replayID string, keep []media.S
 		if k, ok := known[lang]; ok && (k.Kind == info.Kind || !f.auto) {
 			info = infoOf(k)
 		}
-		tr, err := t.Publish(ctx, replayID, lang, subs, keep, info)
+		tr, err := t.Publish(ctx, rp, lang, subs, keep, info)
 		if err != nil {
 			return nil, err
 		}
 		tracks = append(tracks, tr)
 	}
-	if err := t.WriteMaster(ctx, replayID, tracks); err != nil {
+	if err := t.WriteMaster(ctx, rp, tracks); err != nil {
 		return nil, err
 	}
 	return tracks, nil
 }
 
-// PublishOne publishes one track (Publish) of a ready replay and rewrites the master playlist
-// with every track the catalog then lists: what a change to a single track needs.
+// PublishOne publishes one track (Publish) of a ready replay into its current render generation
+// and rewrites the master playlist with every track the catalog then lists: what a change to a
+// single track needs.
 func (t *Tracks) PublishOne(ctx context.Context, replayID, lang string, src *astisub.Subtitles, keep []media.Span, info Info) (catalog.Track, error) {
-	tr, err := t.Publish(ctx, replayID, lang, src, keep, info)
+	cur, err := t.Catalog.Replay(ctx, replayID)
+	if err != nil {
+		return catalog.Track{}, fmt.Errorf("subtitle: tracks of %s: %w", replayID, err)
+	}
+	gen := layout.Replay(replayID).Render(cur.Render)
+	tr, err := t.Publish(ctx, gen, lang, src, keep, info)
 	if err != nil {
 		return catalog.Track{}, err
 	}
@@ -340,18 +357,19 @@ func (t *Tracks) PublishOne(ctx context.Context, replayID, lang string, src *ast
 	if err != nil {
 		return catalog.Track{}, fmt.Errorf("subtitle: tracks of %s: %w", replayID, err)
 	}
-	if err := t.WriteMaster(ctx, replayID, rp.Tracks); err != nil {
+	if err := t.WriteMaster(ctx, gen, rp.Tracks); err != nil {
 		return catalog.Track{}, err
 	}
 	return tr, nil
 }
 
-// PublishReplay is the one call the pipeline makes once a render's outputs are stored (after
-// its upload step, which replaces hls/master.m3u8 and drops hls/subs/): an automatic draft in
-// lang (the replay's language) from the source media at sourcePath when captions are enabled and
-// no manual track exists, then PublishAll through keep, the actual kept spans. A failed
-// transcription is logged, not returned: captions must not fail the replay.
-func (t *Tracks) PublishReplay(ctx context.Context, replayID, lang, sourcePath string, keep []media.Span, by string) ([]catalog.Track, error) {
+// PublishReplay is the one call the pipeline makes once a render's outputs are stored in the new
+// render generation into (before it becomes current): an automatic draft in lang (the replay's
+// language) from the source media at sourcePath when captions are enabled and no manual track
+// exists, then every track re-timed through keep, the actual kept spans, into that generation.
+// A failed transcription is logged, not returned: captions must not fail the replay.
+func (t *Tracks) PublishReplay(ctx context.Context, into layout.Replay, lang, sourcePath string, keep []media.Span, by string) ([]catalog.Track, error) {
+	replayID := into.ID()
 	if lang != "" && sourcePath != "" {
 		if _, err := t.AutoCaption(ctx, replayID, lang, sourcePath, keep); err != nil {
 			if ctx.Err() != nil {
@@ -360,14 +378,14 @@ func (t *Tracks) PublishReplay(ctx context.Context, replayID, lang, sourcePath s
 			t.log().Warn("automatic captions failed", "replay_id", replayID, "lang", lang, "error", err)
 		}
 	}
-	return t.PublishAll(ctx, replayID, keep, by)
+	return t.publishAll(ctx, replayID, &into, keep, by)
 }
 
-// WriteMaster rewrites replays/{id}/hls/master.m3u8 from the variants the render recorded in
-// hls/variants.json, with one subtitle rendition per track. Without variants.json (the replay is
-// not rendered yet) it does nothing: the next render's PublishAll writes it.
-func (t *Tracks) WriteMaster(ctx context.Context, replayID string, tracks []catalog.Track) error {
-	rp := layout.Replay(replayID)
+// WriteMaster rewrites hls/master.m3u8 of rp (a render generation) from the variants the render
+// recorded in hls/variants.json, with one subtitle rendition per track. Without variants.json
+// (the replay is not rendered yet) it does nothing: the next render's PublishAll writes it.
+func (t *Tracks) WriteMaster(ctx context.Context, rp layout.Replay, tracks []catalog.Track) error {
+	replayID := rp.ID()
 	data, err := t.read(ctx, rp.Key(media.VariantsFile))
 	if errors.Is(err, assets.ErrNotExist) {
 		return nil
