@@ -74,6 +74,11 @@ func Links(r Recording) map[string]string {
 	}
 	if !r.Status.Final() {
 		l["cancel"] = "/api/recordings/" + r.ID + "/cancel"
+	} else {
+		l["edits"] = "/api/recordings/" + r.ID + "/edits"
+	}
+	if r.Status == StatusFailed || r.Status == StatusCancelled {
+		l["retry"] = "/api/recordings/" + r.ID + "/retry"
 	}
 	if r.Status == StatusReady {
 		l["page"] = "/replays/" + r.ID
@@ -353,10 +358,8 @@ func (s *Service) readMeta(ctx context.Context, mr *multipart.Reader) ([]byte, R
 	if err := s.cfg.Catalog.CheckTags(ctx, "documents", req.Documents); err != nil {
 		return nil, Request{}, err
 	}
-	for i, c := range req.Chapters {
-		if err := s.cfg.Catalog.CheckTags(ctx, fmt.Sprintf("chapters[%d].documents", req.chapterIdx[i]), c.Documents); err != nil {
-			return nil, Request{}, err
-		}
+	if err := s.checkChapterTags(ctx, req); err != nil {
+		return nil, Request{}, err
 	}
 	return metaJSON, req, nil
 }

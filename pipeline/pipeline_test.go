@@ -103,6 +103,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	r.Handle("/api/recordings/{id}", httpapi.HandlerFunc(api.Get)).Methods("GET")
 	r.Handle("/api/recordings/{id}/events", httpapi.HandlerFunc(api.Events)).Methods("GET")
 	r.Handle("/api/recordings/{id}/cancel", httpapi.HandlerFunc(api.Cancel)).Methods("POST")
+	r.Handle("/api/recordings/{id}/edits", httpapi.HandlerFunc(api.Edits)).Methods("PUT")
+	r.Handle("/api/recordings/{id}/retry", httpapi.HandlerFunc(api.Retry)).Methods("POST")
 	// The routes as an admin calls them (cmd/atelier's route table checks tokens).
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.ServeHTTP(w, req.WithContext(auth.WithPrincipal(req.Context(), auth.Principal{Name: "test", Role: auth.RoleAdmin})))

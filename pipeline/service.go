@@ -414,17 +414,12 @@ var _ subtitle.Recordings = (*Service)(nil)
 // ErrNotReady is returned for operations that need a finished recording.
 var ErrNotReady = fmt.Errorf("pipeline: recording not finished: %w", httpapi.ErrConflict)
 
-// Rerender queues a finished recording for processing again (e.g. after its subtitles changed).
-// The replay stays as it is until the new outputs replace it; a failed re-render leaves it.
+// Rerender queues a finished recording for processing again with its plan as it is. The
+// replay stays served as it is until the new outputs replace it (render.go); a failed
+// re-render leaves it.
 func (s *Service) Rerender(ctx context.Context, id string) error {
-	r, err := s.store.get(ctx, id)
-	if err != nil {
-		return err
-	}
-	if !r.Status.Final() {
-		return fmt.Errorf("pipeline: recording %s is %s: %w", id, r.Status, ErrNotReady)
-	}
-	return s.enqueue(ctx, id, r.Status == StatusReady)
+	_, err := s.requeueFinished(ctx, id, nil, "render it again")
+	return err
 }
 
 // Cancel stops a queued or running recording. It is final: the recording ends "cancelled".

@@ -93,6 +93,10 @@ func (a *app) routes() http.Handler {
 	r.Handle("/api/recordings/{id}", animator(h(rec.Get))).Methods("GET")
 	r.Handle("/api/recordings/{id}/events", animator(h(rec.Events))).Methods("GET")
 	r.Handle("/api/recordings/{id}/cancel", animator(h(rec.Cancel))).Methods("POST")
+	// pipeline: re-cut a finished recording from its source (same fields as the upload meta's
+	// edits, chapters, cut), retry a failed or cancelled one (owner or admin).
+	r.Handle("/api/recordings/{id}/edits", animator(h(rec.Edits))).Methods("PUT")
+	r.Handle("/api/recordings/{id}/retry", animator(h(rec.Retry))).Methods("POST")
 
 	// subtitles: tracks in source time (animator); the published replay-time tracks are served
 	// by the web stream routes below (/replays/{id}/subtitles/{lang}.vtt, hls/subs/...).
