@@ -2,15 +2,12 @@ package web
 
 import (
 	"codeberg.org/atelier/atelier/assets/layout"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -218,115 +215,8 @@ func (s *Site) Stream(w http.ResponseWriter, r *http.Request) error {
 		http.ServeContent(w, r, "", info.ModTime, file)
 		return nil
 	}
-	rs := &objectReader{ctx: ctx, store: s.media, key: key, info: info, hint: singleRange(r.Header.Get("Range"), info.Size)}
+	rs := assets.NewObjectReader(ctx, s.media, key, info, r.Header.Get("Range"))
 	defer rs.Close()
 	http.ServeContent(w, r, "", info.ModTime, rs)
 	return nil
-}
-
-// objectReader is an io.ReadSeeker over a stored object that opens it lazily, at the position
-// read from, so that ServeContent's Seek(0, io.SeekEnd) (to learn the size) costs nothing and a
-// range request reads only its bytes.
-type objectReader struct {
-	ctx   context.Context
-	store assets.Store
-	key   string
-	info  assets.Info
-	hint  *assets.Range // the request's single range, to open exactly that much
-
-	off   int64         // position of the next Read
-	rc    io.ReadCloser // open body, positioned at rcOff
-	rcOff int64
-}
-
-func (o *objectReader) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += o.off
-	case io.SeekEnd:
-		offset += o.info.Size
-	default:
-		return 0, errors.New("web: seek: bad whence")
-	}
-	if offset < 0 {
-		return 0, errors.New("web: seek: negative position")
-	}
-	o.off = offset
-	return offset, nil
-}
-
-func (o *objectReader) Read(p []byte) (int, error) {
-	if o.off >= o.info.Size {
-		return 0, io.EOF
-	}
-	if o.rc == nil || o.rcOff != o.off {
-		o.Close()
-		rng := &assets.Range{Offset: o.off, Length: -1}
-		if o.hint != nil && o.hint.Offset == o.off {
-			rng.Length = o.hint.Length
-		}
-		rc, info, err := o.store.Open(o.ctx, o.key, rng)
-		if err != nil {
-			return 0, err
-		}
-		if info.SHA256 != o.info.SHA256 {
-			// Replaced since Stat: the headers already promise the old version.
-			rc.Close()
-			return 0, fmt.Errorf("web: %s changed while being served", o.key)
-		}
-		o.rc, o.rcOff = rc, o.off
-	}
-	n, err := o.rc.Read(p)
-	o.off += int64(n)
-	o.rcOff += int64(n)
-	if err == io.EOF && o.off < o.info.Size {
-		// The hinted range ended: the next Read reopens from here.
-		o.Close()
-		err = nil
-	}
-	return n, err
-}
-
-func (o *objectReader) Close() error {
-	if o.rc == nil {
-		return nil
-	}
-	err := o.rc.Close()
-	o.rc = nil
-	return err
-}
-
-// singleRange parses a Range header naming one satisfiable byte range; anything else (none,
-// several, malformed) gives nil and the reader opens to the end of the object.
-func singleRange(h string, size int64) *assets.Range {
-	spec, ok := strings.CutPrefix(h, "bytes=")
-	if !ok || strings.Contains(spec, ",") {
-		return nil
-	}
-	a, b, ok := strings.Cut(strings.TrimSpace(spec), "-")
-	if !ok {
-		return nil
-	}
-	if a == "" { // suffix: the last b bytes
-		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || n <= 0 {
-			return nil
-		}
-		n = min(n, size)
-		return &assets.Range{Offset: size - n, Length: n}
-	}
-	start, err := strconv.ParseInt(a, 10, 64)
-	if err != nil || start < 0 || start >= size {
-		return nil
-	}
-	if b == "" {
-		return &assets.Range{Offset: start, Length: size - start}
-	}
-	end, err := strconv.ParseInt(b, 10, 64)
-	if err != nil || end < start {
-		return nil
-	}
-	end = min(end, size-1)
-	return &assets.Range{Offset: start, Length: end - start + 1}
 }

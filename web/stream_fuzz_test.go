@@ -19,7 +19,7 @@ func FuzzSingleRange(f *testing.F) {
 		if size < 0 {
 			size = -size
 		}
-		r := singleRange(h, size)
+		r := assets.SingleRange(h, size)
 		if r == nil {
 			return
 		}

@@ -62,6 +62,7 @@ func TestArgsGolden(t *testing.T) {
 		"poster":          posterArgs("/r/video.mp4", sec(0.828), 320, 240, "/r/poster.jpg"),
 		"storyboard":      storyboardArgs("/r/video.mp4", sb, "/r/storyboard.jpg"),
 		"storyboard_keys": storyboardArgs("/r/video.mp4", sbKeys, "/r/storyboard.jpg"),
+		"waveform":        waveformArgs(src),
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) { golden(t, "args_"+name, argLines(args)) })
