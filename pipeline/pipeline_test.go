@@ -105,6 +105,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	r.Handle("/api/recordings/{id}/cancel", httpapi.HandlerFunc(api.Cancel)).Methods("POST")
 	r.Handle("/api/recordings/{id}/edits", httpapi.HandlerFunc(api.Edits)).Methods("PUT")
 	r.Handle("/api/recordings/{id}/retry", httpapi.HandlerFunc(api.Retry)).Methods("POST")
+	r.Handle("/api/recordings/{id}/waveform.json", httpapi.HandlerFunc(api.Waveform)).Methods("GET")
+	r.Handle("/api/recordings/{id}/storyboard.vtt", httpapi.HandlerFunc(api.StoryboardVTT)).Methods("GET")
+	r.Handle("/api/recordings/{id}/storyboard.jpg", httpapi.HandlerFunc(api.StoryboardJPG)).Methods("GET")
+	r.Handle("/api/recordings/{id}/source", httpapi.HandlerFunc(api.Source)).Methods("GET")
 	// The routes as an admin calls them (cmd/atelier's route table checks tokens).
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.ServeHTTP(w, req.WithContext(auth.WithPrincipal(req.Context(), auth.Principal{Name: "test", Role: auth.RoleAdmin})))

@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"golang.org/x/sync/singleflight"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
@@ -114,6 +115,7 @@ type Service struct {
 	mu        sync.Mutex
 	running   map[string]context.CancelCauseFunc // recording id -> cancel of its job in this process
 	uploading map[string]bool                    // ids of the uploads in progress in this process
+	previews  singleflight.Group                 // editor previews computed on request (editor.go)
 }
 
 // New migrates the pipeline's tables and River's, and builds the service. Call Run to work jobs.

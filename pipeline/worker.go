@@ -289,6 +289,7 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 		return nil, transient(err, "the catalog could not be updated")
 	}
 	s.pruneRenders(context.WithoutCancel(ctx), id)
+	s.jobPreviews(ctx, id, src) // the editor's waveform and storyboard, once per recording (editor.go)
 	return keys, nil
 }
 

@@ -97,6 +97,12 @@ func (a *app) routes() http.Handler {
 	// edits, chapters, cut), retry a failed or cancelled one (owner or admin).
 	r.Handle("/api/recordings/{id}/edits", animator(h(rec.Edits))).Methods("PUT")
 	r.Handle("/api/recordings/{id}/retry", animator(h(rec.Retry))).Methods("POST")
+	// pipeline: what the cut editor shows of the source, in source time: audio peaks
+	// (audiowaveform JSON v2), thumbnails (sprite + WebVTT), and the raw upload (Range requests).
+	r.Handle("/api/recordings/{id}/waveform.json", animator(h(rec.Waveform))).Methods("GET", "HEAD")
+	r.Handle("/api/recordings/{id}/storyboard.vtt", animator(h(rec.StoryboardVTT))).Methods("GET", "HEAD")
+	r.Handle("/api/recordings/{id}/storyboard.jpg", animator(h(rec.StoryboardJPG))).Methods("GET", "HEAD")
+	r.Handle("/api/recordings/{id}/source", animator(h(rec.Source))).Methods("GET", "HEAD")
 
 	// subtitles: tracks in source time (animator); the published replay-time tracks are served
 	// by the web stream routes below (/replays/{id}/subtitles/{lang}.vtt, hls/subs/...).
