@@ -32,9 +32,9 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"golang.org/x/sync/singleflight"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"golang.org/x/sync/singleflight"
 
 	"codeberg.org/atelier/atelier/assets"
 	"codeberg.org/atelier/atelier/catalog"
