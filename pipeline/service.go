@@ -9,6 +9,13 @@
 // (subtitle.Tracks, called directly), and hand the result to the catalog through writeCatalog,
 // the one place that writes it. Routes: cmd/atelier/routes.go.
 //
+// Each run of the job writes a new render generation of the replay (render.go): learners keep
+// streaming the current one until the catalog switches to the new one in one write, after which
+// the old one is removed. A re-cut (recut.go: API.Edits, Service.Recut) stores a new plan,
+// resolved like an upload's meta, and runs the job again from the stored source; API.Retry
+// requeues a failed or cancelled recording. The cut editor reads the source's waveform,
+// storyboard and raw bytes (editor.go), computed once per recording.
+//
 // A recording belongs to the token that uploaded it (Recording.Owner): every animator sees every
 // recording, but only its owner or an admin may cancel, retry, re-cut or delete it (CheckOwner,
 // called by every handler that changes one).
