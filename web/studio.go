@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,8 +47,27 @@ func (s *Site) Studio(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	l := pickLang(w, r)
+	cutMsgs, err := scriptMsgs(l, timelineScriptKeys)
+	if err != nil {
+		return err
+	}
+	jobMsgs, err := scriptMsgs(l, jobScriptKeys)
+	if err != nil {
+		return err
+	}
+	// The jobs list (jobs.js) names the recordings it reads from the pipeline by their titles.
+	titles := map[string]string{}
+	for _, rp := range recent {
+		titles[rp.ID] = rp.Title
+	}
+	tb, err := json.Marshal(titles)
+	if err != nil {
+		return err
+	}
 	return s.render(w, r, http.StatusOK, "studio", "studio.title", map[string]any{
 		"Who": sess.Principal, "Todo": report.Software, "Recent": recent, "Languages": filterLanguages,
+		"CutMsgs": cutMsgs, "JobMsgs": jobMsgs, "Titles": string(tb),
 	})
 }
 

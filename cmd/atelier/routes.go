@@ -147,6 +147,9 @@ func (a *app) routes() http.Handler {
 	r.Handle("/studio/software/{slug}", page(a.web.SoftwareEdit)).Methods("GET", "HEAD")
 	// studio: the caption editor of a recording's tracks (its script drives the subtitle API).
 	r.Handle("/studio/recordings/{id}/captions", page(a.web.StudioCaptions)).Methods("GET", "HEAD")
+	// studio: a recording's job and its cut editor on a timeline (its script drives the
+	// recording API: source, waveform, storyboard, edits, cancel, retry).
+	r.Handle("/studio/recordings/{id}", page(a.web.StudioRecording)).Methods("GET", "HEAD")
 	r.PathPrefix("/static/").Handler(a.web.Static()).Methods("GET", "HEAD")
 
 	return httpapi.Middleware(a.log, r)

@@ -138,110 +138,13 @@
     });
   });
 
-  // The cut editor plays the chosen file locally (nothing is sent before "Upload") and turns
-  // the marks into the upload's edits.keep and chapters, in source time.
+  // The cut editor is the timeline of web/static/studio/upload-cut.js (a module): it hangs the
+  // function that adds the cut to the meta on #cut.
   function cutEditor() {
-    var box = document.getElementById("cut");
-    var none = { apply: function () {} };
-    if (!box || !form) return none;
-    var video = document.getElementById("cut-video");
-    var out = document.getElementById("cut-time");
-    var rangesEl = document.getElementById("cut-ranges");
-    var chaptersEl = document.getElementById("cut-chapters");
-    var ranges = [], chapters = [], pendingIn = null, url = null;
-    function fmt(t) {
-      var ms = Math.round(t * 1000), h = Math.floor(ms / 3600000), m = Math.floor(ms / 60000) % 60,
-        s = Math.floor(ms / 1000) % 60, f = ms % 1000;
-      return [h, m, s].map(function (n) { return String(n).padStart(2, "0"); }).join(":") + "." + String(f).padStart(3, "0");
-    }
-    function render() {
-      rangesEl.innerHTML = "";
-      if (!ranges.length && pendingIn === null) {
-        var li = document.createElement("li");
-        li.textContent = rangesEl.dataset.none;
-        rangesEl.append(li);
-      }
-      ranges.forEach(function (r, i) {
-        var li = document.createElement("li");
-        li.textContent = fmt(r[0]) + " – " + fmt(r[1]) + " ";
-        var b = document.createElement("button");
-        b.type = "button"; b.className = "secondary"; b.textContent = chaptersEl.dataset.remove;
-        b.onclick = function () { ranges.splice(i, 1); render(); };
-        li.append(b);
-        rangesEl.append(li);
-      });
-      if (pendingIn !== null) {
-        var p = document.createElement("li");
-        p.textContent = fmt(pendingIn) + " – …";
-        rangesEl.append(p);
-      }
-    }
-    function mark(kind) {
-      var t = video.currentTime;
-      if (kind === "in") { pendingIn = t; }
-      else if (kind === "out") {
-        var start = pendingIn !== null ? pendingIn : (ranges.length ? ranges[ranges.length - 1][1] : 0);
-        if (t > start) { ranges.push([start, t]); ranges.sort(function (a, b) { return a[0] - b[0]; }); }
-        pendingIn = null;
-      } else if (kind === "chapter") {
-        addChapter(t);
-        return;
-      }
-      render();
-    }
-    function addChapter(t) {
-      var li = document.createElement("li");
-      var id = "cut-ch-" + chapters.length + "-" + Math.round(t * 1000);
-      var label = document.createElement("label");
-      label.htmlFor = id;
-      label.textContent = fmt(t) + " · " + chaptersEl.dataset.title;
-      var input = document.createElement("input");
-      input.id = id;
-      var ch = { start: t, input: input };
-      chapters.push(ch);
-      var b = document.createElement("button");
-      b.type = "button"; b.className = "secondary"; b.textContent = chaptersEl.dataset.remove;
-      b.onclick = function () { chapters.splice(chapters.indexOf(ch), 1); li.remove(); };
-      li.append(label, input, b);
-      chaptersEl.append(li);
-      input.focus();
-    }
-    form.elements.source.addEventListener("change", function () {
-      var file = form.elements.source.files[0];
-      if (url) URL.revokeObjectURL(url);
-      ranges = []; pendingIn = null; chapters = []; chaptersEl.innerHTML = "";
-      render();
-      if (!file) { box.hidden = true; return; }
-      url = URL.createObjectURL(file);
-      video.src = url;
-      box.hidden = false;
-    });
-    video.addEventListener("timeupdate", function () { out.value = fmt(video.currentTime); });
-    document.getElementById("cut-in").onclick = function () { mark("in"); };
-    document.getElementById("cut-out").onclick = function () { mark("out"); };
-    document.getElementById("cut-chapter").onclick = function () { mark("chapter"); };
-    box.addEventListener("keydown", function (e) {
-      var tag = (e.target.tagName || "").toLowerCase();
-      if (tag === "input" || tag === "textarea" || tag === "select" || e.ctrlKey || e.metaKey || e.altKey) return;
-      var k = e.key.toLowerCase();
-      if (k === "i") mark("in");
-      else if (k === "o") mark("out");
-      else if (k === "c") mark("chapter");
-      else if (k === "j") video.currentTime = Math.max(0, video.currentTime - 5);
-      else if (k === "l") video.currentTime = Math.min(video.duration || 0, video.currentTime + 5);
-      else if (k === " " && e.target !== video) { if (video.paused) video.play(); else video.pause(); }
-      else return;
-      e.preventDefault();
-    });
     return {
       apply: function (meta) {
-        if (box.hidden) return;
-        if (ranges.length) meta.edits = { keep: ranges.map(function (r) { return [fmt(r[0]), fmt(r[1])]; }) };
-        var chs = chapters.filter(function (c) { return c.input.value.trim(); })
-          .sort(function (a, b) { return a.start - b.start; })
-          .map(function (c) { return { start: fmt(c.start), title: c.input.value.trim() }; });
-        if (chs.length) meta.chapters = chs;
-        meta.cut = form.elements.cut.value;
+        var box = document.getElementById("cut");
+        if (box && box.cutApply) box.cutApply(meta);
       }
     };
   }
