@@ -8,8 +8,9 @@
 // Drafts never show through any of them. Routes are in cmd/atelier/routes.go.
 //
 // The studio is one page per resource: studio.go (recordings, the freshness to-do list, sign-in),
-// studio_software.go (software, presets, release review), studio_people.go (tokens, for admins,
-// and the first-run sign-in link). Pages render on the server; their scripts are small ES modules
+// studio_recordings.go (a recording's job and its cut editor on a timeline, static/studio/
+// timeline.js, shared with the upload form), studio_software.go (software, presets, release
+// review), studio_people.go (tokens, for admins, and the first-run sign-in link). Pages render on the server; their scripts are small ES modules
 // under static/studio/ that call the JSON API with the session's CSRF token (no inline script:
 // the CSP stays strict).
 package web
