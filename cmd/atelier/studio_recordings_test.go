@@ -72,6 +72,23 @@ func TestBrowserRecut(t *testing.T) {
 			v.currentTime = %g; await done; return null })()`, sec))
 	}
 	key := func(c context.Context, k string) error { return chromedp.Do(c, chromedp.KeyEvent(k)) }
+	// drag presses the mouse on the element sel and releases it at frac of the track's width.
+	drag := func(c context.Context, sel string, frac float64) error {
+		pts, err := chromedp.Run(c, chromedp.Evaluate[[]float64](`(() => {
+			document.getElementById("rec-track").scrollIntoView({block: "center"});
+			const e = document.querySelector("`+sel+`").getBoundingClientRect(), t = document.getElementById("rec-track").getBoundingClientRect();
+			return [e.left + e.width / 2, e.top + e.height / 2, t.left + t.width * `+fmt.Sprint(frac)+`] })()`))
+		if err != nil {
+			return err
+		}
+		x, y, to := pts[0], pts[1], pts[2]
+		return chromedp.Do(c,
+			chromedp.MouseEvent(chromedp.MousePressed, x, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+			chromedp.MouseEvent(chromedp.MouseMoved, (x+to)/2, y, chromedp.ButtonLeft),
+			chromedp.MouseEvent(chromedp.MouseMoved, to, y, chromedp.ButtonLeft),
+			chromedp.MouseEvent(chromedp.MouseReleased, to, y, chromedp.ButtonLeft, chromedp.ClickCount(1)),
+		)
+	}
 
 	step("sign in", 20*time.Second, func(c context.Context) error {
 		return chromedp.Do(c,
@@ -93,6 +110,26 @@ func TestBrowserRecut(t *testing.T) {
 		// The whole recording is kept at first.
 		if err := waitJS(c, `document.getElementById("rec-timeline").dataset.result.startsWith("00:00:06")`); err != nil {
 			return err
+		}
+		whole, err := chromedp.Run(c, chromedp.Evaluate[string](`document.getElementById("rec-timeline").dataset.result`))
+		if err != nil {
+			return err
+		}
+		// Dragged with the mouse: the end to 5.5 s (to the nearest frame), then past the end of
+		// the track, where it stops at the end of the recording.
+		if err := drag(c, "#rec-edge-0-end", 5.5/6); err != nil {
+			return err
+		}
+		if err := waitJS(c, `(() => { const tl = document.getElementById("rec-timeline"), f = 1 / +tl.dataset.fps;
+			return Math.abs(JSON.parse(tl.dataset.parts)[0][1] - 5.5) <= 2 * f })()`); err != nil {
+			parts, _ := chromedp.Run(c, chromedp.Evaluate[string](`document.getElementById("rec-timeline").dataset.parts`))
+			return fmt.Errorf("drag to 5.5 s (parts %s): %w", parts, err)
+		}
+		if err := drag(c, "#rec-edge-0-end", 1.05); err != nil {
+			return err
+		}
+		if err := waitJS(c, `document.getElementById("rec-timeline").dataset.result === "`+whole+`"`); err != nil {
+			return fmt.Errorf("drag past the end: %w", err)
 		}
 		if err := chromedp.Do(c, chromedp.Focus(chromedp.CSS("#rec-split"))); err != nil {
 			return err
