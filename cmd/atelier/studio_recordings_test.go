@@ -463,7 +463,17 @@ func TestBrowserJobs(t *testing.T) {
 						return err
 					}
 				}
-				return nil
+				// The upload form's timeline over a local file (no waveform yet: a plain track).
+				err := chromedp.Do(c, chromedp.Navigate(srv.url+"/studio?lang="+lang), chromedp.WaitVisible(chromedp.CSS("#u-file")),
+					chromedp.SetUploadFiles(chromedp.CSS("#u-file"), []string{clip}),
+					chromedp.WaitVisible(chromedp.CSS("#cut-edge-0-end")))
+				if err != nil {
+					return err
+				}
+				if err := waitJS(c, `document.documentElement.scrollWidth <= window.innerWidth`); err != nil {
+					return fmt.Errorf("the upload form is too wide at %d px (%s): %w", w, widest(browser), err)
+				}
+				return shot(c, fmt.Sprintf("upload-cut-%s-%d.png", lang, w))
 			})
 		}
 	}
