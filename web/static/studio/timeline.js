@@ -332,6 +332,8 @@ export class Timeline {
       el("span", { class: "field" }, el("label", { htmlFor: c.tags.id, textContent: this.t("tl.chapter.tags") }), c.tags),
       del);
     del.addEventListener("click", () => { this.chapters.splice(this.chapters.indexOf(c), 1); c.li.remove(); this.drawMarks(); });
+    // Enter in a chapter's field must not send the upload form around the editor.
+    for (const input of [c.title, c.tags]) input.addEventListener("keydown", (e) => { if (e.key === "Enter") e.preventDefault(); });
     this.chapters.push(c);
     this.chapters.sort((x, y) => x.start - y.start);
     this.chaptersEl.textContent = "";
