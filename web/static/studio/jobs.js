@@ -37,6 +37,8 @@ export function fillJob(box, v, M, act) {
   bar.value = v.progress || 0;
   bar.setAttribute("aria-label", tr(M, "job.progress", Math.round((v.progress || 0) * 100)));
   if (same) return;
+  // A row rebuilt under the keyboard focus hands it to its new first button (or its state).
+  const hadFocus = box.contains(document.activeElement);
   box.dataset.status = v.status;
   box.textContent = "";
   box.append(state);
@@ -69,6 +71,10 @@ export function fillJob(box, v, M, act) {
   if (v.status === "failed" || v.status === "cancelled") button("retry", tr(M, "job.retry"));
   actions.append(out);
   box.append(actions);
+  if (hadFocus) {
+    state.tabIndex = -1;
+    (box.querySelector("button") || state).focus();
+  }
 }
 
 export const jobCall = (id, kind) => api("POST", `/api/recordings/${encodeURIComponent(id)}/${kind}`);
