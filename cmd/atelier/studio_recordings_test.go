@@ -34,7 +34,14 @@ func TestBrowserRecut(t *testing.T) {
 	srv := startE2E(t)
 	ctx := context.Background()
 	shots := testenv.Screenshots(t)
-	id := uploadReady(t, srv, 6*time.Second)
+	// The animator's own upload: re-cutting is its owner's (or an admin's) call.
+	animator, _, err := srv.a.auth.Create(ctx, "Ana", auth.RoleAnimator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clip := testenv.Clip(t, testenv.ClipOptions{Duration: 6 * time.Second, Width: 320, Height: 180, Audio: true})
+	id := uploadQueued(t, srv, animator, clip, `{"title": "Share files with Nextcloud", "language": "en", "publication": "published"}`)
+	waitReady(t, srv, id)
 	if st, body := srv.api(t, "POST", "/api/software", `{"slug": "nextcloud", "name": "Nextcloud"}`); st != 201 && st != 200 {
 		t.Fatalf("software: %d %s", st, body)
 	}
@@ -48,10 +55,6 @@ func TestBrowserRecut(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("PUT fr: %d", resp.StatusCode)
-	}
-	animator, _, err := srv.a.auth.Create(ctx, "Ana", auth.RoleAnimator)
-	if err != nil {
-		t.Fatal(err)
 	}
 
 	step := browserStep(t, browser)
@@ -347,6 +350,24 @@ func uploadQueued(t *testing.T, srv *e2eServer, token, clip, meta string) string
 		t.Fatalf("upload: %d %+v", resp.StatusCode, out)
 	}
 	return out.ID
+}
+
+// waitReady waits until the recording id is ready for the pipeline and for the catalog (they
+// are written one after the other).
+func waitReady(t *testing.T, srv *e2eServer, id string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		st, body := srv.api(t, "GET", "/api/replays/"+id, "")
+		stRec, rec := srv.api(t, "GET", "/api/recordings/"+id, "")
+		if st == 200 && strings.Contains(body, `"processing": "ready"`) && stRec == 200 && strings.Contains(rec, `"status": "ready"`) {
+			return
+		}
+		if strings.Contains(rec, `"status": "failed"`) || time.Now().After(deadline) {
+			t.Fatalf("recording %s not ready: %d %s", id, stRec, rec)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // TestBrowserJobs drives the studio's jobs list in Chromium: two recordings wait in the queue;
