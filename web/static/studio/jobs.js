@@ -2,7 +2,7 @@
 // hint ffmpeg's known messages map to) and the actions that fit it — cancel while queued or
 // running, retry once failed or cancelled (POST /api/recordings/{id}/cancel|retry). The list on
 // the studio home (#jobs) reads GET /api/recordings and reads it again every 2 s while a job
-// runs; a recording's page (recording.js) shows one job with the same fillJob.
+// runs (15 s otherwise); a recording's page (recording.js) shows one job with the same fillJob.
 import { api } from "./common.js";
 
 const ACTIVE = new Set(["queued", "processing"]);
@@ -132,12 +132,18 @@ if (list) {
       draw(j.items || []);
       list.dataset.loaded = "true";
       status.textContent = "";
-      if ((j.items || []).some(isActive)) timer = setTimeout(refresh, 2000);
+      // Every 2 s while a job runs; every 15 s otherwise, so that an upload sent from this
+      // page (or another animator's) shows up; not while the page is hidden.
+      timer = setTimeout(refresh, (j.items || []).some(isActive) ? 2000 : 15000);
     } catch (err) {
       status.textContent = err.message;
       status.classList.add("error");
       timer = setTimeout(refresh, 5000);
     }
   };
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) clearTimeout(timer);
+    else refresh();
+  });
   refresh();
 }
