@@ -2,6 +2,11 @@
 // replay (and every chapter) shows, and — computed from the data at query time — which replays an
 // interface change has made outdated. It also answers the learners' searches.
 //
+// A replay records the render generation its files are served from (Replay.Render, set by
+// SetRender): the pipeline renders a re-cut beside the current files and switches with that one
+// write, so every reader that resolves keys through assets/layout with it (web's streams and
+// pages, the feeds' enclosures) sees the old files or the new ones, never a mix.
+//
 // # Versions
 //
 // ParseVersion accepts semver (27.1.4), a v prefix (v28.0.1), shorter forms (6.3 == 6.3.0),

@@ -85,6 +85,21 @@ func TestRecut(t *testing.T) {
 	if st, got := e.call("POST", "/api/recordings/"+id+"/retry", ""); st != http.StatusConflict {
 		t.Errorf("retry while queued: %d %v", st, got)
 	}
+	// Cancelling the queued re-cut leaves the replay served as it was.
+	if st, got := e.call("POST", "/api/recordings/"+id+"/cancel", ""); st != http.StatusAccepted || got["status"] != string(StatusCancelled) {
+		t.Fatalf("cancel the queued re-cut: %d %v", st, got)
+	}
+	if rp, err := e.catalog.Replay(ctx, id); err != nil || rp.Processing != catalog.Ready || rp.DurationMS < 5900 {
+		t.Errorf("replay after a cancelled re-cut: %+v %v", rp, err)
+	}
+	if st, _, _ := fetch(t, learner(t, e).URL+"/replays/"+id+"/video.mp4"); st != http.StatusOK {
+		t.Errorf("video after a cancelled re-cut: %d", st)
+	}
+	// A cancelled recording may be re-cut.
+	st, got = e.call("PUT", path, `{"edits": {"remove": [[1, 3]]}, "cut": "reencode"}`)
+	if st != http.StatusAccepted || got["status"] != string(StatusQueued) {
+		t.Fatalf("PUT edits after cancel: %d %v", st, got)
+	}
 	e.start()
 	v := e.waitFor(id, "re-cut", final)
 	if v.Status != StatusReady {

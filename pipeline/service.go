@@ -260,7 +260,11 @@ func (s *Service) recoverOrphans(ctx context.Context) error {
 		}
 		s.log.Warn("restarting a recording whose job was interrupted", "recording_id", r.ID, "job_id", r.JobID,
 			"last_heartbeat", r.Heartbeat)
-		if err := s.enqueue(ctx, r.ID, false); err != nil {
+		served, err := s.isServed(ctx, r.ID) // an interrupted re-cut must not fail a served replay
+		if err != nil {
+			return err
+		}
+		if err := s.enqueue(ctx, r.ID, served); err != nil {
 			return err
 		}
 	}
@@ -456,7 +460,12 @@ func (s *Service) Cancel(ctx context.Context, id string) (Recording, error) {
 		}
 		// A job that was not running is cancelled at once; a running one ends in its worker.
 		if cancel == nil && (job == nil || job.State != "running") {
-			if err := s.finish(ctx, id, StatusCancelled, "cancelled by request", nil, false); err != nil {
+			// A cancelled re-cut leaves the served replay as it is.
+			served, err := s.isServed(ctx, id)
+			if err != nil {
+				return r, err
+			}
+			if err := s.finish(ctx, id, StatusCancelled, "cancelled by request", nil, served); err != nil {
 				return r, err
 			}
 		}
