@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"codeberg.org/atelier/atelier/assets"
 	"codeberg.org/atelier/atelier/assets/layout"
 	"codeberg.org/atelier/atelier/catalog"
+	"codeberg.org/atelier/atelier/pipeline/media"
 )
 
 // Render generations (assets/layout): every run of the job writes its outputs, subtitle tracks
@@ -75,5 +77,32 @@ func (s *Service) pruneRenders(ctx context.Context, id string) {
 	}
 	if n > 0 {
 		s.log.Info("removed outputs of other renders", "recording_id", id, "render", render, "count", n)
+	}
+}
+
+// republishChanged publishes the subtitle tracks again, into the replay's generation now
+// current, when a source-time track was stored since the job published them (since): a
+// correction sent through the subtitle API while a re-cut ran is stored and left to the job
+// (the recording is not ready), and must not be lost between the job's subtitle step and the
+// switch. Stores date objects to the second at worst: since is truncated, so that a doubt
+// publishes again (cheap) rather than loses an edit. A failure is logged: the replay is switched.
+func (s *Service) republishChanged(ctx context.Context, id string, since time.Time, actual []media.Span, by string) {
+	if s.cfg.Tracks == nil {
+		return
+	}
+	objs, err := s.cfg.Store.List(ctx, layout.Recording(id).SubtitlePrefix())
+	if err != nil {
+		s.log.Warn("checking for subtitle changes during the render", "recording_id", id, "error", err)
+		return
+	}
+	since = since.Truncate(time.Second)
+	for _, o := range objs {
+		if o.ModTime.Before(since) {
+			continue
+		}
+		if _, err := s.cfg.Tracks.PublishAll(ctx, id, actual, by); err != nil {
+			s.log.Warn("publishing subtitles changed during the render", "recording_id", id, "error", err)
+		}
+		return
 	}
 }

@@ -274,6 +274,7 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
+	published := time.Now()
 	if s.cfg.Tracks != nil {
 		rep.stage("subtitles", 0, 0)
 		if _, err := s.cfg.Tracks.PublishReplay(ctx, gen, plan.Language, src, res.Actual, rec.CreatedBy); err != nil {
@@ -288,6 +289,7 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 	if err != nil {
 		return nil, transient(err, "the catalog could not be updated")
 	}
+	s.republishChanged(context.WithoutCancel(ctx), id, published, res.Actual, rec.CreatedBy)
 	s.pruneRenders(context.WithoutCancel(ctx), id)
 	s.jobPreviews(ctx, id, src) // the editor's waveform and storyboard, once per recording (editor.go)
 	return keys, nil
