@@ -17,6 +17,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
+	"embed"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -64,7 +65,15 @@ type Token struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
-var migrations = []string{
+// Schema is the auth schema: goose files under migrations/, after the legacy steps on SQLite.
+var Schema = sqldb.Schema{Name: "auth", FS: migrationFiles, Legacy: legacySteps}
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// legacySteps are the steps of the schema before goose (sqldb.Schema.Legacy): frozen, never edit
+// or append; a change is a new goose file in migrations/sqlite and migrations/postgres.
+var legacySteps = []string{
 	`CREATE TABLE tokens (
 		id INTEGER PRIMARY KEY,
 		name TEXT NOT NULL,
@@ -101,7 +110,7 @@ type Store struct {
 
 // New migrates the tokens table and returns the store.
 func New(ctx context.Context, db *sql.DB, adminToken string) (*Store, error) {
-	if err := sqldb.Migrate(ctx, db, "auth", migrations); err != nil {
+	if err := sqldb.Migrate(ctx, db, Schema); err != nil {
 		return nil, err
 	}
 	return &Store{db: db, adminToken: adminToken, throttle: NewThrottle(DefaultFailBurst, DefaultFailRefill)}, nil

@@ -10,12 +10,15 @@ import (
 
 	"codeberg.org/atelier/atelier/internal/httpapi"
 	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/internal/testenv"
 )
+
+func TestMain(m *testing.M) { testenv.MainEachDB(m) }
 
 func newStore(t *testing.T) *Store {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
+	db, err := sqldb.Open(ctx, testenv.DB(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,13 +157,14 @@ func TestHas(t *testing.T) {
 // TestTimesMigrated: tokens stored with the driver's text of a time.Time (before
 // sqldb.TimeFormat) are rewritten in place by New and still read as the same times.
 func TestTimesMigrated(t *testing.T) {
+	testenv.SQLiteOnly(t, "a database as the SQLite code before sqldb.TimeFormat left it")
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "old.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := sqldb.Migrate(ctx, db, "auth", migrations[:1]); err != nil {
+	if err := sqldb.MigrateLegacy(ctx, db, "auth", legacySteps[:1]); err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 30, 16, 5, 1, 0, time.UTC)

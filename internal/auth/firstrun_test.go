@@ -3,13 +3,13 @@ package auth
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"codeberg.org/atelier/atelier/internal/httpapi"
 	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
 // fakeClock is moved by the test: no sleeping.
@@ -94,7 +94,7 @@ func TestFirstRunCodeConcurrentUseOnce(t *testing.T) {
 
 func TestHasAdmin(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
+	db, err := sqldb.Open(ctx, testenv.DB(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,17 +4,17 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"codeberg.org/atelier/atelier/internal/httpapi"
 	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
 func TestSessions(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
+	db, err := sqldb.Open(ctx, testenv.DB(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,29 +1,47 @@
 // Package sqldb opens Atelier's database and applies each component's schema migrations.
 //
-// The embedded default is SQLite (modernc.org/sqlite, no cgo). Queries in the components use
-// $1-style placeholders and portable SQL so that PostgreSQL can be added later.
+// Two databases are supported: SQLite (modernc.org/sqlite, no cgo), the embedded default, and
+// PostgreSQL (github.com/jackc/pgx/v5 through database/sql) for several machines sharing one
+// database. Components write one SQL for both where they can: $1-style placeholders, INTEGER 0/1
+// for booleans (a Go bool argument is bound as 0/1 on both), fixed-width UTC text for times
+// (TimeFormat), ON CONFLICT, IS DISTINCT FROM, RETURNING. Where the SQL differs (full text,
+// triggers, auto-increment keys) a component asks DialectOf.
+//
+// Schemas are migrated by goose (see Migrate): each component embeds its SQL files per dialect
+// and keeps its own version table, goose_<component>.
 package sqldb
 
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite"
 )
 
-// ErrUnsupported is returned for database URLs whose driver Atelier does not ship yet.
-var ErrUnsupported = errors.New("sqldb: unsupported database")
+// Dialect names the SQL a database speaks.
+type Dialect string
 
-// Open opens the database named by dsn: a file path (SQLite) or a "sqlite:" / "file:" URL.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// IsPostgres reports whether dsn names a PostgreSQL database (a postgres:// or postgresql:// URL).
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the database named by dsn: a postgres:// or postgresql:// URL (PostgreSQL), else a
+// file path (SQLite) or a "sqlite:" / "file:" URL.
 func Open(ctx context.Context, dsn string) (*sql.DB, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, fmt.Errorf("%w: PostgreSQL is planned but not built in yet; use a SQLite path", ErrUnsupported)
+	if IsPostgres(dsn) {
+		return openPostgres(ctx, dsn)
 	}
 	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "file:")
 	if i := strings.IndexByte(path, '?'); i >= 0 {
@@ -58,35 +76,25 @@ func Open(ctx context.Context, dsn string) (*sql.DB, error) {
 	return db, nil
 }
 
-// Migrate applies, in order, the steps of component that the database has not seen yet. Each step
-// runs in its own transaction; steps are append-only: never edit one that has shipped.
-func Migrate(ctx context.Context, db *sql.DB, component string, steps []string) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		component TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (component, version))`); err != nil {
-		return fmt.Errorf("sqldb: migrate %s: %w", component, err)
+// DialectOf tells which database db is, from its driver.
+func DialectOf(db *sql.DB) Dialect {
+	switch db.Driver().(type) {
+	case *stdlib.Driver:
+		return Postgres
+	case *sqlite.Driver:
+		return SQLite
 	}
-	var done int
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = $1`,
-		component).Scan(&done); err != nil {
-		return fmt.Errorf("sqldb: migrate %s: %w", component, err)
+	return SQLite
+}
+
+// Redact returns dsn without its password, for logs and error messages.
+func Redact(dsn string) string {
+	if !IsPostgres(dsn) {
+		return dsn
 	}
-	for i := done; i < len(steps); i++ {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("sqldb: migrate %s: %w", component, err)
-		}
-		if _, err := tx.ExecContext(ctx, steps[i]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqldb: migrate %s step %d: %w", component, i+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (component, version) VALUES ($1, $2)`,
-			component, i+1); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("sqldb: migrate %s step %d: %w", component, i+1, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("sqldb: migrate %s step %d: %w", component, i+1, err)
-		}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://…"
 	}
-	return nil
+	return u.Redacted()
 }
