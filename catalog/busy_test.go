@@ -13,12 +13,14 @@ import (
 
 	"codeberg.org/atelier/atelier/internal/httpapi"
 	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
 // TestBusyDatabaseAnswers503: when another component holds SQLite's write lock longer than the
 // busy timeout, a catalog write answers 503 with Retry-After (the client may retry), not 500,
 // and changes nothing.
 func TestBusyDatabaseAnswers503(t *testing.T) {
+	testenv.SQLiteOnly(t, "SQLite's file lock")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "atelier.db")
 	other, err := sqldb.Open(ctx, path) // creates the file; stands for another component

@@ -85,7 +85,7 @@ func (s *Store) Reindex(ctx context.Context) error {
 		return fmt.Errorf("catalog: reindex tags: %w", err)
 	}
 	if _, err := s.exec(ctx, `UPDATE replay_fts SET publication = (SELECT publication FROM replays WHERE seq = replay_fts.rowid)
-		WHERE publication IS NOT (SELECT publication FROM replays WHERE seq = replay_fts.rowid)`); err != nil {
+		WHERE publication IS DISTINCT FROM (SELECT publication FROM replays WHERE seq = replay_fts.rowid)`); err != nil {
 		return fmt.Errorf("catalog: reindex full text: %w", err)
 	}
 	return nil

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
 
 	"codeberg.org/atelier/atelier/internal/httpapi"
+	"codeberg.org/atelier/atelier/internal/sqldb"
 )
 
 // ListOptions filters and orders GET /api/replays. The zero value lists every replay (the API
@@ -196,9 +196,10 @@ func (s *Store) listStatements(ctx context.Context, o ListOptions, bySet bool) (
 		where = " WHERE " + strings.Join(q.where, " AND ")
 	}
 	// The count reads at most o.Page.Limit rows (ListReplays counts with the bound as limit).
-	count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT 1 FROM %s%s LIMIT %d)`, q.from, where, o.Page.Limit)
+	// (PostgreSQL before 16 wants a name for every subquery in FROM.)
+	count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT 1 FROM %s%s LIMIT %d) AS m`, q.from, where, o.Page.Limit)
 	if q.tagSet != "" {
-		count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT DISTINCT replay_seq FROM replay_tags WHERE %s LIMIT %d)`, q.tagSet, o.Page.Limit)
+		count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT DISTINCT replay_seq FROM replay_tags WHERE %s LIMIT %d) AS m`, q.tagSet, o.Page.Limit)
 	}
 	limit := q.arg(o.Page.Limit)
 	offset := q.arg(o.Page.Offset)
@@ -270,7 +271,7 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 			q.tagSet = tagOnly
 		}
 	}
-	return searchAndOrder(q, o)
+	return searchAndOrder(s.dialect, q, o)
 }
 
 // softwareFilter adds software= (and version=) to q: from the tag index alone when the page is
@@ -312,7 +313,7 @@ func (s *Store) softwareFilter(ctx context.Context, q *query, o ListOptions, tag
 
 // searchAndOrder adds q= (full text) to q and returns the ORDER BY of sort= (or of the default
 // sort): relevance and newest read the full-text index in their own order.
-func searchAndOrder(q *query, o ListOptions) (*query, string, error) {
+func searchAndOrder(dialect sqldb.Dialect, q *query, o ListOptions) (*query, string, error) {
 	sort := o.Sort
 	if sort == "" {
 		sort = defaultSort(o)
@@ -325,21 +326,10 @@ func searchAndOrder(q *query, o ListOptions) (*query, string, error) {
 	}
 	if o.Q != "" {
 		q.tagSet = ""
-		match := ftsQuery(o.Q, ftsPublication(o))
-		if match == "" {
-			return nil, "", httpapi.Invalid("q", "the search has no word to look for")
+		order, done, err := fullText(dialect, q, o, sort)
+		if err != nil || done {
+			return q, order, err
 		}
-		switch sort {
-		case "relevance":
-			q.from = "replays rp JOIN (SELECT rowid, rank FROM replay_fts WHERE replay_fts MATCH " + q.arg(match) + ") f ON f.rowid = rp.seq"
-			return q, "f.rank, rp.seq DESC", nil
-		case "newest":
-			// The full-text index yields its matches newest first by itself: no set, no sort.
-			q.from = "replay_fts f CROSS JOIN replays rp ON rp.seq = f.rowid"
-			q.where = append(q.where, "f.replay_fts MATCH "+q.arg(match))
-			return q, "f.rowid DESC", nil
-		}
-		q.where = append(q.where, "rp.seq IN (SELECT rowid FROM replay_fts WHERE replay_fts MATCH "+q.arg(match)+")")
 	}
 	if sort == "newest" {
 		return q, "rp.seq DESC", nil
@@ -389,23 +379,4 @@ func (s *Store) forCondition(ctx context.Context, q *query, spec string, tagCond
 	}
 	return "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE " + sel + ") AND " + valid("rp.seq"),
 		sel + " AND " + valid("replay_tags.replay_seq"), nil
-}
-
-// ftsQuery turns what a learner types into an FTS5 query over the content columns: every word
-// must appear (the last one as a prefix, for search-as-you-type); FTS5 operators in the input are
-// taken as plain words. publication, when set, restricts the matches to that publication.
-func ftsQuery(s, publication string) string {
-	var terms []string
-	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-		terms = append(terms, `"`+w+`"`)
-	}
-	if len(terms) == 0 {
-		return ""
-	}
-	terms[len(terms)-1] += "*"
-	match := "{title description chapters subtitles} : (" + strings.Join(terms, " ") + ")"
-	if publication != "" {
-		match = `publication : "` + publication + `" AND ` + match
-	}
-	return match
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
 // queryPlan returns SQLite's plan of query, one detail line per step.
@@ -29,6 +31,7 @@ func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
 // TestListPlansUseIndexes checks that the list, filter, for= and search queries never scan the
 // replays, tags or releases tables: at 100 000 replays only index searches stay fast.
 func TestListPlansUseIndexes(t *testing.T) {
+	testenv.SQLiteOnly(t, "SQLite's query plans")
 	f := newFixture(t)
 	f.seed()
 	for _, o := range []ListOptions{
@@ -99,7 +102,7 @@ func isTableScan(step string) bool {
 		return false
 	}
 	name := strings.Fields(step)[1]
-	if strings.HasPrefix(name, "(subquery") {
+	if strings.HasPrefix(name, "(subquery") || name == "m" {
 		return false // the rows of a subquery planned on its own lines (the bounded count)
 	}
 	switch name {

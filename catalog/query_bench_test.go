@@ -42,7 +42,7 @@ func benchCatalogDB(b *testing.B, n int) string {
 	b.Helper()
 	h := sha256.New()
 	fmt.Fprintf(h, "%s|%d|%d|%d|", benchSeedVersion, n, benchSoftware, benchReleasesPerSoft)
-	for _, m := range migrations {
+	for _, m := range legacySteps {
 		io.WriteString(h, m)
 	}
 	cached := filepath.Join(testenv.BenchCacheDir(b), fmt.Sprintf("catalog-%d-%s.db", n, hex.EncodeToString(h.Sum(nil))[:12]))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"codeberg.org/atelier/atelier/internal/httpapi"
+	"codeberg.org/atelier/atelier/internal/sqldb"
 )
 
 // Tag says which version of a software a replay (or a chapter) shows.
@@ -199,45 +200,50 @@ func insertChapters(ctx context.Context, tx *sql.Tx, replayID string, chapters [
 
 // refreshFTS rewrites the replay's full-text row from its title, description, chapter titles and
 // subtitle text.
-func refreshFTS(ctx context.Context, tx *sql.Tx, replayID string) error {
+func refreshFTS(ctx context.Context, tx *sql.Tx, dialect sqldb.Dialect, replayID string) error {
 	var seq int64
-	var title, desc, pub string
-	if err := tx.QueryRowContext(ctx, `SELECT seq, title, description, publication FROM replays WHERE id = $1`, replayID).
-		Scan(&seq, &title, &desc, &pub); err != nil {
+	var title, desc, lang, pub string
+	if err := tx.QueryRowContext(ctx, `SELECT seq, title, description, language, publication FROM replays WHERE id = $1`, replayID).
+		Scan(&seq, &title, &desc, &lang, &pub); err != nil {
 		return err
 	}
-	joined := func(query string) (string, error) {
-		rows, err := tx.QueryContext(ctx, query, replayID)
-		if err != nil {
-			return "", err
-		}
-		defer rows.Close()
-		var parts []string
-		for rows.Next() {
-			var p string
-			if err := rows.Scan(&p); err != nil {
-				return "", err
-			}
-			parts = append(parts, p)
-		}
-		return strings.Join(parts, "\n"), rows.Err()
-	}
-	chapters, err := joined(`SELECT title FROM replay_chapters WHERE replay_id = $1 ORDER BY idx`)
+	var chapters []string
+	rows, err := tx.QueryContext(ctx, `SELECT title FROM replay_chapters WHERE replay_id = $1 ORDER BY idx`, replayID)
 	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return err
+		}
+		chapters = append(chapters, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return err
 	}
 	// Only the tracks learners are offered (Track.Offered): a hidden draft's words must not make
 	// a replay findable by what nobody may read.
-	subs, err := joined(`SELECT text FROM replay_tracks WHERE replay_id = $1 AND (status = 'reviewed' OR visible = 1) ORDER BY lang`)
+	rows, err = tx.QueryContext(ctx, `SELECT lang, text FROM replay_tracks WHERE replay_id = $1 AND (status = 'reviewed' OR visible = 1) ORDER BY lang`, replayID)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM replay_fts WHERE rowid = $1`, seq); err != nil {
+	var tracks []offeredTrack
+	for rows.Next() {
+		var t offeredTrack
+		if err := rows.Scan(&t.lang, &t.text); err != nil {
+			rows.Close()
+			return err
+		}
+		tracks = append(tracks, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO replay_fts (rowid, title, description, chapters, subtitles, publication)
-		VALUES ($1, $2, $3, $4, $5, $6)`, seq, title, desc, chapters, subs, pub)
-	return err
+	return writeFTS(ctx, tx, dialect, seq, title, desc, strings.Join(chapters, "\n"), lang, pub, tracks)
 }
 
 // CreateReplay records a new replay: processing state "processing", publication "draft".
@@ -279,7 +285,7 @@ func (s *Store) CreateReplay(ctx context.Context, r NewReplay) error {
 		if err := refreshReplayFreshness(ctx, tx, r.ID); err != nil {
 			return err
 		}
-		return refreshFTS(ctx, tx, r.ID)
+		return refreshFTS(ctx, tx, s.dialect, r.ID)
 	})
 	if isUnique(err) {
 		return fmt.Errorf("replay %s: %w", r.ID, ErrConflict)
@@ -315,7 +321,7 @@ func (s *Store) SetChapters(ctx context.Context, replayID string, chapters []Cha
 		if err := refreshReplayFreshness(ctx, tx, replayID); err != nil {
 			return err
 		}
-		return refreshFTS(ctx, tx, replayID)
+		return refreshFTS(ctx, tx, s.dialect, replayID)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("catalog: set chapters of %s: %w", replayID, err)
@@ -400,7 +406,7 @@ func (s *Store) SetProcessing(ctx context.Context, replayID, state string, durat
 		// Publishing when ready changes what a public search finds.
 		_, err = tx.ExecContext(ctx, `UPDATE replay_fts SET publication = (SELECT publication FROM replays WHERE id = $1)
 			WHERE rowid = (SELECT seq FROM replays WHERE id = $1)
-			AND publication IS NOT (SELECT publication FROM replays WHERE id = $1)`, replayID)
+			AND publication IS DISTINCT FROM (SELECT publication FROM replays WHERE id = $1)`, replayID)
 		return err
 	})
 	if err != nil {
@@ -499,7 +505,7 @@ func (s *Store) UpdateReplay(ctx context.Context, id string, u ReplayUpdate) err
 		if err := set("language", u.Language); err != nil {
 			return err
 		}
-		return refreshFTS(ctx, tx, id)
+		return refreshFTS(ctx, tx, s.dialect, id)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("catalog: update replay %s: %w", id, err)
@@ -533,7 +539,7 @@ func (s *Store) PutTrack(ctx context.Context, replayID string, t Track) error {
 			t.Visible, t.ReviewedBy, reviewedAt); err != nil {
 			return err
 		}
-		return refreshFTS(ctx, tx, replayID)
+		return refreshFTS(ctx, tx, s.dialect, replayID)
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("catalog: put track %s of %s: %w", t.Lang, replayID, err)

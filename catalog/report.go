@@ -55,11 +55,12 @@ type OutdatedChapter struct {
 }
 
 // outdatedQuery lists every outdated tag with its replay, chapter and first outdating release.
+// {{JOIN}} is crossJoin: SQLite reads the software first, from its CROSS JOIN.
 const outdatedQuery = `SELECT s.slug, s.name, rp.id, rp.title, rp.publication, rp.created_at, t.chapter,
 	COALESCE(c.title, ''), COALESCE(c.start_ms, 0), t.version,
 	ob.version, ob.version_key, ob.released_at, ob.notes, ob.reviewed, ob.source, ob.created_at
 FROM software s
-CROSS JOIN replay_tags t ON t.software_id = s.id
+{{JOIN}} replay_tags t ON t.software_id = s.id
 	AND t.version_key < (SELECT MAX(r.version_key) FROM releases r WHERE r.software_id = s.id AND r.interface_change = 1)
 JOIN replays rp ON rp.seq = t.replay_seq
 LEFT JOIN replay_chapters c ON c.replay_id = t.replay_id AND c.idx = t.chapter
@@ -87,7 +88,8 @@ func (s *Store) Freshness(ctx context.Context, software string, allPublications 
 	if len(conds) == 0 {
 		conds = append(conds, "1 = 1")
 	}
-	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(outdatedQuery, strings.Join(conds, " AND ")), args...)
+	query := strings.Replace(fmt.Sprintf(outdatedQuery, strings.Join(conds, " AND ")), "{{JOIN}}", s.crossJoin(), 1)
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return FreshnessReport{}, fmt.Errorf("catalog: freshness report: %w", err)
 	}

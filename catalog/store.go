@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,7 +41,15 @@ func parseNullTime(s sql.NullString) *time.Time {
 // migrations is the catalog's schema, append-only. Every version is stored next to its
 // version_key (Version.Key), whose text order is the version order, so that SQL compares versions
 // with < and > and the indexes on (software_id, version_key) answer the freshness questions.
-var migrations = []string{
+// Schema is the catalog schema: goose files under migrations/, after the legacy steps on SQLite.
+var Schema = sqldb.Schema{Name: "catalog", FS: migrationFiles, Legacy: legacySteps}
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// legacySteps are the steps of the schema before goose (sqldb.Schema.Legacy): frozen, never edit
+// or append; a change is a new goose file in migrations/sqlite and migrations/postgres.
+var legacySteps = []string{
 	`CREATE TABLE software (
 		id INTEGER PRIMARY KEY,
 		slug TEXT NOT NULL UNIQUE,
@@ -213,9 +222,10 @@ var migrations = []string{
 
 // Store is the catalog's database side.
 type Store struct {
-	db    *sql.DB
-	now   func() time.Time
-	stmts stmtCache // prepared read statements of the list path
+	db      *sql.DB
+	dialect sqldb.Dialect // the full text differs (search.go)
+	now     func() time.Time
+	stmts   stmtCache // prepared read statements of the list path
 	// writes is the store's write turn (a semaphore of one): SQLite has one writer at a time,
 	// and its busy handler is no queue — under 40 concurrent PATCHes some waiters kept losing
 	// the lock until busy_timeout and failed with "database is locked". Waiting for the turn
@@ -230,10 +240,10 @@ const maxWriteWait = 15 * time.Second
 
 // Open migrates the catalog's schema and returns the store.
 func Open(ctx context.Context, db *sql.DB) (*Store, error) {
-	if err := sqldb.Migrate(ctx, db, "catalog", migrations); err != nil {
+	if err := sqldb.Migrate(ctx, db, Schema); err != nil {
 		return nil, err
 	}
-	return &Store{db: db, now: time.Now, writes: make(chan struct{}, 1)}, nil
+	return &Store{db: db, dialect: sqldb.DialectOf(db), now: time.Now, writes: make(chan struct{}, 1)}, nil
 }
 
 // SetClock replaces the store's clock (tests).
@@ -287,17 +297,12 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	return res, busy(err)
 }
 
-// busy marks SQLite's "database is locked" (SQLITE_BUSY, SQLITE_LOCKED and their extended
-// codes) with ErrBusy, so that a write that still met another component's lock answers 503 with
-// Retry-After rather than 500. The driver's error is recognised by its Code method, without
-// importing the driver.
+// busy marks a write the database could not take now (SQLite's lock, PostgreSQL's
+// serialization failure or deadlock) with ErrBusy, so that it answers 503 with Retry-After
+// rather than 500.
 func busy(err error) error {
-	var coded interface{ Code() int }
-	if err != nil && errors.As(err, &coded) {
-		switch coded.Code() & 0xff {
-		case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
-			return fmt.Errorf("%w: %w", ErrBusy, err)
-		}
+	if sqldb.IsBusy(err) {
+		return fmt.Errorf("%w: %w", ErrBusy, err)
 	}
 	return err
 }
@@ -314,9 +319,7 @@ func placeholders(from, n int) string {
 	return b.String()
 }
 
-func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
-}
+func isUnique(err error) bool { return sqldb.IsUnique(err) }
 
 func notFound(err error, format string, args ...any) error {
 	if errors.Is(err, sql.ErrNoRows) {

@@ -3,19 +3,21 @@ package catalog
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"codeberg.org/atelier/atelier/internal/httpapi"
 	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
 // newStore opens a catalog on a fresh SQLite file with a clock fixed at 2026-01-01.
+func TestMain(m *testing.M) { testenv.MainEachDB(m) }
+
 func newStore(t testing.TB) *Store {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "atelier.db"))
+	db, err := sqldb.Open(ctx, testenv.DB(t))
 	if err != nil {
 		t.Fatal(err)
 	}

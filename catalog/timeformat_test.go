@@ -7,11 +7,13 @@ import (
 	"testing"
 
 	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
 // TestTimesMigrated: a catalog stored with millisecond timestamps (before sqldb.TimeFormat) is
 // rewritten in place by Open and reads back the same times.
 func TestTimesMigrated(t *testing.T) {
+	testenv.SQLiteOnly(t, "a database as the SQLite code before sqldb.TimeFormat left it")
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "old.db"))
 	if err != nil {
@@ -19,8 +21,8 @@ func TestTimesMigrated(t *testing.T) {
 	}
 	defer db.Close()
 	// The schema as shipped before the four NormalizeTimes steps (later steps may follow them).
-	old := slices.Index(migrations, sqldb.NormalizeTimes("software", "created_at", "synced_at"))
-	if err := sqldb.Migrate(ctx, db, "catalog", migrations[:old]); err != nil {
+	old := slices.Index(legacySteps, sqldb.NormalizeTimes("software", "created_at", "synced_at"))
+	if err := sqldb.MigrateLegacy(ctx, db, "catalog", legacySteps[:old]); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Exec(`INSERT INTO software (slug, name, homepage, release_feed, created_at, synced_at)

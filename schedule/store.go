@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,7 +22,15 @@ import (
 // sqldb.TimeFormat, the one format of every component's tables (schedule's was already it).
 const dbTime = sqldb.TimeFormat
 
-var migrations = []string{
+// Schema is the schedule schema: goose files under migrations/, after the legacy steps on SQLite.
+var Schema = sqldb.Schema{Name: "schedule", FS: migrationFiles, Legacy: legacySteps}
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// legacySteps are the steps of the schema before goose (sqldb.Schema.Legacy): frozen, never edit
+// or append; a change is a new goose file in migrations/sqlite and migrations/postgres.
+var legacySteps = []string{
 	`CREATE TABLE workshops (
 		id TEXT PRIMARY KEY,
 		uid TEXT NOT NULL UNIQUE,
@@ -85,8 +94,9 @@ type Store struct {
 
 	// gen grows after every committed write through this Store: the API keeps feed validators
 	// in memory and recomputes them when it moves (see FeedValidation).
-	gen   atomic.Uint64
-	watch dataVersionWatch
+	gen     atomic.Uint64
+	watch   dataVersionWatch
+	dialect sqldb.Dialect
 }
 
 // Generation is the count of writes this Store has committed; a validator computed before a
@@ -99,13 +109,13 @@ func (s *Store) committed() { s.gen.Add(1) }
 
 // OpenStore migrates the schedule schema and returns a store. now is the clock (time.Now when nil).
 func OpenStore(ctx context.Context, db *sql.DB, now func() time.Time) (*Store, error) {
-	if err := sqldb.Migrate(ctx, db, "schedule", migrations); err != nil {
+	if err := sqldb.Migrate(ctx, db, Schema); err != nil {
 		return nil, err
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, now: now, newID: newID}, nil
+	return &Store{db: db, now: now, newID: newID, dialect: sqldb.DialectOf(db)}, nil
 }
 
 func newID() string {
@@ -668,8 +678,17 @@ type dataVersionWatch struct {
 	stmt *sql.Stmt
 }
 
-// DataVersion returns SQLite's data_version as seen by the store's watch connection.
+// DataVersion returns SQLite's data_version as seen by the store's watch connection; on
+// PostgreSQL, the count of writes to the workshops that a trigger keeps (schedule_changes), seen
+// by every process sharing the database.
 func (s *Store) DataVersion(ctx context.Context) (int64, error) {
+	if s.dialect == sqldb.Postgres {
+		var v int64
+		if err := s.db.QueryRowContext(ctx, `SELECT n FROM schedule_changes`).Scan(&v); err != nil {
+			return 0, fmt.Errorf("schedule: data version: %w", err)
+		}
+		return v, nil
+	}
 	w := &s.watch
 	w.mu.Lock()
 	defer w.mu.Unlock()
