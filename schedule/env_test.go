@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/httpapi"
 	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -40,10 +40,12 @@ type testEnv struct {
 	ids int
 }
 
+func TestMain(m *testing.M) { testenv.MainEachDB(m) }
+
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "atelier.db"))
+	db, err := sqldb.Open(ctx, testenv.DB(t))
 	if err != nil {
 		t.Fatal(err)
 	}

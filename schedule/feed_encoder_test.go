@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"codeberg.org/atelier/atelier/internal/sqldb"
+	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
 // encoderCases are workshops that exercise every branch of the VEVENT encoder: text to escape,
@@ -69,7 +69,7 @@ func TestWriteFeedMatchesGoICal(t *testing.T) {
 	t.Run("stored", func(t *testing.T) {
 		// Through the store: the span comes from first_start and last_end.
 		ctx := context.Background()
-		db, err := sqldb.Open(ctx, filepath.Join(t.TempDir(), "atelier.db"))
+		db, err := sqldb.Open(ctx, testenv.DB(t))
 		if err != nil {
 			t.Fatal(err)
 		}
