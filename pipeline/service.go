@@ -161,7 +161,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.SweepAge <= 0 {
 		cfg.SweepAge = DefaultSweepAge
 	}
-	if err := sqldb.Migrate(ctx, cfg.DB, "pipeline", migrations); err != nil {
+	if err := sqldb.Migrate(ctx, cfg.DB, Schema); err != nil {
 		return nil, err
 	}
 	cfg.QueueDB.SetMaxOpenConns(1)

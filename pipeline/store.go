@@ -5,6 +5,7 @@ import (
 	"codeberg.org/atelier/atelier/pipeline/media"
 	"context"
 	"database/sql"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,8 +37,16 @@ var (
 	ErrFinal = fmt.Errorf("pipeline: recording already finished: %w", httpapi.ErrConflict)
 )
 
-// migrations of the pipeline's own tables; append only.
-var migrations = []string{
+// Schema is the pipeline's own tables (recordings; River's tables are River's): goose files under
+// migrations/, after the legacy steps on SQLite.
+var Schema = sqldb.Schema{Name: "pipeline", FS: migrationFiles, Legacy: legacySteps}
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// legacySteps are the steps of the schema before goose (sqldb.Schema.Legacy): frozen, never edit
+// or append; a change is a new goose file in migrations/sqlite and migrations/postgres.
+var legacySteps = []string{
 	`CREATE TABLE recordings (
 		id TEXT PRIMARY KEY,
 		status TEXT NOT NULL,

@@ -17,7 +17,7 @@ func TestTimesMigrated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := sqldb.Migrate(ctx, db, "pipeline", migrations[:2]); err != nil { // the schema as shipped before
+	if err := sqldb.MigrateLegacy(ctx, db, "pipeline", legacySteps[:2]); err != nil { // the schema as shipped before
 		t.Fatal(err)
 	}
 	for _, r := range []struct{ id, created string }{
@@ -28,7 +28,7 @@ func TestTimesMigrated(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := sqldb.Migrate(ctx, db, "pipeline", migrations); err != nil {
+	if err := sqldb.Migrate(ctx, db, Schema); err != nil { // the legacy steps it lacks, then goose
 		t.Fatal(err)
 	}
 	rows, err := db.Query(`SELECT id, created_at, heartbeat_at FROM recordings ORDER BY created_at`)
