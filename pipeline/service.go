@@ -39,7 +39,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"golang.org/x/sync/singleflight"
 
@@ -164,8 +163,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := sqldb.Migrate(ctx, cfg.DB, Schema); err != nil {
 		return nil, err
 	}
-	cfg.QueueDB.SetMaxOpenConns(1)
-	driver := riversqlite.New(cfg.QueueDB)
+	driver := queueDriver(cfg.QueueDB)
 	migrator, err := rivermigrate.New(driver, nil)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: river migrations: %w", err)

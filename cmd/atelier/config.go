@@ -109,7 +109,7 @@ func envBool(name string, def bool) bool {
 // registerStorage declares the flags every command that opens the data needs.
 func (c *Config) registerStorage(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", env("DATA_DIR", "./data"), "directory for the embedded database and local media (env ATELIER_DATA_DIR)")
-	fs.StringVar(&c.DB, "db", env("DB", ""), "database: a SQLite file path (default DATA_DIR/atelier.db); PostgreSQL URLs later (env ATELIER_DB)")
+	fs.StringVar(&c.DB, "db", env("DB", ""), "database: a SQLite file path (default DATA_DIR/atelier.db) or a postgres:// URL (env ATELIER_DB, or ATELIER_DB_FILE: a file holding it, for a URL with a password)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", ""), "log format: text or json (default: text on a terminal, json otherwise) (env ATELIER_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "log level: debug, info, warn, error (env ATELIER_LOG_LEVEL)")
 }
@@ -225,6 +225,13 @@ func (c *Config) loadSecretFiles() error {
 func (c *Config) finishStorage() error {
 	if c.DataDir == "" {
 		return errors.New("-data-dir must not be empty")
+	}
+	if path, ok := os.LookupEnv("ATELIER_DB_FILE"); ok && c.DB == "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("ATELIER_DB_FILE: %w", err)
+		}
+		c.DB = strings.TrimSpace(string(b))
 	}
 	if c.DB == "" {
 		c.DB = filepath.Join(c.DataDir, "atelier.db")

@@ -27,10 +27,14 @@ Commands:
   token revoke ID  revoke a token
   software sync    read the software release feeds now and add new releases: [-software SLUG]
   upload FILE      send a recording and follow its processing: --meta meta.json --server URL --token T
+  migrate up       bring the database schema up to date (serve does it at start too)
+  migrate status   list the schema migrations and whether the database has them
   version          print the version
 
 Every flag also has an ATELIER_* environment default; run "atelier <command> -help" to see them.
 The embedded default keeps everything under ./data: no database server or S3 needed.
+-db postgres://… (or ATELIER_DB, or ATELIER_DB_FILE naming a file that holds the URL) uses
+PostgreSQL instead of the SQLite file.
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -74,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	commands := map[string]command{
 		"serve":    cmdServe,
 		"token":    cmdToken,
+		"migrate":  cmdMigrate,
 		"software": cmdSoftware,
 		"upload":   cmdUpload,
 		"version": func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
