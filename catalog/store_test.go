@@ -11,9 +11,10 @@ import (
 	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
-// newStore opens a catalog on a fresh SQLite file with a clock fixed at 2026-01-01.
+// The catalog's tests run on SQLite, then on PostgreSQL.
 func TestMain(m *testing.M) { testenv.MainEachDB(m) }
 
+// newStore opens a catalog on a fresh database (testenv.DB) with a clock fixed at 2026-01-01.
 func newStore(t testing.TB) *Store {
 	t.Helper()
 	ctx := context.Background()
