@@ -103,4 +103,9 @@
 // characters, so that such a search streams its matches. A last word longer than 12 characters
 // still makes SQLite merge the doclists of every term it begins (about 5 ms for a common word at
 // 100 000 replays).
+//
+// The store runs on SQLite or PostgreSQL (internal/sqldb); its schema is goose migrations under
+// migrations/, per dialect. The full text is the one part whose SQL differs (search.go): on
+// PostgreSQL a tsvector under a GIN index, accents and case folded as on SQLite, plus French and
+// English stems in the replay's or the subtitle track's language.
 package catalog

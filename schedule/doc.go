@@ -90,13 +90,13 @@
 //     (COUNT, MAX(updated_at), SUM(sequence), MIN(cancelled_at)) over a covering index, kept in
 //     memory and computed again only when something may have changed it: a write committed
 //     through this Store (Store.Generation, bumped after each commit), a commit by any other
-//     connection or process to the SQLite file (PRAGMA data_version on a dedicated connection),
+//     connection or process to the SQLite file (PRAGMA data_version on a dedicated connection;
+//     on PostgreSQL a count of writes that a trigger keeps in schedule_changes),
 //     a new day (part of the ETag: the VTIMEZONE horizon of endless series follows the clock),
 //     or the instant the oldest cancellation in the feed passes CancelledRetention. A 304 costs
 //     no query but that PRAGMA. This is Options.FeedValidation's default, ValidateWatch.
 //     ValidateInProcess drops the PRAGMA, correct only while this process's Store is the only
-//     writer. Several processes sharing a database without such a signal (PostgreSQL, later)
-//     need ValidateQuery: the aggregate query on every request, as before.
+//     writer. ValidateQuery runs the aggregate query on every request, as before.
 //   - The rendered feed, by feed and ETag.
 //   - The VEVENT of each workshop, by id and (sequence, updated_at), shared by all feeds: after an
 //     edit, a feed is rebuilt from the FeedEntries list (a covering index in feed order), the

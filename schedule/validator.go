@@ -14,7 +14,8 @@ const (
 	// ValidateWatch, the default, keeps each feed's validator in memory and computes it again
 	// with the aggregate query only when something may have changed it: a write committed
 	// through this Store (Store.Generation), a commit to the SQLite file by any other connection
-	// or process (Store.DataVersion, one PRAGMA on a dedicated connection), a new day (the salt:
+	// or process (Store.DataVersion: one PRAGMA on a dedicated connection on SQLite, one row of
+	// a trigger-kept counter on PostgreSQL), a new day (the salt:
 	// the VTIMEZONE horizon of endless series follows the clock) or the moment a cancelled
 	// workshop leaves the feed after CancelledRetention (Validator.Expires).
 	ValidateWatch FeedValidation = iota
@@ -25,7 +26,7 @@ const (
 	// cmd/atelier's web pages and tests open, is a writer it does not see.
 	ValidateInProcess
 	// ValidateQuery runs the aggregate query on every request: for a database that several
-	// processes write with no cheap change signal (PostgreSQL, later).
+	// processes write with no cheap change signal (PostgreSQL has one: see DataVersion).
 	ValidateQuery
 )
 
