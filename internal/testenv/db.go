@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,8 +46,17 @@ func SQLiteOnly(t testing.TB, why string) {
 // its database), and stops the shared servers: call it as
 // `func TestMain(m *testing.M) { testenv.MainEachDB(m) }`. ATELIER_TEST_DB=sqlite or
 // =postgres runs only that one. Without PostgreSQL its run skips, or fails under RequireAll.
+//
+// Benchmarks measure one database per process: with -test.bench the run is SQLite's only,
+// unless ATELIER_TEST_DB names PostgreSQL.
 func MainEachDB(m *testing.M) {
 	only := os.Getenv(dbEnv)
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	if f := flag.Lookup("test.bench"); only == "" && f != nil && f.Value.String() != "" {
+		only = "sqlite"
+	}
 	code := 0
 	for _, name := range []string{"sqlite", "postgres"} {
 		if only != "" && only != name {
