@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 func benchFeedAPI(b *testing.B, n int) (*API, *sql.DB) {
 	b.Helper()
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, filepath.Join(b.TempDir(), "atelier.db"))
+	db, err := sqldb.Open(ctx, testenv.DB(b))
 	if err != nil {
 		b.Fatal(err)
 	}
