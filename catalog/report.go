@@ -70,6 +70,11 @@ JOIN releases ob ON ob.id = (SELECT r.id FROM releases r
 WHERE %s
 ORDER BY s.slug, rp.id, t.chapter`
 
+// outdatedSQL is outdatedQuery with its conditions and the store's join.
+func (s *Store) outdatedSQL(conds string) string {
+	return strings.Replace(fmt.Sprintf(outdatedQuery, conds), "{{JOIN}}", s.crossJoin(), 1)
+}
+
 // Freshness builds the report. Without allPublications only published replays count; software
 // (optional) restricts it to one software.
 func (s *Store) Freshness(ctx context.Context, software string, allPublications bool) (FreshnessReport, error) {
@@ -88,8 +93,7 @@ func (s *Store) Freshness(ctx context.Context, software string, allPublications 
 	if len(conds) == 0 {
 		conds = append(conds, "1 = 1")
 	}
-	query := strings.Replace(fmt.Sprintf(outdatedQuery, strings.Join(conds, " AND ")), "{{JOIN}}", s.crossJoin(), 1)
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.db.QueryContext(ctx, s.outdatedSQL(strings.Join(conds, " AND ")), args...)
 	if err != nil {
 		return FreshnessReport{}, fmt.Errorf("catalog: freshness report: %w", err)
 	}
