@@ -126,7 +126,11 @@ func tail(s string, n int) string {
 }
 
 func benchFeed(ctx context.Context, c config, _ string, rep *report) error {
-	g := goBench{Pkg: "./schedule", Bench: "BenchmarkFeed"}
+	return benchFeedOn(ctx, c, rep, onSQLite)
+}
+
+func benchFeedOn(ctx context.Context, c config, rep *report, db benchDB) error {
+	g := goBench{Pkg: "./schedule", Bench: "BenchmarkFeed", Env: db.env}
 	count := 3
 	if c.Quick {
 		count = 2
@@ -147,8 +151,8 @@ func benchFeed(ctx context.Context, c config, _ string, rep *report) error {
 		limitMS   float64
 		benchtime string
 	}{
-		{"full", "iCal feed, 10 000 events: full render", full, 100, "15x"},
-		{"304", "iCal feed, 10 000 events: 304 path", cond, 1, "3s"},
+		{"full", "iCal feed, 10 000 events" + db.label + ": full render", full, 100, "15x"},
+		{"304", "iCal feed, 10 000 events" + db.label + ": 304 path", cond, 1, "3s"},
 	} {
 		p50, p99 := cs.res.median(cs.sub, "p50-ms"), cs.res.median(cs.sub, "p99-ms")
 		ok := p99 <= cs.limitMS
@@ -160,6 +164,9 @@ func benchFeed(ctx context.Context, c config, _ string, rep *report) error {
 					fmtMS(p99), fmtMS(cs.limitMS), cs.sub),
 				Profile: g.profile(ctx, c, cs.benchtime, cs.sub, `codeberg.org/atelier|database/sql\.\(\*DB\)\.Query|Syscall6|go-ical\.\(\*Encoder\)`)})
 		}
+	}
+	if db.env != nil {
+		return nil // the notes and the restart case are SQLite's; the database is the one change
 	}
 	if err := benchFeedRestart(ctx, c, rep); err != nil {
 		return err
@@ -216,7 +223,11 @@ func benchFeedRestart(ctx context.Context, c config, rep *report) error {
 }
 
 func benchCatalog(ctx context.Context, c config, _ string, rep *report) error {
-	g := goBench{Pkg: "./catalog", Bench: "BenchmarkCatalogQueries"}
+	return benchCatalogOn(ctx, c, rep, onSQLite)
+}
+
+func benchCatalogOn(ctx context.Context, c config, rep *report, db benchDB) error {
+	g := goBench{Pkg: "./catalog", Bench: "BenchmarkCatalogQueries", Env: db.env}
 	count := 3
 	if c.Quick {
 		count = 2
@@ -231,7 +242,7 @@ func benchCatalog(ctx context.Context, c config, _ string, rep *report) error {
 	} {
 		p50, p99 := res.median(cs.sub, "p50-ms"), res.median(cs.sub, "p99-ms")
 		ok := p99 <= 10
-		name := "catalog at 100 000 replays: " + cs.what
+		name := "catalog at 100 000 replays" + db.label + ": " + cs.what
 		rep.Rows = append(rep.Rows, row{Case: name, Atelier: fmt.Sprintf("p99 %s (p50 %s, n=%.0f)", fmtMS(p99), fmtMS(p50), res.median(cs.sub, "n")),
 			Baseline: "—", Ratio: "—", PeakMem: fmtBytes(res.PeakRSS), Target: "p99 ≤ 10 ms", Result: passMiss(ok)})
 		if !ok {
@@ -240,6 +251,9 @@ func benchCatalog(ctx context.Context, c config, _ string, rep *report) error {
 					fmtMS(p99), fmtMS(p50), cs.sub),
 				Profile: g.profile(ctx, c, "5s", cs.sub, `codeberg.org/atelier|database/sql\.\(\*DB\)\.Query|Syscall6`)})
 		}
+	}
+	if db.env != nil {
+		return nil // the notes are SQLite's; the database is the one change
 	}
 	rep.Notes = append(rep.Notes, "catalog: `GET /api/replays` through the catalog's real handler as the public asks it, over SQLite "+
 		"with 100 000 replays (1–2 tags each plus chapter tags, 3 chapters, subtitles on one in five), 50 software, 2 000 releases; "+

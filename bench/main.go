@@ -10,7 +10,7 @@
 // command compiles and runs. A case that misses its target gets the profile that explains it.
 //
 // BENCH_QUICK=1 runs the reduced version (60 s 720p media, 200 MiB upload, fewer runs).
-// BENCH_RUNS=N overrides the number of runs, BENCH_CASES=cut,upload,feed,catalog,stream picks
+// BENCH_RUNS=N overrides the number of runs, BENCH_CASES=cut,upload,feed,catalog,stream,feed-pg,catalog-pg picks
 // cases.
 package main
 
@@ -103,7 +103,7 @@ func loadConfig() (config, error) {
 		}
 	}
 	c.Cases = map[string]bool{}
-	all := []string{"cut", "upload", "feed", "catalog", "stream"}
+	all := []string{"cut", "upload", "feed", "catalog", "stream", "feed-pg", "catalog-pg"}
 	if s := os.Getenv("BENCH_CASES"); s != "" {
 		for _, k := range strings.Split(s, ",") {
 			if !slices.Contains(all, k) {
@@ -167,6 +167,8 @@ func run(ctx context.Context) error {
 		{"feed", benchFeed},
 		{"catalog", benchCatalog},
 		{"stream", benchStream},
+		{"feed-pg", benchFeedPG},
+		{"catalog-pg", benchCatalogPG},
 	}
 	for _, s := range steps {
 		if !c.Cases[s.name] {

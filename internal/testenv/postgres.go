@@ -96,6 +96,29 @@ func Postgres(t testing.TB) string {
 	return pgServer.URL(name)
 }
 
+// PostgresKept returns the URL of database name on the shared test server, creating it on first
+// use (created is true then) and keeping it until the server stops: for benchmarks, whose
+// seeded database serves every run of the process.
+func PostgresKept(tb testing.TB, name string) (url string, created bool) {
+	tb.Helper()
+	pgOnce.Do(func() { pgServer, pgErr = startPostgres() })
+	Require(tb, "PostgreSQL (Debian's postgresql package)", pgErr)
+	pgKeptMu.Lock()
+	defer pgKeptMu.Unlock()
+	if !pgKept[name] {
+		if err := pgServer.Exec("postgres", "CREATE DATABASE "+name); err != nil {
+			tb.Fatalf("testenv: postgres: %v", err)
+		}
+		pgKept[name], created = true, true
+	}
+	return pgServer.URL(name), created
+}
+
+var (
+	pgKeptMu sync.Mutex
+	pgKept   = map[string]bool{}
+)
+
 // StopPostgres stops the shared server if a test started it. Safe to call when none was.
 func StopPostgres() {
 	if pgServer != nil {
