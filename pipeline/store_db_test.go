@@ -87,10 +87,10 @@ func TestStoreOnEachDatabase(t *testing.T) {
 			if un, err := s.unfinished(ctx); err != nil || len(un) != 2 {
 				t.Fatalf("unfinished = %d, %v", len(un), err)
 			}
-			if ok, err := s.finish(ctx, "a", StatusReady, "", []string{"replays/a/master.m3u8"}); err != nil || !ok {
+			if ok, err := s.finish(ctx, "a", StatusReady, "", []string{"replays/a/master.m3u8"}, false); err != nil || !ok {
 				t.Fatalf("finish = %v, %v", ok, err)
 			}
-			if ok, err := s.finish(ctx, "a", StatusFailed, "late", nil); err != nil || ok {
+			if ok, err := s.finish(ctx, "a", StatusFailed, "late", nil, false); err != nil || ok {
 				t.Fatalf("finish of a final recording = %v, %v", ok, err)
 			}
 			list, total, err := s.list(ctx, StatusReady, 10, 0)
@@ -112,6 +112,16 @@ func TestStoreOnEachDatabase(t *testing.T) {
 			}
 			if r, err := s.get(ctx, "a"); err != nil || r.Status != StatusQueued || r.JobID != 42 || r.ETA != nil || !r.FinishedAt.IsZero() {
 				t.Fatalf("requeued a = %+v, %v", r, err)
+			}
+			// A failed re-render keeps the outputs of the render being served.
+			if ok, err := s.start(ctx, "a", 42, 1); err != nil || !ok {
+				t.Fatalf("start again = %v, %v", ok, err)
+			}
+			if ok, err := s.finish(ctx, "a", StatusFailed, "broken", nil, true); err != nil || !ok {
+				t.Fatalf("finish = %v, %v", ok, err)
+			}
+			if r, err := s.get(ctx, "a"); err != nil || r.Status != StatusFailed || len(r.Outputs) != 1 {
+				t.Fatalf("failed re-render = %+v, %v", r, err)
 			}
 			if _, err := s.get(ctx, "nope"); err == nil {
 				t.Fatal("get of an unknown recording succeeded")

@@ -58,7 +58,9 @@ CREATE TABLE replays (
 	created_at TEXT NOT NULL,
 	published_at TEXT,
 	freshness INTEGER NOT NULL DEFAULT 0,
-	pending_publication TEXT NOT NULL DEFAULT ''
+	pending_publication TEXT NOT NULL DEFAULT '',
+	-- The render generation the replay is served from (see the legacy step in store.go).
+	render TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX replays_publication ON replays (publication, published_at);
 CREATE INDEX replays_language ON replays (publication, language, published_at);
