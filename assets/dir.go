@@ -126,17 +126,11 @@ func (d *Dir) put(ctx context.Context, key string, r io.Reader, size int64, cont
 	}
 	d.active.Store(filepath.Base(data.Name()), true)
 	defer d.active.Delete(filepath.Base(data.Name()))
-	var meta *os.File
 	committed := false
 	defer func() {
-		if committed {
-			return
-		}
-		data.Close()
-		os.Remove(data.Name())
-		if meta != nil {
-			meta.Close()
-			os.Remove(meta.Name())
+		if !committed {
+			data.Close()
+			os.Remove(data.Name())
 		}
 	}()
 
@@ -156,16 +150,36 @@ func (d *Dir) put(ctx context.Context, key string, r io.Reader, size int64, cont
 	if err := data.Close(); err != nil {
 		return Info{}, err
 	}
+	info, renamed, err := d.commit(ctx, key, data.Name(), fi, pr.sum(), ct)
+	committed = renamed
+	return info, err
+}
+
+// commit makes the closed and fsynced file at data, on the root's file system, the object key:
+// it writes the sidecar (hash sum, content type ct) to a temp file, then under the key's lock
+// renames the sidecar and then the data file into place, fsyncing each directory. It reports
+// whether data was renamed: from then on it is the object's, whatever the error.
+func (d *Dir) commit(ctx context.Context, key, data string, fi os.FileInfo, sum, ct string) (Info, bool, error) {
 	sc := sidecar{
 		Key:         key,
-		SHA256:      pr.sum(),
+		SHA256:      sum,
 		ContentType: ct,
 		Size:        fi.Size(),
 		MTimeNS:     fi.ModTime().UnixNano(),
 		Inode:       inode(fi),
 	}
-	if meta, err = writeTemp(d.tmpDir(), "meta-*", sc); err != nil {
-		return Info{}, err
+	meta, err := writeTemp(d.tmpDir(), "meta-*", sc)
+	metaMoved := false
+	if meta != nil {
+		defer func() {
+			if !metaMoved {
+				meta.Close()
+				os.Remove(meta.Name())
+			}
+		}()
+	}
+	if err != nil {
+		return Info{}, false, err
 	}
 
 	dataPath, metaPath := d.dataPath(key), d.metaPath(key)
@@ -174,37 +188,37 @@ func (d *Dir) put(ctx context.Context, key string, r io.Reader, size int64, cont
 	defer mu.Unlock()
 	// The last moment to give up: after this the new version is visible.
 	if err := ctx.Err(); err != nil {
-		return Info{}, err
+		return Info{}, false, err
 	}
 	d.tree.RLock()
 	defer d.tree.RUnlock()
 	if err := d.mkdirAll(filepath.Dir(dataPath)); err != nil {
-		return Info{}, err
+		return Info{}, false, err
 	}
 	if err := d.mkdirAll(filepath.Dir(metaPath)); err != nil {
-		return Info{}, err
+		return Info{}, false, err
 	}
 	if fi, err := os.Lstat(dataPath); err == nil && fi.IsDir() {
-		return Info{}, fmt.Errorf("%s is a directory of other keys", dataPath)
+		return Info{}, false, fmt.Errorf("%s is a directory of other keys", dataPath)
 	}
 	// Sidecar first: it names the new data file (by inode, size and mtime),
 	// so until the data rename below it matches nothing and the old version,
 	// if any, reads as missing rather than with a wrong hash. Readers are
 	// held off by mu meanwhile; only a crash between the two renames shows.
 	if err := os.Rename(meta.Name(), metaPath); err != nil {
-		return Info{}, err
+		return Info{}, false, err
 	}
+	metaMoved = true
 	if err := syncDir(filepath.Dir(metaPath)); err != nil {
-		return Info{}, err
+		return Info{}, false, err
 	}
-	if err := os.Rename(data.Name(), dataPath); err != nil {
-		return Info{}, err
+	if err := os.Rename(data, dataPath); err != nil {
+		return Info{}, false, err
 	}
-	committed = true
 	if err := syncDir(filepath.Dir(dataPath)); err != nil {
-		return Info{}, err
+		return Info{}, true, err
 	}
-	return sc.info(fi.ModTime()), nil
+	return sc.info(fi.ModTime()), true, nil
 }
 
 func (sc sidecar) info(mod time.Time) Info {

@@ -528,6 +528,9 @@ func (s *S3) RemoveStale(ctx context.Context, before time.Time) (int, error) {
 		if up.Err != nil {
 			return n, fmt.Errorf("assets: s3: list unfinished uploads: %w", s3Err(up.Err))
 		}
+		if strings.HasPrefix(up.Key, ResumablePrefix) {
+			continue // a resumable upload: its owner expires it (see ResumablePrefix)
+		}
 		s.mu.Lock()
 		busy := s.putting[up.Key] > 0
 		s.mu.Unlock()
