@@ -28,7 +28,10 @@ import (
 )
 
 // API holds the pipeline's HTTP handlers; cmd/atelier routes to them.
-type API struct{ s *Service }
+type API struct {
+	s       *Service
+	uploads Uploads // nil: no resumable uploads
+}
 
 // API returns the HTTP handlers of s.
 func (s *Service) API() *API { return &API{s: s} }
@@ -267,44 +270,71 @@ const (
 )
 
 // Upload answers POST /api/recordings: a multipart body with, in order, the `meta` JSON part, the
-// `source` video and zero or more `subtitles` files. Each step runs once, in order: the meta is
-// validated (readMeta), the source streams to storage as the untouched original and, at the same
-// time, to a spool file in the work directory (storeParts), ffprobe reads the spool (probeSource),
-// the request is resolved against the probed duration into the Plan, and the plan is stored with
-// the recording and its job (create) after the catalog learnt of the replay. The job reads the
-// plan and the spool (no second download). Anything refused removes what was stored: no
-// half-stored recording remains.
+// `source` video (or `upload`, the id of a finished resumable upload, see createFromUpload) and
+// zero or more `subtitles` files; or a JSON body that names a resumable upload. Each step runs
+// once, in order: the meta is validated (readMeta), the source streams to storage as the
+// untouched original and, at the same time, to a spool file in the work directory (storeParts),
+// ffprobe reads the spool (probeSource), the request is resolved against the probed duration into
+// the Plan, and the plan is stored with the recording and its job (create) after the catalog
+// learnt of the replay. The job reads the plan and the spool (no second download). Anything
+// refused removes what was stored: no half-stored recording remains.
 func (a *API) Upload(w http.ResponseWriter, r *http.Request) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+		return a.createFromUpload(w, r)
+	}
 	ctx := r.Context()
 	s := a.s
 	mr, err := multipartReader(r)
 	if err != nil {
-		return httpapi.Errorf(http.StatusUnsupportedMediaType, "send multipart/form-data with the parts meta, source and optional subtitles")
+		return httpapi.Errorf(http.StatusUnsupportedMediaType, "send multipart/form-data with the parts meta, source and optional subtitles, or JSON {\"upload\", \"meta\", \"subtitles\"} after a resumable upload")
 	}
 	metaJSON, req, err := s.readMeta(ctx, mr)
 	if err != nil {
 		return err
 	}
-	up := &upload{s: s, id: newID()}
-	// The sweep leaves an upload in progress alone, however slow.
-	s.mu.Lock()
-	s.uploading[up.id] = true
-	s.mu.Unlock()
+	up := s.startUpload(a.uploads)
 	ok := false
-	defer func() {
-		if !ok {
-			up.cleanup(context.WithoutCancel(ctx))
-		}
-		s.mu.Lock()
-		delete(s.uploading, up.id)
-		s.mu.Unlock()
-	}()
+	defer func() { up.end(ctx, ok) }()
 	if err := up.storeParts(ctx, mr); err != nil {
 		return err
 	}
+	if err := a.queue(w, r, up, metaJSON, req); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
+
+// startUpload marks a new recording's upload as in progress: the sweep leaves it alone, however
+// slow. end removes what it stored unless ok.
+func (s *Service) startUpload(uploads Uploads) *upload {
+	up := &upload{s: s, id: newID(), uploads: uploads}
+	s.mu.Lock()
+	s.uploading[up.id] = true
+	s.mu.Unlock()
+	return up
+}
+
+func (u *upload) end(ctx context.Context, ok bool) {
+	if !ok {
+		u.cleanup(context.WithoutCancel(ctx))
+	}
+	u.s.mu.Lock()
+	delete(u.s.uploading, u.id)
+	u.s.mu.Unlock()
+}
+
+// queue ends an upload whose source and subtitles are stored: it checks them, probes the source,
+// resolves the plan, tells the catalog, creates the recording and its job, and answers 202.
+func (a *API) queue(w http.ResponseWriter, r *http.Request, up *upload, metaJSON []byte, req Request) error {
+	ctx := r.Context()
+	s := a.s
 	if req.BurnIn != "" && !slices.Contains(up.langs, req.BurnIn) {
 		return httpapi.Invalid("burn_in", "no subtitles file in %s to burn in: add a subtitles part named %s.srt (or .vtt, .ass, .ssa, .ttml)",
 			req.BurnIn, req.BurnIn)
+	}
+	if err := up.takeResumable(ctx); err != nil {
+		return err
 	}
 	duration, err := up.probeSource(ctx)
 	if err != nil {
@@ -326,8 +356,8 @@ func (a *API) Upload(w http.ResponseWriter, r *http.Request) error {
 		_ = s.writeCatalog(context.WithoutCancel(ctx), up.id, plan, replayState{Processing: catalog.Failed})
 		return err
 	}
-	ok = true
-	httpapi.Logger(ctx).Info("recording queued", "recording_id", up.id, "size", up.size, "duration_ms", duration.Milliseconds())
+	httpapi.Logger(ctx).Info("recording queued", "recording_id", up.id, "size", up.size, "duration_ms", duration.Milliseconds(),
+		"resumable_upload", up.resumable)
 	httpapi.WriteJSON(w, http.StatusAccepted, map[string]any{
 		"id": up.id, "status": StatusQueued, "links": Links(Recording{ID: up.id, Status: StatusQueued}),
 		"warnings": nonNil(up.warnings),
@@ -348,20 +378,26 @@ func (s *Service) readMeta(ctx context.Context, mr *multipart.Reader) ([]byte, R
 	if err != nil {
 		return nil, Request{}, fmt.Errorf("pipeline: read meta: %w", err)
 	}
+	req, err := s.checkMeta(ctx, metaJSON)
+	return metaJSON, req, err
+}
+
+// checkMeta validates the meta JSON and checks its tags against the catalog.
+func (s *Service) checkMeta(ctx context.Context, metaJSON []byte) (Request, error) {
 	if len(metaJSON) > maxMetaPart {
-		return nil, Request{}, httpapi.Invalid("meta", "the meta part is larger than %d bytes", maxMetaPart)
+		return Request{}, httpapi.Invalid("meta", "the meta part is larger than %d bytes", maxMetaPart)
 	}
 	req, err := ParseMeta(metaJSON)
 	if err != nil {
-		return nil, Request{}, err
+		return Request{}, err
 	}
 	if err := s.cfg.Catalog.CheckTags(ctx, "documents", req.Documents); err != nil {
-		return nil, Request{}, err
+		return Request{}, err
 	}
 	if err := s.checkChapterTags(ctx, req); err != nil {
-		return nil, Request{}, err
+		return Request{}, err
 	}
-	return metaJSON, req, nil
+	return req, nil
 }
 
 // storeParts stores the source part that must follow meta, then the subtitles parts.
@@ -370,11 +406,17 @@ func (u *upload) storeParts(ctx context.Context, mr *multipart.Reader) error {
 	if err != nil {
 		return err
 	}
-	if part == nil || part.FormName() != "source" {
-		return httpapi.Invalid("source", "the part after meta must be source (the video file)")
-	}
-	if err := u.storeSource(ctx, part); err != nil {
-		return err
+	switch {
+	case part != nil && part.FormName() == "upload":
+		if err := u.readUploadID(ctx, part); err != nil {
+			return err
+		}
+	case part == nil || part.FormName() != "source":
+		return httpapi.Invalid("source", "the part after meta must be source (the video file), or upload (the id of a finished resumable upload)")
+	default:
+		if err := u.storeSource(ctx, part); err != nil {
+			return err
+		}
 	}
 	for i := 0; ; i++ {
 		if part, err = nextPart(mr); err != nil {
@@ -477,6 +519,8 @@ func multipartReader(r *http.Request) (*multipart.Reader, error) {
 type upload struct {
 	s         *Service
 	id        string
+	uploads   Uploads
+	resumable string // the id of the resumable upload that is the source (createFromUpload)
 	spool     string
 	size      int64
 	sha256    string
@@ -560,6 +604,19 @@ var subtitleExts = map[string]string{
 func (u *upload) storeSubtitle(ctx context.Context, i int, part *multipart.Part) error {
 	field := fmt.Sprintf("subtitles[%d]", i)
 	name := filepath.Base(strings.ReplaceAll(part.FileName(), `\`, "/"))
+	data, err := io.ReadAll(io.LimitReader(part, subtitle.MaxFileSize+1))
+	if err != nil {
+		var maxBytes *http.MaxBytesError
+		if errors.As(err, &maxBytes) || ctx.Err() != nil {
+			return err
+		}
+		return httpapi.Invalid(field, "reading subtitle file %q failed: %v", name, err)
+	}
+	return u.addSubtitle(ctx, field, name, data)
+}
+
+// addSubtitle checks and stores one subtitle file, named name, for the field at fault.
+func (u *upload) addSubtitle(ctx context.Context, field, name string, data []byte) error {
 	ext := strings.ToLower(filepath.Ext(name))
 	ct, ok := subtitleExts[ext]
 	if !ok {
@@ -576,14 +633,6 @@ func (u *upload) storeSubtitle(ctx context.Context, i int, part *multipart.Part)
 		if strings.TrimSuffix(k, filepath.Ext(k)) == strings.TrimSuffix(key, ext) {
 			return httpapi.Invalid(field, "a second subtitle file for language %s", lang)
 		}
-	}
-	data, err := io.ReadAll(io.LimitReader(part, subtitle.MaxFileSize+1))
-	if err != nil {
-		var maxBytes *http.MaxBytesError
-		if errors.As(err, &maxBytes) || ctx.Err() != nil {
-			return err
-		}
-		return httpapi.Invalid(field, "reading subtitle file %q failed: %v", name, err)
 	}
 	if len(data) > subtitle.MaxFileSize {
 		return httpapi.Errorf(http.StatusRequestEntityTooLarge, "%s: subtitle file %q is larger than %s", field, name, byteSize(subtitle.MaxFileSize))

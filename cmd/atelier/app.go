@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/assets/tusstore"
 	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/auth"
 	"codeberg.org/atelier/atelier/internal/sqldb"
@@ -55,6 +57,8 @@ type app struct {
 	firstRunExpires time.Time
 
 	pipeline *pipeline.Service // uploads, cuts and renders recordings (durable jobs)
+	uploads  *tusstore.Store   // resumable uploads (tus) in the media storage (uploads.go)
+	tus      http.Handler      // the tus protocol at /api/uploads/
 	queueDB  *sql.DB           // the job queue's own pool on the same database
 }
 
@@ -114,6 +118,10 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	if err := a.openPipeline(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.openUploads(); err != nil {
 		a.Close()
 		return nil, err
 	}

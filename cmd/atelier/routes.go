@@ -85,9 +85,12 @@ func (a *app) routes() http.Handler {
 	r.Handle("/podcast.rss", h(cat.PodcastRSS)).Methods("GET", "HEAD")
 
 	// pipeline: recording uploads (multipart: meta, source, subtitles) and their processing jobs.
-	rec := a.pipeline.API()
+	rec := a.pipeline.API().WithUploads(a.uploads)
 	// Uploads may take hours: their bodies get an idle timeout instead of the server's body deadline.
 	upload := func(next http.Handler) http.Handler { return httpapi.IdleBody(a.cfg.UploadIdleTimeout, next) }
+	// Resumable uploads (tus 1.0: POST to create, HEAD for the offset, PATCH to append, DELETE);
+	// a finished one becomes a recording by POST /api/recordings {"upload": id, ...}.
+	r.PathPrefix(uploadsPath).Handler(animator(upload(a.tus))).Methods("POST", "HEAD", "PATCH", "DELETE", "OPTIONS")
 	r.Handle("/api/recordings", animator(upload(h(rec.Upload)))).Methods("POST")
 	r.Handle("/api/recordings", animator(h(rec.List))).Methods("GET")
 	r.Handle("/api/recordings/{id}", animator(h(rec.Get))).Methods("GET")
