@@ -24,7 +24,8 @@ import (
 //	atelier upload FILE --meta meta.json [--subtitles fr.srt] --server URL --token T
 //
 // The file streams from disk (never read whole into memory), with a progress bar on stderr for
-// the upload and then for the processing. It exits 1 with the server's reason when refused or
+// the upload and then for the processing. It goes as a resumable upload (upload_resume.go): a
+// run after an interrupted one resumes it. It exits 1 with the server's reason when refused or
 // when processing fails.
 func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("upload", "upload FILE --meta meta.json [--subtitles fr.srt ...] [--server URL] [--token T]", stderr)
@@ -34,6 +35,7 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var subs multiFlag
 	fs.Var(&subs, "subtitles", "a subtitle file named after its language (fr.srt); repeat for more")
 	noFollow := fs.Bool("no-follow", false, "return once uploaded, without following the processing")
+	resume := fs.Bool("resume", true, "send the file as a resumable upload (tus, /api/uploads/): after a dropped connection, a crash or Ctrl-C, the same command resumes where the server stands (state in the user cache dir); false sends it in one request")
 	// Flags may come after FILE: parse, take the positional argument, parse the rest.
 	var files []string
 	for {
@@ -89,18 +91,36 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	bar := newProgressBar(stderr, "upload")
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		pw.CloseWithError(writeUpload(mw, metaJSON, src, filepath.Base(files[0]), subs, func(n int64) { bar.update(n, fi.Size(), "") }))
-	}()
-	req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/recordings", pr)
-	if err != nil {
-		return usageErr("upload: --server %q: %v", *server, err)
+	var resp *http.Response
+	if *resume {
+		c := &tusClient{base: base, token: *token, client: http.DefaultClient}
+		resp, err = resumableUpload(ctx, c, src, fi, func(uploadURL string) (*http.Response, error) {
+			body, err := createBody(uploadURL, metaJSON, subs)
+			if err != nil {
+				return nil, err
+			}
+			req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/recordings", body)
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+*token)
+			return http.DefaultClient.Do(req)
+		}, bar, stderr)
+	} else {
+		pr, pw := io.Pipe()
+		mw := multipart.NewWriter(pw)
+		go func() {
+			pw.CloseWithError(writeUpload(mw, metaJSON, src, filepath.Base(files[0]), subs, func(n int64) { bar.update(n, fi.Size(), "") }))
+		}()
+		req, rerr := http.NewRequestWithContext(ctx, "POST", base+"/api/recordings", pr)
+		if rerr != nil {
+			return usageErr("upload: --server %q: %v", *server, rerr)
+		}
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+*token)
+		resp, err = http.DefaultClient.Do(req)
 	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+*token)
-	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		bar.done()
 		return fmt.Errorf("upload: %w", err)
@@ -136,7 +156,17 @@ func refused(status int, field, msg string) error {
 	if field != "" {
 		msg = field + ": " + msg
 	}
-	return fmt.Errorf("upload refused (%d): %s", status, msg)
+	return &refusedStatus{status: status, msg: msg}
+}
+
+// refusedStatus is a refusal by the server: its status and what it said.
+type refusedStatus struct {
+	status int
+	msg    string
+}
+
+func (e *refusedStatus) Error() string {
+	return fmt.Sprintf("upload refused (%d): %s", e.status, e.msg)
 }
 
 // writeUpload writes the multipart body: meta, the source, then the subtitle files.
