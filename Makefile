@@ -26,8 +26,18 @@ build: vendor-js ## build bin/atelier
 # web/static/vendor/ (third-party code is not committed). Without npm the build still works: the
 # player then plays the MP4 instead of HLS in browsers without native HLS.
 HLSJS_VERSION ?= 1.7.4
+# tus-js-client: the studio's resumable uploads (without it the studio sends the file in one request).
+TUSJS_VERSION ?= 4.3.1
 VENDOR_JS := web/static/vendor/hls.min.js
-vendor-js: $(VENDOR_JS)
+VENDOR_TUS := web/static/vendor/tus.min.js
+vendor-js: $(VENDOR_JS) $(VENDOR_TUS)
+$(VENDOR_TUS):
+	@if command -v npm >/dev/null; then \
+	  mkdir -p .cache/npm && cd .cache/npm && \
+	  npm pack --silent tus-js-client@$(TUSJS_VERSION) >/dev/null && \
+	  tar -xzf tus-js-client-$(TUSJS_VERSION).tgz package/dist/tus.min.js package/LICENSE && \
+	  cp package/dist/tus.min.js $(CURDIR)/$(VENDOR_TUS) && cp package/LICENSE $(CURDIR)/web/static/vendor/tus-js-client.LICENSE; \
+	else echo "npm not found: tus-js-client not vendored, the studio uploads in one request"; fi
 $(VENDOR_JS):
 	@if command -v npm >/dev/null; then \
 	  mkdir -p .cache/npm && cd .cache/npm && \

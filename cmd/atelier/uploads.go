@@ -8,6 +8,7 @@ import (
 	"codeberg.org/atelier/atelier/assets"
 	"codeberg.org/atelier/atelier/assets/tusstore"
 	"codeberg.org/atelier/atelier/internal/auth"
+	"codeberg.org/atelier/atelier/pipeline"
 )
 
 // uploadsPath is where the tus protocol is served (routes.go mounts it).
@@ -46,7 +47,11 @@ func (a *app) openUploads() error {
 // expireUploads removes the uploads that received nothing for a day, at start and at every
 // -sweep-interval, like the pipeline's sweep of what interrupted uploads left.
 func (a *app) expireUploads(ctx context.Context) error {
-	t := time.NewTicker(a.cfg.SweepInterval)
+	every := a.cfg.SweepInterval
+	if every <= 0 {
+		every = pipeline.DefaultSweepInterval
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		n, err := a.uploads.RemoveExpired(ctx)

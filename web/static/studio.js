@@ -1,4 +1,5 @@
-// Atelier studio: upload with a progress bar (XMLHttpRequest upload events), then the job's live
+// Atelier studio: upload with a progress bar (resumable through studio/upload.js, else one
+// XMLHttpRequest), then the job's live
 // progress from Server-Sent Events; "reschedule" buttons of the freshness to-do list.
 (function () {
   "use strict";
@@ -31,6 +32,16 @@
       phase.textContent = form.dataset.uploading;
       bar.value = 0;
       result.textContent = "";
+      if (window.AtelierUpload) { // resumable (studio/upload.js)
+        window.AtelierUpload.send(file, meta, {
+          progress: function (f) { bar.value = f; },
+          resumed: function () { phase.textContent = form.dataset.resuming; }
+        }).then(function (body) { follow(body.id); }, function (err) {
+          result.textContent = form.dataset.failed + err.message;
+          result.className = "error";
+        });
+        return;
+      }
       var xhr = new XMLHttpRequest();
       xhr.open("POST", "/api/recordings");
       xhr.setRequestHeader("X-CSRF-Token", csrf);
