@@ -105,6 +105,7 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 	atelier := func(run int) (time.Duration, int64, error) {
 		return uploadOnce(run, file)
 	}
+	post := postRecording
 	uploadOnce = func(run int, file string) (time.Duration, int64, error) {
 		data := filepath.Join(work, "data-"+strconv.Itoa(run))
 		port, err := testenv.FreePort()
@@ -146,7 +147,7 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 			return 0, 0, fmt.Errorf("atelier serve: %w (log in %s)", err, logFile.Name())
 		}
 		t0 := time.Now()
-		status, body, err := postRecording(ctx, "http://"+addr, token, file)
+		status, body, err := post(ctx, "http://"+addr, token, file)
 		d := time.Since(t0)
 		hwm := vmHWM(cmd.Process.Pid)
 		if err != nil {
@@ -161,8 +162,6 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 		return d, hwm, nil
 	}
 
-	var at, bt []time.Duration
-	var hwm int64
 	// A first, small upload (the recording itself) finds out whether atelier serve routes uploads.
 	if _, _, err := uploadOnce(-1, src); errors.Is(err, errNoUploadRoute) {
 		logf("%s: `atelier serve` has no POST /api/recordings route yet: serving pipeline.API.Upload from the bench's own process", name)
@@ -170,6 +169,28 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 	} else if err != nil {
 		return err
 	} // else: a warm-up run, not counted
+	for _, mode := range []struct {
+		name string
+		post func(ctx context.Context, server, token, file string) (int, string, error)
+	}{{"multipart form", postRecording}, {"tus", postResumable}} {
+		if harness && mode.name == "tus" {
+			break // the harness serves the multipart route only
+		}
+		post = mode.post
+		if err := measureUpload(ctx, c, name+", "+mode.name, size, atelier, baseline, rep, &harness, self, prof); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// measureUpload runs atelier and baseline c.Runs times each, interleaved, and reports the
+// throughput ratio and the server's peak memory.
+func measureUpload(ctx context.Context, c config, name string, size int64, atelier func(run int) (time.Duration, int64, error),
+	baseline func() (time.Duration, error), rep *report, harnessed *bool, self, prof string) error {
+	var at, bt []time.Duration
+	var hwm int64
+	var err error
 	for i := range c.Runs {
 		logf("%s: run %d/%d", name, i+1, c.Runs)
 		var d time.Duration
@@ -195,24 +216,25 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 	am, bm := median(at), median(bt)
 	mbps := func(d time.Duration) float64 { return float64(size) / (1 << 20) / d.Seconds() }
 	ratio := mbps(am) / mbps(bm)
-	ok := ratio >= 0.8 && hwm > 0 && hwm <= 150<<20
+	ok := ratio >= 0.9 && hwm > 0 && hwm <= 150<<20
 	server := "a real `atelier serve`"
-	if harness {
+	if *harnessed {
 		server = "the bench's own process serving pipeline.API.Upload over SQLite and the S3 store (`atelier serve` did not route POST /api/recordings at the time of this run)"
 	}
 	rep.Rows = append(rep.Rows, row{Case: name,
 		Atelier: fmt.Sprintf("%.0f MiB/s (%s)", mbps(am), fmtDur(am)), Baseline: fmt.Sprintf("%.0f MiB/s (%s)", mbps(bm), fmtDur(bm)),
 		Ratio: fmt.Sprintf("%.2f× throughput", ratio), PeakMem: fmtBytes(hwm) + " (VmHWM)",
-		Target: "≥ 0.8× throughput; RSS ≤ 150 MiB", Result: passMiss(ok),
+		Target: "≥ 0.9× throughput; RSS ≤ 150 MiB", Result: passMiss(ok),
 		Note: fmt.Sprintf("a %s MP4 through `POST /api/recordings` of %s (S3 storage: versitygw on 127.0.0.1), "+
-			"timed until the 202 answer (which includes the ffprobe of the upload); baseline: minio-go `PutObject` of the same file "+
-			"to the same server; peak memory is the server process's VmHWM", fmtBytes(size), server)})
+			"timed until the 202 answer (which includes the ffprobe of the upload); tus: POST /api/uploads/, one PATCH of the whole "+
+			"file, then POST /api/recordings {\"upload\"}, timed from the first request to the 202; baseline: minio-go `PutObject` "+
+			"of the same file to the same server; peak memory is the server process's VmHWM", fmtBytes(size), server)})
 	if !ok {
 		profile := "(no profile)"
-		if !harness {
+		if !*harnessed {
 			// The atelier binary has no profiling endpoint: profile the same handler once more in
 			// the bench's own server process.
-			harness = true
+			*harnessed = true
 			logf("%s: profiling one more upload through pipeline.API.Upload in the bench's process", name)
 			if _, _, err := atelier(-2); err != nil {
 				profile = "(profiling failed: " + err.Error() + ")"
@@ -299,4 +321,64 @@ func vmHWM(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// postResumable sends file as the studio and `atelier upload` do by default: a tus upload (one
+// PATCH of the whole file), then POST /api/recordings {"upload", "meta"}.
+func postResumable(ctx context.Context, server, token, file string) (int, string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, "", err
+	}
+	do := func(method, url string, body io.Reader, size int64, hdr map[string]string) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, method, url, body)
+		if err != nil {
+			return nil, err
+		}
+		req.ContentLength = size
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Tus-Resumable", "1.0.0")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		return http.DefaultClient.Do(req)
+	}
+	answer := func(resp *http.Response) (int, string) {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return resp.StatusCode, strings.TrimSpace(string(b))
+	}
+	resp, err := do("POST", server+"/api/uploads/", nil, 0, map[string]string{"Upload-Length": strconv.FormatInt(fi.Size(), 10)})
+	if err != nil {
+		return 0, "", err
+	}
+	if resp.StatusCode != http.StatusCreated {
+		code, body := answer(resp)
+		return code, "POST /api/uploads/: " + body, nil
+	}
+	loc := resp.Header.Get("Location")
+	answer(resp)
+	if strings.HasPrefix(loc, "/") {
+		loc = server + loc
+	}
+	resp, err = do("PATCH", loc, f, fi.Size(), map[string]string{"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+	if err != nil {
+		return 0, "", err
+	}
+	if code, body := answer(resp); code != http.StatusNoContent {
+		return code, "PATCH: " + body, nil
+	}
+	meta, _ := json.Marshal(map[string]any{"upload": loc[strings.LastIndexByte(loc, '/')+1:], "meta": map[string]any{
+		"title": "Benchmark upload", "language": "fr", "edits": map[string]any{"keep": [][]string{{"00:00:01", "00:00:10"}}}, "cut": "fast"}})
+	resp, err = do("POST", server+"/api/recordings", strings.NewReader(string(meta)), int64(len(meta)), map[string]string{"Content-Type": "application/json"})
+	if err != nil {
+		return 0, "", err
+	}
+	code, body := answer(resp)
+	return code, body, nil
 }
