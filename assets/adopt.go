@@ -147,3 +147,31 @@ func (s *S3) adoptObject(ctx context.Context, key, src, sum, contentType string)
 	keep = true
 	return Info{Key: key, Size: oi.Size, ContentType: ct, ModTime: oi.LastModified, SHA256: sum}, nil
 }
+
+// LinkFile makes dst, a path on the root's file system, a hard link to the object's data file:
+// a program that wants a file (ffprobe, ffmpeg) reads the object without a copy. Like a file
+// from OpenFile, the link keeps the bytes of this version whatever later happens to the key.
+func (d *Dir) LinkFile(ctx context.Context, key, dst string) error {
+	if err := ValidKey(key); err != nil {
+		return err
+	}
+	f, _, err := d.openFile(key) // checks the data file against its sidecar, under the key's lock
+	if err != nil {
+		return opErr("link", key, err)
+	}
+	defer f.Close()
+	mu := d.lock(key)
+	mu.RLock()
+	defer mu.RUnlock()
+	if err := os.Link(d.dataPath(key), dst); err != nil {
+		return opErr("link", key, err)
+	}
+	// An overwrite between the check and the link would link another version: compare.
+	fi, err1 := f.Stat()
+	li, err2 := os.Stat(dst)
+	if err1 != nil || err2 != nil || !os.SameFile(fi, li) {
+		os.Remove(dst)
+		return opErr("link", key, fmt.Errorf("the object changed while being linked"))
+	}
+	return nil
+}

@@ -14,15 +14,17 @@ import (
 	"time"
 
 	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/assets/tusstore"
 	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/httpapi"
 	"codeberg.org/atelier/atelier/internal/sqldb"
 	"codeberg.org/atelier/atelier/pipeline"
 )
 
-// serveUpload is `bench serve-upload -addr A -data-dir D`: the upload route of Atelier
-// (pipeline.API.Upload over SQLite and the S3 store of ATELIER_S3_*), in a process of its own,
-// for when the atelier binary does not route POST /api/recordings yet. No job worker runs.
+// serveUpload is `bench serve-upload -addr A -data-dir D`: the upload routes of Atelier
+// (pipeline.API.Upload and the tus handler over SQLite and the S3 store of ATELIER_S3_*), in a
+// process of its own that writes a CPU profile (the atelier binary has no profiling endpoint).
+// No job worker runs.
 func serveUpload(args []string) int {
 	fs := flag.NewFlagSet("serve-upload", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
@@ -70,8 +72,17 @@ func serveUpload(args []string) int {
 		if err != nil {
 			return err
 		}
+		uploads, err := tusstore.NewS3(store, tusstore.Config{})
+		if err != nil {
+			return err
+		}
+		tus, err := uploads.Handler(tusstore.HandlerConfig{BasePath: "/api/uploads/", MaxSize: 1 << 40})
+		if err != nil {
+			return err
+		}
 		mux := http.NewServeMux()
-		mux.Handle("POST /api/recordings", httpapi.HandlerFunc(svc.API().Upload))
+		mux.Handle("POST /api/recordings", httpapi.HandlerFunc(svc.API().WithUploads(uploads).Upload))
+		mux.Handle("/api/uploads/", tus)
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 		srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() {

@@ -174,7 +174,7 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 		post func(ctx context.Context, server, token, file string) (int, string, error)
 	}{{"multipart form", postRecording}, {"tus", postResumable}} {
 		if harness && mode.name == "tus" {
-			break // the harness serves the multipart route only
+			break // the harness serves the multipart route only (atelier serve had no upload route)
 		}
 		post = mode.post
 		if err := measureUpload(ctx, c, name+", "+mode.name, size, atelier, baseline, rep, &harness, self, prof); err != nil {
@@ -235,6 +235,7 @@ func measureUpload(ctx context.Context, c config, name string, size int64, ateli
 			// The atelier binary has no profiling endpoint: profile the same handler once more in
 			// the bench's own server process.
 			*harnessed = true
+			defer func() { *harnessed = false }() // the next transport runs on atelier serve again
 			logf("%s: profiling one more upload through pipeline.API.Upload in the bench's process", name)
 			if _, _, err := atelier(-2); err != nil {
 				profile = "(profiling failed: " + err.Error() + ")"

@@ -273,10 +273,10 @@ const (
 // `source` video (or `upload`, the id of a finished resumable upload, see createFromUpload) and
 // zero or more `subtitles` files; or a JSON body that names a resumable upload. Each step runs
 // once, in order: the meta is validated (readMeta), the source streams to storage as the
-// untouched original and, at the same time, to a spool file in the work directory (storeParts),
-// ffprobe reads the spool (probeSource), the request is resolved against the probed duration into
+// untouched original (storeParts), ffprobe reads it from a hard link on local disk or from its
+// ends (probeSource), the request is resolved against the probed duration into
 // the Plan, and the plan is stored with the recording and its job (create) after the catalog
-// learnt of the replay. The job reads the plan and the spool (no second download). Anything
+// learnt of the replay. The job reads the plan and the source. Anything
 // refused removes what was stored: no half-stored recording remains.
 func (a *API) Upload(w http.ResponseWriter, r *http.Request) error {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
@@ -437,9 +437,9 @@ func (u *upload) storeParts(ctx context.Context, mr *multipart.Reader) error {
 	}
 }
 
-// probeSource reads the spooled source with ffprobe, once, and returns its duration.
+// probeSource reads the source with ffprobe, once (see probe), and returns its duration.
 func (u *upload) probeSource(ctx context.Context) (time.Duration, error) {
-	probe, err := media.ProbeFile(ctx, u.spool)
+	probe, err := u.probe(ctx)
 	if errors.Is(err, media.ErrNotMedia) {
 		var me *media.Error
 		if errors.As(err, &me) && me.Hint != "" {
@@ -521,7 +521,8 @@ type upload struct {
 	id        string
 	uploads   Uploads
 	resumable string // the id of the resumable upload that is the source (createFromUpload)
-	spool     string
+	spool     string // the whole source on local disk, for the job; "" when only storage has it
+	probeFile string // the sparse file of the source's ends that the probe reads (probe_ends.go)
 	size      int64
 	sha256    string
 	stored    []string // storage keys
@@ -550,25 +551,30 @@ func (l *limitReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// storeSource streams the source part to storage. The probe then reads a hard link of the stored
+// file (Dir), or a sparse file of the source's ends (probe_ends.go): the first bytes kept as they
+// pass, the last ones read back from storage. The job downloads the whole source when it needs it.
 func (u *upload) storeSource(ctx context.Context, part *multipart.Part) error {
 	s := u.s
-	if err := os.MkdirAll(s.workDir(u.id), 0o750); err != nil {
-		return fmt.Errorf("pipeline: upload %s: %w", u.id, err)
-	}
-	u.spool = s.spoolPath(u.id)
-	f, err := os.Create(u.spool)
-	if err != nil {
-		return fmt.Errorf("pipeline: upload %s: %w", u.id, err)
-	}
-	defer f.Close()
+	var head *headWriter
+	var body io.Reader
 	lr := &limitReader{r: part, limit: s.cfg.MaxUpload}
-	spool := bufio.NewWriterSize(f, uploadBuffer)
+	body = lr
+	if _, canLink := s.cfg.Store.(fileLinker); !canLink {
+		f, err := u.startProbeFile()
+		if err != nil {
+			return fmt.Errorf("pipeline: upload %s: %w", u.id, err)
+		}
+		defer f.Close()
+		head = &headWriter{f: f, left: probeEnd}
+		body = io.TeeReader(lr, head)
+	}
 	ct := part.Header.Get("Content-Type")
 	if ct == "" || strings.HasPrefix(ct, "multipart/") {
 		ct = "application/octet-stream"
 	}
 	u.stored = append(u.stored, u.sourceKey())
-	info, err := s.cfg.Store.Put(ctx, u.sourceKey(), io.TeeReader(lr, spool), -1, ct)
+	info, err := s.cfg.Store.Put(ctx, u.sourceKey(), body, -1, ct)
 	if errors.Is(err, errOverLimit) || lr.n > lr.limit {
 		return httpapi.Errorf(http.StatusRequestEntityTooLarge, "source: the recording is larger than the upload limit of %s (ATELIER_MAX_UPLOAD)",
 			byteSize(s.cfg.MaxUpload))
@@ -579,16 +585,26 @@ func (u *upload) storeSource(ctx context.Context, part *multipart.Part) error {
 		}
 		return fmt.Errorf("pipeline: store source of %s: %w", u.id, err)
 	}
-	if err := spool.Flush(); err != nil {
-		return fmt.Errorf("pipeline: spool source of %s: %w", u.id, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("pipeline: spool source of %s: %w", u.id, err)
-	}
 	if info.Size == 0 {
 		return httpapi.Invalid("source", "the source file is empty")
 	}
 	u.size, u.sha256 = info.Size, info.SHA256
+	if head == nil {
+		if err := os.MkdirAll(s.workDir(u.id), 0o750); err != nil {
+			return fmt.Errorf("pipeline: upload %s: %w", u.id, err)
+		}
+		if u.linkSpool(ctx) {
+			return nil
+		}
+		return u.probeEnds(ctx)
+	}
+	err = u.writeEnds(ctx, head.f, probeEnd-head.left)
+	if cerr := head.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("pipeline: probe file of %s: %w", u.id, err)
+	}
 	return nil
 }
 

@@ -143,9 +143,9 @@ func (u *upload) setUploadID(ctx context.Context, id string) error {
 	return nil
 }
 
-// takeResumable makes the resumable upload the recording's source, and its bytes the spool the
-// probe and the job read: a hard link of the upload's file when it is on local disk (no copy),
-// otherwise a download of the stored source.
+// takeResumable makes the resumable upload the recording's source. The probe and the job read a
+// hard link of the upload's file when it is on local disk (no copy); otherwise the probe reads
+// the source's ends (probe_ends.go) and the job downloads it.
 func (u *upload) takeResumable(ctx context.Context) error {
 	if u.resumable == "" {
 		return nil
@@ -169,14 +169,13 @@ func (u *upload) takeResumable(ctx context.Context) error {
 	}
 	u.size, u.sha256 = info.Size, info.SHA256
 	if !linked {
-		if err := u.spoolFromStore(ctx); err != nil {
-			return err
-		}
+		u.spool = ""
+		return u.probeEnds(ctx)
 	}
 	return nil
 }
 
-// spoolFromStore downloads the stored source into the spool.
+// spoolFromStore downloads the stored source into the spool (for a probe its ends cannot do).
 func (u *upload) spoolFromStore(ctx context.Context) error {
 	rc, _, err := u.s.cfg.Store.Open(ctx, u.sourceKey(), nil)
 	if err != nil {

@@ -347,30 +347,30 @@ func TestPeriodicSweep(t *testing.T) {
 	io.WriteString(w, `{"title": "Slow", "language": "fr"}`)
 	w, _ = mw.CreateFormFile("source", "recording.mp4")
 	w.Write(src[:len(src)/2])
-	// Wait for its spool, then age everything it has written so far.
-	var spoolDir string
+	// Wait for its temp object (the source streams to storage; the request keeps no spool of it
+	// on the local store), then age everything it has written so far.
 	deadline := time.Now().Add(30 * time.Second)
-	for spoolDir == "" {
-		ents, _ := os.ReadDir(work)
+	for inProgress := false; !inProgress; {
+		ents, _ := os.ReadDir(tmp)
 		for _, e := range ents {
-			if e.Name() != "fedcba9876543210" && exists(work+"/"+e.Name()+"/source") {
-				spoolDir = work + "/" + e.Name()
+			if strings.HasPrefix(e.Name(), "put-") && e.Name() != "put-recent" {
+				if fi, err := e.Info(); err == nil && fi.Size() > 0 {
+					inProgress = true
+				}
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the upload's spool did not appear")
+			t.Fatal("the upload's temp object did not appear")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond) // let the first half reach the spool and the temp object
+	time.Sleep(200 * time.Millisecond) // let the first half reach the temp object
 	ents, _ := os.ReadDir(tmp)
 	for _, e := range ents {
 		if e.Name() != "put-recent" {
 			os.Chtimes(tmp+"/"+e.Name(), twoHoursAgo, twoHoursAgo)
 		}
 	}
-	os.Chtimes(spoolDir+"/source", twoHoursAgo, twoHoursAgo)
-	os.Chtimes(spoolDir, twoHoursAgo, twoHoursAgo)
 	// A sweep has run since when this marker, planted now, is gone.
 	marker := tmp + "/put-marker"
 	plant(marker, true)
