@@ -85,6 +85,8 @@ type S3 struct {
 	// multipart uploads alone however long their writer pauses.
 	mu      sync.Mutex
 	putting map[string]int
+	// keep names the unfinished multipart uploads a resumable upload service owns (KeepUnfinished).
+	keep func(ctx context.Context, key string) bool
 }
 
 // NewS3 connects to the bucket, creating it when missing.
@@ -532,9 +534,9 @@ func (s *S3) RemoveStale(ctx context.Context, before time.Time) (int, error) {
 			continue // a resumable upload: its owner expires it (see ResumablePrefix)
 		}
 		s.mu.Lock()
-		busy := s.putting[up.Key] > 0
+		busy, keep := s.putting[up.Key] > 0, s.keep
 		s.mu.Unlock()
-		if busy || !up.Initiated.Before(before) {
+		if busy || !up.Initiated.Before(before) || keep != nil && keep(ctx, up.Key) {
 			continue
 		}
 		newest, err := s.newestPart(ctx, up.Key, up.UploadID)

@@ -367,6 +367,7 @@ func postResumable(ctx context.Context, server, token, file string) (int, string
 	if strings.HasPrefix(loc, "/") {
 		loc = server + loc
 	}
+	t0 := time.Now()
 	resp, err = do("PATCH", loc, f, fi.Size(), map[string]string{"Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
 	if err != nil {
 		return 0, "", err
@@ -374,6 +375,7 @@ func postResumable(ctx context.Context, server, token, file string) (int, string
 	if code, body := answer(resp); code != http.StatusNoContent {
 		return code, "PATCH: " + body, nil
 	}
+	t1 := time.Now()
 	meta, _ := json.Marshal(map[string]any{"upload": loc[strings.LastIndexByte(loc, '/')+1:], "meta": map[string]any{
 		"title": "Benchmark upload", "language": "fr", "edits": map[string]any{"keep": [][]string{{"00:00:01", "00:00:10"}}}, "cut": "fast"}})
 	resp, err = do("POST", server+"/api/recordings", strings.NewReader(string(meta)), int64(len(meta)), map[string]string{"Content-Type": "application/json"})
@@ -381,5 +383,8 @@ func postResumable(ctx context.Context, server, token, file string) (int, string
 		return 0, "", err
 	}
 	code, body := answer(resp)
+	// Where the time goes: the PATCH (the bytes to S3 parts) against the create (server-side
+	// copy into the recording's key, the probe of the source's ends, the database).
+	logf("tus: PATCH %s, POST /api/recordings %s", fmtDur(t1.Sub(t0)), fmtDur(time.Since(t1)))
 	return code, body, nil
 }

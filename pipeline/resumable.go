@@ -140,6 +140,14 @@ func (u *upload) setUploadID(ctx context.Context, id string) error {
 		return httpapi.Invalid("source", "the source file is empty")
 	}
 	u.resumable = id
+	// The recording takes the upload's id (the same form as newID's): on S3 the upload was built
+	// at that recording's source key (cmd/atelier's tusstore.Config.Key), and is taken in place.
+	s := u.s
+	s.mu.Lock()
+	delete(s.uploading, u.id)
+	u.id = id
+	s.uploading[u.id] = true
+	s.mu.Unlock()
 	return nil
 }
 

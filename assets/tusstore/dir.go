@@ -131,6 +131,10 @@ func (b *dirBackend) adopt(ctx context.Context, st *state, key, sum, contentType
 	return b.media.AdoptFile(ctx, key, b.dataPath(st.ID), sum, contentType)
 }
 
+func (b *dirBackend) release(ctx context.Context, st *state, key string) error {
+	return b.remove(ctx, st) // the data file was renamed away
+}
+
 func (b *dirBackend) remove(ctx context.Context, st *state) error {
 	var errs []error
 	for _, p := range []string{b.dataPath(st.ID), b.infoPath(st.ID)} {

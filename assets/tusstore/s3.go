@@ -29,8 +29,28 @@ const minPart = 5 << 20
 func NewS3(s *assets.S3, cfg Config) (*Store, error) {
 	core, bucket := s.Core()
 	st := newStore(nil, cfg)
-	st.b = &s3Backend{media: s, core: core, bucket: bucket, partSize: st.cfg.PartSize, threads: st.cfg.PartThreads}
+	b := &s3Backend{media: s, core: core, bucket: bucket, partSize: st.cfg.PartSize, threads: st.cfg.PartThreads, key: cfg.Key}
+	st.b = b
+	// The media store's sweep of unfinished multipart uploads leaves ours to RemoveExpired.
+	s.KeepUnfinished(b.owns)
 	return st, nil
+}
+
+// owns tells whether key is the data of one of the uploads (when in doubt, yes).
+func (b *s3Backend) owns(ctx context.Context, key string) bool {
+	if strings.HasPrefix(key, assets.ResumablePrefix) {
+		return true
+	}
+	ids, err := b.ids(ctx)
+	if err != nil {
+		return true
+	}
+	for _, id := range ids {
+		if b.dataKey(id) == key {
+			return true
+		}
+	}
+	return false
 }
 
 type s3Backend struct {
@@ -39,9 +59,15 @@ type s3Backend struct {
 	bucket   string
 	partSize int64
 	threads  int
+	key      func(id string) string // Config.Key
 }
 
-func (b *s3Backend) dataKey(id string) string { return assets.ResumablePrefix + id }
+func (b *s3Backend) dataKey(id string) string {
+	if b.key != nil {
+		return b.key(id)
+	}
+	return assets.ResumablePrefix + id
+}
 func (b *s3Backend) infoKey(id string) string { return assets.ResumablePrefix + id + ".info" }
 func (b *s3Backend) tailKey(id string) string { return assets.ResumablePrefix + id + ".part" }
 
@@ -285,6 +311,20 @@ func (b *s3Backend) open(ctx context.Context, st *state) (io.ReadCloser, error) 
 
 func (b *s3Backend) adopt(ctx context.Context, st *state, key, sum, contentType string) (assets.Info, error) {
 	return b.media.AdoptObject(ctx, key, b.dataKey(st.ID), sum, contentType)
+}
+
+// release removes the state and the tail, and the data unless it was adopted in place.
+func (b *s3Backend) release(ctx context.Context, st *state, key string) error {
+	keys := []string{b.tailKey(st.ID)}
+	if b.dataKey(st.ID) != key {
+		keys = append(keys, b.dataKey(st.ID))
+	}
+	for _, k := range append(keys, b.infoKey(st.ID)) {
+		if err := b.core.Client.RemoveObject(ctx, b.bucket, k, minio.RemoveObjectOptions{}); err != nil && !notFound(err) {
+			return err
+		}
+	}
+	return nil
 }
 
 // remove aborts the multipart upload (when unfinished) and removes the objects, state last, so

@@ -44,6 +44,11 @@ type Config struct {
 	// (0: 4): an S3 upload holds PartSize × (PartThreads+1) bytes in memory while a PATCH runs.
 	PartSize    int64
 	PartThreads int
+	// Key names the media object a finished upload will be taken into, from its id. On S3 the
+	// multipart upload then builds that very object and Take only records it (no copy); nil:
+	// a key under assets.ResumablePrefix, and Take copies server-side into the key it is given.
+	// Dir ignores it: its uploads become objects by a rename anyway.
+	Key func(id string) string
 	// Now is the clock (tests); nil: time.Now.
 	Now func() time.Time
 }
@@ -80,8 +85,11 @@ type backend interface {
 	// open reads the complete data (to hash it when a crash lost the running hash).
 	open(ctx context.Context, st *state) (io.ReadCloser, error)
 	// adopt makes the complete data the object key of the media store, without a copy through
-	// this process, and removes what is left of the upload but its state.
+	// this process.
 	adopt(ctx context.Context, st *state, key, sum, contentType string) (assets.Info, error)
+	// release removes what is left of an upload taken into key: its state, and its data unless
+	// it is the object now.
+	release(ctx context.Context, st *state, key string) error
 	// remove removes the data and the state.
 	remove(ctx context.Context, st *state) error
 	// ids lists the uploads present.
@@ -263,7 +271,7 @@ func (s *Store) Take(ctx context.Context, id, key, contentType string) (Upload, 
 	if err != nil {
 		return Upload{}, assets.Info{}, fmt.Errorf("tusstore: take upload %s: %w", id, err)
 	}
-	if err := s.b.remove(context.WithoutCancel(ctx), st); err != nil {
+	if err := s.b.release(context.WithoutCancel(ctx), st, key); err != nil {
 		// The data is the object's now; a state left behind expires like any other.
 		return st.describe(off), info, nil
 	}
@@ -408,9 +416,10 @@ func restoreHash(st *state, offset int64) (hash.Hash, bool) {
 	return h, true
 }
 
-// newID is 128 random bits in hex: the upload's URL is its only secret besides the token.
+// newID is 64 random bits in hex, the form of a recording's id (Config.Key may name the
+// recording's source after it); the upload's URL is guarded by the token besides.
 func newID() (string, error) {
-	var b [16]byte
+	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
@@ -419,7 +428,7 @@ func newID() (string, error) {
 
 // validID accepts only ids newID makes: they name files and objects.
 func validID(id string) bool {
-	if len(id) != 32 {
+	if len(id) != 16 {
 		return false
 	}
 	_, err := hex.DecodeString(id)

@@ -426,3 +426,45 @@ func osReadDir(dir string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// TestS3InPlace: with Config.Key, the multipart upload is built at the object's final key;
+// the media store's sweep of unfinished multipart uploads leaves it alone, and Take records it
+// where it is (the object is the upload's data, nothing else is left).
+func TestS3InPlace(t *testing.T) {
+	srv := testenv.S3(t)
+	env := s3Env(t, srv)
+	key := func(id string) string { return "recordings/" + id + "/source" }
+	s := newServer(t, env, Config{Key: key})
+	data := randBytes(11<<20+3, 2)
+	sum := sha256.Sum256(data)
+	loc := create(t, s.URL, len(data))
+	if resp := patch(t, loc, 0, data[:6<<20]); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("patch: %s", resp.Status)
+	}
+	// Everything unfinished since before an hour from now is stale, but for its owner.
+	if _, err := env.media.(*assets.S3).RemoveStale(t.Context(), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if off := offsetOf(t, loc); off != 6<<20 {
+		t.Fatalf("offset after the sweep = %d, want %d", off, 6<<20)
+	}
+	if resp := patch(t, loc, 6<<20, data[6<<20:]); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("patch: %s", resp.Status)
+	}
+	_, info, err := s.store.Take(t.Context(), idOf(loc), key(idOf(loc)), "video/mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, st, err := env.media.Open(t.Context(), key(idOf(loc)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if !bytes.Equal(got, data) || st.SHA256 != hex.EncodeToString(sum[:]) || info.SHA256 != st.SHA256 {
+		t.Fatalf("the object is not the file (%d bytes)", len(got))
+	}
+	if left := env.leftovers(t); len(left) != 0 {
+		t.Errorf("left after Take: %q", left)
+	}
+}
