@@ -153,7 +153,9 @@ func TestBrowserStudioResumesUpload(t *testing.T) {
 				return err
 			}),
 			chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-				_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.readyState === "complete" && !!window.AtelierUpload`))
+				// The cut editor knows the whole file once its preview has the duration.
+				_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.readyState === "complete" && !!window.AtelierUpload &&
+					document.getElementById("cut-video").readyState >= 1`))
 				ln.slow.Store(slow)
 				return err
 			}),
