@@ -82,7 +82,7 @@ func pieceArgs(src string, st streams, pc piece, frame time.Duration, enc encPar
 		kw["bsf:v"] = "h264_mp4toannexb"
 	} else {
 		kw["c:v"] = "libx264"
-		kw["preset"] = "veryfast"
+		kw["preset"] = "superfast"
 		kw["crf"] = enc.CRF
 		kw["profile:v"] = enc.Profile
 		kw["pix_fmt"] = enc.PixFmt
@@ -126,18 +126,24 @@ func aacArgs(kw ffmpeg.KwArgs) {
 	kw["ar"] = 48000
 }
 
-// joinArgs joins the video pieces listed in list (copy) with src's audio cut
-// to spans (AAC), into an MP4 ready for progressive download.
-func joinArgs(list, src string, st streams, spans []Span, hasAudio bool, out string) []string {
+// audioEncodeArgs cuts the spans of src's audio sample-exactly and joins them into an
+// M4A (AAC), the audio of a cut made of pieces. M4A rather than raw ADTS so that the encoder's
+// priming samples stay described (edit list) through the copy into the joined MP4.
+func audioEncodeArgs(src string, st streams, spans []Span, out string) []string {
+	a := audioGraph(ffmpeg.Input(fileURL(src), untrusted(nil)), st.A, spans)
+	kw := ffmpeg.KwArgs{"format": "ipod"}
+	aacArgs(kw)
+	return a.Output(fileURL(out), kw).GetArgs()
+}
+
+// joinArgs joins the video pieces listed in list and the audio encoded by audioEncodeArgs
+// (audio, "" when none), both by copy, into an MP4 ready for progressive download.
+func joinArgs(list, audio string, out string) []string {
 	streams := []*ffmpeg.Stream{ffmpeg.Input(fileURL(list), ourList()).Get("v:0")}
-	if hasAudio {
-		streams = append(streams, audioGraph(ffmpeg.Input(fileURL(src), untrusted(nil)), st.A, spans))
+	if audio != "" {
+		streams = append(streams, ffmpeg.Input(fileURL(audio), ffmpeg.KwArgs{"protocol_whitelist": "file,pipe", "format": "mov"}).Get("a:0"))
 	}
-	kw := ffmpeg.KwArgs{"c:v": "copy", "movflags": "+faststart", "format": "mp4"}
-	if hasAudio {
-		aacArgs(kw)
-	}
-	return ffmpeg.Output(streams, fileURL(out), kw).GetArgs()
+	return ffmpeg.Output(streams, fileURL(out), ffmpeg.KwArgs{"c": "copy", "movflags": "+faststart", "format": "mp4"}).GetArgs()
 }
 
 // reencodeArgs transcodes vspans of src's video and aspans of its audio

@@ -7,7 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // endSlack is how far past the probed duration a kept range may end and
@@ -419,30 +422,89 @@ func (j *cutJob) pieces(ctx context.Context, res *CutResult) error {
 		}
 		stages = append(stages, stage{"pieces", w})
 	}
-	stages = append(stages, stage{"join", float64(total) * 0.05})
+	stages = append(stages, stage{"join", float64(total) * 0.02})
 	tr.plan(stages...)
-	var files []string
-	for i, pc := range pieces {
-		f := filepath.Join(j.work, fmt.Sprintf("p%04d.ts", i))
-		tr.begin(time.Duration(pc.Frames) * fd)
-		if err := runFFmpeg(ctx, pieceArgs(j.src, p.streams(), pc, fd, enc, f), tr.tick); err != nil {
-			return fmt.Errorf("media: cut (%s) piece %d: %w", res.Mode, i+1, err)
-		}
+	// The audio encode (one thread, about 60x real time: 7 s of the 10-minute bench media) and
+	// the video pieces (short x264 runs that mostly wait on their own start and seek) run side
+	// by side, two pieces at a time; the join then only copies. Measured on the bench media:
+	// pieces 9.9 s + join 9.3 s (of which 7.5 s the AAC encode) in a row before.
+	g, gctx := errgroup.WithContext(ctx)
+	var mu sync.Mutex
+	stepDone := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		tr.begin(0)
 		tr.end()
-		files = append(files, f)
+	}
+	audio, alist := "", ""
+	switch {
+	case p.HasAudio && j.copyAudio:
+		// AAC is copied in whole frames, like the fast cut's: each range's audio starts on
+		// the first AAC frame at or after its first video frame (less than 21.3 ms late at
+		// 48 kHz), and is laid out as long as its video, so the error never adds up. The
+		// encode it replaces cost 7.5 s of the 10-minute bench media's accurate cut.
+		files := make([]string, len(res.Actual))
+		segs := make([]copySeg, len(res.Actual))
+		for i, s := range res.Actual {
+			files[i] = filepath.Join(j.work, fmt.Sprintf("a%04d.aac", i))
+			segs[i] = copySeg{Dur: s.Len()}
+		}
+		alist = filepath.Join(j.work, "audio.ffconcat")
+		if err := os.WriteFile(alist, audioList(files, segs), 0o600); err != nil {
+			return fmt.Errorf("media: cut: %w", err)
+		}
+		g.Go(func() error {
+			if err := runFFmpeg(gctx, audioCopyArgs(j.src, p.streams(), res.Actual, files), nil); err != nil {
+				return fmt.Errorf("media: cut (%s) audio: %w", res.Mode, err)
+			}
+			return nil
+		})
+	case p.HasAudio:
+		audio = filepath.Join(j.work, "audio.m4a")
+		g.Go(func() error {
+			if err := runFFmpeg(gctx, audioEncodeArgs(j.src, p.streams(), res.Actual, audio), nil); err != nil {
+				return fmt.Errorf("media: cut (%s) audio: %w", res.Mode, err)
+			}
+			return nil
+		})
+	}
+	files := make([]string, len(pieces))
+	sem := make(chan struct{}, 2)
+	for i, pc := range pieces {
+		files[i] = filepath.Join(j.work, fmt.Sprintf("p%04d.ts", i))
+		g.Go(func() error {
+			select {
+			case sem <- struct{}{}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			defer func() { <-sem }()
+			if err := runFFmpeg(gctx, pieceArgs(j.src, p.streams(), pc, fd, enc, files[i]), nil); err != nil {
+				return fmt.Errorf("media: cut (%s) piece %d: %w", res.Mode, i+1, err)
+			}
+			stepDone()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	list := filepath.Join(j.work, "list.ffconcat")
 	if err := os.WriteFile(list, concatList(files), 0o600); err != nil {
 		return fmt.Errorf("media: cut: %w", err)
 	}
 	tr.begin(total)
-	if err := runFFmpeg(ctx, joinArgs(list, j.src, p.streams(), res.Actual, p.HasAudio, j.part), tr.tick); err != nil {
+	join := joinArgs(list, audio, j.part)
+	if alist != "" {
+		join = fastJoinArgs(list, alist, "v:0", j.part)
+	}
+	if err := runFFmpeg(ctx, join, tr.tick); err != nil {
 		return fmt.Errorf("media: cut (%s) join: %w", res.Mode, err)
 	}
 	tr.end()
 	if !fast {
 		// Frame-exact video (constant frame rate, counted frames) and
-		// sample-exact audio over the same spans: the output is as
+		// audio laid out over the same spans: the output is as
 		// long as the spans, no need to probe it.
 		for _, s := range res.Actual {
 			res.Duration += s.End - s.Start

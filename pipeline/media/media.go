@@ -26,8 +26,10 @@
 // Accurate is the smart cut of shared/notes/smart-cut.md — per kept range the frames before the first keyframe and after the last are
 // re-encoded with the source's profile and pixel format (repeat-headers,
 // MPEG-TS Annex B), the GOPs between are copied, the pieces joined by the
-// concat demuxer, and the audio re-encoded once, sample-exact, with
-// atrim/asetpts/concat. Sources that would not join cleanly (not 8-bit 4:2:0
+// concat demuxer. The pieces are made two at a time, beside the audio: AAC
+// audio is copied in whole frames as in fast mode (within one AAC frame of
+// the video at each join, never adding up), other audio encoded once,
+// sample-exact, with atrim/asetpts/concat; the join only copies. Sources that would not join cleanly (not 8-bit 4:2:0
 // H.264, open GOPs, rotation, variable frame rate) fall back to reencode and
 // the result says why. VFR falls back because re-encoded heads are counted
 // in frames while copied GOPs keep their own timestamps: with irregular
