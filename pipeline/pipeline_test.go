@@ -51,6 +51,8 @@ type envOptions struct {
 	noRun     bool // do not start the workers
 	workers   int
 	gate      *renderGate // holds the switch to a new render generation when armed
+	catalog   func(*catalog.Store) Catalog // wraps the catalog the service sees
+	ladder    []int
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -86,9 +88,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 		o.gate.Store = cat
 		pcat = o.gate
 	}
+	if o.catalog != nil {
+		pcat = o.catalog(cat)
+	}
 	svc, err := New(ctx, Config{
 		DB: appDB, QueueDB: queueDB, Store: o.store, Catalog: pcat, WorkDir: filepath.Join(o.dir, "work"),
-		MaxUpload: o.maxUpload, Workers: max(o.workers, 1), Log: testLogger(), PollInterval: 100 * time.Millisecond, StaleAfter: time.Second,
+		MaxUpload: o.maxUpload, Workers: max(o.workers, 1), Ladder: o.ladder, Log: testLogger(), PollInterval: 100 * time.Millisecond, StaleAfter: time.Second,
 		RetryDelay: 300 * time.Millisecond,
 		Tracks:     &subtitle.Tracks{Store: o.store, Catalog: cat},
 	})

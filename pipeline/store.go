@@ -87,6 +87,9 @@ var legacySteps = []string{
 	// delete it (CheckOwner). created_by holds its name, which tokens do not keep unique. Rows
 	// from before have 0: admins only.
 	`ALTER TABLE recordings ADD COLUMN owner_token_id INTEGER NOT NULL DEFAULT 0`,
+	// When the replay became playable (its first rendition published, playable.go), before
+	// the rest of the ladder; '' while it is not.
+	`ALTER TABLE recordings ADD COLUMN playable_at TEXT NOT NULL DEFAULT ''`,
 }
 
 // Recording is the stored state of one upload and its processing.
@@ -121,6 +124,9 @@ type Recording struct {
 	UpdatedAt  time.Time
 	Heartbeat  time.Time
 	FinishedAt time.Time
+	// PlayableAt is when the replay became playable (zero while it is not): its first
+	// rendition is served before the rest of the ladder is encoded.
+	PlayableAt time.Time
 }
 
 // msSpans is how spans are stored: [[start_ms, end_ms], ...].
@@ -162,7 +168,7 @@ func parseTime(s string) time.Time {
 
 const recordingColumns = `id, status, meta, plan, source_key, source_size, source_sha256, source_ms,
 	actual, replay_ms, subtitles, stage, progress, speed, eta_seconds, error, outputs, job_id, attempts,
-	cancel_requested, created_by, owner_token_id, created_at, updated_at, heartbeat_at, finished_at`
+	cancel_requested, created_by, owner_token_id, created_at, updated_at, heartbeat_at, finished_at, playable_at`
 
 func scanRecording(sc interface{ Scan(...any) error }) (Recording, error) {
 	var (
@@ -171,10 +177,11 @@ func scanRecording(sc interface{ Scan(...any) error }) (Recording, error) {
 		sourceMS, replayMS                    int64
 		eta                                   sql.NullInt64
 		created, updated, heartbeat, finished string
+		playable                              string
 	)
 	err := sc.Scan(&r.ID, &r.Status, &meta, &plan, &r.SourceKey, &r.SourceSize, &r.SourceSHA256, &sourceMS,
 		&actual, &replayMS, &subs, &r.Stage, &r.Progress, &r.Speed, &eta, &r.Error, &outputs, &r.JobID, &r.Attempts,
-		&r.Cancel, &r.CreatedBy, &r.Owner, &created, &updated, &heartbeat, &finished)
+		&r.Cancel, &r.CreatedBy, &r.Owner, &created, &updated, &heartbeat, &finished, &playable)
 	if err != nil {
 		return r, err
 	}
@@ -196,6 +203,7 @@ func scanRecording(sc interface{ Scan(...any) error }) (Recording, error) {
 		r.ETA = &d
 	}
 	r.CreatedAt, r.UpdatedAt, r.Heartbeat, r.FinishedAt = parseTime(created), parseTime(updated), parseTime(heartbeat), parseTime(finished)
+	r.PlayableAt = parseTime(playable)
 	return r, nil
 }
 
@@ -286,6 +294,16 @@ func (s *store) setActual(ctx context.Context, id string, actual []media.Span, r
 	return nil
 }
 
+// setPlayable records that the replay of a processing recording is playable from now.
+func (s *store) setPlayable(ctx context.Context, id string) error {
+	now := sqldb.FormatTime(s.now())
+	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET playable_at = $1, updated_at = $1 WHERE id = $2 AND status = 'processing'`, now, id)
+	if err != nil {
+		return fmt.Errorf("pipeline: playable %s: %w", id, err)
+	}
+	return nil
+}
+
 // heartbeat tells other servers that the job of a processing recording is alive.
 func (s *store) heartbeat(ctx context.Context, id string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET heartbeat_at = $1 WHERE id = $2 AND status = 'processing'`,
@@ -357,6 +375,8 @@ func (s *store) finish(ctx context.Context, id string, st Status, reason string,
 		set += `, outputs = CASE WHEN $6 = '' THEN outputs ELSE $6 END`
 		if keepOutputs {
 			out = "" // a failed re-render: the replay goes on being served from its current render
+		} else {
+			set += `, playable_at = ''` // its outputs go
 		}
 	}
 	args = append(args, id, out)

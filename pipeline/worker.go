@@ -17,7 +17,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"codeberg.org/atelier/atelier/assets"
-	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/pipeline/media"
 )
 
@@ -197,12 +196,14 @@ func (s *Service) spoolPath(id string) string { return filepath.Join(s.workDir(i
 
 // Stages and their share of the whole job's progress. There is no probe stage: the upload probed
 // the source once and the plan carries what the job needs.
+// The replay is playable at the end of "subtitles" (playable.go); "ladder" encodes the rest.
 var stages = map[string][2]float64{
-	"download":  {0, 0.06},
-	"cut":       {0.06, 0.40},
-	"render":    {0.40, 0.92},
-	"upload":    {0.92, 0.97},
-	"subtitles": {0.97, 1},
+	"download":  {0, 0.04},
+	"cut":       {0.04, 0.20},
+	"render":    {0.20, 0.27},
+	"upload":    {0.27, 0.31},
+	"subtitles": {0.31, 0.33},
+	"ladder":    {0.33, 1},
 }
 
 // reporter writes progress to the recording, at most twice a second.
@@ -212,9 +213,17 @@ type reporter struct {
 	start   time.Time
 	last    time.Time
 	lastPct float64
+	// inLadder: only the ladder's progress counts now (its uploads are part of it).
+	inLadder bool
+	// eta, when set, estimates the time left instead of the share of stages done (the
+	// ladder's, from measured encode speeds).
+	eta func(f, speed float64) (time.Duration, bool)
 }
 
 func (r *reporter) stage(name string, f, speed float64) {
+	if r == nil || r.inLadder && name != "ladder" {
+		return
+	}
 	span := stages[name]
 	total := span[0] + (span[1]-span[0])*min(max(f, 0), 1)
 	now := time.Now()
@@ -223,7 +232,11 @@ func (r *reporter) stage(name string, f, speed float64) {
 	}
 	r.last, r.lastPct = now, total
 	var eta *time.Duration
-	if elapsed := now.Sub(r.start); total > 0.02 && total < 1 {
+	if r.eta != nil {
+		if d, ok := r.eta(f, speed); ok {
+			eta = &d
+		}
+	} else if elapsed := now.Sub(r.start); total > 0.02 && total < 1 {
 		d := time.Duration(float64(elapsed) * (1 - total) / total)
 		eta = &d
 	}
@@ -262,72 +275,13 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 	if err := s.store.setActual(ctx, id, res.Actual, res.Duration); err != nil {
 		return nil, transient(err, "the database is unavailable")
 	}
-	outDir := filepath.Join(dir, "out")
-	outs, err := s.render(ctx, id, plan, res.Actual, cutPath, outDir, rep)
+	// The replay is playable first, then the rest of the ladder is added (playable.go).
+	keys, err := s.renderPlayable(ctx, rec, src, res, cutPath, filepath.Join(dir, "out"), rep)
 	if err != nil {
 		return nil, err
 	}
-	// A fresh generation (render.go): the current one stays served until writeCatalog switches.
-	render := newRender()
-	gen := layout.Replay(id).Render(render)
-	keys, err := s.upload(ctx, gen, outDir, outs.Files, rep)
-	if err != nil {
-		return nil, err
-	}
-	published := time.Now()
-	if s.cfg.Tracks != nil {
-		rep.stage("subtitles", 0, 0)
-		if _, err := s.cfg.Tracks.PublishReplay(ctx, gen, plan.Language, src, res.Actual, rec.CreatedBy); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, transient(err, "publishing the subtitles failed")
-		}
-	}
-	err = s.writeCatalog(ctx, id, plan, replayState{Processing: catalog.Ready, Actual: res.Actual, Duration: outs.Duration,
-		Render: render})
-	if err != nil {
-		return nil, transient(err, "the catalog could not be updated")
-	}
-	s.republishChanged(context.WithoutCancel(ctx), id, published, res.Actual, rec.CreatedBy)
-	s.pruneRenders(context.WithoutCancel(ctx), id)
 	s.jobPreviews(ctx, id, src) // the editor's waveform and storyboard, once per recording (editor.go)
 	return keys, nil
-}
-
-// render writes the outputs of the cut into outDir: the ladder, poster, storyboard and chapters
-// (mapped through the actual cut points), and the burned-in rendition the plan may ask for.
-func (s *Service) render(ctx context.Context, id string, plan Plan, actual []media.Span, cutPath, outDir string, rep *reporter) (media.Outputs, error) {
-	if err := os.RemoveAll(outDir); err != nil {
-		return media.Outputs{}, transient(err, "the server could not clean its work directory")
-	}
-	chapters := ReplayChapters(actual, plan.Chapters)
-	mch := make([]media.Chapter, len(chapters))
-	for i, c := range chapters {
-		mch[i] = c.Chapter // the time and title; the documents go to the catalog
-	}
-	// With a burned-in rendition the render stage covers both encodes: the ladder takes the
-	// first 75 %, the burned-in MP4 the rest.
-	renderShare := 1.0
-	if plan.BurnIn != "" {
-		renderShare = 0.75
-	}
-	outs, err := media.Render(ctx, cutPath, outDir, media.RenderOptions{
-		Ladder: s.cfg.Ladder, Loudnorm: plan.Loudnorm, Chapters: mch,
-	}, func(p media.Progress) { rep.stage("render", p.Fraction*renderShare, p.Speed) })
-	if err != nil {
-		return media.Outputs{}, mediaError(err, "rendering")
-	}
-	if plan.BurnIn != "" {
-		f, err := s.renderBurnIn(ctx, id, plan, actual, cutPath, outDir, func(p media.Progress) {
-			rep.stage("render", renderShare+p.Fraction*(1-renderShare), p.Speed)
-		})
-		if err != nil {
-			return media.Outputs{}, err
-		}
-		outs.Files = append(outs.Files, f)
-	}
-	return outs, nil
 }
 
 // renderBurnIn writes the burned-in rendition the plan asks for into outDir, beside the normal
