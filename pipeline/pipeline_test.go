@@ -50,7 +50,7 @@ type envOptions struct {
 	maxUpload int64
 	noRun     bool // do not start the workers
 	workers   int
-	gate      *renderGate // holds the switch to a new render generation when armed
+	gate      *renderGate                  // holds the switch to a new render generation when armed
 	catalog   func(*catalog.Store) Catalog // wraps the catalog the service sees
 	ladder    []int
 }
