@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -74,13 +76,76 @@ func (s *Service) renderPlayable(ctx context.Context, rec Recording, src string,
 	s.log.Info("replay playable", "recording_id", id, "render", render, "copied", pl.Copied, "rungs_left", len(pl.Rungs))
 	s.pruneRenders(context.WithoutCancel(ctx), id)
 
-	more, err := s.renderLadder(ctx, id, gen, pl, outDir, rep)
+	st := ladderState{Render: render, Playable: pl, Keys: keys}
+	if err := st.save(s.workDir(id)); err != nil {
+		return nil, transient(err, "the server could not write its work directory")
+	}
+	// Work order: the first playable rendition of every recording waiting for one comes before
+	// this ladder. The job goes back to the queue (Work snoozes it) and resumes here.
+	if n, err := s.store.waitingForPlayable(ctx, id); err == nil && n > 0 {
+		return nil, errLadderLater
+	}
+	return s.ladderPhase(ctx, rec, st, cutPath, outDir, rep)
+}
+
+// errLadderLater is returned by process when the replay is playable and its ladder waits for
+// the first playable rendition of other recordings.
+var errLadderLater = errors.New("pipeline: ladder after the first playable of waiting recordings")
+
+// ladderState is what the ladder needs from the playable step, kept in the work directory so
+// that a job put back in the queue after it resumes with the ladder.
+type ladderState struct {
+	Render   string         `json:"render"`
+	Playable media.Playable `json:"playable"`
+	Keys     []string       `json:"keys"` // stored so far
+}
+
+func ladderFile(workDir string) string { return filepath.Join(workDir, "ladder.json") }
+
+func (st ladderState) save(workDir string) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(ladderFile(workDir), b, 0o600)
+}
+
+// resumeLadder returns the saved ladder state of rec when its job left after the playable step
+// on this machine and the replay is still served from that render; else false (start over).
+func (s *Service) resumeLadder(ctx context.Context, rec Recording) (ladderState, bool) {
+	if rec.PlayableAt.IsZero() {
+		return ladderState{}, false
+	}
+	b, err := os.ReadFile(ladderFile(s.workDir(rec.ID)))
+	if err != nil {
+		return ladderState{}, false
+	}
+	var st ladderState
+	if json.Unmarshal(b, &st) != nil || st.Render == "" {
+		return ladderState{}, false
+	}
+	if cur, err := s.currentRender(ctx, rec.ID); err != nil || cur != st.Render {
+		return ladderState{}, false
+	}
+	if _, err := os.Stat(filepath.Join(s.workDir(rec.ID), "out", "video.mp4")); err != nil {
+		return ladderState{}, false
+	}
+	return st, true
+}
+
+// ladderPhase encodes and publishes the rungs of st, then the burned-in rendition the plan asks
+// for, and returns the keys of every output.
+func (s *Service) ladderPhase(ctx context.Context, rec Recording, st ladderState, cutPath, outDir string, rep *reporter) ([]string, error) {
+	id, plan := rec.ID, rec.Plan
+	gen := layout.Replay(id).Render(st.Render)
+	keys := st.Keys
+	more, err := s.renderLadder(ctx, id, gen, st.Playable, outDir, rep)
 	keys = append(keys, more...)
 	if err != nil {
 		return nil, err
 	}
 	if plan.BurnIn != "" {
-		f, err := s.renderBurnIn(ctx, id, plan, res.Actual, cutPath, outDir, rep.media("ladder"))
+		f, err := s.renderBurnIn(ctx, id, plan, rec.Actual, cutPath, outDir, rep.media("ladder"))
 		if err != nil {
 			return nil, err
 		}

@@ -126,3 +126,34 @@ func TestPlayableBeforeReady(t *testing.T) {
 		}
 	}
 }
+
+// TestPlayableWorkOrder: with one worker and two recordings queued, the second becomes playable
+// before the first is ready: the first's ladder waits for the second's first rendition.
+func TestPlayableWorkOrder(t *testing.T) {
+	testenv.FFmpeg(t)
+	e := newEnv(t, envOptions{ladder: []int{240, 120}, noRun: true, workers: 1})
+	var ids []string
+	for range 2 {
+		status, out := e.upload(`{"title": "t", "language": "fr", "cut": "fast"}`, clip(t, 6*time.Second), nil)
+		if status != http.StatusAccepted {
+			t.Fatalf("upload: %d %v", status, out)
+		}
+		ids = append(ids, out["id"].(string))
+	}
+	e.start()
+	var vs []View
+	for _, id := range ids {
+		v := e.waitFor(id, "ready", final)
+		if v.Status != StatusReady || v.PlayableAt == nil || v.FinishedAt == nil {
+			t.Fatalf("%s: %+v", id, v)
+		}
+		vs = append(vs, v)
+	}
+	first, second := vs[0], vs[1]
+	if first.PlayableAt.After(*second.PlayableAt) {
+		first, second = second, first // whichever the worker took first
+	}
+	if !second.PlayableAt.Before(*first.FinishedAt) {
+		t.Errorf("the second recording became playable at %s, after the first was ready at %s", second.PlayableAt, first.FinishedAt)
+	}
+}

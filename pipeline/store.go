@@ -304,6 +304,17 @@ func (s *store) setPlayable(ctx context.Context, id string) error {
 	return nil
 }
 
+// waitingForPlayable counts the recordings other than id queued for their first playable
+// rendition (not those whose ladder waits).
+func (s *store) waitingForPlayable(ctx context.Context, id string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings WHERE status = 'queued' AND playable_at = '' AND id <> $1`, id).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("pipeline: waiting recordings: %w", err)
+	}
+	return n, nil
+}
+
 // heartbeat tells other servers that the job of a processing recording is alive.
 func (s *store) heartbeat(ctx context.Context, id string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE recordings SET heartbeat_at = $1 WHERE id = $2 AND status = 'processing'`,

@@ -142,6 +142,13 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 	outputs, err := s.process(jobCtx, rec)
 	// Final bookkeeping must happen even though jobCtx (or the River context) has ended.
 	bg := context.WithoutCancel(ctx)
+	if errors.Is(err, errLadderLater) {
+		// Playable; the ladder goes after the recordings queued meanwhile (playable.go).
+		log.Info("replay playable; its ladder waits for the first playable rendition of recordings queued before it")
+		_ = s.store.backToQueue(bg, id, "ladder", "")
+		s.changes.notify()
+		return river.JobSnooze(time.Millisecond)
+	}
 	if err == nil {
 		log.Info("recording ready", "duration", time.Since(started).Round(time.Millisecond), "outputs", len(outputs))
 		_ = os.RemoveAll(s.workDir(id))
@@ -263,11 +270,14 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, transient(err, "the server could not create its work directory")
 	}
+	cutPath := filepath.Join(dir, "cut.mp4")
+	if st, ok := s.resumeLadder(ctx, rec); ok { // playable already: the ladder (playable.go)
+		return s.ladderPhase(ctx, rec, st, cutPath, filepath.Join(dir, "out"), rep)
+	}
 	src, err := s.ensureSource(ctx, rec, rep)
 	if err != nil {
 		return nil, err
 	}
-	cutPath := filepath.Join(dir, "cut.mp4")
 	res, err := media.Cut(ctx, src, plan.Spans, plan.Cut, cutPath, rep.media("cut"))
 	if err != nil {
 		return nil, mediaError(err, "cutting")
@@ -277,6 +287,9 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 	}
 	// The replay is playable first, then the rest of the ladder is added (playable.go).
 	keys, err := s.renderPlayable(ctx, rec, src, res, cutPath, filepath.Join(dir, "out"), rep)
+	if errors.Is(err, errLadderLater) {
+		s.jobPreviews(ctx, id, src) // the resumed job no longer reads the source
+	}
 	if err != nil {
 		return nil, err
 	}
