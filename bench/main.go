@@ -10,7 +10,7 @@
 // command compiles and runs. A case that misses its target gets the profile that explains it.
 //
 // BENCH_QUICK=1 runs the reduced version (60 s 720p media, 200 MiB upload, fewer runs).
-// BENCH_RUNS=N overrides the number of runs, BENCH_CASES=cut,upload,feed,catalog,stream,feed-pg,catalog-pg picks
+// BENCH_RUNS=N overrides the number of runs, BENCH_CASES=cut,upload,feed,catalog,stream,feed-pg,catalog-pg,playable picks
 // cases.
 package main
 
@@ -103,7 +103,7 @@ func loadConfig() (config, error) {
 		}
 	}
 	c.Cases = map[string]bool{}
-	all := []string{"cut", "upload", "feed", "catalog", "stream", "feed-pg", "catalog-pg"}
+	all := []string{"cut", "upload", "feed", "catalog", "stream", "feed-pg", "catalog-pg", "playable"}
 	if s := os.Getenv("BENCH_CASES"); s != "" {
 		for _, k := range strings.Split(s, ",") {
 			if !slices.Contains(all, k) {
@@ -151,7 +151,7 @@ func run(ctx context.Context) error {
 	logf("%s run on %s", map[bool]string{true: "quick", false: "full"}[c.Quick], mach.oneLine())
 
 	var src string
-	if c.Cases["cut"] || c.Cases["upload"] || c.Cases["stream"] {
+	if c.Cases["cut"] || c.Cases["upload"] || c.Cases["stream"] || c.Cases["playable"] {
 		if src, err = c.Media.ensure(ctx, c.Cache); err != nil {
 			return err
 		}
@@ -169,6 +169,7 @@ func run(ctx context.Context) error {
 		{"stream", benchStream},
 		{"feed-pg", benchFeedPG},
 		{"catalog-pg", benchCatalogPG},
+		{"playable", benchPlayable},
 	}
 	for _, s := range steps {
 		if !c.Cases[s.name] {
@@ -186,7 +187,7 @@ func run(ctx context.Context) error {
 	fmt.Println()
 	fmt.Print(rep.table())
 	md := rep.markdown()
-	if len(c.Cases) < 5 || os.Getenv("BENCH_NO_WRITE") == "1" {
+	if len(c.Cases) < len(steps) || os.Getenv("BENCH_NO_WRITE") == "1" {
 		path := filepath.Join(c.Out, "results.md")
 		logf("partial run: results written to %s (bench/results.md is kept)", path)
 		return os.WriteFile(path, md, 0o644)
