@@ -16,6 +16,12 @@
 // requeues a failed or cancelled recording. The cut editor reads the source's waveform,
 // storyboard and raw bytes (editor.go), computed once per recording.
 //
+// The switch happens as soon as the replay is playable (playable.go): the cut output streamed
+// as it is, by stream copy, with its MP4, previews and subtitles; the job then encodes the lower
+// rungs into the same generation, replacing the master as each is added, and the recording
+// becomes ready after the last. A job whose replay is playable goes back to the queue while
+// other recordings wait for their first rendition.
+//
 // A recording belongs to the token that uploaded it (Recording.Owner): every animator sees every
 // recording, but only its owner or an admin may cancel, retry, re-cut or delete it (CheckOwner,
 // called by every handler that changes one).
