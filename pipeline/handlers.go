@@ -38,28 +38,26 @@ func (s *Service) API() *API { return &API{s: s} }
 
 // View is the JSON of a recording in GET /api/recordings/{id} and its events.
 type View struct {
-	ID         string        `json:"id"`
-	Status     Status        `json:"status"`
-	Stage      string        `json:"stage"`
-	Progress   float64       `json:"progress"`
-	Speed      float64       `json:"speed"`
-	ETASeconds *int64        `json:"eta_seconds"`
-	Error      string        `json:"error,omitempty"`
-	Cut        media.CutMode `json:"cut"`
-	Source     SourceView    `json:"source"`
-	Requested  TimecodeSpans `json:"requested"`
-	Actual     TimecodeSpans `json:"actual"`
-	ReplayMS   int64         `json:"replay_duration_ms,omitempty"`
-	Subtitles  []string      `json:"subtitles"`
-	Outputs    []string      `json:"outputs"`
-	Attempts   int           `json:"attempts"`
-	CreatedBy  string        `json:"created_by"` // the name of the token that uploaded it
-	CreatedAt  time.Time     `json:"created_at"`
-	UpdatedAt  time.Time     `json:"updated_at"`
-	FinishedAt *time.Time    `json:"finished_at,omitempty"`
-	// Playable: the replay can be watched (its first rendition is served) since PlayableAt,
-	// possibly before the rest of its ladder is encoded and the status is ready.
-	Playable   bool              `json:"playable"`
+	ID         string            `json:"id"`
+	Status     Status            `json:"status"`
+	Stage      string            `json:"stage"`
+	Progress   float64           `json:"progress"`
+	Speed      float64           `json:"speed"`
+	ETASeconds *int64            `json:"eta_seconds"`
+	Error      string            `json:"error,omitempty"`
+	Cut        media.CutMode     `json:"cut"`
+	Source     SourceView        `json:"source"`
+	Requested  TimecodeSpans     `json:"requested"`
+	Actual     TimecodeSpans     `json:"actual"`
+	ReplayMS   int64             `json:"replay_duration_ms,omitempty"`
+	Subtitles  []string          `json:"subtitles"`
+	Outputs    []string          `json:"outputs"`
+	Attempts   int               `json:"attempts"`
+	CreatedBy  string            `json:"created_by"` // the name of the token that uploaded it
+	CreatedAt  time.Time         `json:"created_at"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+	FinishedAt *time.Time        `json:"finished_at,omitempty"`
+	Playable   bool              `json:"playable"` // served from its first rendition, maybe before ready
 	PlayableAt *time.Time        `json:"playable_at,omitempty"`
 	Links      map[string]string `json:"links"`
 }
