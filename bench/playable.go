@@ -206,6 +206,9 @@ func transcodeFirst(ctx context.Context, work, src string, m mediaSpec) (time.Du
 	total += d
 	steps = append(steps, stageTime{"cut", total.Seconds()})
 	for _, h := range []int{1080, 720, 360} {
+		if h > m.Height && !(h == 1080 && m.Height < 1080 && m.Height > 720) {
+			continue // Atelier's ladder caps heights at the source's and drops duplicates
+		}
 		h = min(h, m.Height)
 		dir := filepath.Join(work, "hls", strconv.Itoa(h))
 		if err := os.MkdirAll(dir, 0o755); err != nil {

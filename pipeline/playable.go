@@ -145,7 +145,12 @@ func (s *Service) ladderPhase(ctx context.Context, rec Recording, st ladderState
 		return nil, err
 	}
 	if plan.BurnIn != "" {
-		f, err := s.renderBurnIn(ctx, id, plan, rec.Actual, cutPath, outDir, rep.media("ladder"))
+		// The cut points of this run (rec was read before the cut stored them).
+		cur, err := s.store.get(ctx, id)
+		if err != nil {
+			return nil, transient(err, "the database is unavailable")
+		}
+		f, err := s.renderBurnIn(ctx, id, plan, cur.Actual, cutPath, outDir, rep.media("ladder"))
 		if err != nil {
 			return nil, err
 		}
