@@ -87,9 +87,6 @@ var legacySteps = []string{
 	// delete it (CheckOwner). created_by holds its name, which tokens do not keep unique. Rows
 	// from before have 0: admins only.
 	`ALTER TABLE recordings ADD COLUMN owner_token_id INTEGER NOT NULL DEFAULT 0`,
-	// When the replay became playable (its first rendition published, playable.go), before
-	// the rest of the ladder; '' while it is not.
-	`ALTER TABLE recordings ADD COLUMN playable_at TEXT NOT NULL DEFAULT ''`,
 }
 
 // Recording is the stored state of one upload and its processing.
