@@ -346,7 +346,10 @@ export class Timeline {
   }
 
   // keep is the API's edits.keep (null: the whole recording, no edit).
+  // Before the media's duration is known nothing was marked: the whole recording, not an
+  // empty cut that the server would refuse.
   keep() {
+    if (!(this.duration > 0)) return null;
     return this.isWhole() ? null : this.parts.map(([a, b]) => [fmt(a), fmt(b)]);
   }
 
