@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"image"
+	"image/color"
 	"image/jpeg"
 	"os"
 	"path/filepath"
@@ -113,8 +115,24 @@ func TestSourceStoryboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	cfg, err := jpeg.DecodeConfig(f)
-	if err != nil || cfg.Width != 3*160 || cfg.Height != 120 {
-		t.Errorf("sprite %dx%d (%v), want 480x120", cfg.Width, cfg.Height, err)
+	img, err := jpeg.Decode(f)
+	if err != nil || img.Bounds().Dx() != 3*160 || img.Bounds().Dy() != 120 {
+		t.Fatalf("sprite %v (%v), want 480x120", img.Bounds(), err)
 	}
+	// Every tile shows a frame: the last interval's one used to be dropped (a black tile).
+	for i := range 3 {
+		if l := meanLuma(img, image.Rect(i*160, 0, (i+1)*160, 120)); l < 16 {
+			t.Errorf("tile %d is black (mean luma %.1f)", i, l)
+		}
+	}
+}
+
+func meanLuma(img image.Image, r image.Rectangle) float64 {
+	var sum float64
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			sum += float64(color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y)
+		}
+	}
+	return sum / float64(r.Dx()*r.Dy())
 }

@@ -154,7 +154,9 @@ func storyboardArgs(in string, sb storyboard, out string) []string {
 		kw["skip_frame"] = "nokey"
 	}
 	return ffmpeg.Input(fileURL(in), untrusted(kw)).Get("v:0").
-		Filter("fps", ffmpeg.Args{fmt.Sprintf("1/%d", int(sb.Every/time.Second))}).
+		// eof_action=pass keeps the last interval's frame: with keyframes only, fps would
+		// otherwise wait for a next frame that never comes and leave the last tile black.
+		Filter("fps", ffmpeg.Args{fmt.Sprintf("1/%d", int(sb.Every/time.Second))}, ffmpeg.KwArgs{"eof_action": "pass"}).
 		Filter("scale", ffmpeg.Args{fmt.Sprintf("%d:%d", sb.W, sb.H)}).
 		Filter("tile", ffmpeg.Args{fmt.Sprintf("%dx%d", sb.Cols, sb.Rows)}).
 		Output(fileURL(out), ffmpeg.KwArgs{"frames:v": 1, "q:v": 4, "update": 1, "format": "image2"}).GetArgs()
