@@ -68,6 +68,9 @@ type SourceView struct {
 	Size       int64  `json:"size"`
 	SHA256     string `json:"sha256,omitempty"`
 	DurationMS int64  `json:"duration_ms"`
+	// FrameRate is the source's average frame rate, for editors that snap to frames (0: not
+	// known, recordings uploaded before it was kept).
+	FrameRate float64 `json:"frame_rate,omitempty"`
 }
 
 // Links are the URLs of a recording; outputs appear once it is ready.
@@ -120,7 +123,7 @@ func Links(r Recording) map[string]string {
 func NewView(r Recording) View {
 	v := View{
 		ID: r.ID, Status: r.Status, Stage: r.Stage, Progress: r.Progress, Speed: r.Speed, Error: r.Error, Cut: r.Plan.Cut,
-		Source:    SourceView{Key: r.SourceKey, Size: r.SourceSize, SHA256: r.SourceSHA256, DurationMS: r.SourceLen.Milliseconds()},
+		Source:    SourceView{Key: r.SourceKey, Size: r.SourceSize, SHA256: r.SourceSHA256, DurationMS: r.SourceLen.Milliseconds(), FrameRate: r.Plan.SourceFrameRate},
 		Requested: nonNil(r.Plan.Spans), Actual: nonNil(r.Actual), ReplayMS: r.ReplayLen.Milliseconds(),
 		Subtitles: nonNil(r.Subtitles), Outputs: []string{}, Attempts: r.Attempts, CreatedBy: r.CreatedBy,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Links: Links(r),
@@ -347,14 +350,16 @@ func (a *API) queue(w http.ResponseWriter, r *http.Request, up *upload, metaJSON
 	if err := up.takeResumable(ctx); err != nil {
 		return err
 	}
-	duration, err := up.probeSource(ctx)
+	probe, err := up.probeSource(ctx)
 	if err != nil {
 		return err
 	}
+	duration := probe.Duration
 	plan, err := req.Resolve(duration)
 	if err != nil {
 		return err
 	}
+	plan.SourceFrameRate = probe.FrameRate
 	if err := s.writeCatalog(ctx, up.id, plan, replayState{Processing: catalog.Processing}); err != nil {
 		return err
 	}
@@ -448,26 +453,27 @@ func (u *upload) storeParts(ctx context.Context, mr *multipart.Reader) error {
 	}
 }
 
-// probeSource reads the source with ffprobe, once (see probe), and returns its duration.
-func (u *upload) probeSource(ctx context.Context) (time.Duration, error) {
+// probeSource reads the source with ffprobe, once (see probe), and checks it is a video within
+// the limits.
+func (u *upload) probeSource(ctx context.Context) (media.Probe, error) {
 	probe, err := u.probe(ctx)
 	if errors.Is(err, media.ErrNotMedia) {
 		var me *media.Error
 		if errors.As(err, &me) && me.Hint != "" {
-			return 0, httpapi.Invalid("source", "not a video file: %s", me.Hint)
+			return media.Probe{}, httpapi.Invalid("source", "not a video file: %s", me.Hint)
 		}
-		return 0, httpapi.Invalid("source", "not a video file that ffmpeg can read")
+		return media.Probe{}, httpapi.Invalid("source", "not a video file that ffmpeg can read")
 	}
 	if err != nil {
-		return 0, fmt.Errorf("pipeline: probe upload %s: %w", u.id, err)
+		return media.Probe{}, fmt.Errorf("pipeline: probe upload %s: %w", u.id, err)
 	}
 	if !probe.HasVideo {
-		return 0, httpapi.Invalid("source", "the file has no video stream; upload the screen or camera recording")
+		return media.Probe{}, httpapi.Invalid("source", "the file has no video stream; upload the screen or camera recording")
 	}
 	if err := u.s.cfg.Limits.check(probe); err != nil {
-		return 0, err
+		return media.Probe{}, err
 	}
-	return probe.Duration, nil
+	return probe, nil
 }
 
 // create inserts the recording and its job in one transaction.

@@ -139,6 +139,9 @@ type Plan struct {
 	Publication Publication   `json:"publication"`
 	Loudnorm    bool          `json:"loudnorm,omitempty"`
 	BurnIn      string        `json:"burn_in,omitempty"` // canonical language tag, or ""
+	// SourceFrameRate is the probed average frame rate of the source, kept for the cut editor's
+	// frame snapping; it does not change the render.
+	SourceFrameRate float64 `json:"source_frame_rate,omitempty"`
 }
 
 // Request is a validated Meta, before it meets the source: Resolve turns it into the Plan.

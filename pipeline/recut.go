@@ -59,6 +59,7 @@ func (s *Service) recutPlan(ctx context.Context, rec Recording, body EditsBody) 
 		return Plan{}, err
 	}
 	plan.Publication = p.Publication // the replay's own publication rules from now on
+	plan.SourceFrameRate = p.SourceFrameRate
 	return plan, nil
 }
 

@@ -49,6 +49,8 @@ func TestRecut(t *testing.T) {
 	id := out["id"].(string)
 	if v := e.waitFor(id, "ready", final); v.Status != StatusReady || v.Links["edits"] == "" {
 		t.Fatalf("first render: %+v", v)
+	} else if v.Source.FrameRate != 25 { // the clip's rate: the editor snaps its cuts to frames
+		t.Errorf("source frame_rate = %v, want 25", v.Source.FrameRate)
 	}
 	if _, err := e.replayReaches(id, catalog.Ready); err != nil {
 		t.Fatal(err)
