@@ -101,7 +101,9 @@ func TestStudioWorkshopsBrowser(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS("#token"), animator),
 			chromedp.Submit(chromedp.CSS("#token")),
 			chromedp.WaitVisible(chromedp.CSS("#studio-workshops")),
-			chromedp.Click(chromedp.CSS("#studio-workshops")),
+			// Navigate rather than click the link: the node found by WaitVisible may belong to the
+			// page being replaced by the sign-in's redirect ("Could not find node with given id").
+			chromedp.Navigate(srv.url+"/studio/workshops?lang=en"),
 			chromedp.WaitVisible(chromedp.CSS("#ws-form")),
 		)
 	})
