@@ -38,6 +38,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -107,6 +108,8 @@ type Config struct {
 	// takes it for orphaned (its server died) and restarts it; 0: 1 minute. Run looks for
 	// such recordings at start and every StaleAfter/3.
 	StaleAfter time.Duration
+	// Metrics, when set, receives the pipeline's Prometheus metrics (pipeline/metrics.go).
+	Metrics prometheus.Registerer
 }
 
 const queueName = "media"
@@ -118,6 +121,7 @@ type Service struct {
 	log     *slog.Logger
 	river   *river.Client[*sql.Tx]
 	changes *broadcaster
+	metrics *jobMetrics // nil: not counted
 
 	mu        sync.Mutex
 	running   map[string]context.CancelCauseFunc // recording id -> cancel of its job in this process
@@ -180,6 +184,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		changes:   newBroadcaster(),
 		running:   map[string]context.CancelCauseFunc{},
 		uploading: map[string]bool{},
+	}
+	if s.metrics, err = newJobMetrics(cfg.Metrics, cfg.DB); err != nil {
+		return nil, fmt.Errorf("pipeline: metrics: %w", err)
 	}
 	if err := s.backfillPlans(ctx); err != nil {
 		return nil, err
@@ -483,6 +490,9 @@ func (s *Service) finish(ctx context.Context, id string, st Status, reason strin
 	// shows "cancelled" beside a replay still "processing". (A poller can still see the two
 	// writes a moment apart: they are two stores.)
 	defer s.changes.notify()
+	if ok {
+		s.metrics.ended(ProcessArgs{}.Kind(), string(st))
+	}
 	if !ok || keepReplay || st == StatusReady {
 		return nil // the worker sets "ready" in the catalog itself, before this
 	}

@@ -122,6 +122,9 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		return nil
 	}
 	s.changes.notify()
+	if job.AttemptedAt != nil {
+		s.metrics.waited(job.Kind, job.AttemptedAt.Sub(job.ScheduledAt))
+	}
 
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -164,6 +167,7 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		// without using up an attempt. The spooled source stays for the next run.
 		log.Info("recording interrupted by shutdown; it restarts with the server")
 		_ = s.store.backToQueue(bg, id, "interrupted", "")
+		s.metrics.ended(job.Kind, "interrupted")
 		return river.JobSnooze(0)
 	}
 	var je *jobError
@@ -180,6 +184,7 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		return river.JobCancel(err)
 	}
 	log.Warn("recording failed, will retry", "error", err)
+	s.metrics.ended(job.Kind, "retry")
 	_ = s.store.backToQueue(bg, id, "waiting to retry", fmt.Sprintf("%s; retrying (attempt %d of %d)", je.reason, job.Attempt, job.MaxAttempts))
 	s.changes.notify()
 	return err
@@ -212,12 +217,16 @@ type reporter struct {
 	start   time.Time
 	last    time.Time
 	lastPct float64
+
+	cur      string    // the stage being timed for metrics (enterStage)
+	curStart time.Time // when it began
 }
 
 func (r *reporter) stage(name string, f, speed float64) {
 	span := stages[name]
 	total := span[0] + (span[1]-span[0])*min(max(f, 0), 1)
 	now := time.Now()
+	r.enterStage(name, now)
 	if now.Sub(r.last) < 500*time.Millisecond && f < 1 && f > 0 {
 		return
 	}
@@ -255,6 +264,7 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 		return nil, err
 	}
 	cutPath := filepath.Join(dir, "cut.mp4")
+	rep.stage("cut", 0, 0)
 	res, err := media.Cut(ctx, src, plan.Spans, plan.Cut, cutPath, rep.media("cut"))
 	if err != nil {
 		return nil, mediaError(err, "cutting")
@@ -263,6 +273,7 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 		return nil, transient(err, "the database is unavailable")
 	}
 	outDir := filepath.Join(dir, "out")
+	rep.stage("render", 0, 0)
 	outs, err := s.render(ctx, id, plan, res.Actual, cutPath, outDir, rep)
 	if err != nil {
 		return nil, err
@@ -270,6 +281,7 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 	// A fresh generation (render.go): the current one stays served until writeCatalog switches.
 	render := newRender()
 	gen := layout.Replay(id).Render(render)
+	rep.stage("upload", 0, 0)
 	keys, err := s.upload(ctx, gen, outDir, outs.Files, rep)
 	if err != nil {
 		return nil, err
@@ -288,6 +300,7 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 	if err != nil {
 		return nil, transient(err, "the catalog could not be updated")
 	}
+	rep.enterStage("", time.Now())
 	s.pruneRenders(context.WithoutCancel(ctx), id)
 	s.jobPreviews(ctx, id, src) // the editor's waveform and storyboard, once per recording (editor.go)
 	return keys, nil

@@ -26,12 +26,13 @@ import (
 
 // app holds the dependencies built once at start and shared by the routes and workers.
 type app struct {
-	cfg   *Config
-	log   *slog.Logger
-	db    *sql.DB
-	auth  *auth.Store
-	media assets.Store // the recordings and replays (see assets/layout); pipeline.Config.Store
-	dir   *assets.Dir  // set when media lives on local disk: it serves its own signed URLs
+	cfg     *Config
+	log     *slog.Logger
+	metrics *metrics // the process's Prometheus registry, served on -metrics-addr
+	db      *sql.DB
+	auth    *auth.Store
+	media   assets.Store // the recordings and replays (see assets/layout); pipeline.Config.Store
+	dir     *assets.Dir  // set when media lives on local disk: it serves its own signed URLs
 
 	// workers run beside the HTTP server until the context ends (job queue, feed sync).
 	workers []func(ctx context.Context) error
@@ -60,7 +61,7 @@ type app struct {
 
 // openApp opens the database and media storage that cfg names and migrates the schema.
 func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
-	a := &app{cfg: cfg, log: log}
+	a := &app{cfg: cfg, log: log, metrics: newMetrics()}
 	db, err := sqldb.Open(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
@@ -80,6 +81,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 		s3, err := assets.NewS3(ctx, assets.S3Config{
 			Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
 			Region: cfg.S3Region, Secure: cfg.S3Secure, PathStyle: cfg.S3PathStyle,
+			WrapTransport: a.metrics.s3Transport,
 		})
 		if err != nil {
 			a.Close()

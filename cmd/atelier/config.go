@@ -59,6 +59,10 @@ type Config struct {
 	LogFormat string
 	LogLevel  string
 
+	// MetricsAddr is where /metrics (Prometheus) is served, apart from the public listener;
+	// "" serves no metrics.
+	MetricsAddr string
+
 	// schedule
 	Timezone string        // IANA zone for imported floating times and rescheduled drafts
 	FeedPast time.Duration // how long past workshops stay in the calendar feeds; 0 keeps them all
@@ -160,7 +164,13 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.JobTimeoutBase, "job-timeout-base", envDuration("JOB_TIMEOUT_BASE", pipeline.DefaultJobTimeoutBase), "time a processing job gets on top of -job-timeout-factor × the source's duration (env ATELIER_JOB_TIMEOUT_BASE)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", envDuration("SWEEP_INTERVAL", pipeline.DefaultSweepInterval), "how often to remove what interrupted uploads and jobs left: temp objects, spools, unfinished multipart uploads (env ATELIER_SWEEP_INTERVAL)")
 	fs.DurationVar(&c.SweepAge, "sweep-age", envDuration("SWEEP_AGE", pipeline.DefaultSweepAge), "how long such leftovers go untouched before the sweep takes them for abandoned (env ATELIER_SWEEP_AGE)")
+	c.registerMetrics(fs)
 	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs (env ATELIER_WORKERS; default 1 per 2 cores)")
+}
+
+// registerMetrics declares the flag of the metrics listener (serve and worker).
+func (c *Config) registerMetrics(fs *flag.FlagSet) {
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "listen address of GET /metrics (Prometheus) and /healthz, apart from the public listener, e.g. 127.0.0.1:9090; empty: no metrics (env ATELIER_METRICS_ADDR)")
 }
 
 // parseResolution reads WIDTHxHEIGHT, e.g. 7680x4320.
@@ -337,6 +347,14 @@ func (c *Config) finishServe() error {
 	}
 	if c.Workers < 1 {
 		return fmt.Errorf("-workers %d: at least 1", c.Workers)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("-metrics-addr %q: want host:port, e.g. 127.0.0.1:9090", c.MetricsAddr)
+		}
+		if c.MetricsAddr == c.Addr {
+			return fmt.Errorf("-metrics-addr %q: must differ from -addr: metrics are not served on the public listener", c.MetricsAddr)
+		}
 	}
 	if c.BodyTimeout <= 0 || c.UploadIdleTimeout <= 0 {
 		return fmt.Errorf("-body-timeout %s, -upload-idle-timeout %s: both must be positive", c.BodyTimeout, c.UploadIdleTimeout)

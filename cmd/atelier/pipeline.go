@@ -27,6 +27,7 @@ func (a *app) openPipeline(ctx context.Context) error {
 		Limits:           pipeline.Limits{Duration: a.cfg.MaxDuration, Width: a.cfg.MaxWidth, Height: a.cfg.MaxHeight, FrameRate: a.cfg.MaxFPS},
 		JobTimeoutFactor: a.cfg.JobTimeoutFactor, JobTimeoutBase: a.cfg.JobTimeoutBase,
 		SweepInterval: a.cfg.SweepInterval, SweepAge: a.cfg.SweepAge,
+		Metrics: a.metrics.reg,
 	})
 	if err != nil {
 		return err
