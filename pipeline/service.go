@@ -104,10 +104,17 @@ type Config struct {
 	// SweepAge is how long such leftovers must have gone untouched before a sweep takes them
 	// for abandoned; uploads in progress in this process are never taken. 0: DefaultSweepAge.
 	SweepAge time.Duration
-	// StaleAfter is how long a processing recording may go without a heartbeat before Run
-	// takes it for orphaned (its server died) and restarts it; 0: 1 minute. Run looks for
-	// such recordings at start and every StaleAfter/3.
+	// StaleAfter is the lease of a running job (see lease.go): how long a processing
+	// recording's heartbeat may stay unchanged before Run takes its worker for dead and
+	// requeues it; 0: 1 minute. Run looks for such recordings at start and every StaleAfter/3.
 	StaleAfter time.Duration
+	// InsertOnly makes a service that takes uploads and queues their jobs but works none
+	// (atelier serve -workers 0): other processes (atelier worker) run them.
+	InsertOnly bool
+	// ChangePoll is how often Run looks in the database for changes to unfinished recordings
+	// made by other processes (progress of a job on a worker), for event streams and cancels;
+	// 0: 250ms.
+	ChangePoll time.Duration
 	// Metrics, when set, receives the pipeline's Prometheus metrics (pipeline/metrics.go).
 	Metrics prometheus.Registerer
 }
@@ -127,6 +134,9 @@ type Service struct {
 	running   map[string]context.CancelCauseFunc // recording id -> cancel of its job in this process
 	uploading map[string]bool                    // ids of the uploads in progress in this process
 	previews  singleflight.Group                 // editor previews computed on request (editor.go)
+
+	leaseMu sync.Mutex
+	leases  map[string]leaseSeen // heartbeats of processing recordings, as last seen (lease.go)
 }
 
 // New migrates the pipeline's tables and River's, and builds the service. Call Run to work jobs.
@@ -154,6 +164,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = time.Minute
+	}
+	if cfg.ChangePoll <= 0 {
+		cfg.ChangePoll = 250 * time.Millisecond
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
 	if cfg.JobTimeoutFactor <= 0 && cfg.JobTimeoutBase <= 0 {
@@ -195,8 +208,12 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := river.AddWorkerSafely(workers, &processWorker{s: s}); err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
+	queues := map[string]river.QueueConfig{queueName: {MaxWorkers: cfg.Workers}}
+	if cfg.InsertOnly {
+		queues, workers = nil, nil // River's insert-only client
+	}
 	s.river, err = river.NewClient(driver, &river.Config{
-		Queues:            map[string]river.QueueConfig{queueName: {MaxWorkers: cfg.Workers}},
+		Queues:            queues,
 		Workers:           workers,
 		Logger:            cfg.Log.With("component", "pipeline.river"),
 		MaxAttempts:       cfg.MaxAttempts,
@@ -222,11 +239,14 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	s.sweep(ctx)
-	if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("pipeline: start workers: %w", err)
+	go s.watchChanges(ctx)
+	if !s.cfg.InsertOnly {
+		if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("pipeline: start workers: %w", err)
+		}
 	}
-	// A job whose server died stays "processing" with a heartbeat that stops; sweep for those
-	// while running too: right after a crash and restart the heartbeat still looks fresh.
+	// A job whose worker died stays "processing" with a heartbeat that stops; requeue it once
+	// its lease expires (lease.go).
 	orphans := time.NewTicker(s.cfg.StaleAfter / 3)
 	defer orphans.Stop()
 	// The leftovers of a crash are swept while running too: after a crash and an immediate
@@ -245,33 +265,15 @@ func (s *Service) Run(ctx context.Context) error {
 			s.sweep(ctx)
 		}
 	}
+	if s.cfg.InsertOnly {
+		return ctx.Err()
+	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.river.StopAndCancel(stopCtx); err != nil {
 		return fmt.Errorf("pipeline: stop workers: %w", err)
 	}
 	return ctx.Err()
-}
-
-// recoverOrphans restarts recordings whose job a dead process left behind: processing, with
-// no heartbeat for StaleAfter and not running here. Their River job stays "running" until
-// River's rescuer sees it; the worker then ignores it, the recording having a new job.
-func (s *Service) recoverOrphans(ctx context.Context) error {
-	recs, err := s.store.unfinished(ctx)
-	if err != nil {
-		return err
-	}
-	for _, r := range recs {
-		if r.Status != StatusProcessing || s.isRunning(r.ID) || s.store.now().Sub(r.Heartbeat) < s.cfg.StaleAfter {
-			continue
-		}
-		s.log.Warn("restarting a recording whose job was interrupted", "recording_id", r.ID, "job_id", r.JobID,
-			"last_heartbeat", r.Heartbeat)
-		if err := s.enqueue(ctx, r.ID, false); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Sweep defaults: every 10 minutes, what has been untouched for an hour.

@@ -81,21 +81,6 @@ func mediaError(err error, what string) error {
 	return permanent(err, "%s failed; the server log has the details", what)
 }
 
-// heartbeats tells other servers (and this one after a crash) that the job of id is alive until
-// ctx ends, also through long stretches without progress (probing a long file).
-func (s *Service) heartbeats(ctx context.Context, id string) {
-	t := time.NewTicker(min(heartbeatEvery, s.cfg.StaleAfter/4))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_ = s.store.heartbeat(ctx, id)
-		}
-	}
-}
-
 func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
 	s := w.s
 	id := job.Args.RecordingID
@@ -140,12 +125,16 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		s.mu.Unlock()
 	}()
 
-	go s.heartbeats(jobCtx, id)
+	go s.heartbeats(jobCtx, id, job.ID, cancel)
 	log.Info("processing recording")
 	started := time.Now()
 	outputs, err := s.process(jobCtx, rec)
 	// Final bookkeeping must happen even though jobCtx (or the River context) has ended.
 	bg := context.WithoutCancel(ctx)
+	if err == nil && !s.stillHolds(bg, id, job.ID) {
+		log.Warn("attempt abandoned at its end: the lease was lost")
+		return nil
+	}
 	if err == nil {
 		log.Info("recording ready", "duration", time.Since(started).Round(time.Millisecond), "outputs", len(outputs))
 		_ = os.RemoveAll(s.workDir(id))
@@ -155,6 +144,10 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		// Not retried: the same file on the same machine would take as long again.
 		err = permanent(errJobTimeout, "processing took longer than its limit of %s (%g × the source's duration + %s; -job-timeout-factor, -job-timeout-base)",
 			limit.Round(time.Second), s.cfg.JobTimeoutFactor, s.cfg.JobTimeoutBase)
+	} else if errors.Is(context.Cause(jobCtx), errLeaseLost) {
+		// Another worker has the recording now (lease.go): touch nothing of it.
+		log.Warn("attempt abandoned: the lease was lost", "error", err)
+		return nil
 	} else if jobCtx.Err() != nil {
 		cur, gerr := s.store.get(bg, id)
 		if gerr == nil && cur.Cancel || errors.Is(context.Cause(jobCtx), errCancelRequested) {

@@ -39,7 +39,8 @@ type Config struct {
 	Secret     string // signs media URLs and session cookies; generated under DataDir when empty
 
 	MaxUpload int64
-	Workers   int
+	Workers   int           // concurrent jobs; serve -workers 0 runs the API and pages only
+	JobLease  time.Duration // how long a job's heartbeat may stop before another worker takes the job
 
 	// pipeline: limits of an upload's source and of a job's time (0: the pipeline's defaults)
 	MaxDuration      time.Duration
@@ -165,7 +166,8 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", envDuration("SWEEP_INTERVAL", pipeline.DefaultSweepInterval), "how often to remove what interrupted uploads and jobs left: temp objects, spools, unfinished multipart uploads (env ATELIER_SWEEP_INTERVAL)")
 	fs.DurationVar(&c.SweepAge, "sweep-age", envDuration("SWEEP_AGE", pipeline.DefaultSweepAge), "how long such leftovers go untouched before the sweep takes them for abandoned (env ATELIER_SWEEP_AGE)")
 	c.registerMetrics(fs)
-	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs (env ATELIER_WORKERS; default 1 per 2 cores)")
+	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs; serve -workers 0 runs the API and pages only, leaving jobs to `atelier worker` processes (env ATELIER_WORKERS; default 1 per 2 cores)")
+	fs.DurationVar(&c.JobLease, "job-lease", envDuration("JOB_LEASE", time.Minute), "lease of a running job: a job whose worker's heartbeat stays unchanged this long is taken for dead and run again elsewhere; a worker paused less than this keeps its job (env ATELIER_JOB_LEASE)")
 }
 
 // registerMetrics declares the flag of the metrics listener (serve and worker).
@@ -345,8 +347,11 @@ func (c *Config) finishServe() error {
 			return fmt.Errorf("-embed-origins: %s", strings.TrimPrefix(err.Error(), "web: "))
 		}
 	}
-	if c.Workers < 1 {
-		return fmt.Errorf("-workers %d: at least 1", c.Workers)
+	if c.Workers < 0 {
+		return fmt.Errorf("-workers %d: 0 (no jobs here) or more", c.Workers)
+	}
+	if c.JobLease < 4*time.Second {
+		return fmt.Errorf("-job-lease %s: at least 4s (heartbeats go every quarter of it)", c.JobLease)
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

@@ -28,6 +28,8 @@ func (a *app) openPipeline(ctx context.Context) error {
 		JobTimeoutFactor: a.cfg.JobTimeoutFactor, JobTimeoutBase: a.cfg.JobTimeoutBase,
 		SweepInterval: a.cfg.SweepInterval, SweepAge: a.cfg.SweepAge,
 		Metrics: a.metrics.reg,
+		// serve -workers 0: the jobs are queued here and worked by `atelier worker` processes.
+		InsertOnly: a.cfg.Workers == 0, StaleAfter: a.cfg.JobLease,
 	})
 	if err != nil {
 		return err

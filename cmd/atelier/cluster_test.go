@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"codeberg.org/atelier/atelier/internal/testenv"
+)
+
+// These tests run an installation of several processes with the real binary: one
+// `atelier serve -workers 0` and `atelier worker`s, each with a data directory of its own (as on
+// separate machines), sharing one database and one S3 bucket (versitygw). The database is
+// SQLite in WAL mode, which several processes on one machine share; PostgreSQL serves several
+// machines the same way.
+
+// syncBuffer is a process's output, read while the process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// logLines returns the JSON log lines whose msg is msg and whose recording_id is id.
+func (s *syncBuffer) logLines(msg, id string) []map[string]any {
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(s.String()))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var l map[string]any
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l["msg"] == msg && (id == "" || l["recording_id"] == id) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// node is one running process of the installation.
+type node struct {
+	name    string
+	base    string // public listener (serve) or metrics listener (worker)
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+	done    chan struct{}
+	stopped bool // SIGSTOP sent and not yet SIGCONT
+}
+
+// startNode runs `bin command` with env and waits until base answers /healthz.
+func startNode(t *testing.T, bin, name, command string, env ...string) *node {
+	t.Helper()
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	n := &node{name: name, base: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
+	n.cmd = exec.Command(bin, command)
+	n.cmd.Env = append(os.Environ(), "ATELIER_DATA_DIR="+filepath.Join(t.TempDir(), name), "ATELIER_LOG_FORMAT=json")
+	if command == "serve" {
+		n.cmd.Env = append(n.cmd.Env, "ATELIER_ADDR="+addr)
+	} else {
+		n.cmd.Env = append(n.cmd.Env, "ATELIER_METRICS_ADDR="+addr)
+	}
+	n.cmd.Env = append(n.cmd.Env, env...)
+	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { n.cmd.Wait(); close(n.done) }()
+	t.Cleanup(func() {
+		if n.stopped {
+			n.cmd.Process.Signal(syscall.SIGCONT)
+		}
+		n.cmd.Process.Kill()
+		<-n.done
+		if t.Failed() {
+			t.Logf("logs of %s:\n%s", n.name, n.logs)
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(n.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return n
+		}
+		select {
+		case <-n.done:
+			t.Fatalf("atelier %s (%s) exited early (%v):\n%s", command, name, n.cmd.ProcessState, n.logs)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("atelier %s (%s) did not start: %v\n%s", command, name, err, n.logs)
+		}
+	}
+}
+
+// cluster is an API node and two workers over one SQLite file and one bucket.
+type cluster struct {
+	api     *node
+	workers []*node
+}
+
+// jobLease is the workers' lease in these tests: short, so that a dead worker's job moves soon.
+const jobLease = 6 * time.Second
+
+func startCluster(t *testing.T, workers int) *cluster {
+	t.Helper()
+	testenv.FFmpeg(t)
+	s3 := testenv.S3(t)
+	bin := buildAtelier(t)
+	env := []string{
+		"ATELIER_DB=" + filepath.Join(t.TempDir(), "atelier.db"),
+		"ATELIER_S3_ENDPOINT=" + s3.Endpoint, "ATELIER_S3_ACCESS_KEY=" + s3.AccessKey, "ATELIER_S3_SECRET_KEY=" + s3.SecretKey,
+		"ATELIER_S3_SECURE=false", "ATELIER_STREAM_MODE=proxy",
+		"ATELIER_ADMIN_TOKEN=" + hardAdmin, "ATELIER_SECRET=cluster-secret-0123456789abcdef0123456789",
+		"ATELIER_RELEASE_SYNC_INTERVAL=0", "ATELIER_JOB_LEASE=" + jobLease.String(),
+	}
+	c := &cluster{api: startNode(t, bin, "api", "serve", append(env, "ATELIER_WORKERS=0")...)}
+	for i := range workers {
+		c.workers = append(c.workers, startNode(t, bin, fmt.Sprintf("worker%d", i+1), "worker", append(env, "ATELIER_WORKERS=1")...))
+	}
+	return c
+}
+
+// holder returns the worker whose log says it started processing recording id, waiting for one.
+func (c *cluster) holder(t *testing.T, id string) *node {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		for _, w := range c.workers {
+			if len(w.logs.logLines("processing recording", id)) > 0 {
+				return w
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no worker took recording %s", id)
+	return nil
+}
+
+// attempts counts, over every worker, the attempts at recording id that started, and that ended
+// with the recording ready.
+func (c *cluster) attempts(id string) (started, ready int) {
+	for _, w := range c.workers {
+		started += len(w.logs.logLines("processing recording", id))
+		ready += len(w.logs.logLines("recording ready", id))
+	}
+	return started, ready
+}
+
+// waitProgress waits until recording id is processing past progress p, as the API node says.
+func (c *cluster) waitProgress(t *testing.T, id string, p float64) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		_, rec := call(t, "GET", c.api.base+"/api/recordings/"+id, hardAdmin, "")
+		if prog, _ := rec["progress"].(float64); rec["status"] == "processing" && prog > p {
+			return
+		}
+		if rec["status"] == "ready" || rec["status"] == "failed" || time.Now().After(deadline) {
+			t.Fatalf("recording %s never processing past %g: %v", id, p, rec)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+const clusterMeta = `{"title": "Grappe", "language": "fr", "cut": "reencode", "edits": {"remove": [[5, 6]]}}`
+
+// TestClusterProgressAcrossProcesses: a job worked by an `atelier worker` shows its progress in
+// the event stream of the API node (serve -workers 0), which runs no job itself; the worker
+// downloads the source from storage (the API node keeps no spool) and leaves no scratch behind.
+func TestClusterProgressAcrossProcesses(t *testing.T) {
+	c := startCluster(t, 1)
+	clip := testenv.Clip(t, testenv.ClipOptions{Duration: 20 * time.Second, Audio: true})
+	code, out := uploadRecording(t, c.api.base, hardAdmin, clusterMeta, clip)
+	if code != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", code, out)
+	}
+	id := out["id"].(string)
+	req, _ := http.NewRequest("GET", c.api.base+"/api/recordings/"+id+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+hardAdmin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var (
+		progress []float64
+		stages   = map[string]bool{}
+		final    string
+		worst    time.Duration // from the worker's write (updated_at) to the event here
+	)
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var v struct {
+			Status    string
+			Stage     string
+			Progress  float64
+			UpdatedAt time.Time `json:"updated_at"`
+		}
+		if err := json.Unmarshal([]byte(data), &v); err != nil {
+			t.Fatal(err)
+		}
+		if v.Status == "processing" && v.Progress > 0 && v.Progress < 1 {
+			progress = append(progress, v.Progress)
+			stages[v.Stage] = true
+			worst = max(worst, time.Since(v.UpdatedAt))
+		}
+		if v.Status == "ready" || v.Status == "failed" || v.Status == "cancelled" {
+			final = v.Status
+		}
+	}
+	if final != "ready" {
+		t.Fatalf("the event stream ended on %q, want ready", final)
+	}
+	// The job ran in the worker, never in the API node, and its progress reached the stream as
+	// it went: several values, through the stages.
+	if started, ready := c.attempts(id); started != 1 || ready != 1 {
+		t.Fatalf("attempts in the worker: %d started, %d ready; want 1 and 1", started, ready)
+	}
+	if n := len(c.api.logs.logLines("processing recording", id)); n != 0 {
+		t.Fatalf("the API node (-workers 0) processed the recording %d times", n)
+	}
+	if len(progress) < 3 || !stages["cut"] || !stages["render"] {
+		t.Fatalf("progress seen on the API node: %v in stages %v; want several values through cut and render", progress, stages)
+	}
+	t.Logf("progress events on the API node: %d; longest delay from the worker's write to the event: %s", len(progress), worst)
+	// The worker downloaded the source (no spool of the API node's) and removed its scratch.
+	if len(c.workers[0].logs.logLines("recording ready", id)) != 1 {
+		t.Fatal("the worker did not log the recording ready")
+	}
+	scratch := filepath.Join(envOf(c.workers[0].cmd, "ATELIER_DATA_DIR"), "work", id)
+	if _, err := os.Stat(scratch); !os.IsNotExist(err) {
+		t.Errorf("the worker's scratch %s is still there: %v", scratch, err)
+	}
+	apiSpool := filepath.Join(envOf(c.api.cmd, "ATELIER_DATA_DIR"), "work", id)
+	if _, err := os.Stat(apiSpool); !os.IsNotExist(err) {
+		t.Errorf("the API node kept a spool %s though it runs no job: %v", apiSpool, err)
+	}
+	rec := waitFinal(t, c.api.base, hardAdmin, id)
+	if d, _ := rec["replay_duration_ms"].(float64); d < 18900 || d > 19100 {
+		t.Errorf("replay lasts %g ms, want 19000", d)
+	}
+}
+
+// envOf is the value of the variable name in cmd's environment (the last one set wins).
+func envOf(cmd *exec.Cmd, name string) string {
+	v := ""
+	for _, kv := range cmd.Env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == name {
+			v = val
+		}
+	}
+	return v
+}
