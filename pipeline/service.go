@@ -19,6 +19,11 @@
 // A recording belongs to the token that uploaded it (Recording.Owner): every animator sees every
 // recording, but only its owner or an admin may cancel, retry, re-cut or delete it (CheckOwner,
 // called by every handler that changes one).
+//
+// Several processes may share the database and the store: API nodes queue jobs without working
+// them (Config.InsertOnly), workers work them; progress and cancels cross between processes
+// through the database (progress.go), and a worker that dies loses its jobs to another once its
+// lease expires, while a slow one keeps them (lease.go says how, and why not River's rescuer).
 package pipeline
 
 import (

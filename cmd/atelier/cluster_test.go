@@ -279,3 +279,122 @@ func envOf(cmd *exec.Cmd, name string) string {
 	}
 	return v
 }
+
+// TestClusterLeases: a worker paused (SIGSTOP) for less than its lease keeps its job, which runs
+// once; a worker killed (kill -9) mid-job loses it to the other worker once its lease expires,
+// and every recording ends ready, its outputs stored by one finished attempt, frame-exact.
+func TestClusterLeases(t *testing.T) {
+	c := startCluster(t, 2)
+	clip := testenv.Clip(t, testenv.ClipOptions{Duration: 20 * time.Second, Audio: true})
+	upload := func() string {
+		code, out := uploadRecording(t, c.api.base, hardAdmin, clusterMeta, clip)
+		if code != http.StatusAccepted {
+			t.Fatalf("upload: %d %v", code, out)
+		}
+		return out["id"].(string)
+	}
+	checkReady := func(id string) map[string]any {
+		t.Helper()
+		rec := waitFinal(t, c.api.base, hardAdmin, id)
+		if rec["status"] != "ready" {
+			t.Fatalf("recording %s: %v", id, rec)
+		}
+		if d, _ := rec["replay_duration_ms"].(float64); d < 18900 || d > 19100 {
+			t.Errorf("recording %s: replay lasts %g ms, want 19000", id, d)
+		}
+		return rec
+	}
+	requeued := func(id string) int {
+		n := len(c.api.logs.logLines("requeuing a recording whose worker's lease expired", id))
+		for _, w := range c.workers {
+			n += len(w.logs.logLines("requeuing a recording whose worker's lease expired", id))
+		}
+		return n
+	}
+
+	t.Run("paused shorter than the lease: run once", func(t *testing.T) {
+		id := upload()
+		w := c.holder(t, id)
+		c.waitProgress(t, id, 0.1)
+		if err := w.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		w.stopped = true
+		time.Sleep(jobLease / 3) // the pause under test, not a wait for a result
+		if err := w.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		w.stopped = false
+		checkReady(id)
+		if started, ready := c.attempts(id); started != 1 || ready != 1 {
+			t.Errorf("attempts: %d started, %d ready; want 1 and 1 (a paused worker keeps its job)", started, ready)
+		}
+		if n := requeued(id); n != 0 {
+			t.Errorf("requeued %d times while its worker was only paused", n)
+		}
+	})
+
+	t.Run("paused past the lease: taken over, the paused one stops", func(t *testing.T) {
+		id := upload()
+		w := c.holder(t, id)
+		c.waitProgress(t, id, 0.1)
+		if err := w.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		w.stopped = true
+		for deadline := time.Now().Add(2 * time.Minute); requeued(id) == 0; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("not requeued while its worker was paused past the lease")
+			}
+		}
+		if err := w.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		w.stopped = false
+		checkReady(id)
+		if started, ready := c.attempts(id); started != 2 || ready != 1 {
+			t.Errorf("attempts: %d started, %d ready; want 2 and 1 (the paused attempt stops when it wakes)", started, ready)
+		}
+		if len(w.logs.logLines("recording ready", id)) != 0 {
+			t.Errorf("the worker paused past its lease recorded the recording ready")
+		}
+	})
+
+	t.Run("killed: the other worker takes the job", func(t *testing.T) {
+		a, b := upload(), upload()
+		victim := c.holder(t, a)
+		c.waitProgress(t, a, 0.1)
+		var survivor *node
+		for _, w := range c.workers {
+			if w != victim {
+				survivor = w
+			}
+		}
+		c.holder(t, b) // the survivor works b meanwhile
+		if err := victim.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		<-victim.done
+		killed := time.Now()
+		recA, recB := checkReady(a), checkReady(b)
+		if started, ready := c.attempts(a); started != 2 || ready != 1 {
+			t.Errorf("attempts at the killed job: %d started, %d ready; want 2 (killed, then taken over) and 1", started, ready)
+		}
+		if len(survivor.logs.logLines("recording ready", a)) != 1 {
+			t.Errorf("the surviving worker did not finish the killed job")
+		}
+		if started, ready := c.attempts(b); started != 1 || ready != 1 {
+			t.Errorf("attempts at the other job: %d started, %d ready; want 1 and 1", started, ready)
+		}
+		if n := requeued(a); n != 1 {
+			t.Errorf("the killed job was requeued %d times, want once", n)
+		}
+		if la, lb := len(recA["outputs"].([]any)), len(recB["outputs"].([]any)); la != lb || la == 0 {
+			t.Errorf("outputs: %d for the job taken over, %d for the other; want the same set", la, lb)
+		}
+		if l := survivor.logs.logLines("processing recording", a); len(l) == 1 {
+			at, _ := time.Parse(time.RFC3339Nano, fmt.Sprint(l[0]["time"]))
+			t.Logf("the killed job restarted on the other worker %s after kill -9 (lease %s)", at.Sub(killed).Round(100*time.Millisecond), jobLease)
+		}
+	})
+}
