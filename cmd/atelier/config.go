@@ -34,6 +34,9 @@ type Config struct {
 	S3Region    string
 	S3Secure    bool
 	S3PathStyle bool
+	// StorageShared says that DATA_DIR/media is one directory every process sees (NFS, one
+	// machine), so that local media may go with a database shared by several machines.
+	StorageShared bool
 
 	AdminToken string
 	Secret     string // signs media URLs and session cookies; generated under DataDir when empty
@@ -131,6 +134,7 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.S3Region, "s3-region", env("S3_REGION", "us-east-1"), "S3 region (env ATELIER_S3_REGION)")
 	fs.BoolVar(&c.S3Secure, "s3-secure", envBool("S3_SECURE", true), "use HTTPS to reach S3 (env ATELIER_S3_SECURE)")
 	fs.BoolVar(&c.S3PathStyle, "s3-path-style", envBool("S3_PATH_STYLE", true), "path-style bucket URLs, as MinIO, Garage and versitygw need; false for virtual-host style (env ATELIER_S3_PATH_STYLE)")
+	fs.BoolVar(&c.StorageShared, "storage-shared", envBool("STORAGE_SHARED", false), "the local media directory (DATA_DIR/media, without -s3-endpoint) is shared by every process of the installation (NFS, one machine); needed to keep local media with a PostgreSQL database (env ATELIER_STORAGE_SHARED)")
 	fs.StringVar(&c.AdminToken, "admin-token", env("ADMIN_TOKEN", ""), "bootstrap admin token (env ATELIER_ADMIN_TOKEN or ATELIER_ADMIN_TOKEN_FILE)")
 	fs.StringVar(&c.Secret, "secret", env("SECRET", ""), "key that signs media URLs and sessions; generated in DATA_DIR when empty (env ATELIER_SECRET or ATELIER_SECRET_FILE)")
 	fs.Int64Var(&c.MaxUpload, "max-upload", envInt64("MAX_UPLOAD", 20<<30), "largest accepted recording in bytes (env ATELIER_MAX_UPLOAD)")
@@ -173,6 +177,11 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 // registerMetrics declares the flag of the metrics listener (serve and worker).
 func (c *Config) registerMetrics(fs *flag.FlagSet) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "listen address of GET /metrics (Prometheus) and /healthz, apart from the public listener, e.g. 127.0.0.1:9090; empty: no metrics (env ATELIER_METRICS_ADDR)")
+}
+
+// isPostgresURL tells a PostgreSQL database URL from a SQLite path (as internal/sqldb does).
+func isPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 // parseResolution reads WIDTHxHEIGHT, e.g. 7680x4320.
@@ -287,6 +296,10 @@ func (c *Config) finishServe() error {
 		if c.S3Bucket == "" || c.S3AccessKey == "" || c.S3SecretKey == "" {
 			return errors.New("S3 storage needs -s3-bucket, -s3-access-key and -s3-secret-key (or their ATELIER_S3_* variables)")
 		}
+	}
+	if c.S3Endpoint == "" && isPostgresURL(c.DB) && !c.StorageShared {
+		return errors.New("a PostgreSQL database is for several machines, whose processes must all see the same media: " +
+			"use S3 (-s3-endpoint), or -storage-shared if DATA_DIR/media is one directory every process shares (NFS)")
 	}
 	switch c.StreamMode {
 	case "":
