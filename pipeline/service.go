@@ -114,8 +114,12 @@ type Config struct {
 	// requeues it; 0: 1 minute. Run looks for such recordings at start and every StaleAfter/3.
 	StaleAfter time.Duration
 	// InsertOnly makes a service that takes uploads and queues their jobs but works none
-	// (atelier serve -workers 0): other processes (atelier worker) run them.
+	// (atelier serve -workers 0): other processes (atelier worker) run them. It still works
+	// the Periodic tasks.
 	InsertOnly bool
+	// Periodic are tasks run once per interval across all the processes sharing the database
+	// (periodic.go).
+	Periodic []Periodic
 	// ChangePoll is how often Run looks in the database for changes to unfinished recordings
 	// made by other processes (progress of a job on a worker), for event streams and cancels;
 	// 0: 250ms.
@@ -213,13 +217,19 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := river.AddWorkerSafely(workers, &processWorker{s: s}); err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	queues := map[string]river.QueueConfig{queueName: {MaxWorkers: cfg.Workers}}
-	if cfg.InsertOnly {
-		queues, workers = nil, nil // River's insert-only client
+	periodic, err := periodicJobs(workers, cfg.Periodic, s.log)
+	if err != nil {
+		return nil, err
+	}
+	// Every process works the periodic tasks; only workers work the media jobs.
+	queues := map[string]river.QueueConfig{periodicQueue: {MaxWorkers: 1}}
+	if !cfg.InsertOnly {
+		queues[queueName] = river.QueueConfig{MaxWorkers: cfg.Workers}
 	}
 	s.river, err = river.NewClient(driver, &river.Config{
 		Queues:            queues,
 		Workers:           workers,
+		PeriodicJobs:      periodic,
 		Logger:            cfg.Log.With("component", "pipeline.river"),
 		MaxAttempts:       cfg.MaxAttempts,
 		FetchPollInterval: cfg.PollInterval,
@@ -245,10 +255,8 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.sweep(ctx)
 	go s.watchChanges(ctx)
-	if !s.cfg.InsertOnly {
-		if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
-			return fmt.Errorf("pipeline: start workers: %w", err)
-		}
+	if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("pipeline: start workers: %w", err)
 	}
 	// A job whose worker died stays "processing" with a heartbeat that stops; requeue it once
 	// its lease expires (lease.go).
@@ -269,9 +277,6 @@ func (s *Service) Run(ctx context.Context) error {
 		case <-leftovers.C:
 			s.sweep(ctx)
 		}
-	}
-	if s.cfg.InsertOnly {
-		return ctx.Err()
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -36,6 +36,9 @@ type app struct {
 
 	// workers run beside the HTTP server until the context ends (job queue, feed sync).
 	workers []func(ctx context.Context) error
+	// periodic are the tasks run once per interval across the installation (the queue's
+	// periodic jobs, pipeline.Periodic): release-feed sync, replays into workshops.
+	periodic []pipeline.Periodic
 	// principalResolvers let write APIs accept credentials other than a bearer token
 	// (the web pages' session cookie).
 	principalResolvers []auth.Resolver

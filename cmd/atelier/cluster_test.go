@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -397,4 +399,66 @@ func TestClusterLeases(t *testing.T) {
 			t.Logf("the killed job restarted on the other worker %s after kill -9 (lease %s)", at.Sub(killed).Round(100*time.Millisecond), jobLease)
 		}
 	})
+}
+
+// TestClusterAPINodes: two API nodes over one database. A periodic task (the release-feed sync)
+// runs once per interval across both, not once per node; a workshop created through one node is
+// in the other's calendar feed at once, under a new ETag.
+func TestClusterAPINodes(t *testing.T) {
+	var mu sync.Mutex
+	var hits []time.Time
+	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits = append(hits, time.Now())
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/atom+xml")
+		io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>r</title></feed>`)
+	}))
+	defer feed.Close()
+	bin := buildAtelier(t)
+	const interval = 2 * time.Second
+	env := []string{"ATELIER_DB=" + filepath.Join(t.TempDir(), "atelier.db"), "ATELIER_ADMIN_TOKEN=" + hardAdmin,
+		"ATELIER_SECRET=cluster-secret-0123456789abcdef0123456789", "ATELIER_WORKERS=0",
+		"ATELIER_RELEASE_SYNC_INTERVAL=" + interval.String(), "ATELIER_ALLOW_PRIVATE_FEEDS=true"}
+	one := startNode(t, bin, "api1", "serve", env...)
+	two := startNode(t, bin, "api2", "serve", env...)
+
+	if code, out := call(t, "POST", one.base+"/api/software", hardAdmin,
+		fmt.Sprintf(`{"slug": "nextcloud", "name": "Nextcloud", "release_feed": %q}`, feed.URL)); code != http.StatusCreated {
+		t.Fatalf("create software: %d %v", code, out)
+	}
+	// Watch the feed being read for a number of intervals. Each node syncing on its own would
+	// read it about twice per interval.
+	mu.Lock()
+	hits = nil
+	mu.Unlock()
+	const intervals = 6
+	time.Sleep(intervals * interval) // the span observed, not a wait for a result
+	mu.Lock()
+	n := len(hits)
+	mu.Unlock()
+	t.Logf("release feed read %d times in %d intervals by two API nodes", n, intervals)
+	if n < 2 || n > intervals+2 {
+		t.Errorf("release feed read %d times in %d intervals by two nodes: want about one per interval", n, intervals)
+	}
+
+	etag := func(base string) string {
+		resp, err := http.Get(base + "/calendar.ics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == "" {
+			t.Fatalf("GET /calendar.ics: %d, ETag %q", resp.StatusCode, resp.Header.Get("ETag"))
+		}
+		return resp.Header.Get("ETag")
+	}
+	before := etag(two.base)
+	w := `{"title":"Atelier découverte","starts_at":"2036-03-04T18:00:00","timezone":"Europe/Paris","duration":"PT1H30M"}`
+	if code, out := call(t, "POST", one.base+"/api/workshops", hardAdmin, w); code != http.StatusCreated {
+		t.Fatalf("create workshop on node 1: %d %v", code, out)
+	}
+	if after := etag(two.base); after == before {
+		t.Errorf("node 2's calendar ETag stayed %s after a workshop was created through node 1", after)
+	}
 }

@@ -30,6 +30,7 @@ func (a *app) openPipeline(ctx context.Context) error {
 		Metrics: a.metrics.reg,
 		// serve -workers 0: the jobs are queued here and worked by `atelier worker` processes.
 		InsertOnly: a.cfg.Workers == 0, StaleAfter: a.cfg.JobLease,
+		Periodic: a.periodic,
 	})
 	if err != nil {
 		return err
