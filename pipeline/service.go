@@ -43,10 +43,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 	"golang.org/x/sync/singleflight"
 
 	"codeberg.org/atelier/atelier/assets"
@@ -75,6 +74,9 @@ type Config struct {
 	// maintenance loops in parallel; on SQLite its documentation advises a pool of one
 	// connection, which New sets. Sharing DB would serialise every request behind the queue.
 	QueueDB *sql.DB
+	// QueuePool, set when the database is PostgreSQL, is the pgx pool River works jobs
+	// through (riverpgxv5: LISTEN/NOTIFY, leader election); see queue.go.
+	QueuePool *pgxpool.Pool
 	// Store keeps the uploaded originals and the rendered replays (see assets/layout).
 	Store   assets.Store
 	Catalog Catalog
@@ -135,7 +137,8 @@ type Service struct {
 	cfg     Config
 	store   *store
 	log     *slog.Logger
-	river   *river.Client[*sql.Tx]
+	river   *river.Client[*sql.Tx] // inserts jobs in the recordings' transactions; cancels, reads them
+	runner  queueRunner            // works them (the same client on SQLite; see queue.go)
 	changes *broadcaster
 	metrics *jobMetrics // nil: not counted
 
@@ -190,15 +193,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := sqldb.Migrate(ctx, cfg.DB, "pipeline", migrations); err != nil {
 		return nil, err
 	}
-	cfg.QueueDB.SetMaxOpenConns(1)
-	driver := riversqlite.New(cfg.QueueDB)
-	migrator, err := rivermigrate.New(driver, nil)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: river migrations: %w", err)
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("pipeline: river migrations: %w", err)
-	}
 	s := &Service{
 		cfg:       cfg,
 		store:     &store{db: cfg.DB, now: time.Now},
@@ -207,6 +201,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		running:   map[string]context.CancelCauseFunc{},
 		uploading: map[string]bool{},
 	}
+	var err error
 	if s.metrics, err = newJobMetrics(cfg.Metrics, cfg.DB); err != nil {
 		return nil, fmt.Errorf("pipeline: metrics: %w", err)
 	}
@@ -226,7 +221,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if !cfg.InsertOnly {
 		queues[queueName] = river.QueueConfig{MaxWorkers: cfg.Workers}
 	}
-	s.river, err = river.NewClient(driver, &river.Config{
+	s.river, s.runner, err = newQueue(ctx, cfg, &river.Config{
 		Queues:            queues,
 		Workers:           workers,
 		PeriodicJobs:      periodic,
@@ -241,7 +236,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		RescueStuckJobsAfter: 24 * time.Hour,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: river client: %w", err)
+		return nil, err
 	}
 	return s, nil
 }
@@ -255,7 +250,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.sweep(ctx)
 	go s.watchChanges(ctx)
-	if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
+	if err := s.runner.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("pipeline: start workers: %w", err)
 	}
 	// A job whose worker died stays "processing" with a heartbeat that stops; requeue it once
@@ -280,7 +275,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.river.StopAndCancel(stopCtx); err != nil {
+	if err := s.runner.StopAndCancel(stopCtx); err != nil {
 		return fmt.Errorf("pipeline: stop workers: %w", err)
 	}
 	return ctx.Err()

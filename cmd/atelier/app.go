@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"codeberg.org/atelier/atelier/assets"
 	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/auth"
@@ -60,6 +62,8 @@ type app struct {
 
 	pipeline *pipeline.Service // uploads, cuts and renders recordings (durable jobs)
 	queueDB  *sql.DB           // the job queue's own pool on the same database
+	// queuePool is the job queue's pgx pool on PostgreSQL, where River works jobs through pgx.
+	queuePool *pgxpool.Pool
 }
 
 // openApp opens the database and media storage that cfg names and migrates the schema.
@@ -140,6 +144,9 @@ func openDB(ctx context.Context, cfg *Config) (*sql.DB, *auth.Store, error) {
 }
 
 func (a *app) Close() {
+	if a.queuePool != nil {
+		a.queuePool.Close()
+	}
 	if a.queueDB != nil {
 		a.queueDB.Close()
 	}
