@@ -101,8 +101,6 @@ func (s *Service) recoverOrphans(ctx context.Context) error {
 		if now.Sub(prev.since) < s.cfg.StaleAfter {
 			continue
 		}
-		s.log.Warn("requeuing a recording whose worker's lease expired", "recording_id", l.id, "job_id", l.jobID,
-			"last_heartbeat", l.beat, "lease", s.cfg.StaleAfter)
 		if err := s.requeueExpired(ctx, l.id, l.jobID, l.beat); err != nil {
 			return err
 		}
@@ -141,6 +139,8 @@ func (s *Service) requeueExpired(ctx context.Context, id string, oldJob int64, b
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("pipeline: requeue %s: %w", id, err)
 	}
+	s.log.Warn("requeued a recording whose worker's lease expired", "recording_id", id, "job_id", oldJob, "new_job_id", res.Job.ID,
+		"last_heartbeat", beat, "lease", s.cfg.StaleAfter)
 	s.changes.notify()
 	return nil
 }

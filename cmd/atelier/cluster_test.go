@@ -127,13 +127,29 @@ type cluster struct {
 // jobLease is the workers' lease in these tests: short, so that a dead worker's job moves soon.
 const jobLease = 6 * time.Second
 
-func startCluster(t *testing.T, workers int) *cluster {
+// clusterDB is a new database of kind ("sqlite", "postgres") for an installation's processes.
+func clusterDB(t *testing.T, kind string) string {
+	t.Helper()
+	if kind == "postgres" {
+		return testenv.Postgres(t)
+	}
+	return filepath.Join(t.TempDir(), "atelier.db")
+}
+
+// eachDB runs test on SQLite (processes of one machine sharing the file) and on PostgreSQL.
+func eachDB(t *testing.T, test func(t *testing.T, db string)) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) { test(t, clusterDB(t, kind)) })
+	}
+}
+
+func startCluster(t *testing.T, db string, workers int) *cluster {
 	t.Helper()
 	testenv.FFmpeg(t)
 	s3 := testenv.S3(t)
 	bin := buildAtelier(t)
 	env := []string{
-		"ATELIER_DB=" + filepath.Join(t.TempDir(), "atelier.db"),
+		"ATELIER_DB=" + db,
 		"ATELIER_S3_ENDPOINT=" + s3.Endpoint, "ATELIER_S3_ACCESS_KEY=" + s3.AccessKey, "ATELIER_S3_SECRET_KEY=" + s3.SecretKey,
 		"ATELIER_S3_SECURE=false", "ATELIER_STREAM_MODE=proxy",
 		"ATELIER_ADMIN_TOKEN=" + hardAdmin, "ATELIER_SECRET=cluster-secret-0123456789abcdef0123456789",
@@ -172,6 +188,11 @@ func (c *cluster) attempts(id string) (started, ready int) {
 	return started, ready
 }
 
+func (c *cluster) attemptsStarted(id string) int {
+	started, _ := c.attempts(id)
+	return started
+}
+
 // waitProgress waits until recording id is processing past progress p, as the API node says.
 func (c *cluster) waitProgress(t *testing.T, id string, p float64) {
 	t.Helper()
@@ -193,8 +214,10 @@ const clusterMeta = `{"title": "Grappe", "language": "fr", "cut": "reencode", "e
 // TestClusterProgressAcrossProcesses: a job worked by an `atelier worker` shows its progress in
 // the event stream of the API node (serve -workers 0), which runs no job itself; the worker
 // downloads the source from storage (the API node keeps no spool) and leaves no scratch behind.
-func TestClusterProgressAcrossProcesses(t *testing.T) {
-	c := startCluster(t, 1)
+func TestClusterProgressAcrossProcesses(t *testing.T) { eachDB(t, testClusterProgress) }
+
+func testClusterProgress(t *testing.T, db string) {
+	c := startCluster(t, db, 1)
 	clip := testenv.Clip(t, testenv.ClipOptions{Duration: 20 * time.Second, Audio: true})
 	code, out := uploadRecording(t, c.api.base, hardAdmin, clusterMeta, clip)
 	if code != http.StatusAccepted {
@@ -285,8 +308,10 @@ func envOf(cmd *exec.Cmd, name string) string {
 // TestClusterLeases: a worker paused (SIGSTOP) for less than its lease keeps its job, which runs
 // once; a worker killed (kill -9) mid-job loses it to the other worker once its lease expires,
 // and every recording ends ready, its outputs stored by one finished attempt, frame-exact.
-func TestClusterLeases(t *testing.T) {
-	c := startCluster(t, 2)
+func TestClusterLeases(t *testing.T) { eachDB(t, testClusterLeases) }
+
+func testClusterLeases(t *testing.T, db string) {
+	c := startCluster(t, db, 2)
 	clip := testenv.Clip(t, testenv.ClipOptions{Duration: 20 * time.Second, Audio: true})
 	upload := func() string {
 		code, out := uploadRecording(t, c.api.base, hardAdmin, clusterMeta, clip)
@@ -307,9 +332,9 @@ func TestClusterLeases(t *testing.T) {
 		return rec
 	}
 	requeued := func(id string) int {
-		n := len(c.api.logs.logLines("requeuing a recording whose worker's lease expired", id))
+		n := len(c.api.logs.logLines("requeued a recording whose worker's lease expired", id))
 		for _, w := range c.workers {
-			n += len(w.logs.logLines("requeuing a recording whose worker's lease expired", id))
+			n += len(w.logs.logLines("requeued a recording whose worker's lease expired", id))
 		}
 		return n
 	}
@@ -344,9 +369,10 @@ func TestClusterLeases(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.stopped = true
-		for deadline := time.Now().Add(2 * time.Minute); requeued(id) == 0; time.Sleep(100 * time.Millisecond) {
+		// Resumed once the other worker has started the job again.
+		for deadline := time.Now().Add(2 * time.Minute); c.attemptsStarted(id) < 2; time.Sleep(100 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatal("not requeued while its worker was paused past the lease")
+				t.Fatal("not taken over while its worker was paused past the lease")
 			}
 		}
 		if err := w.cmd.Process.Signal(syscall.SIGCONT); err != nil {
@@ -359,6 +385,9 @@ func TestClusterLeases(t *testing.T) {
 		}
 		if len(w.logs.logLines("recording ready", id)) != 0 {
 			t.Errorf("the worker paused past its lease recorded the recording ready")
+		}
+		if n := requeued(id); n != 1 {
+			t.Errorf("requeued %d times, want once", n)
 		}
 	})
 
@@ -404,7 +433,9 @@ func TestClusterLeases(t *testing.T) {
 // TestClusterAPINodes: two API nodes over one database. A periodic task (the release-feed sync)
 // runs once per interval across both, not once per node; a workshop created through one node is
 // in the other's calendar feed at once, under a new ETag.
-func TestClusterAPINodes(t *testing.T) {
+func TestClusterAPINodes(t *testing.T) { eachDB(t, testClusterAPINodes) }
+
+func testClusterAPINodes(t *testing.T, db string) {
 	var mu sync.Mutex
 	var hits []time.Time
 	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -417,7 +448,7 @@ func TestClusterAPINodes(t *testing.T) {
 	defer feed.Close()
 	bin := buildAtelier(t)
 	const interval = 2 * time.Second
-	env := []string{"ATELIER_DB=" + filepath.Join(t.TempDir(), "atelier.db"), "ATELIER_ADMIN_TOKEN=" + hardAdmin,
+	env := []string{"ATELIER_DB=" + db, "ATELIER_ADMIN_TOKEN=" + hardAdmin, "ATELIER_STORAGE_SHARED=true",
 		"ATELIER_SECRET=cluster-secret-0123456789abcdef0123456789", "ATELIER_WORKERS=0",
 		"ATELIER_RELEASE_SYNC_INTERVAL=" + interval.String(), "ATELIER_ALLOW_PRIVATE_FEEDS=true"}
 	one := startNode(t, bin, "api1", "serve", env...)
