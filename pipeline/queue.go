@@ -43,6 +43,7 @@ func newQueue(ctx context.Context, cfg Config, rc *river.Config) (*river.Client[
 		if err != nil {
 			return nil, nil, fmt.Errorf("pipeline: river client: %w", err)
 		}
+		cfg.Log.Info("job queue", "driver", "riversqlite")
 		return c, c, nil
 	}
 	driver := riverpgxv5.New(cfg.QueuePool)
@@ -59,6 +60,7 @@ func newQueue(ctx context.Context, cfg Config, rc *river.Config) (*river.Client[
 	if err != nil {
 		return nil, nil, fmt.Errorf("pipeline: river client: %w", err)
 	}
+	cfg.Log.Info("job queue", "driver", "riverpgxv5", "inserts", "riverdatabasesql")
 	return inserter, runner, nil
 }
 

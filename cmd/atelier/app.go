@@ -79,6 +79,11 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	if cfg.Secret == "" {
+		if isPostgresURL(cfg.DB) {
+			// Several processes: each would sign with a key of its own, and a session opened on
+			// one API node would not verify on the next (README, "Running on several machines").
+			log.Warn("no -secret with a shared database: this process signs sessions and media URLs with a key of its own; give every process the same ATELIER_SECRET_FILE")
+		}
 		if cfg.Secret, err = loadOrCreateSecret(filepath.Join(cfg.DataDir, "secret.key")); err != nil {
 			a.Close()
 			return nil, err
