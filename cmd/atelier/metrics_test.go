@@ -60,7 +60,9 @@ func sample(m map[string]float64, name string, labels ...string) float64 {
 
 // TestMetrics: /metrics answers on -metrics-addr only, and its counters follow real requests, a
 // real upload processed by ffmpeg into S3, a replay streamed, and S3 going away.
-func TestMetrics(t *testing.T) {
+func TestMetrics(t *testing.T) { eachDB(t, testMetrics) }
+
+func testMetrics(t *testing.T, db string) {
 	testenv.FFmpeg(t)
 	s3 := testenv.S3(t)
 	port, err := testenv.FreePort()
@@ -69,8 +71,8 @@ func TestMetrics(t *testing.T) {
 	}
 	metricsBase := fmt.Sprintf("http://127.0.0.1:%d", port)
 	base, _ := startServer(t, hardEnv(map[string]string{
-		"ATELIER_METRICS_ADDR": fmt.Sprintf("127.0.0.1:%d", port),
-		"ATELIER_S3_ENDPOINT":  s3.Endpoint, "ATELIER_S3_ACCESS_KEY": s3.AccessKey, "ATELIER_S3_SECRET_KEY": s3.SecretKey,
+		"ATELIER_METRICS_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "ATELIER_DB": db,
+		"ATELIER_S3_ENDPOINT": s3.Endpoint, "ATELIER_S3_ACCESS_KEY": s3.AccessKey, "ATELIER_S3_SECRET_KEY": s3.SecretKey,
 		"ATELIER_S3_SECURE": "false", "ATELIER_STREAM_MODE": "proxy",
 	}))
 
