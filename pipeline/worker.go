@@ -144,7 +144,7 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		// Not retried: the same file on the same machine would take as long again.
 		err = permanent(errJobTimeout, "processing took longer than its limit of %s (%g × the source's duration + %s; -job-timeout-factor, -job-timeout-base)",
 			limit.Round(time.Second), s.cfg.JobTimeoutFactor, s.cfg.JobTimeoutBase)
-	} else if errors.Is(context.Cause(jobCtx), errLeaseLost) {
+	} else if errors.Is(err, errLeaseLost) || errors.Is(context.Cause(jobCtx), errLeaseLost) {
 		// Another worker has the recording now (lease.go): touch nothing of it.
 		log.Warn("attempt abandoned: the lease was lost", "error", err)
 		return nil
@@ -287,6 +287,9 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 			}
 			return nil, transient(err, "publishing the subtitles failed")
 		}
+	}
+	if !s.stillHolds(ctx, id, rec.JobID) {
+		return nil, errLeaseLost // another worker has it now: switching to this render is its call
 	}
 	err = s.writeCatalog(ctx, id, plan, replayState{Processing: catalog.Ready, Actual: res.Actual, Duration: outs.Duration,
 		Render: render})
