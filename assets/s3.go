@@ -51,6 +51,9 @@ type S3Config struct {
 	// (bucket.endpoint/key).
 	Secure, PathStyle bool
 	PartSize          uint64 /* 0 = 8 MiB */
+	// WrapTransport, when set, wraps minio-go's transport: the caller watches the requests
+	// (cmd/atelier counts the failed ones for its metrics) without assets knowing of metrics.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // S3 is a Store in an S3 bucket.
@@ -117,11 +120,20 @@ func newS3(cfg S3Config) (*S3, error) {
 	if cfg.PathStyle {
 		lookup = minio.BucketLookupPath
 	}
+	var transport http.RoundTripper
+	if cfg.WrapTransport != nil {
+		t, err := minio.DefaultTransport(cfg.Secure)
+		if err != nil {
+			return nil, fmt.Errorf("assets: s3 %s: %w", cfg.Endpoint, err)
+		}
+		transport = cfg.WrapTransport(t)
+	}
 	c, err := minio.New(cfg.Endpoint, &minio.Options{
 		Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
 		Secure:       cfg.Secure,
 		Region:       cfg.Region,
 		BucketLookup: lookup,
+		Transport:    transport,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("assets: s3 %s: %w", cfg.Endpoint, err)

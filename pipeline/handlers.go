@@ -497,6 +497,10 @@ func (s *Service) create(ctx context.Context, rec Recording) error {
 		return fmt.Errorf("pipeline: create %s: %w", rec.ID, err)
 	}
 	s.changes.notify()
+	if s.cfg.InsertOnly {
+		// No job runs here: the worker downloads the source from storage, the spool is waste.
+		_ = os.RemoveAll(s.workDir(rec.ID))
+	}
 	return nil
 }
 

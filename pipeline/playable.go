@@ -64,6 +64,9 @@ func (s *Service) renderPlayable(ctx context.Context, rec Recording, src string,
 			return nil, transient(err, "publishing the subtitles failed")
 		}
 	}
+	if !s.stillHolds(ctx, id, rec.JobID) {
+		return nil, errLeaseLost // another worker has it now: switching to this render is its call
+	}
 	err = s.writeCatalog(ctx, id, plan, replayState{Processing: catalog.Ready, Actual: res.Actual, Duration: pl.Duration, Render: render})
 	if err != nil {
 		return nil, transient(err, "the catalog could not be updated")

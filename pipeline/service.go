@@ -25,6 +25,11 @@
 // A recording belongs to the token that uploaded it (Recording.Owner): every animator sees every
 // recording, but only its owner or an admin may cancel, retry, re-cut or delete it (CheckOwner,
 // called by every handler that changes one).
+//
+// Several processes may share the database and the store: API nodes queue jobs without working
+// them (Config.InsertOnly), workers work them; progress and cancels cross between processes
+// through the database (progress.go), and a worker that dies loses its jobs to another once its
+// lease expires, while a slow one keeps them (lease.go says how, and why not River's rescuer).
 package pipeline
 
 import (
@@ -44,8 +49,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivermigrate"
 	"golang.org/x/sync/singleflight"
 
 	"codeberg.org/atelier/atelier/assets"
@@ -74,6 +80,9 @@ type Config struct {
 	// maintenance loops in parallel; on SQLite its documentation advises a pool of one
 	// connection, which New sets. Sharing DB would serialise every request behind the queue.
 	QueueDB *sql.DB
+	// QueuePool, set when the database is PostgreSQL, is the pgx pool River works jobs
+	// through (riverpgxv5: LISTEN/NOTIFY, leader election); see queue.go.
+	QueuePool *pgxpool.Pool
 	// Store keeps the uploaded originals and the rendered replays (see assets/layout).
 	Store   assets.Store
 	Catalog Catalog
@@ -108,10 +117,23 @@ type Config struct {
 	// SweepAge is how long such leftovers must have gone untouched before a sweep takes them
 	// for abandoned; uploads in progress in this process are never taken. 0: DefaultSweepAge.
 	SweepAge time.Duration
-	// StaleAfter is how long a processing recording may go without a heartbeat before Run
-	// takes it for orphaned (its server died) and restarts it; 0: 1 minute. Run looks for
-	// such recordings at start and every StaleAfter/3.
+	// StaleAfter is the lease of a running job (see lease.go): how long a processing
+	// recording's heartbeat may stay unchanged before Run takes its worker for dead and
+	// requeues it; 0: 1 minute. Run looks for such recordings at start and every StaleAfter/3.
 	StaleAfter time.Duration
+	// InsertOnly makes a service that takes uploads and queues their jobs but works none
+	// (atelier serve -workers 0): other processes (atelier worker) run them. It still works
+	// the Periodic tasks.
+	InsertOnly bool
+	// Periodic are tasks run once per interval across all the processes sharing the database
+	// (periodic.go).
+	Periodic []Periodic
+	// ChangePoll is how often Run looks in the database for changes to unfinished recordings
+	// made by other processes (progress of a job on a worker), for event streams and cancels;
+	// 0: 250ms.
+	ChangePoll time.Duration
+	// Metrics, when set, receives the pipeline's Prometheus metrics (pipeline/metrics.go).
+	Metrics prometheus.Registerer
 }
 
 const queueName = "media"
@@ -121,13 +143,18 @@ type Service struct {
 	cfg     Config
 	store   *store
 	log     *slog.Logger
-	river   *river.Client[*sql.Tx]
+	river   *river.Client[*sql.Tx] // inserts jobs in the recordings' transactions; cancels, reads them
+	runner  queueRunner            // works them (the same client on SQLite; see queue.go)
 	changes *broadcaster
+	metrics *jobMetrics // nil: not counted
 
 	mu        sync.Mutex
 	running   map[string]context.CancelCauseFunc // recording id -> cancel of its job in this process
 	uploading map[string]bool                    // ids of the uploads in progress in this process
 	previews  singleflight.Group                 // editor previews computed on request (editor.go)
+
+	leaseMu sync.Mutex
+	leases  map[string]leaseSeen // heartbeats of processing recordings, as last seen (lease.go)
 }
 
 // New migrates the pipeline's tables and River's, and builds the service. Call Run to work jobs.
@@ -156,6 +183,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = time.Minute
 	}
+	if cfg.ChangePoll <= 0 {
+		cfg.ChangePoll = 250 * time.Millisecond
+	}
 	cfg.Limits = cfg.Limits.withDefaults()
 	if cfg.JobTimeoutFactor <= 0 && cfg.JobTimeoutBase <= 0 {
 		cfg.JobTimeoutFactor, cfg.JobTimeoutBase = DefaultJobTimeoutFactor, DefaultJobTimeoutBase
@@ -169,14 +199,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := sqldb.Migrate(ctx, cfg.DB, Schema); err != nil {
 		return nil, err
 	}
-	driver := queueDriver(cfg.QueueDB)
-	migrator, err := rivermigrate.New(driver, nil)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: river migrations: %w", err)
-	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("pipeline: river migrations: %w", err)
-	}
 	s := &Service{
 		cfg:       cfg,
 		store:     &store{db: cfg.DB, now: time.Now},
@@ -185,6 +207,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		running:   map[string]context.CancelCauseFunc{},
 		uploading: map[string]bool{},
 	}
+	var err error
+	if s.metrics, err = newJobMetrics(cfg.Metrics, cfg.DB); err != nil {
+		return nil, fmt.Errorf("pipeline: metrics: %w", err)
+	}
 	if err := s.backfillPlans(ctx); err != nil {
 		return nil, err
 	}
@@ -192,9 +218,19 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := river.AddWorkerSafely(workers, &processWorker{s: s}); err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	s.river, err = river.NewClient(driver, &river.Config{
-		Queues:            map[string]river.QueueConfig{queueName: {MaxWorkers: cfg.Workers}},
+	periodic, err := periodicJobs(workers, cfg.Periodic, s.log)
+	if err != nil {
+		return nil, err
+	}
+	// Every process works the periodic tasks; only workers work the media jobs.
+	queues := map[string]river.QueueConfig{periodicQueue: {MaxWorkers: 1}}
+	if !cfg.InsertOnly {
+		queues[queueName] = river.QueueConfig{MaxWorkers: cfg.Workers}
+	}
+	s.river, s.runner, err = newQueue(ctx, cfg, &river.Config{
+		Queues:            queues,
 		Workers:           workers,
+		PeriodicJobs:      periodic,
 		Logger:            cfg.Log.With("component", "pipeline.river"),
 		MaxAttempts:       cfg.MaxAttempts,
 		FetchPollInterval: cfg.PollInterval,
@@ -206,7 +242,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		RescueStuckJobsAfter: 24 * time.Hour,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pipeline: river client: %w", err)
+		return nil, err
 	}
 	return s, nil
 }
@@ -219,11 +255,12 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	s.sweep(ctx)
-	if err := s.river.Start(context.WithoutCancel(ctx)); err != nil {
+	go s.watchChanges(ctx)
+	if err := s.runner.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("pipeline: start workers: %w", err)
 	}
-	// A job whose server died stays "processing" with a heartbeat that stops; sweep for those
-	// while running too: right after a crash and restart the heartbeat still looks fresh.
+	// A job whose worker died stays "processing" with a heartbeat that stops; requeue it once
+	// its lease expires (lease.go).
 	orphans := time.NewTicker(s.cfg.StaleAfter / 3)
 	defer orphans.Stop()
 	// The leftovers of a crash are swept while running too: after a crash and an immediate
@@ -244,35 +281,10 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.river.StopAndCancel(stopCtx); err != nil {
+	if err := s.runner.StopAndCancel(stopCtx); err != nil {
 		return fmt.Errorf("pipeline: stop workers: %w", err)
 	}
 	return ctx.Err()
-}
-
-// recoverOrphans restarts recordings whose job a dead process left behind: processing, with
-// no heartbeat for StaleAfter and not running here. Their River job stays "running" until
-// River's rescuer sees it; the worker then ignores it, the recording having a new job.
-func (s *Service) recoverOrphans(ctx context.Context) error {
-	recs, err := s.store.unfinished(ctx)
-	if err != nil {
-		return err
-	}
-	for _, r := range recs {
-		if r.Status != StatusProcessing || s.isRunning(r.ID) || s.store.now().Sub(r.Heartbeat) < s.cfg.StaleAfter {
-			continue
-		}
-		s.log.Warn("restarting a recording whose job was interrupted", "recording_id", r.ID, "job_id", r.JobID,
-			"last_heartbeat", r.Heartbeat)
-		served, err := s.isServed(ctx, r.ID) // an interrupted re-cut must not fail a served replay
-		if err != nil {
-			return err
-		}
-		if err := s.enqueue(ctx, r.ID, served); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Sweep defaults: every 10 minutes, what has been untouched for an hour.
@@ -496,6 +508,9 @@ func (s *Service) finish(ctx context.Context, id string, st Status, reason strin
 	// shows "cancelled" beside a replay still "processing". (A poller can still see the two
 	// writes a moment apart: they are two stores.)
 	defer s.changes.notify()
+	if ok {
+		s.metrics.ended(ProcessArgs{}.Kind(), string(st))
+	}
 	if !ok || keepReplay || st == StatusReady {
 		return nil // the worker sets "ready" in the catalog itself, before this
 	}

@@ -80,21 +80,6 @@ func mediaError(err error, what string) error {
 	return permanent(err, "%s failed; the server log has the details", what)
 }
 
-// heartbeats tells other servers (and this one after a crash) that the job of id is alive until
-// ctx ends, also through long stretches without progress (probing a long file).
-func (s *Service) heartbeats(ctx context.Context, id string) {
-	t := time.NewTicker(min(heartbeatEvery, s.cfg.StaleAfter/4))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_ = s.store.heartbeat(ctx, id)
-		}
-	}
-}
-
 func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
 	s := w.s
 	id := job.Args.RecordingID
@@ -121,6 +106,9 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		return nil
 	}
 	s.changes.notify()
+	if job.AttemptedAt != nil {
+		s.metrics.waited(job.Kind, job.AttemptedAt.Sub(job.ScheduledAt))
+	}
 
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -136,12 +124,16 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		s.mu.Unlock()
 	}()
 
-	go s.heartbeats(jobCtx, id)
+	go s.heartbeats(jobCtx, id, job.ID, cancel)
 	log.Info("processing recording")
 	started := time.Now()
 	outputs, err := s.process(jobCtx, rec)
 	// Final bookkeeping must happen even though jobCtx (or the River context) has ended.
 	bg := context.WithoutCancel(ctx)
+	if (err == nil || errors.Is(err, errLadderLater)) && !s.stillHolds(bg, id, job.ID) {
+		log.Warn("attempt abandoned at its end: the lease was lost")
+		return nil
+	}
 	if errors.Is(err, errLadderLater) {
 		// Playable; the ladder goes after the recordings queued meanwhile (playable.go).
 		log.Info("replay playable; its ladder waits for the first playable rendition of recordings queued before it")
@@ -158,6 +150,10 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		// Not retried: the same file on the same machine would take as long again.
 		err = permanent(errJobTimeout, "processing took longer than its limit of %s (%g × the source's duration + %s; -job-timeout-factor, -job-timeout-base)",
 			limit.Round(time.Second), s.cfg.JobTimeoutFactor, s.cfg.JobTimeoutBase)
+	} else if errors.Is(err, errLeaseLost) || errors.Is(context.Cause(jobCtx), errLeaseLost) {
+		// Another worker has the recording now (lease.go): touch nothing of it.
+		log.Warn("attempt abandoned: the lease was lost", "error", err)
+		return nil
 	} else if jobCtx.Err() != nil {
 		cur, gerr := s.store.get(bg, id)
 		if gerr == nil && cur.Cancel || errors.Is(context.Cause(jobCtx), errCancelRequested) {
@@ -170,6 +166,7 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		// without using up an attempt. The spooled source stays for the next run.
 		log.Info("recording interrupted by shutdown; it restarts with the server")
 		_ = s.store.backToQueue(bg, id, "interrupted", "")
+		s.metrics.ended(job.Kind, "interrupted")
 		return river.JobSnooze(0)
 	}
 	var je *jobError
@@ -186,6 +183,7 @@ func (w *processWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) e
 		return river.JobCancel(err)
 	}
 	log.Warn("recording failed, will retry", "error", err)
+	s.metrics.ended(job.Kind, "retry")
 	_ = s.store.backToQueue(bg, id, "waiting to retry", fmt.Sprintf("%s; retrying (attempt %d of %d)", je.reason, job.Attempt, job.MaxAttempts))
 	s.changes.notify()
 	return err
@@ -225,6 +223,9 @@ type reporter struct {
 	// eta, when set, estimates the time left instead of the share of stages done (the
 	// ladder's, from measured encode speeds).
 	eta func(f, speed float64) (time.Duration, bool)
+
+	cur      string    // the stage being timed for metrics (enterStage)
+	curStart time.Time // when it began
 }
 
 func (r *reporter) stage(name string, f, speed float64) {
@@ -234,6 +235,7 @@ func (r *reporter) stage(name string, f, speed float64) {
 	span := stages[name]
 	total := span[0] + (span[1]-span[0])*min(max(f, 0), 1)
 	now := time.Now()
+	r.enterStage(name, now)
 	if now.Sub(r.last) < 500*time.Millisecond && f < 1 && f > 0 {
 		return
 	}
@@ -278,6 +280,7 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
+	rep.stage("cut", 0, 0)
 	res, err := media.Cut(ctx, src, plan.Spans, plan.Cut, cutPath, rep.media("cut"))
 	if err != nil {
 		return nil, mediaError(err, "cutting")
@@ -293,6 +296,7 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
+	rep.enterStage("", time.Now())
 	s.jobPreviews(ctx, id, src) // the editor's waveform and storyboard, once per recording (editor.go)
 	return keys, nil
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"codeberg.org/atelier/atelier/assets"
 	"codeberg.org/atelier/atelier/assets/tusstore"
 	"codeberg.org/atelier/atelier/catalog"
@@ -28,15 +30,19 @@ import (
 
 // app holds the dependencies built once at start and shared by the routes and workers.
 type app struct {
-	cfg   *Config
-	log   *slog.Logger
-	db    *sql.DB
-	auth  *auth.Store
-	media assets.Store // the recordings and replays (see assets/layout); pipeline.Config.Store
-	dir   *assets.Dir  // set when media lives on local disk: it serves its own signed URLs
+	cfg     *Config
+	log     *slog.Logger
+	metrics *metrics // the process's Prometheus registry, served on -metrics-addr
+	db      *sql.DB
+	auth    *auth.Store
+	media   assets.Store // the recordings and replays (see assets/layout); pipeline.Config.Store
+	dir     *assets.Dir  // set when media lives on local disk: it serves its own signed URLs
 
 	// workers run beside the HTTP server until the context ends (job queue, feed sync).
 	workers []func(ctx context.Context) error
+	// periodic are the tasks run once per interval across the installation (the queue's
+	// periodic jobs, pipeline.Periodic): release-feed sync, replays into workshops.
+	periodic []pipeline.Periodic
 	// principalResolvers let write APIs accept credentials other than a bearer token
 	// (the web pages' session cookie).
 	principalResolvers []auth.Resolver
@@ -60,11 +66,13 @@ type app struct {
 	uploads  *tusstore.Store   // resumable uploads (tus) in the media storage (uploads.go)
 	tus      http.Handler      // the tus protocol at /api/uploads/
 	queueDB  *sql.DB           // the job queue's own pool on the same database
+	// queuePool is the job queue's pgx pool on PostgreSQL, where River works jobs through pgx.
+	queuePool *pgxpool.Pool
 }
 
 // openApp opens the database and media storage that cfg names and migrates the schema.
 func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
-	a := &app{cfg: cfg, log: log}
+	a := &app{cfg: cfg, log: log, metrics: newMetrics()}
 	db, err := sqldb.Open(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
@@ -75,6 +83,11 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	if cfg.Secret == "" {
+		if isPostgresURL(cfg.DB) {
+			// Several processes: each would sign with a key of its own, and a session opened on
+			// one API node would not verify on the next (README, "Running on several machines").
+			log.Warn("no -secret with a shared database: this process signs sessions and media URLs with a key of its own; give every process the same ATELIER_SECRET_FILE")
+		}
 		if cfg.Secret, err = loadOrCreateSecret(filepath.Join(cfg.DataDir, "secret.key")); err != nil {
 			a.Close()
 			return nil, err
@@ -84,6 +97,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 		s3, err := assets.NewS3(ctx, assets.S3Config{
 			Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
 			Region: cfg.S3Region, Secure: cfg.S3Secure, PathStyle: cfg.S3PathStyle,
+			WrapTransport: a.metrics.s3Transport,
 		})
 		if err != nil {
 			a.Close()
@@ -143,6 +157,9 @@ func openDB(ctx context.Context, cfg *Config) (*sql.DB, *auth.Store, error) {
 }
 
 func (a *app) Close() {
+	if a.queuePool != nil {
+		a.queuePool.Close()
+	}
 	if a.queueDB != nil {
 		a.queueDB.Close()
 	}

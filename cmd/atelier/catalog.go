@@ -11,6 +11,7 @@ import (
 
 	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/auth"
+	"codeberg.org/atelier/atelier/pipeline"
 )
 
 // openCatalog opens the catalog store and its handlers, and schedules the release-feed sync.
@@ -23,8 +24,13 @@ func (a *app) openCatalog(ctx context.Context) error {
 	a.catalogAPI = &catalog.API{Store: st, PublicURL: a.cfg.PublicURL, IsAnimator: a.isAnimator,
 		Media: a.media, Language: a.cfg.Language, SiteName: a.cfg.SiteName, AllowPrivateFeeds: a.cfg.AllowPrivateFeeds}
 	sync := catalog.SyncOptions{AllowPrivate: a.cfg.AllowPrivateFeeds, Log: a.log.With("worker", "release_sync")}
-	if w := st.SyncWorker(a.cfg.ReleaseSyncInterval, sync); w != nil {
-		a.workers = append(a.workers, w)
+	if a.cfg.ReleaseSyncInterval > 0 {
+		// Once per interval across the installation, whichever process the queue gives it to.
+		a.periodic = append(a.periodic, pipeline.Periodic{Name: "release_sync", Interval: a.cfg.ReleaseSyncInterval,
+			Run: func(ctx context.Context) error {
+				_, err := st.SyncReleases(ctx, sync) // errors of one software are logged inside
+				return err
+			}})
 	}
 	return nil
 }

@@ -34,12 +34,16 @@ type Config struct {
 	S3Region    string
 	S3Secure    bool
 	S3PathStyle bool
+	// StorageShared says that DATA_DIR/media is one directory every process sees (NFS, one
+	// machine), so that local media may go with a database shared by several machines.
+	StorageShared bool
 
 	AdminToken string
 	Secret     string // signs media URLs and session cookies; generated under DataDir when empty
 
 	MaxUpload int64
-	Workers   int
+	Workers   int           // concurrent jobs; serve -workers 0 runs the API and pages only
+	JobLease  time.Duration // how long a job's heartbeat may stop before another worker takes the job
 
 	// pipeline: limits of an upload's source and of a job's time (0: the pipeline's defaults)
 	MaxDuration      time.Duration
@@ -58,6 +62,10 @@ type Config struct {
 
 	LogFormat string
 	LogLevel  string
+
+	// MetricsAddr is where /metrics (Prometheus) is served, apart from the public listener;
+	// "" serves no metrics.
+	MetricsAddr string
 
 	// schedule
 	Timezone string        // IANA zone for imported floating times and rescheduled drafts
@@ -126,6 +134,7 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.S3Region, "s3-region", env("S3_REGION", "us-east-1"), "S3 region (env ATELIER_S3_REGION)")
 	fs.BoolVar(&c.S3Secure, "s3-secure", envBool("S3_SECURE", true), "use HTTPS to reach S3 (env ATELIER_S3_SECURE)")
 	fs.BoolVar(&c.S3PathStyle, "s3-path-style", envBool("S3_PATH_STYLE", true), "path-style bucket URLs, as MinIO, Garage and versitygw need; false for virtual-host style (env ATELIER_S3_PATH_STYLE)")
+	fs.BoolVar(&c.StorageShared, "storage-shared", envBool("STORAGE_SHARED", false), "the local media directory (DATA_DIR/media, without -s3-endpoint) is shared by every process of the installation (NFS, one machine); needed to keep local media with a PostgreSQL database (env ATELIER_STORAGE_SHARED)")
 	fs.StringVar(&c.AdminToken, "admin-token", env("ADMIN_TOKEN", ""), "bootstrap admin token (env ATELIER_ADMIN_TOKEN or ATELIER_ADMIN_TOKEN_FILE)")
 	fs.StringVar(&c.Secret, "secret", env("SECRET", ""), "key that signs media URLs and sessions; generated in DATA_DIR when empty (env ATELIER_SECRET or ATELIER_SECRET_FILE)")
 	fs.Int64Var(&c.MaxUpload, "max-upload", envInt64("MAX_UPLOAD", 20<<30), "largest accepted recording in bytes (env ATELIER_MAX_UPLOAD)")
@@ -160,7 +169,19 @@ func (c *Config) registerServe(fs *flag.FlagSet) {
 	fs.DurationVar(&c.JobTimeoutBase, "job-timeout-base", envDuration("JOB_TIMEOUT_BASE", pipeline.DefaultJobTimeoutBase), "time a processing job gets on top of -job-timeout-factor × the source's duration (env ATELIER_JOB_TIMEOUT_BASE)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", envDuration("SWEEP_INTERVAL", pipeline.DefaultSweepInterval), "how often to remove what interrupted uploads and jobs left: temp objects, spools, unfinished multipart uploads (env ATELIER_SWEEP_INTERVAL)")
 	fs.DurationVar(&c.SweepAge, "sweep-age", envDuration("SWEEP_AGE", pipeline.DefaultSweepAge), "how long such leftovers go untouched before the sweep takes them for abandoned (env ATELIER_SWEEP_AGE)")
-	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs (env ATELIER_WORKERS; default 1 per 2 cores)")
+	c.registerMetrics(fs)
+	fs.IntVar(&c.Workers, "workers", int(envInt64("WORKERS", int64(max(1, runtime.NumCPU()/2)))), "concurrent ffmpeg jobs; serve -workers 0 runs the API and pages only, leaving jobs to `atelier worker` processes (env ATELIER_WORKERS; default 1 per 2 cores)")
+	fs.DurationVar(&c.JobLease, "job-lease", envDuration("JOB_LEASE", time.Minute), "lease of a running job: a job whose worker's heartbeat stays unchanged this long is taken for dead and run again elsewhere; a worker paused less than this keeps its job (env ATELIER_JOB_LEASE)")
+}
+
+// registerMetrics declares the flag of the metrics listener (serve and worker).
+func (c *Config) registerMetrics(fs *flag.FlagSet) {
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""), "listen address of GET /metrics (Prometheus) and /healthz, apart from the public listener, e.g. 127.0.0.1:9090; empty: no metrics (env ATELIER_METRICS_ADDR)")
+}
+
+// isPostgresURL tells a PostgreSQL database URL from a SQLite path (as internal/sqldb does).
+func isPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 // parseResolution reads WIDTHxHEIGHT, e.g. 7680x4320.
@@ -283,6 +304,10 @@ func (c *Config) finishServe() error {
 			return errors.New("S3 storage needs -s3-bucket, -s3-access-key and -s3-secret-key (or their ATELIER_S3_* variables)")
 		}
 	}
+	if c.S3Endpoint == "" && isPostgresURL(c.DB) && !c.StorageShared {
+		return errors.New("a PostgreSQL database is for several machines, whose processes must all see the same media: " +
+			"use S3 (-s3-endpoint), or -storage-shared if DATA_DIR/media is one directory every process shares (NFS)")
+	}
 	switch c.StreamMode {
 	case "":
 		c.StreamMode = "proxy"
@@ -342,8 +367,19 @@ func (c *Config) finishServe() error {
 			return fmt.Errorf("-embed-origins: %s", strings.TrimPrefix(err.Error(), "web: "))
 		}
 	}
-	if c.Workers < 1 {
-		return fmt.Errorf("-workers %d: at least 1", c.Workers)
+	if c.Workers < 0 {
+		return fmt.Errorf("-workers %d: 0 (no jobs here) or more", c.Workers)
+	}
+	if c.JobLease < 4*time.Second {
+		return fmt.Errorf("-job-lease %s: at least 4s (heartbeats go every quarter of it)", c.JobLease)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("-metrics-addr %q: want host:port, e.g. 127.0.0.1:9090", c.MetricsAddr)
+		}
+		if c.MetricsAddr == c.Addr {
+			return fmt.Errorf("-metrics-addr %q: must differ from -addr: metrics are not served on the public listener", c.MetricsAddr)
+		}
 	}
 	if c.BodyTimeout <= 0 || c.UploadIdleTimeout <= 0 {
 		return fmt.Errorf("-body-timeout %s, -upload-idle-timeout %s: both must be positive", c.BodyTimeout, c.UploadIdleTimeout)

@@ -21,7 +21,8 @@ Usage:
   atelier <command> [flags]
 
 Commands:
-  serve            run the HTTP server (API, pages, feeds) and the job workers
+  serve            run the HTTP server (API, pages, feeds) and the job workers (-workers 0: none)
+  worker           run job workers only, beside serve processes sharing the database and storage
   token create     create an access token (printed once): -role animator|admin -name NAME
   token list       list tokens
   token revoke ID  revoke a token
@@ -77,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	commands := map[string]command{
 		"serve":    cmdServe,
+		"worker":   cmdWorker,
 		"token":    cmdToken,
 		"migrate":  cmdMigrate,
 		"software": cmdSoftware,

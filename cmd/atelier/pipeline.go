@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"codeberg.org/atelier/atelier/internal/sqldb"
 	"codeberg.org/atelier/atelier/pipeline"
@@ -19,14 +22,24 @@ func (a *app) openPipeline(ctx context.Context) error {
 		return err
 	}
 	a.queueDB = queueDB
+	if isPostgresURL(a.cfg.DB) {
+		// River works jobs through pgx on PostgreSQL (LISTEN/NOTIFY, leader election).
+		if a.queuePool, err = pgxpool.New(ctx, a.cfg.DB); err != nil {
+			return fmt.Errorf("pipeline: job queue pool: %w", err)
+		}
+	}
 	a.pipeline, err = pipeline.New(ctx, pipeline.Config{
-		DB: a.db, QueueDB: queueDB, Store: a.media, Catalog: a.catalog,
+		DB: a.db, QueueDB: queueDB, QueuePool: a.queuePool, Store: a.media, Catalog: a.catalog,
 		WorkDir:   filepath.Join(a.cfg.DataDir, "work"),
 		MaxUpload: a.cfg.MaxUpload, Workers: a.cfg.Workers, Log: a.log,
 		Tracks:           a.subtitles,
 		Limits:           pipeline.Limits{Duration: a.cfg.MaxDuration, Width: a.cfg.MaxWidth, Height: a.cfg.MaxHeight, FrameRate: a.cfg.MaxFPS},
 		JobTimeoutFactor: a.cfg.JobTimeoutFactor, JobTimeoutBase: a.cfg.JobTimeoutBase,
 		SweepInterval: a.cfg.SweepInterval, SweepAge: a.cfg.SweepAge,
+		Metrics: a.metrics.reg,
+		// serve -workers 0: the jobs are queued here and worked by `atelier worker` processes.
+		InsertOnly: a.cfg.Workers == 0, StaleAfter: a.cfg.JobLease,
+		Periodic: a.periodic,
 	})
 	if err != nil {
 		return err

@@ -155,7 +155,17 @@ func (a *app) routes() http.Handler {
 	r.Handle("/studio/recordings/{id}", page(a.web.StudioRecording)).Methods("GET", "HEAD")
 	r.PathPrefix("/static/").Handler(a.web.Static()).Methods("GET", "HEAD")
 
-	return httpapi.Middleware(a.log, r)
+	r.Use(a.metrics.route) // names the matched route for the counts
+	return a.metrics.count(httpapi.Middleware(a.log, r))
+}
+
+// metricsRoutes is the table of the metrics listener (-metrics-addr), apart from the public one:
+// the Prometheus scrape, and liveness for a worker that has no other listener.
+func (a *app) metricsRoutes() http.Handler {
+	mx := http.NewServeMux()
+	mx.Handle("GET /metrics", a.metrics.handler())
+	mx.Handle("GET /healthz", h(a.healthz))
+	return mx
 }
 
 func (a *app) healthz(w http.ResponseWriter, r *http.Request) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"codeberg.org/atelier/atelier/pipeline"
 	"codeberg.org/atelier/atelier/schedule"
 )
 
@@ -31,22 +32,17 @@ func (a *app) openSchedule(ctx context.Context) error {
 		} else {
 			a.log.Info("schedule: feeds rendered", "ms", time.Since(t0).Milliseconds())
 		}
-		// Feeds validate with one aggregate query over the workshops, so a replay published in the
-		// catalog reaches them through this sync (within a minute), which bumps the workshop.
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			if n, err := store.SyncReplays(ctx, c); err != nil {
-				a.log.Warn("schedule: sync replays", "error", err)
-			} else if n > 0 {
-				a.log.Info("schedule: replays linked to workshops", "count", n)
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-			}
-		}
+		return nil
 	})
+	// Feeds validate with one aggregate query over the workshops, so a replay published in the
+	// catalog reaches them through this sync (within a minute), which bumps the workshop. Once a
+	// minute across the installation, not once per process (a periodic job of the queue).
+	a.periodic = append(a.periodic, pipeline.Periodic{Name: "replay_sync", Interval: time.Minute, Run: func(ctx context.Context) error {
+		n, err := store.SyncReplays(ctx, c)
+		if n > 0 {
+			a.log.Info("schedule: replays linked to workshops", "count", n)
+		}
+		return err
+	}})
 	return nil
 }

@@ -36,6 +36,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	if err := a.serveMetrics(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 	a.announceFirstRun(stderr)
 	return a.serve(ctx, ln)
 }
