@@ -88,16 +88,7 @@ func (s *S3) AdoptObject(ctx context.Context, key, src, sum, contentType string)
 	if !strings.HasPrefix(src, ResumablePrefix) && src != key {
 		return Info{}, opErr("adopt", key, fmt.Errorf("source %q is not under %s", src, ResumablePrefix))
 	}
-	s.mu.Lock()
-	s.putting[key]++
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		if s.putting[key]--; s.putting[key] == 0 {
-			delete(s.putting, key)
-		}
-		s.mu.Unlock()
-	}()
+	defer s.writing(key)()
 	info, err := s.adoptObject(ctx, key, src, sum, contentType)
 	if err != nil {
 		return Info{}, opErr("adopt", key, err)

@@ -156,22 +156,28 @@ func (s *S3) ensureBucket(ctx context.Context, region string) error {
 
 func metaKey(key string) string { return metaPrefix + metaName(key) }
 
+// writing marks key as being written until the returned func is called, so that the sweep
+// (RemoveStale) spares its multipart upload.
+func (s *S3) writing(key string) func() {
+	s.mu.Lock()
+	s.putting[key]++
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		if s.putting[key]--; s.putting[key] == 0 {
+			delete(s.putting, key)
+		}
+		s.mu.Unlock()
+	}
+}
+
 // Put uploads r in parts of the configured size (uploadThreads in flight,
 // and in memory, at a time), hashing it on the way, then records the sidecar.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (Info, error) {
 	if err := ValidKey(key); err != nil {
 		return Info{}, err
 	}
-	s.mu.Lock()
-	s.putting[key]++
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		if s.putting[key]--; s.putting[key] == 0 {
-			delete(s.putting, key)
-		}
-		s.mu.Unlock()
-	}()
+	defer s.writing(key)()
 	info, err := s.put(ctx, key, r, size, contentType)
 	if err != nil {
 		return Info{}, opErr("put", key, err)
