@@ -2,12 +2,7 @@ package web
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
-
-	"github.com/gorilla/mux"
-
-	"codeberg.org/atelier/atelier/internal/httpapi"
 )
 
 // StudioCaptions is /studio/recordings/{id}/captions: the caption editor. The page is a shell —
@@ -17,19 +12,8 @@ import (
 // with PUT …/subtitles/{lang} (WebVTT, source time) and PATCH (reviewed, visible), so that the
 // editor and `curl` meet the same rules. Without a session it shows the sign-in form.
 func (s *Site) StudioCaptions(w http.ResponseWriter, r *http.Request) error {
-	sess, ok := s.sessionOf(r)
-	if !ok {
-		return s.signInForm(w, r, http.StatusOK, "")
-	}
-	if s.catalog == nil {
-		return fmt.Errorf("web: no catalog: %w", httpapi.ErrUnavailable)
-	}
-	id := mux.Vars(r)["id"]
-	if !replayIDPattern.MatchString(id) {
-		return fmt.Errorf("web: recording %q: %w", id, httpapi.ErrNotFound)
-	}
-	rp, err := s.catalog.Replay(r.Context(), id)
-	if err != nil {
+	sess, rp, ok, err := s.studioRecordingOf(w, r)
+	if !ok || err != nil {
 		return err
 	}
 	l := pickLang(w, r)

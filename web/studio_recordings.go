@@ -19,19 +19,8 @@ import (
 // the same rules. The replay's chapters (replay time) ride along in a data attribute for the
 // script to map back to source time. Without a session it shows the sign-in form.
 func (s *Site) StudioRecording(w http.ResponseWriter, r *http.Request) error {
-	sess, ok := s.sessionOf(r)
-	if !ok {
-		return s.signInForm(w, r, http.StatusOK, "")
-	}
-	if s.catalog == nil {
-		return fmt.Errorf("web: no catalog: %w", httpapi.ErrUnavailable)
-	}
-	id := mux.Vars(r)["id"]
-	if !replayIDPattern.MatchString(id) {
-		return fmt.Errorf("web: recording %q: %w", id, httpapi.ErrNotFound)
-	}
-	rp, err := s.catalog.Replay(r.Context(), id)
-	if err != nil {
+	sess, rp, ok, err := s.studioRecordingOf(w, r)
+	if !ok || err != nil {
 		return err
 	}
 	l := pickLang(w, r)
@@ -85,3 +74,21 @@ var jobScriptKeys = []string{
 
 // recordingScriptKeys are the messages of web/static/studio/recording.js.
 var recordingScriptKeys = []string{"rec.applying", "rec.done", "rec.failed"}
+
+// studioRecordingOf starts a studio page about the recording {id}: its session and the
+// recording's catalog replay. Without a session it answers with the sign-in form and ok false.
+func (s *Site) studioRecordingOf(w http.ResponseWriter, r *http.Request) (session, catalog.Replay, bool, error) {
+	sess, ok := s.sessionOf(r)
+	if !ok {
+		return sess, catalog.Replay{}, false, s.signInForm(w, r, http.StatusOK, "")
+	}
+	if s.catalog == nil {
+		return sess, catalog.Replay{}, false, fmt.Errorf("web: no catalog: %w", httpapi.ErrUnavailable)
+	}
+	id := mux.Vars(r)["id"]
+	if !replayIDPattern.MatchString(id) {
+		return sess, catalog.Replay{}, false, fmt.Errorf("web: recording %q: %w", id, httpapi.ErrNotFound)
+	}
+	rp, err := s.catalog.Replay(r.Context(), id)
+	return sess, rp, err == nil, err
+}
