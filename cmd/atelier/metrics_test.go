@@ -125,11 +125,17 @@ func testMetrics(t *testing.T, db string) {
 	if resp.StatusCode != http.StatusOK || streamed == 0 {
 		t.Fatalf("GET video.mp4: %d, %d bytes", resp.StatusCode, streamed)
 	}
+	videoRoute := `/replays/{id}/{file:video\.mp4|audio\.m4a|poster\.jpg|storyboard\.jpg|storyboard\.vtt|chapters\.vtt}`
+	// The counters are added when the handler returns, which can be just after the client read
+	// the last byte: scrape again until they are in (or the deadline says they never come).
 	m := scrape(t, metricsBase)
+	for deadline := time.Now().Add(10 * time.Second); sample(m, "atelier_http_response_body_bytes_total", "route", videoRoute) < float64(streamed) &&
+		time.Now().Before(deadline); m = scrape(t, metricsBase) {
+		time.Sleep(100 * time.Millisecond)
+	}
 	if got := sample(m, "atelier_http_request_body_bytes_total", "route", "/api/recordings"); got < float64(fi.Size()) {
 		t.Errorf("request body bytes of /api/recordings: %g, want at least the clip's %d", got, fi.Size())
 	}
-	videoRoute := `/replays/{id}/{file:video\.mp4|audio\.m4a|poster\.jpg|storyboard\.jpg|storyboard\.vtt|chapters\.vtt}`
 	if got := sample(m, "atelier_http_response_body_bytes_total", "route", videoRoute); got < float64(streamed) {
 		t.Errorf("response body bytes of the video route: %g, want at least the %d streamed", got, streamed)
 	}

@@ -133,7 +133,8 @@ func TestMigrateUpgradesMainDatabase(t *testing.T) {
 // calendar feed at once.
 func TestServeOnPostgres(t *testing.T) {
 	url := testenv.Postgres(t)
-	env := map[string]string{"ATELIER_DB": url, "ATELIER_ADMIN_TOKEN": testAdminToken}
+	// No media in this test: local storage, declared shared as PostgreSQL requires.
+	env := map[string]string{"ATELIER_DB": url, "ATELIER_ADMIN_TOKEN": testAdminToken, "ATELIER_STORAGE_SHARED": "true"}
 	a, _ := startServer(t, env)
 	b, _ := startServer(t, env)
 	do := func(method, url string, body any) (*http.Response, []byte) {
