@@ -10,8 +10,9 @@
 // command compiles and runs. A case that misses its target gets the profile that explains it.
 //
 // BENCH_QUICK=1 runs the reduced version (60 s 720p media, 200 MiB upload, fewer runs).
-// BENCH_RUNS=N overrides the number of runs, BENCH_CASES=cut,upload,feed,catalog,stream,feed-pg,catalog-pg,playable picks
-// cases.
+// BENCH_RUNS=N overrides the number of runs, BENCH_CASES=cut,upload,feed,catalog,stream,feed-pg,catalog-pg,playable,workers
+// picks cases. The workers case runs an installation of several processes (serve -workers 0
+// and 1, then 2 `atelier worker`s) and reports the throughput ratio.
 package main
 
 import (
@@ -103,7 +104,7 @@ func loadConfig() (config, error) {
 		}
 	}
 	c.Cases = map[string]bool{}
-	all := []string{"cut", "upload", "feed", "catalog", "stream", "feed-pg", "catalog-pg", "playable"}
+	all := []string{"cut", "upload", "feed", "catalog", "stream", "feed-pg", "catalog-pg", "playable", "workers"}
 	if s := os.Getenv("BENCH_CASES"); s != "" {
 		for _, k := range strings.Split(s, ",") {
 			if !slices.Contains(all, k) {
@@ -170,6 +171,7 @@ func run(ctx context.Context) error {
 		{"feed-pg", benchFeedPG},
 		{"catalog-pg", benchCatalogPG},
 		{"playable", benchPlayable},
+		{"workers", benchWorkers},
 	}
 	for _, s := range steps {
 		if !c.Cases[s.name] {
