@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,12 +44,16 @@ func benchWorkers(ctx context.Context, c config, _ string, rep *report) error {
 	}
 	var rates [2]float64
 	var walls [2]time.Duration
+	var split string
 	for i, n := range []int{1, 2} {
 		wall, err := workersRun(ctx, c, bin, clip, spec, k, n)
 		if err != nil {
 			return fmt.Errorf("workers (%d): %w", n, err)
 		}
 		walls[i], rates[i] = wall, float64(k)/wall.Minutes()
+		if n == 2 {
+			split = readySplit(c, n)
+		}
 		logf("workers: %d worker process(es): %d recordings ready in %s, %.2f jobs/min", n, k, fmtDur(wall), rates[i])
 	}
 	rep.Rows = append(rep.Rows, row{Case: "throughput, 1 → 2 worker processes",
@@ -57,11 +63,30 @@ func benchWorkers(ctx context.Context, c config, _ string, rep *report) error {
 		Target:   "none (report the ratio)", Result: "—",
 		Note: fmt.Sprintf("%d recordings (%s, cut fast to one range) uploaded to `atelier serve -workers 0`, then processed by "+
 			"1, then 2 `atelier worker` processes (one job each at a time) sharing one SQLite file and one local media directory; "+
-			"from the workers' start to the last `ready`: %s with 1 worker, %s with 2. This machine has %d cores, which bound the "+
+			"from the workers' start to the last `ready`: %s with 1 worker, %s with 2 (recordings each worker brought to ready: %s). This machine has %d cores, which bound the "+
 			"ratio: each job's ffmpeg already uses more than one thread, so a second worker mostly competes for the same cores; "+
 			"on separate machines (PostgreSQL + S3) workers add their own cores",
-			k, spec.describe(), fmtDur(walls[0]), fmtDur(walls[1]), rep.Machine.NProc)})
+			k, spec.describe(), fmtDur(walls[0]), fmtDur(walls[1]), split, rep.Machine.NProc)})
 	return nil
+}
+
+// readySplit says how many recordings each of the n workers of the last run brought to ready,
+// from their logs: a ratio near 1 with one worker doing everything would be a queue problem,
+// not a machine limit.
+func readySplit(c config, n int) string {
+	var parts []string
+	for i := range n {
+		b, err := os.ReadFile(workersLog(c, n, "worker"+strconv.Itoa(i+1)))
+		if err != nil {
+			return "unknown (" + err.Error() + ")"
+		}
+		parts = append(parts, strconv.Itoa(bytes.Count(b, []byte(`"msg":"recording ready"`))))
+	}
+	return strings.Join(parts, " + ")
+}
+
+func workersLog(c config, n int, name string) string {
+	return filepath.Join(c.Out, "workers-"+strconv.Itoa(n)+"-"+name+".log")
 }
 
 // workersProc is one process of the installation.
@@ -99,7 +124,7 @@ func workersRun(ctx context.Context, c config, bin, clip string, m mediaSpec, k,
 			return nil, "", err
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
-		logFile, err := os.Create(filepath.Join(c.Out, "workers-"+strconv.Itoa(n)+"-"+name+".log"))
+		logFile, err := os.Create(workersLog(c, n, name))
 		if err != nil {
 			return nil, "", err
 		}
