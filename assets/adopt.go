@@ -1,9 +1,7 @@
 package assets
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -131,13 +129,8 @@ func (s *S3) adoptObject(ctx context.Context, key, src, sum, contentType string)
 		return Info{}, fmt.Errorf("checking copy: %w", err)
 	}
 	sc := sidecar{Key: key, SHA256: sum, ContentType: ct, Size: oi.Size, ETag: oi.ETag}
-	b, err := json.Marshal(sc)
-	if err != nil {
+	if err := s.putSidecar(ctx, sc); err != nil {
 		return Info{}, err
-	}
-	if _, err := s.client.PutObject(ctx, s.bucket, metaKey(key), bytes.NewReader(b), int64(len(b)),
-		minio.PutObjectOptions{ContentType: "application/json", DisableMultipart: true}); err != nil {
-		return Info{}, fmt.Errorf("writing sidecar: %w", err)
 	}
 	keep = true
 	return Info{Key: key, Size: oi.Size, ContentType: ct, ModTime: oi.LastModified, SHA256: sum}, nil

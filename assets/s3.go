@@ -222,13 +222,8 @@ func (s *S3) put(ctx context.Context, key string, r io.Reader, size int64, conte
 		return Info{}, fmt.Errorf("stored %d bytes, read %d", oi.Size, pr.n)
 	}
 	sc := sidecar{Key: key, SHA256: pr.sum(), ContentType: ct, Size: oi.Size, ETag: oi.ETag}
-	b, err := json.Marshal(sc)
-	if err != nil {
+	if err := s.putSidecar(ctx, sc); err != nil {
 		return Info{}, err
-	}
-	if _, err := s.client.PutObject(ctx, s.bucket, metaKey(key), bytes.NewReader(b), int64(len(b)),
-		minio.PutObjectOptions{ContentType: "application/json", DisableMultipart: true}); err != nil {
-		return Info{}, fmt.Errorf("writing sidecar: %w", err)
 	}
 	keep = true
 	return Info{Key: key, Size: oi.Size, ContentType: ct, ModTime: oi.LastModified, SHA256: sc.SHA256}, nil
@@ -403,6 +398,19 @@ func (s *S3) resolve(ctx context.Context, key string, op func(sidecar, minio.Get
 		case <-time.After(mismatchRetries[attempt]):
 		}
 	}
+}
+
+// putSidecar records sc beside its object: the write that makes the object visible.
+func (s *S3) putSidecar(ctx context.Context, sc sidecar) error {
+	b, err := json.Marshal(sc)
+	if err != nil {
+		return err
+	}
+	if _, err := s.client.PutObject(ctx, s.bucket, metaKey(sc.Key), bytes.NewReader(b), int64(len(b)),
+		minio.PutObjectOptions{ContentType: "application/json", DisableMultipart: true}); err != nil {
+		return fmt.Errorf("writing sidecar: %w", err)
+	}
+	return nil
 }
 
 func (s *S3) getSidecar(ctx context.Context, key string) (sidecar, error) {
