@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -266,47 +264,9 @@ var errNoUploadRoute = errors.New("atelier serve does not route POST /api/record
 
 // postRecording streams a multipart upload of file, as the studio and `atelier upload` do.
 func postRecording(ctx context.Context, server, token, file string) (int, string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return 0, "", err
-	}
-	defer f.Close()
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		err := func() error {
-			meta, _ := json.Marshal(map[string]any{"title": "Benchmark upload", "language": "fr",
-				"edits": map[string]any{"keep": [][]string{{"00:00:01", "00:00:10"}}}, "cut": "fast"})
-			if err := mw.WriteField("meta", string(meta)); err != nil {
-				return err
-			}
-			h := textproto.MIMEHeader{}
-			h.Set("Content-Disposition", `form-data; name="source"; filename="recording.mp4"`)
-			h.Set("Content-Type", "video/mp4")
-			part, err := mw.CreatePart(h)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(part, f); err != nil {
-				return err
-			}
-			return mw.Close()
-		}()
-		pw.CloseWithError(err)
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, server+"/api/recordings", pr)
-	if err != nil {
-		return 0, "", err
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return resp.StatusCode, strings.TrimSpace(string(body)), nil
+	meta, _ := json.Marshal(map[string]any{"title": "Benchmark upload", "language": "fr",
+		"edits": map[string]any{"keep": [][]string{{"00:00:01", "00:00:10"}}}, "cut": "fast"})
+	return postMeta(ctx, server, token, file, string(meta))
 }
 
 // vmHWM is the peak resident set of process pid, in bytes, or 0.
