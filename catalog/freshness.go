@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"codeberg.org/atelier/atelier/internal/sqldb"
 )
 
 // Status says whether what a tag documents still matches the software learners get. It is
@@ -116,17 +118,36 @@ type tagRow struct {
 // tagStatusQuery returns the tags of a set of replays with, computed in SQL, the first
 // interface-changing release after each tag's version (if any) and whether any release is at or
 // after it. Both are index seeks on releases (software_id, interface_change, version_key) and
-// (software_id, version_key).
+// (software_id, version_key). %[1]s is the join of that first release: SQLite seeks it by the
+// scalar subquery; PostgreSQL plans that form as a hash join over every release, read whole for
+// each page (1 336 buffers and 14 ms of the 21 ms per page of 50 replays, at load 14), and takes
+// a LATERAL join as the seeks it is meant to be (977 buffers, no scan).
 const tagStatusQuery = `SELECT t.replay_id, t.chapter, s.slug, t.version,
 	ob.version, ob.released_at, ob.notes, ob.reviewed, ob.source, ob.created_at,
 	EXISTS (SELECT 1 FROM releases k WHERE k.software_id = t.software_id AND k.version_key >= t.version_key)
 FROM replay_tags t
 JOIN software s ON s.id = t.software_id
-LEFT JOIN releases ob ON ob.id = (SELECT r.id FROM releases r
-	WHERE r.software_id = t.software_id AND r.interface_change = 1 AND r.version_key > t.version_key
-	ORDER BY r.version_key LIMIT 1)
-WHERE t.replay_id IN (%s)
+%[1]s
+WHERE t.replay_id IN (%[2]s)
 ORDER BY t.replay_id, t.chapter, s.slug, t.version_key`
+
+const (
+	firstChangeSQLite = `LEFT JOIN releases ob ON ob.id = (SELECT r.id FROM releases r
+	WHERE r.software_id = t.software_id AND r.interface_change = 1 AND r.version_key > t.version_key
+	ORDER BY r.version_key LIMIT 1)`
+	firstChangePostgres = `LEFT JOIN LATERAL (SELECT r.version, r.released_at, r.notes, r.reviewed, r.source, r.created_at
+	FROM releases r WHERE r.software_id = t.software_id AND r.interface_change = 1 AND r.version_key > t.version_key
+	ORDER BY r.version_key LIMIT 1) ob ON TRUE`
+)
+
+// tagStatusSQL is tagStatusQuery for n replay ids ($1…$n) in the store's dialect.
+func (s *Store) tagStatusSQL(n int) string {
+	firstChange := firstChangeSQLite
+	if s.dialect == sqldb.Postgres {
+		firstChange = firstChangePostgres
+	}
+	return fmt.Sprintf(tagStatusQuery, firstChange, placeholders(1, n))
+}
 
 func (s *Store) tagStatuses(ctx context.Context, ids []string) ([]tagRow, error) {
 	if len(ids) == 0 {
@@ -136,7 +157,7 @@ func (s *Store) tagStatuses(ctx context.Context, ids []string) ([]tagRow, error)
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := s.query(ctx, fmt.Sprintf(tagStatusQuery, placeholders(1, len(ids))), args...)
+	rows, err := s.query(ctx, s.tagStatusSQL(len(ids)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: tag freshness: %w", err)
 	}

@@ -85,7 +85,7 @@ func TestListPlansUseIndexes(t *testing.T) {
 		}
 	}
 	// The per-page freshness query seeks releases by index for every tag.
-	plan := queryPlan(t, f.store, strings.Replace(tagStatusQuery, "%s", "$1, $2", 1), "a", "b")
+	plan := queryPlan(t, f.store, f.store.tagStatusSQL(2), "a", "b")
 	plan = append(plan, queryPlan(t, f.store, f.store.outdatedSQL("rp.publication = 'published'"))...)
 	for _, step := range plan {
 		if isTableScan(step) {
