@@ -589,3 +589,35 @@ func (s *Store) Replay(ctx context.Context, id string) (Replay, error) {
 	}
 	return list[0], nil
 }
+
+// Serving is what a request for one of a replay's files needs of it: who may see it and which
+// render generation its files are in.
+type Serving struct {
+	Publication Publication
+	Render      string
+}
+
+// ReplayServing returns the publication state and render generation of replay id: one row by
+// its key, through a prepared statement. The web stream handler asks on every request a player
+// makes (each HLS segment), where Replay's documents, chapters, tracks and freshness would be
+// read for nothing.
+func (s *Store) ReplayServing(ctx context.Context, id string) (Serving, error) {
+	var sv Serving
+	err := s.queryRow(ctx, `SELECT publication, render FROM replays WHERE id = $1`, id).Scan(&sv.Publication, &sv.Render)
+	if err != nil {
+		return Serving{}, notFound(err, "replay %s", id)
+	}
+	return sv, nil
+}
+
+// TrackOffered tells whether replay id has a subtitle track in lang that learners are offered
+// (Track.Offered), with one indexed read: the stream handler asks it for every file of a track.
+func (s *Store) TrackOffered(ctx context.Context, id, lang string) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM replay_tracks WHERE replay_id = $1 AND lang = $2
+		AND (status = 'reviewed' OR visible = 1)`, id, lang).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("catalog: track %s of %s: %w", lang, id, err)
+	}
+	return n > 0, nil
+}

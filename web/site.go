@@ -74,6 +74,10 @@ type Site struct {
 	siteName       string
 	cards          cardCache
 	firstRun       *auth.FirstRunCode
+
+	// trackOffered tells whether a replay's subtitle track is offered to learners (nil: no
+	// catalog, no tracks to hide).
+	trackOffered func(ctx context.Context, replayID, lang string) (bool, error)
 }
 
 // New builds the site: templates are parsed here, once.
@@ -118,10 +122,14 @@ func New(opts Options) (*Site, error) {
 			return pub, "", err
 		}
 	case s.catalog != nil:
+		// One row by its key, not the whole replay: players ask for every HLS segment.
 		s.serving = func(ctx context.Context, id string) (string, string, error) {
-			r, err := s.catalog.Replay(ctx, id)
-			return string(r.Publication), r.Render, err
+			sv, err := s.catalog.ReplayServing(ctx, id)
+			return string(sv.Publication), sv.Render, err
 		}
+	}
+	if s.catalog != nil {
+		s.trackOffered = s.catalog.TrackOffered
 	}
 	var err error
 	if s.templates, err = parseTemplates(); err != nil {

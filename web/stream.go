@@ -122,17 +122,15 @@ func streamTrackLang(r *http.Request) string {
 // not offered to learners (a draft neither reviewed nor made visible, catalog.Track.Offered) is
 // "not found" to the public, as a draft replay is, and readable by animators only.
 func (s *Site) trackVisibility(r *http.Request, id, lang string, vis visibility) (visibility, error) {
-	if vis == visibleDraft || s.catalog == nil {
+	if vis == visibleDraft || s.trackOffered == nil {
 		return vis, nil
 	}
-	rp, err := s.catalog.Replay(r.Context(), id)
+	offered, err := s.trackOffered(r.Context(), id, lang)
 	if err != nil {
 		return 0, err
 	}
-	for _, t := range rp.Tracks {
-		if t.Lang == lang && t.Offered() {
-			return vis, nil
-		}
+	if offered {
+		return vis, nil
 	}
 	_, ok, err := s.animator(r)
 	if err != nil {

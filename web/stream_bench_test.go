@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"fmt"
@@ -11,9 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/assets/layout"
+	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/auth"
 	"codeberg.org/atelier/atelier/internal/sqldb"
 )
@@ -111,6 +115,108 @@ func BenchmarkStreamRanges(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// discardWriter is a ResponseWriter that keeps nothing: the benchmark measures the handler.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(code int)        { w.status = code }
+
+// BenchmarkStreamSegments serves HLS segments of one published replay through the stream
+// routes, with the real catalog (SQLite on disk) deciding access and the render generation,
+// and a Dir store: what every segment a player fetches costs the server besides its bytes.
+// The replay has what a real one has (tags, chapters with their own tags, subtitle tracks),
+// since reading it whole was the cost. video: a 100 KB media segment; subs: a segment of an
+// offered subtitle track, which also checks the track. Reports segments/s, allocations per
+// segment.
+func BenchmarkStreamSegments(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	db, err := sqldb.Open(ctx, filepath.Join(dir, "a.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	cat, err := catalog.Open(ctx, db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, sw := range []string{"nextcloud", "libreoffice"} {
+		if _, err := cat.CreateSoftware(ctx, catalog.NewSoftware{Slug: sw, Name: sw}); err != nil {
+			b.Fatal(err)
+		}
+		for _, v := range []string{"27.0.0", "27.1.0", "28.0.0"} {
+			if _, err := cat.AddRelease(ctx, sw, catalog.NewRelease{Version: v, ReleasedAt: "2025-06-01"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	const id, render = "bench0001", "0a1b2c3d"
+	var chapters []catalog.Chapter
+	for i := range 8 {
+		chapters = append(chapters, catalog.Chapter{StartMS: int64(i) * 60_000, Title: fmt.Sprintf("Part %d", i),
+			Documents: []catalog.Tag{{Software: "libreoffice", Version: "27.1.0"}}})
+	}
+	if err := cat.CreateReplay(ctx, catalog.NewReplay{ID: id, Title: "Share files", Language: "fr", Pending: catalog.Published,
+		Documents: []catalog.Tag{{Software: "nextcloud", Version: "27.1.0"}}, Chapters: chapters}); err != nil {
+		b.Fatal(err)
+	}
+	if err := cat.SetRender(ctx, id, render); err != nil {
+		b.Fatal(err)
+	}
+	if err := cat.SetProcessing(ctx, id, catalog.Ready, 480_000); err != nil {
+		b.Fatal(err)
+	}
+	for _, lang := range []string{"fr", "en"} {
+		if err := cat.PutTrack(ctx, id, catalog.Track{Lang: lang, Kind: "manual", Status: "reviewed", CueCount: 200,
+			Text: strings.Repeat("bonjour tout le monde ", 200)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	media, err := assets.NewDir(filepath.Join(dir, "media"), "", []byte("0123456789abcdef"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	gen := layout.Replay(id).Render(render)
+	seg := make([]byte, 100_000)
+	crand.Read(seg)
+	for _, key := range []string{gen.HLSKey("source/seg_0001.m4s"), gen.HLSKey("subs/fr/seg_0001.vtt")} {
+		if _, err := media.Put(ctx, key, bytes.NewReader(seg), int64(len(seg)), ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	as, err := auth.New(ctx, db, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	site, err := New(Options{Media: media, Auth: as, Secret: []byte("0123456789abcdef0123"), Catalog: cat})
+	if err != nil {
+		b.Fatal(err)
+	}
+	router := streamRouter(site)
+	for _, c := range []struct{ name, path string }{
+		{"video", "/replays/" + id + "/hls/source/seg_0001.m4s"},
+		{"subs", "/replays/" + id + "/hls/subs/fr/seg_0001.vtt"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(seg)))
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodGet, c.path, nil)
+				w := &discardWriter{h: http.Header{}}
+				router.ServeHTTP(w, req)
+				if w.status != 0 && w.status != http.StatusOK {
+					b.Fatalf("GET %s: %d", c.path, w.status)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "segments/s")
 		})
 	}
 }
