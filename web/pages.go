@@ -345,10 +345,10 @@ func (s *Site) replayView(w http.ResponseWriter, r *http.Request) (*replayPage, 
 	}
 	// Cache-Control follows the publication (noindex also comes from the head).
 	setVisibilityHeaders(w.Header(), vis)
-	poster := has("poster.jpg")
+	poster, hls := has("poster.jpg"), has("hls/master.m3u8")
 	data := map[string]any{
 		"R": rp, "Base": base, "Draft": vis == visibleDraft,
-		"HLS": has("hls/master.m3u8"), "HLSJS": hasHLSJS(), "Poster": poster,
+		"HLS": hls, "HLSJS": hasHLSJS(), "Poster": poster, "LadderGrowing": hls && s.ladderGrowing(r, id),
 		"ChaptersTrack": len(rp.Chapters) > 0 && has("chapters.vtt"), "Storyboard": has("storyboard.vtt"),
 		"Tracks": tracks, "Outdated": outdated, "Shows": shows, "WorkshopTitle": workshopTitle,
 		"Chapters": chapterViews(rp, names), "Yours": yoursViews(rp, names),

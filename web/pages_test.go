@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -365,5 +366,41 @@ func TestStudioSession(t *testing.T) {
 	}
 	if resp, _ := get(t, c, f.srv.URL+"/api/probe"); resp.StatusCode != 401 {
 		t.Errorf("after sign-out: %d, want 401", resp.StatusCode)
+	}
+}
+
+// TestReplayPageLadderGrowing: the player of a replay whose rungs are still coming is marked
+// data-hls-growing (static/player.js then watches the master), on the page and the embed; not
+// once the ladder is done, nor without an HLS master.
+func TestReplayPageLadderGrowing(t *testing.T) {
+	f := newSiteFixture(t)
+	ctx := context.Background()
+	if err := f.cat.CreateReplay(ctx, catalog.NewReplay{ID: "g1", Title: "Growing", Language: "en", PublishWhenReady: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cat.SetProcessing(ctx, "g1", catalog.Ready, 1000); err != nil {
+		t.Fatal(err)
+	}
+	pending := true
+	f.site.ladderPending = func(context.Context, string) (bool, error) { return pending, nil }
+	c := f.srv.Client()
+	for _, p := range []string{"/replays/g1", "/replays/g1/embed"} {
+		if _, body := get(t, c, f.srv.URL+p); strings.Contains(body, "data-hls") {
+			t.Errorf("%s without a master: %s", p, body)
+		}
+	}
+	master := []byte("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nsource/index.m3u8\n")
+	if _, err := f.media.Put(ctx, "replays/g1/hls/master.m3u8", bytes.NewReader(master), int64(len(master)), ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/replays/g1", "/replays/g1/embed"} {
+		pending = true
+		if _, body := get(t, c, f.srv.URL+p); !strings.Contains(body, `data-hls="/replays/g1/hls/master.m3u8" data-hls-growing`) {
+			t.Errorf("%s while rungs are coming: no data-hls-growing", p)
+		}
+		pending = false
+		if _, body := get(t, c, f.srv.URL+p); !strings.Contains(body, `data-hls="/replays/g1/hls/master.m3u8"`) || strings.Contains(body, "data-hls-growing") {
+			t.Errorf("%s once the ladder is done: %s", p, body)
+		}
 	}
 }

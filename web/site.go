@@ -53,6 +53,11 @@ type Options struct {
 	// FirstRun, when set, is the code of the first-run sign-in link (/studio/first-run) that
 	// `atelier serve` prints when nobody can act as admin.
 	FirstRun *auth.FirstRunCode
+
+	// LadderPending tells whether renditions are still being added to a replay's HLS master
+	// (its recording is playable, not ready yet): the player then watches the master for new
+	// rungs (static/player.js). nil: never.
+	LadderPending func(ctx context.Context, replayID string) (bool, error)
 }
 
 // Site holds the parsed templates and the dependencies of every page and stream.
@@ -76,8 +81,9 @@ type Site struct {
 	firstRun       *auth.FirstRunCode
 
 	// trackOffered tells whether a replay's subtitle track is offered to learners (nil: no
-	// catalog, no tracks to hide).
-	trackOffered func(ctx context.Context, replayID, lang string) (bool, error)
+	// catalog, no tracks to hide); ladderPending is Options.LadderPending.
+	trackOffered  func(ctx context.Context, replayID, lang string) (bool, error)
+	ladderPending func(ctx context.Context, replayID string) (bool, error)
 }
 
 // New builds the site: templates are parsed here, once.
@@ -100,7 +106,7 @@ func New(opts Options) (*Site, error) {
 	s := &Site{
 		media: opts.Media, auth: opts.Auth, secret: opts.Secret, publicURL: opts.PublicURL,
 		streamMode: opts.StreamMode, log: opts.Log,
-		catalog: opts.Catalog, schedule: opts.Schedule,
+		catalog: opts.Catalog, schedule: opts.Schedule, ladderPending: opts.LadderPending,
 	}
 	s.embedAncestors = "*"
 	if len(opts.EmbedOrigins) > 0 {

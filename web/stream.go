@@ -142,6 +142,26 @@ func (s *Site) trackVisibility(r *http.Request, id, lang string, vis visibility)
 	return visibleDraft, nil
 }
 
+// ladderHeader, on an HLS master, says whether renditions are still being added to it
+// ("pending": the recording is playable, not ready) or not ("done"). The player watches the
+// master while the page said the ladder was growing (data-hls-growing), until "done".
+const ladderHeader = "Atelier-Ladder"
+
+// ladderGrowing tells whether renditions are still being added to replay id's master. When
+// that cannot be known it says yes: the player then watches the master a little longer, which
+// costs a conditional GET, where a wrong no would leave learners on the first rendition.
+func (s *Site) ladderGrowing(r *http.Request, id string) bool {
+	if s.ladderPending == nil {
+		return false
+	}
+	pending, err := s.ladderPending(r.Context(), id)
+	if err != nil {
+		httpapi.Logger(r.Context()).Warn("is the ladder of a replay done?", "replay_id", id, "error", err)
+		return true
+	}
+	return pending
+}
+
 // Stream serves one file of a replay: the MP4, the HLS playlists and segments, subtitles,
 // poster, storyboard and chapters. Range and conditional requests are answered by
 // http.ServeContent: over the object's open file when the store keeps local files
@@ -209,6 +229,14 @@ func (s *Site) Stream(w http.ResponseWriter, r *http.Request) error {
 	h.Set("ETag", `"`+info.SHA256+`"`)
 	h.Set("Accept-Ranges", "bytes")
 	setVisibilityHeaders(h, vis)
+	if v := mux.Vars(r); v["file"] == "hls" && v["path"] == "master.m3u8" && s.ladderPending != nil {
+		// Always one of the two values: a 304 updates the header a browser cached with the
+		// master, and a stale "pending" would keep the player watching forever.
+		h.Set(ladderHeader, "done")
+		if s.ladderGrowing(r, id) {
+			h.Set(ladderHeader, "pending")
+		}
+	}
 	if file != nil {
 		http.ServeContent(w, r, "", info.ModTime, file)
 		return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -349,5 +350,64 @@ func TestUnpublishIsImmediate(t *testing.T) {
 		if !bytes.Equal(body, unknown) {
 			t.Errorf("%s: a draft answers %q, an unknown replay %q: want the same body", p, body, unknown)
 		}
+	}
+}
+
+// TestMasterLadderHeader: the HLS master says whether rungs are still coming (Atelier-Ladder),
+// on a 304 too (a browser's cached header must be updated), "pending" when that cannot be
+// known; no other file carries it, and no site without LadderPending.
+func TestMasterLadderHeader(t *testing.T) {
+	dir, err := assets.NewDir(t.TempDir(), "", []byte("0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newStreamFixture(t, dir, StreamProxy)
+	resp, _ := f.do(t, "GET", "/replays/pub1/hls/master.m3u8")
+	if got := resp.Header.Get(ladderHeader); got != "" {
+		t.Errorf("without LadderPending: %s %q", ladderHeader, got)
+	}
+	etag := resp.Header.Get("ETag")
+	var answer struct {
+		pending bool
+		err     error
+	}
+	var asked []string
+	f.site.ladderPending = func(_ context.Context, id string) (bool, error) {
+		asked = append(asked, id)
+		return answer.pending, answer.err
+	}
+	for _, c := range []struct {
+		pending bool
+		err     error
+		hdr     []string
+		status  int
+		want    string
+	}{
+		{pending: true, status: 200, want: "pending"},
+		{pending: false, status: 200, want: "done"},
+		{pending: false, hdr: []string{"If-None-Match", etag}, status: 304, want: "done"},
+		{pending: true, hdr: []string{"If-None-Match", etag}, status: 304, want: "pending"},
+		{err: errors.New("database down"), status: 200, want: "pending"},
+	} {
+		answer.pending, answer.err = c.pending, c.err
+		resp, _ := f.do(t, "GET", "/replays/pub1/hls/master.m3u8", c.hdr...)
+		if resp.StatusCode != c.status || resp.Header.Get(ladderHeader) != c.want {
+			t.Errorf("pending %v, err %v, %v: %d %s %q, want %d %q", c.pending, c.err, c.hdr, resp.StatusCode,
+				ladderHeader, resp.Header.Get(ladderHeader), c.status, c.want)
+		}
+	}
+	asked = nil
+	answer.pending, answer.err = true, nil
+	for _, p := range []string{"/replays/pub1/hls/720p/seg-00001.m4s", "/replays/pub1/video.mp4"} {
+		if resp, _ := f.do(t, "GET", p); resp.StatusCode != 200 || resp.Header.Get(ladderHeader) != "" {
+			t.Errorf("%s: %d %s %q", p, resp.StatusCode, ladderHeader, resp.Header.Get(ladderHeader))
+		}
+	}
+	if len(asked) > 0 {
+		t.Errorf("segments and the MP4 asked whether the ladder is done: %v", asked)
+	}
+	// A draft's master answers the public as any of its files does: not found, nothing said.
+	if resp, _ := f.do(t, "GET", "/replays/drf1/hls/master.m3u8"); resp.StatusCode != 404 || resp.Header.Get(ladderHeader) != "" {
+		t.Errorf("draft master: %d %q", resp.StatusCode, resp.Header.Get(ladderHeader))
 	}
 }

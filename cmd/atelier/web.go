@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"time"
 
 	"codeberg.org/atelier/atelier/internal/auth"
+	"codeberg.org/atelier/atelier/pipeline"
 
 	"codeberg.org/atelier/atelier/web"
 )
@@ -23,12 +25,30 @@ func (a *app) openWeb(ctx context.Context) error {
 		Media: a.media, Auth: a.auth, Secret: []byte(a.cfg.Secret), PublicURL: a.cfg.PublicURL,
 		StreamMode: web.StreamMode(a.cfg.StreamMode), Catalog: a.catalog, Schedule: a.scheduleStore, Log: a.log,
 		EmbedOrigins: a.cfg.EmbedOrigins, SiteName: a.cfg.SiteName, FirstRun: first,
+		LadderPending: a.ladderPending,
 	})
 	if err != nil {
 		return err
 	}
 	a.principalResolvers = append(a.principalResolvers, a.web.Resolver())
 	return nil
+}
+
+// ladderPending tells the pages and streams whether the recording of replay id is playable but
+// not finished: its master still gains rungs, which the player watches for. A replay without a
+// recording (seeded, imported) has all it will have.
+func (a *app) ladderPending(ctx context.Context, id string) (bool, error) {
+	if a.pipeline == nil { // openPipeline runs after openWeb
+		return false, nil
+	}
+	rec, err := a.pipeline.Get(ctx, id)
+	if errors.Is(err, pipeline.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !rec.PlayableAt.IsZero() && !rec.Status.Final(), nil
 }
 
 // firstRunCode makes the one-time code of the first-run sign-in link when nobody can act as

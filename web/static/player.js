@@ -2,19 +2,41 @@
 // vendored it and the browser has Media Source Extensions), the MP4 otherwise. Chapter links seek.
 (function () {
   "use strict";
+  var ladderPoll = 10000;
   var video = document.getElementById("player");
   if (!video) return;
   var hls = video.dataset.hls;
   if (hls) {
     if (window.Hls && window.Hls.isSupported()) {
-      // Subtitles come from the <track> elements (same files, replay time): hls.js must not add
-      // its own copies of the playlist's subtitle renditions.
-      var h = new window.Hls({ capLevelToPlayerSize: true, enableWebVTT: false, enableCEA708Captions: false });
-      h.on(window.Hls.Events.ERROR, function (_, data) {
-        if (data.fatal) { h.destroy(); video.src = video.dataset.mp4; }
-      });
-      h.loadSource(hls);
-      h.attachMedia(video);
+      var h = null;
+      var levels = null; // the absolute URLs of the renditions the current hls.js loaded
+      var start = function (at, resume) {
+        // Subtitles come from the <track> elements (same files, replay time): hls.js must not add
+        // its own copies of the playlist's subtitle renditions.
+        var cfg = { capLevelToPlayerSize: true, enableWebVTT: false, enableCEA708Captions: false };
+        if (at > 0) cfg.startPosition = at;
+        var hh = h = new window.Hls(cfg);
+        levels = null;
+        hh.on(window.Hls.Events.ERROR, function (_, data) {
+          if (data.fatal) { hh.destroy(); h = null; video.src = video.dataset.mp4; }
+        });
+        hh.on(window.Hls.Events.MANIFEST_LOADED, function (_, data) {
+          levels = data.levels.map(function (l) { return l.url; }).sort().join("\n");
+          if (resume) { var p = video.play(); if (p && p.catch) p.catch(function () {}); }
+        });
+        hh.loadSource(hls);
+        hh.attachMedia(video);
+      };
+      start(0, false);
+      if ("hlsGrowing" in video.dataset) {
+        watchLadder(hls, function () { return h ? levels : undefined; }, function () {
+          // hls.js reads a master once: a new one means a new player, where this one was.
+          var at = video.currentTime, resume = !video.paused;
+          video.defaultPlaybackRate = video.playbackRate; // the new source starts at the default rate
+          h.destroy();
+          start(at, resume);
+        });
+      }
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
       // The browser's own HLS (Safari, iOS, Chromium). Chromium's reads segments that come from
       // another origin (the bucket, in redirect mode) only as CORS requests, which the element
@@ -22,11 +44,26 @@
       video.crossOrigin = "anonymous";
       // If the stream cannot play, the MP4 plays instead, as after a fatal hls.js error; as a
       // plain media request, since the MP4 plays without CORS.
+      var native = true;
       video.addEventListener("error", function () {
+        native = false;
         video.removeAttribute("crossorigin");
         video.src = video.dataset.mp4;
       }, { once: true });
       video.src = hls;
+      if ("hlsGrowing" in video.dataset) {
+        var seen = null; // the browser's player does not say what it loaded: the first look is it
+        watchLadder(hls, function () { return native ? seen : undefined; }, function (now) {
+          seen = now;
+          var at = video.currentTime, resume = !video.paused;
+          video.defaultPlaybackRate = video.playbackRate;
+          video.addEventListener("loadedmetadata", function () {
+            video.currentTime = at;
+            if (resume) { var p = video.play(); if (p && p.catch) p.catch(function () {}); }
+          }, { once: true });
+          video.src = hls;
+        }, function (now) { if (seen === null) seen = now; });
+      }
     }
     // Otherwise the <source> MP4 plays.
   }
@@ -69,6 +106,36 @@
       });
     };
     if (sb.readyState === 2) drawThumbs(); else sb.addEventListener("load", drawThumbs, { once: true });
+  }
+  // A replay becomes playable with its first rendition; the others are added to its master as
+  // they are encoded (the page says so: data-hls-growing). Players read a master once, so this
+  // looks at it again every ladderPoll ms (a conditional GET) and calls reload when its list of
+  // renditions differs from what the player loaded (loaded(): their URLs, null while not known,
+  // undefined once the player is gone), until the master's Atelier-Ladder header says "done".
+  function watchLadder(master, loaded, reload, first) {
+    var base = new URL(master, location.href);
+    var tried = null; // the list last reloaded for: never twice for the same one
+    var look = function () {
+      fetch(master, { cache: "no-cache", credentials: "same-origin" }).then(function (resp) {
+        if (!resp.ok) throw new Error(resp.status);
+        var more = resp.headers.get("Atelier-Ladder") === "pending";
+        return resp.text().then(function (text) {
+          var now = text.split(/\r?\n/).map(function (l) { return l.trim(); }).filter(function (l) { return l && l.charAt(0) !== "#"; })
+            .map(function (l) { return new URL(l, base).href; }).sort().join("\n");
+          if (first) first(now);
+          var cur = loaded();
+          if (cur === undefined) return false; // the MP4 plays instead: nothing to watch
+          if (cur === null || now === cur || now === tried) return more;
+          if (video.ended || video.seeking) return true; // not now: look again soon
+          tried = now;
+          reload(now);
+          return more;
+        });
+      }).catch(function () { return true; }).then(function (again) {
+        if (again) setTimeout(look, ladderPoll);
+      });
+    };
+    look();
   }
   // ?t=SECONDS starts there (a link to a moment of the replay).
   var t = Number(new URLSearchParams(location.search).get("t"));

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"codeberg.org/atelier/atelier/internal/testenv"
+	"codeberg.org/atelier/atelier/pipeline/media"
+)
+
+// hlsSpy records what every hls.js instance the page makes does: it wraps window.Hls as the
+// vendored script defines it, so the player runs unchanged. window.hls is the newest instance.
+const hlsSpy = `(() => {
+	const log = window.hlsLog = { instances: 0, starts: [], frags: [], changed: [], switched: [], fatal: [] };
+	let H;
+	Object.defineProperty(window, "Hls", { configurable: true, get() { return H; }, set(C) {
+		H = class extends C {
+			constructor(cfg) {
+				super(cfg);
+				const n = ++log.instances;
+				window.hls = this;
+				log.starts.push(cfg && cfg.startPosition || 0);
+				this.on(C.Events.FRAG_LOADED, (_, d) => log.frags.push({ n, level: d.frag.level, url: d.frag.url }));
+				this.on(C.Events.FRAG_CHANGED, (_, d) => log.changed.push({ n, level: d.frag.level, url: d.frag.url }));
+				this.on(C.Events.LEVEL_SWITCHED, (_, d) => log.switched.push({ n, level: d.level }));
+				this.on(C.Events.ERROR, (_, d) => { if (d.fatal) log.fatal.push(d.type + ": " + d.details); });
+			}
+		};
+	} });
+})()`
+
+// holdRungs points media.FFmpegPath at a wrapper of the real ffmpeg that holds every encode
+// of a ladder rung (output …/hls/NNNp/index.m3u8) until release is called; held reports
+// whether one is waiting. The rest of the job (cut, MP4, the source rendition by stream copy)
+// runs at once.
+func holdRungs(t *testing.T) (held func() bool, release func()) {
+	t.Helper()
+	real, err := exec.LookPath("ffmpeg")
+	testenv.Require(t, "ffmpeg", err)
+	dir := t.TempDir()
+	script := fmt.Sprintf(`#!/bin/sh
+for a do
+	case "$a" in
+	*/hls/[0-9]*p/index.m3u8)
+		: > '%[1]s/held'
+		while [ ! -e '%[1]s/release' ]; do sleep 0.1; done ;;
+	esac
+done
+exec '%[2]s' "$@"
+`, dir, real)
+	wrapper := filepath.Join(dir, "ffmpeg")
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	prev := media.FFmpegPath
+	media.FFmpegPath = wrapper
+	t.Cleanup(func() { media.FFmpegPath = prev })
+	held = func() bool { _, err := os.Stat(filepath.Join(dir, "held")); return err == nil }
+	release = func() { _ = os.WriteFile(filepath.Join(dir, "release"), nil, 0o644) }
+	return held, release
+}
+
+// TestBrowserHLSSwitchesRungs (issue #12): a recording becomes playable with its source
+// rendition alone; the learners' page plays it through the vendored hls.js; the ladder's rung
+// is then added to the master, and the player takes it without a page reload, where it was;
+// hls.js then switches down to the rung and back up to the source, loading and playing
+// fragments of each.
+func TestBrowserHLSSwitchesRungs(t *testing.T) {
+	// 640x480: the default ladder (1080, 720, 360) adds one rung, 360p, under the source.
+	clip := testenv.Clip(t, testenv.ClipOptions{Duration: 90 * time.Second, Width: 640, Height: 480, Audio: true})
+	held, release := holdRungs(t)
+	browser := testenv.Browser(t)
+	srv := startE2E(t)
+	t.Cleanup(release) // before the server stops: a held ffmpeg must not outlive the test
+	if _, err := chromedp.Call(browser, page.AddScriptToEvaluateOnNewDocument,
+		page.AddScriptToEvaluateOnNewDocumentParams{Source: hlsSpy}); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out := uploadRecording(t, srv.url, srv.admin, `{"title": "Share files", "language": "en", "publication": "published"}`, clip)
+	id, _ := out["id"].(string)
+	if code != http.StatusAccepted || id == "" {
+		t.Fatalf("upload: %d %v", code, out)
+	}
+	// Playable, its rung held: the master lists the source rendition alone and says more come.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		_, rec := call(t, "GET", srv.url+"/api/recordings/"+id, srv.admin, "")
+		if rec["playable"] == true && held() {
+			if rec["status"] != "processing" {
+				t.Fatalf("playable with its rung held, yet %v", rec["status"])
+			}
+			break
+		}
+		if rec["status"] == "failed" || time.Now().After(deadline) {
+			t.Fatalf("recording %s did not become playable with its rung held: %v", id, rec)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	masterURL := srv.url + "/replays/" + id + "/hls/master.m3u8"
+	master := func() (string, string) {
+		t.Helper()
+		resp, err := http.Get(masterURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("master: %d %s", resp.StatusCode, b)
+		}
+		return string(b), resp.Header.Get("Atelier-Ladder")
+	}
+	if text, ladder := master(); strings.Count(text, "#EXT-X-STREAM-INF") != 1 || !strings.Contains(text, "source/index.m3u8") || ladder != "pending" {
+		t.Fatalf("master while playable (Atelier-Ladder: %q):\n%s", ladder, text)
+	}
+
+	step := browserStep(t, browser)
+	js := func(c context.Context, expr string) (string, error) {
+		return chromedp.Run(c, chromedp.Evaluate[string](expr))
+	}
+	state := `(() => { const v = document.getElementById("player"); return JSON.stringify({ t: v.currentTime,
+		paused: v.paused, ended: v.ended, height: v.videoHeight, error: v.error && v.error.message,
+		levels: window.hls && window.hls.levels.map(l => l.uri), log: window.hlsLog }) })()`
+	// wait polls cond in the page; on timeout the error carries the player's state.
+	wait := func(c context.Context, what, cond string) error {
+		if err := waitJS(c, `(() => { if (window.hlsLog && window.hlsLog.fatal.length) return true; return `+cond+` })()`); err != nil {
+			s, _ := js(context.WithoutCancel(c), state)
+			return fmt.Errorf("%s: %w\nplayer: %s", what, err, s)
+		}
+		if fatal, _ := js(c, `window.hlsLog.fatal.join("; ")`); fatal != "" {
+			return fmt.Errorf("%s: hls.js fatal error: %s", what, fatal)
+		}
+		return nil
+	}
+
+	step("the page plays the source rendition through hls.js", 60*time.Second, func(c context.Context) error {
+		if err := chromedp.Do(c, chromedp.Navigate(srv.url+"/replays/"+id), chromedp.WaitVisible(chromedp.CSS("#player"))); err != nil {
+			return err
+		}
+		if err := waitJS(c, `document.readyState === "complete"`); err != nil { // the deferred scripts ran
+			return err
+		}
+		if ok, err := chromedp.Run(c, chromedp.Evaluate[bool](`typeof window.Hls === "function" && !!window.Hls.isSupported()`)); err != nil || !ok {
+			testenv.Require(t, "hls.js (vendored by make into web/static/vendor)", errors.Join(errors.New("window.Hls missing or unsupported"), err))
+		}
+		if ok, err := chromedp.Run(c, chromedp.Evaluate[bool](`"hlsGrowing" in document.getElementById("player").dataset`)); err != nil || !ok {
+			return fmt.Errorf("the page does not say the ladder grows (data-hls-growing): %v", err)
+		}
+		if _, err := js(c, `document.getElementById("player").play().catch(() => {}), ""`); err != nil {
+			return err
+		}
+		if err := wait(c, "source rendition playing", `window.hls.levels.length === 1 && window.hlsLog.changed.some(f => f.url.includes("/source/")) &&
+			document.getElementById("player").currentTime > 1.5`); err != nil {
+			return err
+		}
+		// A quarter of the speed while the rung is encoded, however long that takes on a busy
+		// machine, so that the replay is still playing when the rung arrives; and the player
+		// must keep the learner's speed when it loads the new master.
+		_, err := js(c, `document.getElementById("player").playbackRate = 0.25, ""`)
+		return err
+	})
+
+	release()
+	if rec := waitFinal(t, srv.url, srv.admin, id); rec["status"] != "ready" {
+		t.Fatalf("recording %s: %v", id, rec)
+	}
+	if text, ladder := master(); strings.Count(text, "#EXT-X-STREAM-INF") != 2 || !strings.Contains(text, "360p/index.m3u8") || ladder != "done" {
+		t.Fatalf("master once ready (Atelier-Ladder: %q):\n%s", ladder, text)
+	}
+
+	step("the player takes the new rung without a page reload, where it was", 60*time.Second, func(c context.Context) error {
+		if err := wait(c, "two levels", `window.hlsLog.instances >= 2 && window.hls.levels.length === 2`); err != nil {
+			return err
+		}
+		if err := wait(c, "playing on, at the same speed", `(() => { const v = document.getElementById("player");
+			return !v.paused && v.playbackRate === 0.25 })()`); err != nil {
+			return err
+		}
+		if _, err := js(c, `document.getElementById("player").playbackRate = 1, ""`); err != nil {
+			return err
+		}
+		s, err := js(c, `String(window.hlsLog.starts[window.hlsLog.starts.length - 1])`)
+		if err != nil {
+			return err
+		}
+		if s == "0" {
+			return errors.New("the player started the replay over when it reloaded the master")
+		}
+		return nil
+	})
+
+	// Each forced switch: fragments of the level are loaded and played (FRAG_CHANGED), hls.js
+	// says it switched, the picture has the level's height, and time goes on past that.
+	switchTo := func(rend string, height int) {
+		step("switch to "+rend, 60*time.Second, func(c context.Context) error {
+			mark, err := js(c, fmt.Sprintf(`(() => { const i = window.hls.levels.findIndex(l => l.uri.includes("/%s/"));
+				if (i < 0) return "no level"; window.want = i; window.playedFrom = undefined; window.mark = { f: window.hlsLog.frags.length,
+				c: window.hlsLog.changed.length, s: window.hlsLog.switched.length }; window.hls.currentLevel = i; return "" })()`, rend))
+			if err != nil || mark != "" {
+				return fmt.Errorf("%s %v", mark, err)
+			}
+			cond := fmt.Sprintf(`(() => { const l = window.hlsLog, m = window.mark, v = document.getElementById("player");
+				const ok = l.frags.slice(m.f).some(f => f.level === window.want && f.url.includes("/%[1]s/")) &&
+					l.changed.slice(m.c).some(f => f.level === window.want && f.url.includes("/%[1]s/")) &&
+					l.switched.slice(m.s).some(s => s.level === window.want) && v.videoHeight === %[2]d;
+				if (ok && window.playedFrom === undefined) window.playedFrom = v.currentTime;
+				return ok && v.currentTime > window.playedFrom + 1 })()`, rend, height)
+			return wait(c, "playing "+rend, cond)
+		})
+	}
+	switchTo("360p", 360)
+	switchTo("source", 480)
+
+	shot := checkedPNG(t, testenv.Screenshots(t), true)
+	for _, lang := range []string{"en", "fr"} {
+		step("screenshot "+lang, 30*time.Second, func(c context.Context) error {
+			if err := chromedp.Do(c, chromedp.EmulateViewport(390, 900),
+				chromedp.Navigate(srv.url+"/replays/"+id+"?lang="+lang), chromedp.WaitVisible(chromedp.CSS("#player"))); err != nil {
+				return err
+			}
+			return shot(c, "replay-ladder-"+lang+"-390.png")
+		})
+	}
+}
