@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -173,6 +174,56 @@ func TestBrowserHLSSwitchesRungs(t *testing.T) {
 		return err
 	})
 
+	// A second tab plays the same replay through the browser's own HLS (hls.js blocked, as for
+	// Safari or a build without it): no levels to look at there, but the player must load the
+	// new master where the learner was and play on.
+	native, cancelNative := chromedp.NewContext(browser)
+	defer cancelNative()
+	if err := chromedp.Do(native); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(native, network.SetBlockedURLs, network.SetBlockedURLsParams{
+		URLPatterns: []*network.BlockPattern{{URLPattern: "*://*:*/static/vendor/*", Block: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	// loads counts the loads of the master (not of the MP4 the element may begin with); after
+	// the second, after is the earliest time played.
+	if _, err := chromedp.Call(native, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.loads = 0; window.after = Infinity;
+			document.addEventListener("loadedmetadata", e => { if (e.target.currentSrc.endsWith("/hls/master.m3u8")) window.loads++ }, true);
+			document.addEventListener("timeupdate", e => { const t = e.target.currentTime;
+				if (window.loads >= 2 && t > 0) window.after = Math.min(window.after, t) }, true)`}); err != nil {
+		t.Fatal(err)
+	}
+	nativeState := `(() => { const v = document.getElementById("player"); return JSON.stringify({ t: v.currentTime,
+		paused: v.paused, rate: v.playbackRate, src: v.currentSrc, error: v.error && v.error.message, loads: window.loads,
+		after: window.after, hls: !!window.Hls }) })()`
+	var before float64
+	step("the browser's own HLS plays the source rendition", 60*time.Second, func(c context.Context) error {
+		c, cancel := context.WithTimeout(native, 60*time.Second)
+		defer cancel()
+		if err := chromedp.Do(c, chromedp.Navigate(srv.url+"/replays/"+id), chromedp.WaitVisible(chromedp.CSS("#player"))); err != nil {
+			return err
+		}
+		ok, err := chromedp.Run(c, chromedp.Evaluate[bool](`!window.Hls && document.getElementById("player").canPlayType("application/vnd.apple.mpegurl") !== ""`))
+		if err != nil || !ok {
+			return fmt.Errorf("this browser cannot test native HLS (or hls.js was not blocked): %v", err)
+		}
+		if _, err := js(c, `document.getElementById("player").play().catch(() => {}), ""`); err != nil {
+			return err
+		}
+		if err := waitJS(c, `(() => { const v = document.getElementById("player");
+			return v.currentSrc.endsWith("/hls/master.m3u8") && v.currentTime > 1.5 })()`); err != nil {
+			s, _ := js(context.WithoutCancel(c), nativeState)
+			return fmt.Errorf("%w\nplayer: %s", err, s)
+		}
+		if _, err := js(c, `document.getElementById("player").playbackRate = 0.25, ""`); err != nil {
+			return err
+		}
+		before, err = chromedp.Run(c, chromedp.Evaluate[float64](`document.getElementById("player").currentTime`))
+		return err
+	})
+
 	release()
 	if rec := waitFinal(t, srv.url, srv.admin, id); rec["status"] != "ready" {
 		t.Fatalf("recording %s: %v", id, rec)
@@ -198,6 +249,19 @@ func TestBrowserHLSSwitchesRungs(t *testing.T) {
 		}
 		if s == "0" {
 			return errors.New("the player started the replay over when it reloaded the master")
+		}
+		return nil
+	})
+
+	step("the browser's own HLS loads the new master where it was", 60*time.Second, func(c context.Context) error {
+		c, cancel := context.WithTimeout(native, 60*time.Second)
+		defer cancel()
+		cond := fmt.Sprintf(`(() => { const v = document.getElementById("player");
+			return window.loads >= 2 && v.currentSrc.endsWith("/hls/master.m3u8") && !v.paused && v.playbackRate === 0.25 &&
+				window.after >= %f && v.currentTime > window.after + 0.5 })()`, before)
+		if err := waitJS(c, cond); err != nil {
+			s, _ := js(context.WithoutCancel(c), nativeState)
+			return fmt.Errorf("%w\nplayer: %s (before the rung: %.2f s)", err, s, before)
 		}
 		return nil
 	})
