@@ -202,3 +202,46 @@ func LadderETA(dur, done time.Duration, speed float64, cur Rung, rest []Rung) (t
 	}
 	return time.Duration(left).Round(time.Second), true
 }
+
+// firstRungArgs encodes the first playable rendition of a source the cut must re-encode
+// straight from the source src (streams st): the kept frames (vspans, as the re-encoding cut
+// trims them; aspans for the audio) joined, scaled to rung r (fallbackPreset), as fMP4 HLS into
+// dir with a keyframe every segmentSeconds — the same frames as the full-quality cut made
+// afterwards, without waiting for it. loudnorm normalises the audio as video.mp4's will be.
+func firstRungArgs(src string, st streams, vspans, aspans []Span, r Rung, fps float64, hasAudio, loudnorm bool, dir string) []string {
+	in := ffmpeg.Input(fileURL(src), untrusted(nil))
+	var parts []*ffmpeg.Stream
+	for _, s := range vspans {
+		parts = append(parts, in.Get(st.V).
+			Filter("trim", nil, ffmpeg.KwArgs{"start": secs(s.Start), "end": secs(s.End)}).
+			Filter("setpts", ffmpeg.Args{"PTS-STARTPTS"}))
+	}
+	v := parts[0]
+	if len(parts) > 1 {
+		v = ffmpeg.Concat(parts, ffmpeg.KwArgs{"v": 1, "a": 0})
+	}
+	v = v.Filter("scale", ffmpeg.Args{fmt.Sprintf("%d:%d", r.Width, r.Height)}).Filter("format", ffmpeg.Args{"yuv420p"})
+	rate := maxrateFor(r.Width, r.Height)
+	lvl := levelFor(r.Width, r.Height, fps)
+	kw := ffmpeg.KwArgs{
+		"c:v": "libx264", "preset": cmp.Or(r.Preset, fallbackPreset), "crf": 21, "profile:v": "high",
+		"level:v":          fmt.Sprintf("%d.%d", lvl/10, lvl%10),
+		"maxrate":          fmt.Sprintf("%dk", rate),
+		"bufsize":          fmt.Sprintf("%dk", 2*rate),
+		"force_key_frames": fmt.Sprintf("expr:gte(t,n_forced*%d)", segmentSeconds),
+		"sc_threshold":     0,
+	}
+	hlsOutput(kw, dir)
+	streams := []*ffmpeg.Stream{v}
+	if hasAudio {
+		a := audioGraph(in, st.A, aspans)
+		if loudnorm {
+			a = a.Filter("loudnorm", nil, ffmpeg.KwArgs{"I": "-16", "TP": "-1.5", "LRA": "11"}).
+				Filter("aresample", ffmpeg.Args{"48000"})
+		}
+		streams = append(streams, a)
+		aacArgs(kw)
+		kw["ac"] = 2
+	}
+	return ffmpeg.Output(streams, fileURL(filepath.Join(dir, "index.m3u8")), kw).GetArgs()
+}

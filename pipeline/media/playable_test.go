@@ -2,8 +2,10 @@ package media
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,11 +125,33 @@ func TestRenderPlayableThenRungs(t *testing.T) {
 	if !slices.Equal(pl.Rungs, []Rung{{426, 240, ""}, {214, 120, ""}}) {
 		t.Errorf("rungs %+v", pl.Rungs)
 	}
-	for _, f := range []string{"video.mp4", "audio.m4a", "poster.jpg", "storyboard.jpg", "storyboard.vtt", "chapters.vtt",
+	for _, f := range []string{"video.mp4", "poster.jpg", "chapters.vtt",
 		"hls/master.m3u8", "hls/variants.json", "hls/source/index.m3u8", "hls/source/init.mp4"} {
 		if !slices.Contains(pl.Files, f) {
 			t.Errorf("missing %s in %v", f, pl.Files)
 		}
+	}
+	// Nothing a learner needs to start watching waits for the whole-file work.
+	for _, f := range []string{"audio.m4a", "storyboard.jpg", "storyboard.vtt"} {
+		if slices.Contains(pl.Files, f) {
+			t.Errorf("%s made before playable: %v", f, pl.Files)
+		}
+	}
+	// The cut output is already what video.mp4 must be: the same file, not a remux.
+	ci, err1 := os.Stat(cut)
+	vi, err2 := os.Stat(filepath.Join(out, "video.mp4"))
+	if err1 != nil || err2 != nil || !os.SameFile(ci, vi) {
+		t.Errorf("video.mp4 is not the cut output itself (%v, %v)", err1, err2)
+	}
+	extras, err := RenderExtras(ctxT(t), out, pl, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(extras, []string{"audio.m4a", "storyboard.jpg", "storyboard.vtt"}) {
+		t.Errorf("extras %v", extras)
+	}
+	if got := countFrames(t, filepath.Join(out, "audio.m4a")); !got.hasAudio || got.frames != 0 {
+		t.Errorf("audio.m4a: %+v", got)
 	}
 	// The master alone plays the whole replay, every frame of the cut.
 	master := filepath.Join(out, "hls", "master.m3u8")
@@ -226,4 +250,70 @@ func sameSegments(a, b []time.Duration) bool {
 		}
 	}
 	return true
+}
+
+// A source the cut re-encodes (VP9, as browsers record) is playable from one fast rung encoded
+// straight from it: the frames the re-encoding cut keeps, at most 720 lines and never above the
+// source; video.mp4 comes afterwards from the cut, and the rungs line up with the first one.
+func TestRenderFastFirst(t *testing.T) {
+	testenv.FFmpeg(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "rec.webm")
+	if out, err := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=12", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=12",
+		"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "400k", "-g", "50", "-c:a", "libopus", src).CombinedOutput(); err != nil {
+		t.Fatalf("make a VP9 clip: %v\n%s", err, out)
+	}
+	keep := []Span{{sec(1.3), sec(5.7)}, {sec(7.1), sec(11)}}
+	fast, why, err := FastFirst(ctxT(t), src, CutAccurate)
+	if err != nil || !fast || !strings.Contains(why, "vp9") {
+		t.Fatalf("FastFirst: %v %q %v", fast, why, err)
+	}
+	out := filepath.Join(dir, "out")
+	fc, err := PlanFirstCut(ctxT(t), src, keep, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := RenderFastFirst(ctxT(t), fc, out, RenderOptions{Ladder: []int{1080, 240}, Chapters: []Chapter{{0, "Intro"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl.Copied || !pl.NeedsVideo || len(pl.Variants) != 1 || pl.Variants[0].URI != "360p/index.m3u8" || pl.Variants[0].Width != 640 {
+		t.Fatalf("first rendition %+v", pl)
+	}
+	if !slices.Equal(pl.Rungs, []Rung{{426, 240, ""}}) {
+		t.Errorf("rungs %+v", pl.Rungs)
+	}
+	if slices.Contains(pl.Files, "video.mp4") || !slices.Contains(pl.Files, "poster.jpg") || !slices.Contains(pl.Files, "chapters.vtt") {
+		t.Errorf("files %v", pl.Files)
+	}
+	master := filepath.Join(out, "hls", "master.m3u8")
+	decodeClean(t, master)
+	first := countFrames(t, master)
+
+	// The full-quality cut keeps the same frames, and the cut points FastFirst announced.
+	cut := filepath.Join(dir, "cut.mp4")
+	res, err := Cut(ctxT(t), src, keep, CutAccurate, cut, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Actual, fc.Actual) {
+		t.Errorf("the cut kept %v, the first rendition %v", res.Actual, fc.Actual)
+	}
+	if want := countFrames(t, cut); first.frames != want.frames || !first.hasAudio {
+		t.Errorf("the first rendition plays %+v, the cut has %d frames", first, want.frames)
+	}
+	if _, err := RenderVideo(ctxT(t), cut, out, RenderOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := pl.Rungs[0]
+	if _, _, err := RenderRung(ctxT(t), out, pl, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := segDurations(t, filepath.Join(out, "hls", "360p", "index.m3u8")), segDurations(t, filepath.Join(out, "hls", r.Name(), "index.m3u8")); !sameSegments(a, b) {
+		t.Errorf("%s segments %v, first rendition %v", r.Name(), b, a)
+	}
+	if _, err := RenderExtras(ctxT(t), out, pl, nil); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -376,18 +376,37 @@ func renderLadder(ctx context.Context, video, outDir string, p Probe, rends []re
 // renderPreviews writes the poster and the storyboard (sprite and WebVTT) of
 // video.mp4; vp is its probe.
 func renderPreviews(ctx context.Context, video, outDir string, p, vp Probe, tr *tracker) error {
-	ph := min(720, p.Height) &^ 1
-	at := min(p.Duration/10, 10*time.Second)
+	if err := renderPoster(ctx, video, outDir, p.Width, p.Height, p.Duration, tr); err != nil {
+		return err
+	}
+	return renderStoryboard(ctx, video, outDir, p.Width, p.Height, vp, -1, tr)
+}
+
+// renderPoster grabs poster.jpg from video.mp4 (w×h upright, dur long), at most 720 lines high.
+func renderPoster(ctx context.Context, video, outDir string, w, h int, dur time.Duration, tr *tracker) error {
+	ph := min(720, h) &^ 1
+	at := min(dur/10, 10*time.Second)
 	tr.begin(0)
-	if err := runFFmpeg(ctx, posterArgs(video, at, evenWidth(p.Width, p.Height, ph), ph, filepath.Join(outDir, "poster.jpg")), tr.tick); err != nil {
+	if err := runFFmpeg(ctx, posterArgs(video, at, evenWidth(w, h, ph), ph, filepath.Join(outDir, "poster.jpg")), tr.tick); err != nil {
 		return fmt.Errorf("media: render poster: %w", err)
 	}
 	tr.end()
+	return nil
+}
 
-	sb := storyboardFor(vp.Duration, p.Width, p.Height)
+// renderStoryboard writes storyboard.jpg and storyboard.vtt of video.mp4 (probe vp, w×h
+// upright). keyGap is its longest keyframe interval when known, else negative: then the first
+// two minutes are scanned for it.
+func renderStoryboard(ctx context.Context, video, outDir string, w, h int, vp Probe, keyGap time.Duration, tr *tracker) error {
+	sb := storyboardFor(vp.Duration, w, h)
 	// Decoding keyframes only is much cheaper, and right when they are at
 	// least as dense as the thumbnails.
-	if pk, err := scanPackets(ctx, video, vp, 2*time.Minute); err == nil && pk.maxKeyGap() <= sb.Every {
+	if keyGap < 0 {
+		if pk, err := scanPackets(ctx, video, vp, 2*time.Minute); err == nil {
+			keyGap = pk.maxKeyGap()
+		}
+	}
+	if keyGap >= 0 && keyGap <= sb.Every {
 		sb.KeysOnly = true
 	}
 	tr.begin(vp.Duration)
