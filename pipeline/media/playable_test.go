@@ -19,6 +19,8 @@ func TestPlayableArgsGolden(t *testing.T) {
 		"hls_copy_noaudio": copyHLSArgs("/r/video.mp4", false, "/r/hls/source"),
 		"rung_fallback":    rungArgs("/r/video.mp4", Rung{Width: 1280, Height: 720, Preset: fallbackPreset}, 30, true, nil, "/r/hls/720p"),
 		"rung_aligned":     rungArgs("/r/video.mp4", Rung{Width: 640, Height: 360}, 30, true, keys, "/r/hls/360p"),
+		"first_rung": firstRungArgs("/in/rec.webm", streams{V: "0", A: "1"}, []Span{{sec(1.19), sec(4.59)}, {sec(5.39), sec(6.99)}},
+			[]Span{{sec(1.2), sec(4.6)}, {sec(5.4), sec(7)}}, Rung{Width: 1280, Height: 720, Preset: fallbackPreset}, 30, true, true, "/r/hls/720p"),
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) { golden(t, "args_"+name, argLines(args)) })
