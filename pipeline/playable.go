@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"codeberg.org/atelier/atelier/assets/layout"
 	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/pipeline/media"
+	"codeberg.org/atelier/atelier/pipeline/subtitle"
 )
 
 // First playable, then the ladder (issue #12): the job publishes the replay as soon as one
@@ -29,24 +31,70 @@ import (
 // renderPlayable renders and publishes the playable replay of rec from the cut at cutPath,
 // then its ladder, and returns the keys of every output.
 func (s *Service) renderPlayable(ctx context.Context, rec Recording, src string, res media.CutResult, cutPath, outDir string, rep *reporter) ([]string, error) {
-	id, plan := rec.ID, rec.Plan
 	if err := os.RemoveAll(outDir); err != nil {
 		return nil, transient(err, "the server could not clean its work directory")
 	}
-	chapters := ReplayChapters(res.Actual, plan.Chapters)
-	mch := make([]media.Chapter, len(chapters))
-	for i, c := range chapters {
-		mch[i] = c.Chapter // the time and title; the documents go to the catalog
-	}
-	pl, err := media.RenderPlayable(ctx, cutPath, outDir, media.RenderOptions{
-		Ladder: s.cfg.Ladder, Loudnorm: plan.Loudnorm, Chapters: mch,
-	}, rep.media("render"))
+	pl, err := media.RenderPlayable(ctx, cutPath, outDir, s.renderOptions(rec.Plan, res.Actual), rep.media("render"))
 	if err != nil {
 		return nil, mediaError(err, "rendering")
 	}
 	if !pl.Copied {
-		s.log.Info("first rendition encoded, not copied", "recording_id", id, "why", pl.Fallback)
+		s.log.Info("first rendition encoded, not copied", "recording_id", rec.ID, "why", pl.Fallback)
 	}
+	rep.done("render (" + stepList(pl.Timings) + ")")
+	return s.publishPlayable(ctx, rec, src, res.Actual, pl, cutPath, outDir, rep)
+}
+
+// renderFastFirst makes the replay of rec playable from a source the cut re-encodes
+// (media.FastFirst says why) without waiting for that full-quality re-encode: one fast rung
+// straight from the source (media.RenderFastFirst); the cut, video.mp4 and the rest of the
+// ladder follow (ladderPhase). It returns the keys of every output.
+func (s *Service) renderFastFirst(ctx context.Context, rec Recording, src, why, cutPath, outDir string, rep *reporter) ([]string, error) {
+	if err := os.RemoveAll(outDir); err != nil {
+		return nil, transient(err, "the server could not clean its work directory")
+	}
+	fc, err := media.PlanFirstCut(ctx, src, rec.Plan.Spans, rep.media("cut"))
+	if err != nil {
+		return nil, mediaError(err, "cutting")
+	}
+	if err := s.store.setActual(ctx, rec.ID, fc.Actual, subtitle.KeptDuration(fc.Actual)); err != nil {
+		return nil, transient(err, "the database is unavailable")
+	}
+	rep.done("scan")
+	rep.stage("render", 0, 0)
+	pl, err := media.RenderFastFirst(ctx, fc, outDir, s.renderOptions(rec.Plan, fc.Actual), rep.media("render"))
+	if err != nil {
+		return nil, mediaError(err, "rendering")
+	}
+	s.log.Info("first rendition encoded fast from the source, before the cut", "recording_id", rec.ID, "why", why, "rendition", pl.Variants[0].URI)
+	rep.done("render fast " + strings.TrimSuffix(pl.Variants[0].URI, "/index.m3u8"))
+	return s.publishPlayable(ctx, rec, src, fc.Actual, pl, cutPath, outDir, rep)
+}
+
+// stepList formats the steps of a render for the log.
+func stepList(ts []media.StepTime) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = fmt.Sprintf("%s %.2fs", t.Step, t.Took.Seconds())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// renderOptions are the render options of plan for a replay cut at actual.
+func (s *Service) renderOptions(plan Plan, actual []media.Span) media.RenderOptions {
+	chapters := ReplayChapters(actual, plan.Chapters)
+	mch := make([]media.Chapter, len(chapters))
+	for i, c := range chapters {
+		mch[i] = c.Chapter // the time and title; the documents go to the catalog
+	}
+	return media.RenderOptions{Ladder: s.cfg.Ladder, Loudnorm: plan.Loudnorm, Chapters: mch}
+}
+
+// publishPlayable stores the playable outputs pl wrote into outDir in a new render generation,
+// publishes the subtitles into it and switches the replay to it (playable), then goes on with
+// the ladder unless other recordings wait for their first playable rendition.
+func (s *Service) publishPlayable(ctx context.Context, rec Recording, src string, actual []media.Span, pl media.Playable, cutPath, outDir string, rep *reporter) ([]string, error) {
+	id, plan := rec.ID, rec.Plan
 	// A fresh generation (render.go): the current one stays served until the switch below.
 	render := newRender()
 	gen := layout.Replay(id).Render(render)
@@ -54,29 +102,35 @@ func (s *Service) renderPlayable(ctx context.Context, rec Recording, src string,
 	if err != nil {
 		return nil, err
 	}
+	rep.done("store")
 	published := time.Now()
 	if s.cfg.Tracks != nil {
 		rep.stage("subtitles", 0, 0)
-		if _, err := s.cfg.Tracks.PublishReplay(ctx, gen, plan.Language, src, res.Actual, rec.CreatedBy); err != nil {
+		if _, err := s.cfg.Tracks.PublishReplay(ctx, gen, plan.Language, src, actual, rec.CreatedBy); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 			return nil, transient(err, "publishing the subtitles failed")
 		}
+		rep.done("subtitles")
 	}
 	if !s.stillHolds(ctx, id, rec.JobID) {
 		return nil, errLeaseLost // another worker has it now: switching to this render is its call
 	}
-	err = s.writeCatalog(ctx, id, plan, replayState{Processing: catalog.Ready, Actual: res.Actual, Duration: pl.Duration, Render: render})
+	err = s.writeCatalog(ctx, id, plan, replayState{Processing: catalog.Ready, Actual: actual, Duration: pl.Duration, Render: render})
 	if err != nil {
 		return nil, transient(err, "the catalog could not be updated")
 	}
-	s.republishChanged(context.WithoutCancel(ctx), id, published, res.Actual, rec.CreatedBy)
 	if err := s.store.setPlayable(ctx, id); err != nil {
 		return nil, transient(err, "the database is unavailable")
 	}
+	// After setPlayable: a subtitle change stored before the API saw the replay playable
+	// (KeptSpans) is published here; one after it, by the API itself.
+	s.republishChanged(context.WithoutCancel(ctx), id, published, actual, rec.CreatedBy)
 	s.changes.notify()
-	s.log.Info("replay playable", "recording_id", id, "render", render, "copied", pl.Copied, "rungs_left", len(pl.Rungs))
+	rep.done("switch")
+	s.log.Info("replay playable", "recording_id", id, "render", render, "copied", pl.Copied, "rungs_left", len(pl.Rungs),
+		"steps", strings.Join(rep.laps, ", "))
 	s.pruneRenders(context.WithoutCancel(ctx), id)
 
 	st := ladderState{Render: render, Playable: pl, Keys: keys}
@@ -101,6 +155,11 @@ type ladderState struct {
 	Render   string         `json:"render"`
 	Playable media.Playable `json:"playable"`
 	Keys     []string       `json:"keys"` // stored so far
+	// Extras: audio.m4a and the storyboard are stored (media.RenderExtras).
+	Extras bool `json:"extras,omitempty"`
+	// Variants are those the master lists so far: a resumed ladder does not encode (and
+	// rewrite in place) a rung learners may be playing.
+	Variants []media.Variant `json:"variants,omitempty"`
 }
 
 func ladderFile(workDir string) string { return filepath.Join(workDir, "ladder.json") }
@@ -130,23 +189,70 @@ func (s *Service) resumeLadder(ctx context.Context, rec Recording) (ladderState,
 	if cur, err := s.currentRender(ctx, rec.ID); err != nil || cur != st.Render {
 		return ladderState{}, false
 	}
-	if _, err := os.Stat(filepath.Join(s.workDir(rec.ID), "out", "video.mp4")); err != nil {
+	if _, err := os.Stat(filepath.Join(s.workDir(rec.ID), "out", "video.mp4")); err != nil && !st.Playable.NeedsVideo {
 		return ladderState{}, false
 	}
 	return st, true
 }
 
-// ladderPhase encodes and publishes the rungs of st, then the burned-in rendition the plan asks
-// for, and returns the keys of every output.
+// ladderPhase stores what learners did not need to start watching (audio.m4a, storyboard),
+// encodes and publishes the rungs of st, then the burned-in rendition the plan asks for, and
+// returns the keys of every output. st is saved in the work directory after each step, so that
+// a job interrupted here resumes after the last step done.
 func (s *Service) ladderPhase(ctx context.Context, rec Recording, st ladderState, cutPath, outDir string, rep *reporter) ([]string, error) {
 	id, plan := rec.ID, rec.Plan
 	gen := layout.Replay(id).Render(st.Render)
-	keys := st.Keys
-	more, err := s.renderLadder(ctx, id, gen, st.Playable, outDir, rep)
-	keys = append(keys, more...)
-	if err != nil {
+	if st.Playable.NeedsVideo {
+		// The first rendition was encoded from the source: now the full-quality cut, and
+		// video.mp4 from it, which the extras and the rungs read.
+		src, err := s.ensureSource(ctx, rec, rep)
+		if err != nil {
+			return nil, err
+		}
+		rep.stage("video", 0, 0)
+		if _, err := media.Cut(ctx, src, plan.Spans, plan.Cut, cutPath, rep.media("video")); err != nil {
+			return nil, mediaError(err, "cutting")
+		}
+		f, err := media.RenderVideo(ctx, cutPath, outDir, s.renderOptions(plan, nil), nil)
+		if err != nil {
+			return nil, mediaError(err, "rendering")
+		}
+		k, err := s.upload(ctx, gen, outDir, []string{f}, rep)
+		if err != nil {
+			return nil, err
+		}
+		st.Keys = append(st.Keys, k...)
+		rep.done("cut and video.mp4")
+		st.Playable.NeedsVideo = false
+		if err := st.save(s.workDir(id)); err != nil {
+			return nil, transient(err, "the server could not write its work directory")
+		}
+	}
+	if !st.Extras {
+		rep.stage("extras", 0, 0)
+		files, err := media.RenderExtras(ctx, outDir, st.Playable, rep.media("extras"))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			// The replay plays without them: not a reason to fail it.
+			s.log.Error("audio.m4a or storyboard failed; the replay goes on without them", "recording_id", id, "error", err)
+		}
+		k, err := s.upload(ctx, gen, outDir, files, rep)
+		if err != nil {
+			return nil, err
+		}
+		st.Keys = append(st.Keys, k...)
+		rep.done("extras")
+		st.Extras = true
+		if err := st.save(s.workDir(id)); err != nil {
+			return nil, transient(err, "the server could not write its work directory")
+		}
+	}
+	if err := s.renderLadder(ctx, id, gen, &st, outDir, rep); err != nil {
 		return nil, err
 	}
+	keys := st.Keys
 	if plan.BurnIn != "" {
 		// The cut points of this run (rec was read before the cut stored them).
 		cur, err := s.store.get(ctx, id)
@@ -163,19 +269,29 @@ func (s *Service) ladderPhase(ctx context.Context, rec Recording, st ladderState
 		}
 		keys = append(keys, k...)
 	}
+	s.log.Info("ladder done", "recording_id", id, "steps", strings.Join(rep.laps, ", "))
 	slices.Sort(keys)
 	return slices.Compact(keys), nil
 }
 
-// renderLadder encodes the rungs of pl one by one into gen, publishing each as it is done.
-func (s *Service) renderLadder(ctx context.Context, id string, gen layout.Replay, pl media.Playable, outDir string, rep *reporter) ([]string, error) {
+// renderLadder encodes the rungs of st.Playable not published yet one by one into gen,
+// publishing each as it is done and recording it in st (saved).
+func (s *Service) renderLadder(ctx context.Context, id string, gen layout.Replay, st *ladderState, outDir string, rep *reporter) error {
 	rep.inLadder = true
 	defer func() { rep.inLadder, rep.eta = false, nil }()
-	variants := pl.Variants
-	var keys []string
-	n := len(pl.Rungs)
-	for i, r := range pl.Rungs {
-		rest := pl.Rungs[i+1:]
+	pl := st.Playable
+	if len(st.Variants) == 0 {
+		st.Variants = pl.Variants
+	}
+	var todo []media.Rung
+	for _, r := range pl.Rungs {
+		if !slices.ContainsFunc(st.Variants, func(v media.Variant) bool { return v.URI == r.Name()+"/index.m3u8" }) {
+			todo = append(todo, r)
+		}
+	}
+	n := len(todo)
+	for i, r := range todo {
+		rest := todo[i+1:]
 		rep.eta = func(f, speed float64) (time.Duration, bool) {
 			return media.LadderETA(pl.Duration, time.Duration(f*float64(pl.Duration)), speed, r, rest)
 		}
@@ -184,47 +300,55 @@ func (s *Service) renderLadder(ctx context.Context, id string, gen layout.Replay
 		})
 		if err != nil {
 			if ctx.Err() != nil {
-				return keys, ctx.Err()
+				return ctx.Err()
 			}
 			s.log.Error("rung failed; the replay stays playable without it and the rungs after it", "recording_id", id, "rung", r.Name(), "error", err)
 			break
 		}
 		k, err := s.upload(ctx, gen, outDir, files, rep)
 		if err != nil {
-			return keys, err
+			return err
 		}
-		keys = append(keys, k...)
-		variants = media.LadderVariants(variants, v)
+		st.Keys = append(st.Keys, k...)
+		variants := media.LadderVariants(st.Variants, v)
 		if err := s.publishLadder(ctx, gen, outDir, variants); err != nil {
-			return keys, err
+			return err
 		}
+		st.Variants = variants
+		if err := st.save(s.workDir(id)); err != nil {
+			return transient(err, "the server could not write its work directory")
+		}
+		rep.done(r.Name())
 		s.log.Info("rung added", "recording_id", id, "rung", r.Name(), "variants", len(variants))
 	}
-	return keys, nil
+	return nil
 }
 
 // publishLadder replaces hls/variants.json and hls/master.m3u8 of gen with variants, the master
-// with the replay's subtitle renditions (subtitle.Tracks.WriteMaster) when tracks are kept.
+// with the replay's subtitle renditions when tracks are kept (subtitle.Tracks.WriteMasterLocked,
+// from the catalog's tracks), in the master's turn (master.go): a subtitle change meanwhile
+// rebuilds the master from this variants.json, or before it and then this one lists its track.
 func (s *Service) publishLadder(ctx context.Context, gen layout.Replay, outDir string, variants []media.Variant) error {
 	if err := media.WriteLadder(outDir, variants); err != nil {
 		return transient(err, "the server could not write its work directory")
 	}
-	// variants.json first: a subtitle change meanwhile rebuilds the master from it.
-	if _, err := s.upload(ctx, gen, outDir, []string{media.VariantsFile, "hls/master.m3u8"}, nil); err != nil {
-		return err
-	}
-	if s.cfg.Tracks == nil {
-		return nil
-	}
-	rp, err := s.cfg.Catalog.Replay(ctx, gen.ID())
-	if err != nil && !errors.Is(err, catalog.ErrNotFound) {
-		return transient(err, "the catalog is unavailable")
-	}
-	if err := s.cfg.Tracks.WriteMaster(ctx, gen, rp.Tracks); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	return s.lockMaster(ctx, gen.ID(), func(ctx context.Context) error {
+		files := []string{media.VariantsFile}
+		if s.cfg.Tracks == nil {
+			files = append(files, "hls/master.m3u8") // WriteLadder's, without subtitles
 		}
-		return transient(fmt.Errorf("pipeline: master of %s: %w", gen.ID(), err), "publishing the master playlist failed")
-	}
-	return nil
+		if _, err := s.upload(ctx, gen, outDir, files, nil); err != nil {
+			return err
+		}
+		if s.cfg.Tracks == nil {
+			return nil
+		}
+		if err := s.cfg.Tracks.WriteMasterLocked(ctx, gen, nil); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return transient(fmt.Errorf("pipeline: master of %s: %w", gen.ID(), err), "publishing the master playlist failed")
+		}
+		return nil
+	})
 }

@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,5 +157,94 @@ func TestPlayableWorkOrder(t *testing.T) {
 	}
 	if !second.PlayableAt.Before(*first.FinishedAt) {
 		t.Errorf("the second recording became playable at %s, after the first was ready at %s", second.PlayableAt, first.FinishedAt)
+	}
+}
+
+// vp9Clip is what browsers record (MediaRecorder): VP9 + Opus in WebM, 640x360 at 25 fps, a
+// keyframe every second.
+func vp9Clip(t *testing.T, d time.Duration) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "rec.webm")
+	secs := strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration="+secs,
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration="+secs,
+		"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "400k", "-g", "25",
+		"-c:a", "libopus", "-f", "webm", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make a VP9 clip: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestPlayableFastFirstFromVP9: a source the cut must re-encode (VP9/Opus WebM) is playable
+// from one fast rung encoded straight from it — 360p here, the source's height, never above —
+// frame-exact, before the full-quality cut exists (no video.mp4 yet) and before ready; the
+// master then gains the rest of the ladder, aligned on it, and video.mp4 comes.
+func TestPlayableFastFirstFromVP9(t *testing.T) {
+	testenv.FFmpeg(t)
+	gate := &playableGate{}
+	e := newEnv(t, envOptions{ladder: []int{1080, 180}, catalog: func(c *catalog.Store) Catalog { gate.Store = c; return gate }})
+	gate.mu.Lock()
+	gate.reached, gate.release = make(chan struct{}), make(chan struct{})
+	reached := gate.reached
+	gate.mu.Unlock()
+	released := false
+	defer func() {
+		if !released {
+			close(gate.release)
+		}
+	}()
+	status, out := e.upload(`{"title": "t", "language": "fr", "publication": "published", "cut": "accurate",
+		"edits": {"keep": [["1.2", "4.6"], ["5.4", "7"]]}}`, vp9Clip(t, 8*time.Second), nil)
+	if status != http.StatusAccepted {
+		t.Fatalf("upload: %d %v", status, out)
+	}
+	id := out["id"].(string)
+	select {
+	case <-reached:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("the replay never became playable: %+v", e.get(id))
+	}
+	v := e.get(id)
+	if !v.Playable || v.Status != StatusProcessing {
+		t.Fatalf("at the playable point: playable %v, status %s", v.Playable, v.Status)
+	}
+	lrn := learner(t, e)
+	base := lrn.URL + "/replays/" + id
+	master := base + "/hls/master.m3u8"
+	st, _, text := fetch(t, master)
+	if st != http.StatusOK || strings.Count(text, "#EXT-X-STREAM-INF") != 1 || !strings.Contains(text, "360p/index.m3u8") ||
+		!strings.Contains(text, "RESOLUTION=640x360") {
+		t.Fatalf("master while playable: %d\n%s", st, text)
+	}
+	if n := probeFrames(t, master); n != 125 {
+		t.Errorf("the playable master plays %d frames, want 125 (5 s at 25 fps)", n)
+	}
+	if _, err := e.store.Stat(context.Background(), e.replayKey(id, "video.mp4")); err == nil {
+		t.Error("video.mp4 is stored at the playable point: the full-quality cut was not left for after it")
+	}
+	close(gate.release)
+	released = true
+
+	v = e.waitFor(id, "ready", final)
+	if v.Status != StatusReady || v.Links["video"] == "" {
+		t.Fatalf("ready: %+v", v)
+	}
+	_, _, text = fetch(t, master)
+	if strings.Count(text, "#EXT-X-STREAM-INF") != 2 || !strings.Contains(text, "180p/index.m3u8") || !strings.Contains(text, "360p/index.m3u8") {
+		t.Fatalf("master once ready:\n%s", text)
+	}
+	for _, rend := range []string{"360p", "180p"} {
+		if n := probeFrames(t, base+"/hls/"+rend+"/index.m3u8"); n != 125 {
+			t.Errorf("%s plays %d frames, want 125", rend, n)
+		}
+	}
+	if n := probeFrames(t, base+"/video.mp4"); n != 125 {
+		t.Errorf("video.mp4 has %d frames, want 125", n)
 	}
 }

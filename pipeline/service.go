@@ -155,6 +155,9 @@ type Service struct {
 
 	leaseMu sync.Mutex
 	leases  map[string]leaseSeen // heartbeats of processing recordings, as last seen (lease.go)
+
+	masters    masterLocks     // master playlist writers of this process (master.go)
+	masterWait func(id string) // tests: called when a master writer has to wait its turn
 }
 
 // New migrates the pipeline's tables and River's, and builds the service. Call Run to work jobs.
@@ -206,6 +209,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		changes:   newBroadcaster(),
 		running:   map[string]context.CancelCauseFunc{},
 		uploading: map[string]bool{},
+	}
+	if cfg.Tracks != nil && cfg.Tracks.LockMaster == nil {
+		// Subtitle changes rewrite the master too: they take turns with the ladder (master.go).
+		cfg.Tracks.LockMaster = s.lockMaster
 	}
 	var err error
 	if s.metrics, err = newJobMetrics(cfg.Metrics, cfg.DB); err != nil {
@@ -423,19 +430,32 @@ func (s *Service) Get(ctx context.Context, id string) (Recording, error) {
 	return s.store.get(ctx, id)
 }
 
-// KeptSpans tells whether a recording exists and, once it is ready, the source ranges its
-// replay is made of: the actual cut points (keyframes in fast mode). Subtitles in source time map
-// onto the replay through them (see ToReplayTime). It makes the Service the subtitle API's
-// subtitle.Recordings.
+// KeptSpans tells whether a recording exists and, once its replay is served from its current
+// cut — ready, or playable by its running job while the ladder is encoded (playable.go) — the
+// source ranges that replay is made of: the actual cut points (keyframes in fast mode).
+// Subtitles in source time map onto the replay through them (see ToReplayTime), and a change
+// is published at once, the master's writes taking turns with the ladder's (master.go). It makes
+// the Service the subtitle API's subtitle.Recordings.
 func (s *Service) KeptSpans(ctx context.Context, id string) ([]media.Span, bool, error) {
 	r, err := s.store.get(ctx, id)
 	if err != nil {
 		return nil, false, err
 	}
-	if r.Status != StatusReady {
+	if r.Status != StatusReady && !s.playableByItsJob(ctx, r) {
 		return nil, false, nil
 	}
 	return r.Actual, true, nil
+}
+
+// playableByItsJob tells whether the job of r, still running (or waiting to run its ladder),
+// made its replay playable: the catalog serves the render of r's current cut points. A re-cut
+// that has not switched yet shows the previous playable_at, older than its job.
+func (s *Service) playableByItsJob(ctx context.Context, r Recording) bool {
+	if r.Status.Final() || r.PlayableAt.IsZero() {
+		return false
+	}
+	job, err := s.river.JobGet(ctx, r.JobID)
+	return err == nil && r.PlayableAt.After(job.CreatedAt)
 }
 
 var _ subtitle.Recordings = (*Service)(nil)

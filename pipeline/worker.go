@@ -201,14 +201,18 @@ func (s *Service) spoolPath(id string) string { return filepath.Join(s.workDir(i
 
 // Stages and their share of the whole job's progress. There is no probe stage: the upload probed
 // the source once and the plan carries what the job needs.
-// The replay is playable at the end of "subtitles" (playable.go); "ladder" encodes the rest.
+// The replay is playable at the end of "subtitles" (playable.go); "video" (the full-quality cut
+// of a source whose first rendition was encoded from it, playable.go), "extras" (audio.m4a, the
+// storyboard) and "ladder" make the rest.
 var stages = map[string][2]float64{
 	"download":  {0, 0.04},
 	"cut":       {0.04, 0.20},
 	"render":    {0.20, 0.27},
 	"upload":    {0.27, 0.31},
 	"subtitles": {0.31, 0.33},
-	"ladder":    {0.33, 1},
+	"video":     {0.33, 0.45},
+	"extras":    {0.45, 0.47},
+	"ladder":    {0.47, 1},
 }
 
 // reporter writes progress to the recording, at most twice a second.
@@ -226,6 +230,20 @@ type reporter struct {
 
 	cur      string    // the stage being timed for metrics (enterStage)
 	curStart time.Time // when it began
+
+	lap  time.Time // when the last step of the timeline ended (done)
+	laps []string  // the timeline: "cut 12.30s", ..., logged when the replay is playable
+}
+
+// done ends a step of the job's timeline (logged with "replay playable"): the time since the
+// previous step ended, or since the job began.
+func (r *reporter) done(step string) {
+	now := time.Now()
+	if r.lap.IsZero() {
+		r.lap = r.start
+	}
+	r.laps = append(r.laps, fmt.Sprintf("%s %.2fs", step, now.Sub(r.lap).Seconds()))
+	r.lap = now
 }
 
 func (r *reporter) stage(name string, f, speed float64) {
@@ -280,18 +298,32 @@ func (s *Service) process(ctx context.Context, rec Recording) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
+	rep.done("source")
 	rep.stage("cut", 0, 0)
+	if fast, why, err := media.FastFirst(ctx, src, plan.Cut); err == nil && fast {
+		// The cut would re-encode the whole source before anything plays: one fast rung from
+		// the source first, the cut after (playable.go).
+		keys, err := s.renderFastFirst(ctx, rec, src, why, cutPath, filepath.Join(dir, "out"), rep)
+		return s.afterPlayable(ctx, id, src, keys, err, rep)
+	}
 	res, err := media.Cut(ctx, src, plan.Spans, plan.Cut, cutPath, rep.media("cut"))
 	if err != nil {
 		return nil, mediaError(err, "cutting")
 	}
+	rep.done("cut " + string(res.Mode))
 	if err := s.store.setActual(ctx, id, res.Actual, res.Duration); err != nil {
 		return nil, transient(err, "the database is unavailable")
 	}
 	// The replay is playable first, then the rest of the ladder is added (playable.go).
 	keys, err := s.renderPlayable(ctx, rec, src, res, cutPath, filepath.Join(dir, "out"), rep)
+	return s.afterPlayable(ctx, id, src, keys, err, rep)
+}
+
+// afterPlayable ends process once the replay was made playable and its ladder encoded or put
+// off (errLadderLater): the editor's previews, once per recording.
+func (s *Service) afterPlayable(ctx context.Context, id, src string, keys []string, err error, rep *reporter) ([]string, error) {
 	if errors.Is(err, errLadderLater) {
-		s.jobPreviews(ctx, id, src) // the resumed job no longer reads the source
+		s.jobPreviews(ctx, id, src) // the resumed job may no longer read the source
 	}
 	if err != nil {
 		return nil, err

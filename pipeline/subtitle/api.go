@@ -148,7 +148,14 @@ func (a *API) Put(w http.ResponseWriter, r *http.Request) error {
 		reply.Warnings = append(reply.Warnings, w.String())
 	}
 	if !ready {
-		// The pipeline publishes every stored track (PublishAll) when the recording is ready.
+		// Asked again now that the file is stored: the pipeline publishes every stored track
+		// (PublishAll) when it switches the replay to a new cut, and a switch since the first
+		// question may have listed the tracks before this one was stored.
+		if keep, ready, err = a.recordings.KeptSpans(ctx, id); err != nil {
+			return err
+		}
+	}
+	if !ready {
 		httpapi.WriteJSON(w, http.StatusAccepted, reply)
 		return nil
 	}

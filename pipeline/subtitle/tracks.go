@@ -79,6 +79,11 @@ type Tracks struct {
 	ExtractAudio func(ctx context.Context, src, dstWAV string, keep ...media.Span) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// LockMaster, when set, runs fn with the replay's master playlist to itself, across
+	// processes (the pipeline's, which also adds rungs to it while a replay is playable):
+	// WriteMaster rebuilds the whole master from what is stored, and two rebuilds that overlap
+	// would each drop the other's change. nil: no other writer (tests of this package).
+	LockMaster func(ctx context.Context, replayID string, fn func(context.Context) error) error
 }
 
 func (t *Tracks) now() time.Time {
@@ -305,7 +310,7 @@ func (t *Tracks) publishAll(ctx context.Context, replayID string, into *layout.R
 	if into != nil {
 		rp = *into
 	}
-	var tracks []catalog.Track
+	tracks := []catalog.Track{} // not nil: WriteMaster lists exactly these
 	for _, lang := range slices.Sorted(maps.Keys(srcs)) {
 		f := srcs[lang]
 		data, err := t.read(ctx, f.key)
@@ -353,11 +358,9 @@ func (t *Tracks) PublishOne(ctx context.Context, replayID, lang string, src *ast
 	if err != nil {
 		return catalog.Track{}, err
 	}
-	rp, err := t.Catalog.Replay(ctx, replayID)
-	if err != nil {
-		return catalog.Track{}, fmt.Errorf("subtitle: tracks of %s: %w", replayID, err)
-	}
-	if err := t.WriteMaster(ctx, gen, rp.Tracks); err != nil {
+	// The tracks the catalog lists, read under the master's lock: another track published
+	// meanwhile stays listed.
+	if err := t.WriteMaster(ctx, gen, nil); err != nil {
 		return catalog.Track{}, err
 	}
 	return tr, nil
@@ -382,9 +385,19 @@ func (t *Tracks) PublishReplay(ctx context.Context, into layout.Replay, lang, so
 }
 
 // WriteMaster rewrites hls/master.m3u8 of rp (a render generation) from the variants the render
-// recorded in hls/variants.json, with one subtitle rendition per track. Without variants.json
-// (the replay is not rendered yet) it does nothing: the next render's PublishAll writes it.
+// recorded in hls/variants.json, with one subtitle rendition per track (nil: the tracks the
+// catalog lists, read under the lock), holding the master's lock (LockMaster). Without
+// variants.json (the replay is not rendered yet) it does nothing: the next render's PublishAll
+// writes it.
 func (t *Tracks) WriteMaster(ctx context.Context, rp layout.Replay, tracks []catalog.Track) error {
+	if t.LockMaster == nil {
+		return t.WriteMasterLocked(ctx, rp, tracks)
+	}
+	return t.LockMaster(ctx, rp.ID(), func(ctx context.Context) error { return t.WriteMasterLocked(ctx, rp, tracks) })
+}
+
+// WriteMasterLocked is WriteMaster for a caller that holds the master's lock.
+func (t *Tracks) WriteMasterLocked(ctx context.Context, rp layout.Replay, tracks []catalog.Track) error {
 	replayID := rp.ID()
 	data, err := t.read(ctx, rp.Key(media.VariantsFile))
 	if errors.Is(err, assets.ErrNotExist) {
@@ -396,6 +409,13 @@ func (t *Tracks) WriteMaster(ctx context.Context, rp layout.Replay, tracks []cat
 	variants, err := media.ParseVariants(data)
 	if err != nil {
 		return fmt.Errorf("subtitle: %s: %w", replayID, err)
+	}
+	if tracks == nil {
+		cur, err := t.Catalog.Replay(ctx, replayID)
+		if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+			return fmt.Errorf("subtitle: tracks of %s: %w", replayID, err)
+		}
+		tracks = cur.Tracks
 	}
 	master := media.MasterPlaylist(variants, Renditions(tracks))
 	return t.put(ctx, rp.HLSKey("master.m3u8"), master, "application/vnd.apple.mpegurl")
