@@ -76,7 +76,7 @@ func playableCase(ctx context.Context, c config, bin, profile string, m mediaSpe
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	token := testenv.RandHex(32)
-	logFile, err := os.Create(filepath.Join(c.Out, "playable-atelier.log"))
+	logFile, err := os.Create(filepath.Join(c.Out, "playable-atelier-"+strings.ReplaceAll(profile, " ", "-")+".log"))
 	if err != nil {
 		return err
 	}
@@ -158,8 +158,9 @@ func playableCase(ctx context.Context, c config, bin, profile string, m mediaSpe
 	if playable == 0 {
 		playable = ready
 	}
-	logf("%s: playable %s, ready %s; the baseline transcodes the ladder", name, fmtDur(playable), fmtDur(ready))
-	base, steps, err := transcodeFirst(ctx, work, file, m)
+	steps := jobSteps(logFile.Name())
+	logf("%s: playable %s, ready %s; the job's steps: %s; the baseline transcodes the ladder", name, fmtDur(playable), fmtDur(ready), steps)
+	base, bsteps, err := transcodeFirst(ctx, work, file, m)
 	if err != nil {
 		return err
 	}
@@ -170,8 +171,38 @@ func playableCase(ctx context.Context, c config, bin, profile string, m mediaSpe
 		Target: fmt.Sprintf("≤ 1/30 of the source (%s); moonshot 1/60", fmtDur(limit)), Result: passMiss(ok),
 		Note: fmt.Sprintf("%s: from the 202 of the upload (%.0f s kept of %d s) to the first 200 of the HLS master with a rendition, "+
 			"then to status ready, through `atelier serve` (embedded storage, 1 worker); baseline: bare ffmpeg, stream-copy cut + "+
-			"concat, then every rung encoded (%s)%s", name, kept, m.Seconds, stageLine(steps), fallbackNote(fallback))})
+			"concat, then every rung encoded (%s)%s. The job's steps (its log: until playable, then to the end of the ladder): %s",
+			name, kept, m.Seconds, stageLine(bsteps), fallbackNote(fallback), steps)})
 	return nil
+}
+
+// jobSteps reads the steps of the job from the server's JSON log: those until playable ("replay
+// playable") and the whole timeline at the end of the ladder ("ladder done").
+func jobSteps(logPath string) string {
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		return "(no log: " + err.Error() + ")"
+	}
+	var playable, all string
+	for _, line := range strings.Split(string(data), "\n") {
+		var l struct {
+			Msg   string `json:"msg"`
+			Steps string `json:"steps"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil {
+			continue
+		}
+		switch l.Msg {
+		case "replay playable":
+			playable = l.Steps
+		case "ladder done":
+			all = l.Steps
+		}
+	}
+	if all == "" {
+		return playable
+	}
+	return all
 }
 
 // transcodeFirst is "transcode everything first" with bare ffmpeg: the kept ranges copied and
