@@ -18,13 +18,16 @@ import (
 )
 
 // First playable, then the ladder (issue #12): the job publishes the replay as soon as one
-// rendition exists — the cut output copied into HLS (media.RenderPlayable), with the MP4,
-// poster, storyboard, chapters and subtitles — by switching the catalog to the new render
+// rendition exists — the cut output copied into HLS (media.RenderPlayable), with the poster,
+// chapters and subtitles; for a source the cut must re-encode, one fast rung encoded from the
+// source before the cut (media.RenderFastFirst) — by switching the catalog to the new render
 // generation: the recording reports "playable" and learners can watch it (publication rules
-// unchanged: the catalog's state is ready). The lower rungs are then encoded one by one into
-// the same generation; after each, hls/variants.json and hls/master.m3u8 are replaced whole
-// (segments are never rewritten), so a player that loads the master gets the rungs done so
-// far. The recording becomes ready when the ladder (and a burned-in rendition, if asked) is
+// unchanged: the catalog's state is ready). What nobody needs to start watching comes next, into
+// the same generation: the full-quality cut when it was put off, video.mp4 (the download and
+// the player's fallback), audio.m4a and the storyboard (media.RenderExtras), then the lower
+// rungs one by one; after each rung, hls/variants.json and hls/master.m3u8 are replaced whole
+// in the master's turn (master.go; segments are never rewritten), so a player that loads the
+// master gets the rungs done so far. The recording becomes ready when the ladder (and a burned-in rendition, if asked) is
 // done. A rung that fails to encode ends the ladder early: the replay stays playable with what
 // it has, and the failure is logged.
 
@@ -98,7 +101,13 @@ func (s *Service) publishPlayable(ctx context.Context, rec Recording, src string
 	// A fresh generation (render.go): the current one stays served until the switch below.
 	render := newRender()
 	gen := layout.Replay(id).Render(render)
-	keys, err := s.upload(ctx, gen, outDir, pl.Files, rep)
+	// video.mp4 (the whole cut again, hundreds of megabytes) is only the download and the
+	// player's fallback: it is stored right after the switch, with the extras.
+	now, later := pl.Files, []string(nil)
+	if i := slices.Index(now, "video.mp4"); i >= 0 {
+		now, later = slices.Delete(slices.Clone(now), i, i+1), []string{"video.mp4"}
+	}
+	keys, err := s.upload(ctx, gen, outDir, now, rep)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +142,7 @@ func (s *Service) publishPlayable(ctx context.Context, rec Recording, src string
 		"steps", strings.Join(rep.laps, ", "))
 	s.pruneRenders(context.WithoutCancel(ctx), id)
 
-	st := ladderState{Render: render, Playable: pl, Keys: keys}
+	st := ladderState{Render: render, Playable: pl, Keys: keys, Later: later}
 	if err := st.save(s.workDir(id)); err != nil {
 		return nil, transient(err, "the server could not write its work directory")
 	}
@@ -155,7 +164,9 @@ type ladderState struct {
 	Render   string         `json:"render"`
 	Playable media.Playable `json:"playable"`
 	Keys     []string       `json:"keys"` // stored so far
-	// Extras: audio.m4a and the storyboard are stored (media.RenderExtras).
+	// Later are outputs of the playable step stored after the switch, with the extras.
+	Later []string `json:"later,omitempty"`
+	// Extras: audio.m4a and the storyboard are stored (media.RenderExtras), and Later.
 	Extras bool `json:"extras,omitempty"`
 	// Variants are those the master lists so far: a resumed ladder does not encode (and
 	// rewrite in place) a rung learners may be playing.
@@ -195,9 +206,9 @@ func (s *Service) resumeLadder(ctx context.Context, rec Recording) (ladderState,
 	return st, true
 }
 
-// ladderPhase stores what learners did not need to start watching (audio.m4a, storyboard),
-// encodes and publishes the rungs of st, then the burned-in rendition the plan asks for, and
-// returns the keys of every output. st is saved in the work directory after each step, so that
+// ladderPhase stores what learners did not need to start watching (video.mp4, audio.m4a, the
+// storyboard), encodes and publishes the rungs of st, then the burned-in rendition the plan
+// asks for, and returns the keys of every output. st is saved in the work directory after each step, so that
 // a job interrupted here resumes after the last step done.
 func (s *Service) ladderPhase(ctx context.Context, rec Recording, st ladderState, cutPath, outDir string, rep *reporter) ([]string, error) {
 	id, plan := rec.ID, rec.Plan
@@ -238,12 +249,12 @@ func (s *Service) ladderPhase(ctx context.Context, rec Recording, st ladderState
 			// The replay plays without them: not a reason to fail it.
 			s.log.Error("audio.m4a or storyboard failed; the replay goes on without them", "recording_id", id, "error", err)
 		}
-		k, err := s.upload(ctx, gen, outDir, files, rep)
+		k, err := s.upload(ctx, gen, outDir, append(st.Later, files...), rep)
 		if err != nil {
 			return nil, err
 		}
 		st.Keys = append(st.Keys, k...)
-		rep.done("extras")
+		rep.done(strings.Join(append([]string{"extras"}, st.Later...), " + "))
 		st.Extras = true
 		if err := st.save(s.workDir(id)); err != nil {
 			return nil, transient(err, "the server could not write its work directory")
