@@ -17,8 +17,10 @@
 // storyboard and raw bytes (editor.go), computed once per recording.
 //
 // The switch happens as soon as the replay is playable (playable.go): the cut output streamed
-// as it is, by stream copy, with its MP4, previews and subtitles; the job then encodes the lower
-// rungs into the same generation, replacing the master as each is added, and the recording
+// as it is, by stream copy, with its poster, chapters and subtitles (a source the cut must
+// re-encode: one fast rung from the source, before the cut); the job then stores the MP4,
+// audio.m4a and the storyboard and encodes the lower rungs into the same generation, replacing
+// the master as each is added (in turns with subtitle changes, master.go), and the recording
 // becomes ready after the last. A job whose replay is playable goes back to the queue while
 // other recordings wait for their first rendition.
 //
