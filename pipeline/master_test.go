@@ -59,7 +59,7 @@ func TestMasterKeepsRungsWhenSubtitlesChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	hs := &hookStore{Store: d}
-	e := newEnv(t, envOptions{dir: dir, store: hs, ladder: []int{180, 120}})
+	e := newEnv(t, envOptions{dir: dir, store: hs, ladder: []int{180, 120}, noRun: true}) // started once the hooks are set
 
 	editRead := make(chan struct{})    // the edit has read variants.json, in its turn
 	releaseEdit := make(chan struct{}) // the edit may write its master
@@ -106,6 +106,7 @@ func TestMasterKeepsRungsWhenSubtitlesChange(t *testing.T) {
 	}
 	e.svc.masterWait = func(string) { release.Do(func() { close(releaseEdit) }) } // the job waits its turn
 	t.Cleanup(func() { release.Do(func() { close(releaseEdit) }) })
+	e.start()
 
 	status, out := e.upload(`{"title": "t", "language": "fr", "publication": "published", "cut": "fast"}`, clip(t, 6*time.Second),
 		map[string]string{"fr.srt": "1\n00:00:01,000 --> 00:00:02,000\nBonjour\n"})
