@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/assets/layout"
 	"codeberg.org/atelier/atelier/assets/tusstore"
 	"codeberg.org/atelier/atelier/catalog"
 	"codeberg.org/atelier/atelier/internal/httpapi"
@@ -72,7 +73,8 @@ func serveUpload(args []string) int {
 		if err != nil {
 			return err
 		}
-		uploads, err := tusstore.NewS3(store, tusstore.Config{})
+		// As cmd/atelier builds it: an upload is built at its recording's source key (no copy).
+		uploads, err := tusstore.NewS3(store, tusstore.Config{Key: func(id string) string { return layout.Recording(id).SourceKey() }})
 		if err != nil {
 			return err
 		}

@@ -78,19 +78,22 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 		return err
 	}
 
-	baseline := func() (time.Duration, error) {
+	s3pid := s3.Cmd.Process.Pid
+	baseline := func() (time.Duration, cpuUse, error) {
 		f, err := os.Open(file)
 		if err != nil {
-			return 0, err
+			return 0, cpuUse{}, err
 		}
 		defer f.Close()
+		c0, s0 := selfCPU(), procCPU(s3pid)
 		t0 := time.Now()
 		_, err = mc.PutObject(ctx, "baseline", "recording.mp4", f, size, minio.PutObjectOptions{ContentType: "video/mp4"})
 		d := time.Since(t0)
+		cpu := cpuUse{Client: selfCPU() - c0, S3: procCPU(s3pid) - s0}
 		if err != nil {
-			return 0, err
+			return 0, cpuUse{}, err
 		}
-		return d, mc.RemoveObject(ctx, "baseline", "recording.mp4", minio.RemoveObjectOptions{})
+		return d, cpu, mc.RemoveObject(ctx, "baseline", "recording.mp4", minio.RemoveObjectOptions{})
 	}
 	// Until cmd/atelier routes POST /api/recordings, the bench serves the same handler itself.
 	harness := false
@@ -99,22 +102,22 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 		return err
 	}
 	prof := filepath.Join(c.Out, "upload.cpu.prof")
-	var uploadOnce func(run int, file string) (time.Duration, int64, error)
-	atelier := func(run int) (time.Duration, int64, error) {
+	var uploadOnce func(run int, file string) (time.Duration, int64, cpuUse, error)
+	atelier := func(run int) (time.Duration, int64, cpuUse, error) {
 		return uploadOnce(run, file)
 	}
 	post := postRecording
-	uploadOnce = func(run int, file string) (time.Duration, int64, error) {
+	uploadOnce = func(run int, file string) (time.Duration, int64, cpuUse, error) {
 		data := filepath.Join(work, "data-"+strconv.Itoa(run))
 		port, err := testenv.FreePort()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, cpuUse{}, err
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		token := testenv.RandHex(32)
 		logFile, err := os.Create(filepath.Join(c.Out, "upload-atelier.log"))
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, cpuUse{}, err
 		}
 		defer logFile.Close()
 		cmd := exec.CommandContext(ctx, bin, "serve", "-addr", addr, "-data-dir", data)
@@ -126,7 +129,7 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 			"ATELIER_LOG_FORMAT=json", "ATELIER_WORKERS=1")
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 		if err := cmd.Start(); err != nil {
-			return 0, 0, err
+			return 0, 0, cpuUse{}, err
 		}
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
@@ -142,26 +145,29 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 			os.RemoveAll(filepath.Join(s3.Dir, "atelier", "recordings"))
 		}()
 		if err := testenv.WaitHTTP(ctx, "http://"+addr+"/healthz", done, 30*time.Second); err != nil {
-			return 0, 0, fmt.Errorf("atelier serve: %w (log in %s)", err, logFile.Name())
+			return 0, 0, cpuUse{}, fmt.Errorf("atelier serve: %w (log in %s)", err, logFile.Name())
 		}
+		pid := cmd.Process.Pid
+		a0, c0, s0 := procCPU(pid), selfCPU(), procCPU(s3pid)
 		t0 := time.Now()
 		status, body, err := post(ctx, "http://"+addr, token, file)
 		d := time.Since(t0)
-		hwm := vmHWM(cmd.Process.Pid)
+		cpu := cpuUse{Server: procCPU(pid) - a0, Client: selfCPU() - c0, S3: procCPU(s3pid) - s0}
+		hwm := vmHWM(pid)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, cpuUse{}, err
 		}
 		if status == http.StatusNotFound && !harness && strings.Contains(body, "no route") {
-			return 0, 0, errNoUploadRoute
+			return 0, 0, cpuUse{}, errNoUploadRoute
 		}
 		if status != http.StatusAccepted {
-			return 0, 0, fmt.Errorf("POST /api/recordings: %d %s", status, body)
+			return 0, 0, cpuUse{}, fmt.Errorf("POST /api/recordings: %d %s", status, body)
 		}
-		return d, hwm, nil
+		return d, hwm, cpu, nil
 	}
 
 	// A first, small upload (the recording itself) finds out whether atelier serve routes uploads.
-	if _, _, err := uploadOnce(-1, src); errors.Is(err, errNoUploadRoute) {
+	if _, _, _, err := uploadOnce(-1, src); errors.Is(err, errNoUploadRoute) {
 		logf("%s: `atelier serve` has no POST /api/recordings route yet: serving pipeline.API.Upload from the bench's own process", name)
 		harness = true
 	} else if err != nil {
@@ -184,31 +190,33 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 
 // measureUpload runs atelier and baseline c.Runs times each, interleaved, and reports the
 // throughput ratio and the server's peak memory.
-func measureUpload(ctx context.Context, c config, name string, size int64, atelier func(run int) (time.Duration, int64, error),
-	baseline func() (time.Duration, error), rep *report, harnessed *bool, self, prof string) error {
+func measureUpload(ctx context.Context, c config, name string, size int64, atelier func(run int) (time.Duration, int64, cpuUse, error),
+	baseline func() (time.Duration, cpuUse, error), rep *report, harnessed *bool, self, prof string) error {
 	var at, bt []time.Duration
+	var acpu, bcpu []cpuUse
 	var hwm int64
 	var err error
 	for i := range c.Runs {
 		logf("%s: run %d/%d", name, i+1, c.Runs)
 		var d time.Duration
 		var h int64
+		var cpu cpuUse
 		if i%2 == 0 {
-			if d, h, err = atelier(i); err != nil {
+			if d, h, cpu, err = atelier(i); err != nil {
 				return err
 			}
-			at, hwm = append(at, d), max(hwm, h)
+			at, hwm, acpu = append(at, d), max(hwm, h), append(acpu, cpu)
 		}
-		bd, err := baseline()
+		bd, bc, err := baseline()
 		if err != nil {
 			return err
 		}
-		bt = append(bt, bd)
+		bt, bcpu = append(bt, bd), append(bcpu, bc)
 		if i%2 == 1 {
-			if d, h, err = atelier(i); err != nil {
+			if d, h, cpu, err = atelier(i); err != nil {
 				return err
 			}
-			at, hwm = append(at, d), max(hwm, h)
+			at, hwm, acpu = append(at, d), max(hwm, h), append(acpu, cpu)
 		}
 	}
 	am, bm := median(at), median(bt)
@@ -226,7 +234,9 @@ func measureUpload(ctx context.Context, c config, name string, size int64, ateli
 		Note: fmt.Sprintf("a %s MP4 through `POST /api/recordings` of %s (S3 storage: versitygw on 127.0.0.1), "+
 			"timed until the 202 answer (which includes the ffprobe of the upload); tus: POST /api/uploads/, one PATCH of the whole "+
 			"file, then POST /api/recordings {\"upload\"}, timed from the first request to the 202; baseline: minio-go `PutObject` "+
-			"of the same file to the same server; peak memory is the server process's VmHWM", fmtBytes(size), server)})
+			"of the same file to the same server; peak memory is the server process's VmHWM. CPU time (user+sys) of each "+
+			"process per run, which a loaded machine moves less than wall time: Atelier %s; PutObject %s",
+			fmtBytes(size), server, cpuList(acpu), cpuList(bcpu))})
 	if !ok {
 		profile := "(no profile)"
 		if !*harnessed {
@@ -235,7 +245,7 @@ func measureUpload(ctx context.Context, c config, name string, size int64, ateli
 			*harnessed = true
 			defer func() { *harnessed = false }() // the next transport runs on atelier serve again
 			logf("%s: profiling one more upload through pipeline.API.Upload in the bench's process", name)
-			if _, _, err := atelier(-2); err != nil {
+			if _, _, _, err := atelier(-2); err != nil {
 				profile = "(profiling failed: " + err.Error() + ")"
 			} else {
 				profile = pprofTop(ctx, self, prof, 12, uploadShow)
@@ -254,8 +264,62 @@ func measureUpload(ctx context.Context, c config, name string, size int64, ateli
 				"profiling endpoint:", mbps(am), mbps(bm), ratio, fmtBytes(hwm)),
 			Profile: profile})
 	}
-	logf("%s: Atelier %.0f MiB/s, baseline %.0f MiB/s, peak RSS %s", name, mbps(am), mbps(bm), fmtBytes(hwm))
+	logf("%s: Atelier %.0f MiB/s, baseline %.0f MiB/s, peak RSS %s; CPU Atelier %s, PutObject %s", name, mbps(am), mbps(bm),
+		fmtBytes(hwm), cpuList(acpu), cpuList(bcpu))
 	return nil
+}
+
+// cpuUse is the CPU time (user+sys) that one upload cost each process: the server (Atelier's;
+// none for the baseline), the sending client (the bench process itself) and the S3 server.
+type cpuUse struct{ Server, Client, S3 time.Duration }
+
+func (c cpuUse) String() string {
+	total := c.Server + c.Client + c.S3
+	if c.Server == 0 {
+		return fmt.Sprintf("%.2f s (client %.2f + S3 %.2f)", total.Seconds(), c.Client.Seconds(), c.S3.Seconds())
+	}
+	return fmt.Sprintf("%.2f s (server %.2f + client %.2f + S3 %.2f)", total.Seconds(), c.Server.Seconds(), c.Client.Seconds(), c.S3.Seconds())
+}
+
+func cpuList(cs []cpuUse) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = c.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// clockTick is the unit of /proc/PID/stat's times (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// procCPU is the user+system CPU time process pid and its waited-for children have used so far, or 0.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may hold spaces: the
+	// state is the first of them, then utime, stime, cutime and cstime are the 12th to 15th
+	// (the children's: ffprobe, which the server waits for).
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 15 {
+		return 0
+	}
+	var ticks int64
+	for _, v := range f[11:15] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * clockTick
+}
+
+// selfCPU is the CPU time the bench process has used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 const uploadShow = `codeberg.org/atelier|minio-go/v7\.\(\*Client\)\.(PutObject|putObjectMultipartStreamNoLength|uploadPart)|sha256|Syscall6|ffprobe`
