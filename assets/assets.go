@@ -214,6 +214,9 @@ type putReader struct {
 	size int64 // -1: unknown
 	err  error // first error returned, other than io.EOF
 	eof  bool  // the body was read to its end
+	// hashLater: from now on the caller hashes what passes (in a goroutine of its own,
+	// S3.putStream) and h is its to write.
+	hashLater bool
 }
 
 func newPutReader(ctx context.Context, r io.Reader, size int64) *putReader {
@@ -248,7 +251,9 @@ func (p *putReader) read(b []byte) (int, error) {
 		}
 	}
 	n, err := p.r.Read(b)
-	p.h.Write(b[:n])
+	if !p.hashLater {
+		p.h.Write(b[:n])
+	}
 	p.n += int64(n)
 	if p.size < 0 {
 		return n, err

@@ -16,11 +16,13 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"codeberg.org/atelier/atelier/assets/internal/parthash"
 )
 
 const (
 	// DefaultPartSize is the S3 multipart part size when S3Config.PartSize
-	// is 0. A Put of unknown size holds uploadThreads parts in memory.
+	// is 0. A Put of unknown size holds uploadThreads+1 parts in memory.
 	DefaultPartSize = 8 << 20
 	// minPartSize is S3's smallest part (but the last).
 	minPartSize = 5 << 20
@@ -31,7 +33,7 @@ const (
 	// listWorkers is how many sidecars List fetches at once.
 	listWorkers = 8
 	// uploadThreads is how many parts of a body of unknown size are in
-	// flight at once (and in memory: uploadThreads × the part size).
+	// flight at once (in memory: one more, the part being read).
 	uploadThreads = 4
 	// smallBody is how much of a body of unknown size Put reads ahead to
 	// send a small one in a single PUT rather than in parallel parts.
@@ -171,8 +173,8 @@ func (s *S3) writing(key string) func() {
 	}
 }
 
-// Put uploads r in parts of the configured size (uploadThreads in flight,
-// and in memory, at a time), hashing it on the way, then records the sidecar.
+// Put uploads r in parts of the configured size (uploadThreads in flight at a
+// time), hashing it on the way, then records the sidecar.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (Info, error) {
 	if err := ValidKey(key); err != nil {
 		return Info{}, err
@@ -242,17 +244,25 @@ func (s *S3) putEmpty(ctx context.Context, key string, r io.Reader, opts minio.P
 // upload sends the data object. A body of known size goes up as minio-go
 // chooses (one PUT, or parts in parallel). A body of unknown size is read
 // smallBody bytes ahead: if it ends there it goes up in one PUT; otherwise
-// minio-go fills uploadThreads part buffers in turn and sends them in
+// putStream fills part buffers in turn and sends uploadThreads of them in
 // parallel, so the upload does not wait for each part's answer before
 // reading the next (with one part in flight, a 2 GiB upload ran at 0.37×
-// the throughput of a PutObject of known size). Memory: uploadThreads ×
-// partSize, allocated for this Put. A failed upload is aborted by minio-go.
+// the throughput of a PutObject of known size). Memory: (uploadThreads+1) ×
+// partSize, allocated for this Put. A failed upload is aborted.
 func (s *S3) upload(ctx context.Context, key string, pr *putReader, size int64, ct string) (minio.UploadInfo, error) {
 	opts := minio.PutObjectOptions{
 		ContentType: ct,
 		// Explicit: with size -1, minio-go's default would hold a
 		// ~576 MiB part in memory.
 		PartSize: s.partSize,
+		// UNSIGNED-PAYLOAD, as minio-go sends over https anyway. Over plain http it would
+		// otherwise sign every 64 KiB chunk of the body (aws-chunked): a second SHA-256 of
+		// every byte here, beside putReader's, and a third in the S3 server that checks the
+		// signatures (issue #12 §3: SHA-256 was 42-60 % of the upload's CPU). The request
+		// itself stays signed; what the chunk signatures added on plain http is that nobody
+		// on the path altered the bytes, which no GET (unsigned answers) has either: a store
+		// reached over an untrusted network needs https.
+		DisableContentSha256: true,
 	}
 	if size == 0 {
 		return s.putEmpty(ctx, key, pr, opts)
@@ -272,8 +282,94 @@ func (s *S3) upload(ctx context.Context, key string, pr *putReader, size int64, 
 	default:
 		return minio.UploadInfo{}, err
 	}
-	opts.ConcurrentStreamParts, opts.NumThreads = true, uploadThreads
-	return s.client.PutObject(ctx, s.bucket, key, io.MultiReader(bytes.NewReader(head), pr), -1, opts)
+	return s.putStream(ctx, key, pr, head, opts)
+}
+
+// maxParts is S3's limit on the parts of one multipart upload.
+const maxParts = 10000
+
+// putStream sends a body of unknown size, whose first bytes (head) pr has read already, as a
+// multipart upload: part buffers filled in turn from the body, uploadThreads parts sent at a time
+// while the next buffer fills (memory: (uploadThreads+1) × partSize), and the SHA-256 of the
+// body computed by a goroutine of its own over the filled buffers (parthash) rather than in the
+// read path. minio-go's own parallel stream (ConcurrentStreamParts) does the sending alike but
+// owns its buffers, so the hash had to be in the read path, serial with reading the body.
+func (s *S3) putStream(ctx context.Context, key string, pr *putReader, head []byte, opts minio.PutObjectOptions) (minio.UploadInfo, error) {
+	uploadID, err := s.core.NewMultipartUpload(ctx, s.bucket, key, opts)
+	if err != nil {
+		return minio.UploadInfo{}, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr.hashLater = true // head is hashed; the hasher takes every byte after it
+	hasher := parthash.New(pr.h, int64(len(head)), uploadThreads+1)
+	defer hasher.Wait()
+	r := io.MultiReader(bytes.NewReader(head), pr)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		upErr error
+		parts []minio.CompletePart
+		sem   = make(chan []byte, uploadThreads+1)
+	)
+	for range uploadThreads + 1 {
+		sem <- nil
+	}
+	failed := func() bool { mu.Lock(); defer mu.Unlock(); return upErr != nil }
+	for num := 1; !failed(); num++ {
+		buf := <-sem
+		if buf == nil {
+			buf = make([]byte, s.partSize)
+		}
+		n, rerr := io.ReadFull(r, buf)
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			err = rerr
+			break
+		}
+		if n == 0 {
+			break // the body ended with the previous part
+		}
+		if num > maxParts {
+			err = fmt.Errorf("more than %d parts of %d bytes", maxParts, s.partSize)
+			break
+		}
+		release := hasher.Add(buf[:n], func() { sem <- buf })
+		wg.Go(func() {
+			defer release()
+			// UNSIGNED-PAYLOAD: see upload.
+			p, perr := s.core.PutObjectPart(ctx, s.bucket, key, uploadID, num, bytes.NewReader(buf[:n]), int64(n),
+				minio.PutObjectPartOptions{DisableContentSha256: true})
+			mu.Lock()
+			defer mu.Unlock()
+			if perr != nil {
+				if upErr == nil {
+					upErr = fmt.Errorf("part %d: %w", num, perr)
+				}
+				cancel() // the other parts stop too
+				return
+			}
+			parts = append(parts, minio.CompletePart{PartNumber: num, ETag: p.ETag})
+		})
+		if rerr != nil {
+			break // a short last part
+		}
+	}
+	wg.Wait()
+	hasher.Wait()
+	if err == nil {
+		err = upErr
+	}
+	if err == nil {
+		slices.SortFunc(parts, func(a, b minio.CompletePart) int { return a.PartNumber - b.PartNumber })
+		var up minio.UploadInfo
+		if up, err = s.core.CompleteMultipartUpload(ctx, s.bucket, key, uploadID, parts, minio.PutObjectOptions{}); err == nil {
+			return up, nil
+		}
+	}
+	actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer acancel()
+	_ = s.core.AbortMultipartUpload(actx, s.bucket, key, uploadID)
+	return minio.UploadInfo{}, err
 }
 
 // abortIncomplete aborts what a failed multipart upload of key left on the server. minio-go

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -93,7 +94,10 @@ func (b *dirBackend) offset(ctx context.Context, st *state) (int64, error) {
 
 // write appends src to the data file through a 1 MiB buffer and fsyncs it, so that the offset
 // the client is told survives a crash.
-func (b *dirBackend) write(ctx context.Context, st *state, offset int64, src io.Reader) (int64, error) {
+func (b *dirBackend) write(ctx context.Context, st *state, offset int64, src io.Reader, h hash.Hash) (int64, error) {
+	if h != nil {
+		src = io.TeeReader(src, h)
+	}
 	f, err := os.OpenFile(b.dataPath(st.ID), os.O_WRONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, ErrNotFound

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"codeberg.org/atelier/atelier/assets"
+	"codeberg.org/atelier/atelier/assets/internal/parthash"
 )
 
 // minPart is S3's smallest part but the last.
@@ -172,7 +174,12 @@ func (b *s3Backend) offset(ctx context.Context, st *state) (int64, error) {
 // write sends the tail left by the previous PATCH followed by src as parts of partSize,
 // threads at a time (each in its own buffer: memory is partSize × (threads+1)). What is left at
 // the end becomes a part when it finishes the upload, or the new tail object otherwise.
-func (b *s3Backend) write(ctx context.Context, st *state, offset int64, src io.Reader) (int64, error) {
+//
+// h, when not nil, hashes the bytes taken from src (not the old tail's: the running hash has
+// them already). It runs in a goroutine of its own over the filled part buffers, in order, and a
+// buffer is reused once both its part is sent and it is hashed: the read path only reads, and
+// the SHA-256 of every byte overlaps the reading and the sending rather than adding to them.
+func (b *s3Backend) write(ctx context.Context, st *state, offset int64, src io.Reader, h hash.Hash) (int64, error) {
 	parts, err := b.parts(ctx, st)
 	if err != nil {
 		return 0, err
@@ -206,7 +213,9 @@ func (b *s3Backend) write(ctx context.Context, st *state, offset int64, src io.R
 		upErr   error
 		sem     = make(chan []byte, b.threads+1)
 		written = offset - tailSize // bytes in parts
+		hasher  = parthash.New(h, tailSize, b.threads+1)
 	)
+	defer hasher.Wait() // on every return: no goroutine outlives the PATCH
 	for range b.threads + 1 {
 		sem <- nil
 	}
@@ -231,10 +240,12 @@ func (b *s3Backend) write(ctx context.Context, st *state, offset int64, src io.R
 			num := next
 			next++
 			written += int64(n)
+			release := hasher.Add(buf[:n], func() { sem <- buf })
 			wg.Go(func() {
-				defer func() { sem <- buf }()
+				defer release()
+				// UNSIGNED-PAYLOAD: see assets.S3's Put (no second SHA-256 of every byte).
 				_, perr := b.core.PutObjectPart(ctx, b.bucket, b.dataKey(st.ID), st.UploadID, num,
-					bytes.NewReader(buf[:n]), int64(n), minio.PutObjectPartOptions{})
+					bytes.NewReader(buf[:n]), int64(n), minio.PutObjectPartOptions{DisableContentSha256: true})
 				if perr != nil {
 					fail(fmt.Errorf("part %d: %w", num, perr))
 				}
@@ -248,9 +259,11 @@ func (b *s3Backend) write(ctx context.Context, st *state, offset int64, src io.R
 			readErr = err
 		}
 		rest = buf[:n]
+		hasher.Add(rest, func() {})()
 		break
 	}
 	wg.Wait()
+	hasher.Wait()
 	if upErr != nil {
 		return 0, upErr
 	}
@@ -259,7 +272,7 @@ func (b *s3Backend) write(ctx context.Context, st *state, offset int64, src io.R
 	switch {
 	case len(rest) > 0:
 		_, err := b.core.Client.PutObject(ctx, b.bucket, b.tailKey(st.ID), bytes.NewReader(rest), int64(len(rest)),
-			minio.PutObjectOptions{DisableMultipart: true, UserMetadata: map[string]string{tailPartMeta: strconv.Itoa(next)}})
+			minio.PutObjectOptions{DisableMultipart: true, DisableContentSha256: true, UserMetadata: map[string]string{tailPartMeta: strconv.Itoa(next)}})
 		if err != nil {
 			return 0, fmt.Errorf("tail: %w", err)
 		}

@@ -79,7 +79,7 @@ type backend interface {
 	// offset is how many bytes of the upload are stored, whatever a crash interrupted.
 	offset(ctx context.Context, st *state) (int64, error)
 	// write appends src at offset; h (may be nil) hashes every byte taken from src.
-	write(ctx context.Context, st *state, offset int64, src io.Reader) (int64, error)
+	write(ctx context.Context, st *state, offset int64, src io.Reader, h hash.Hash) (int64, error)
 	// finish seals a complete upload (S3: completes the multipart upload).
 	finish(ctx context.Context, st *state) error
 	// open reads the complete data (to hash it when a crash lost the running hash).
@@ -355,10 +355,11 @@ func (u *upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (i
 		return 0, handler.ErrNotFound
 	}
 	h, hashing := restoreHash(st, offset)
+	var hw hash.Hash // nil: the running hash is lost, Take reads the data again
 	if hashing {
-		src = io.TeeReader(src, h)
+		hw = h
 	}
-	n, err := u.s.b.write(ctx, st, offset, src)
+	n, err := u.s.b.write(ctx, st, offset, src, hw)
 	u.offset = offset + n
 	if err != nil {
 		return n, fmt.Errorf("tusstore: write upload %s: %w", st.ID, err)
