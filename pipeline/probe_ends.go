@@ -115,10 +115,12 @@ func (u *upload) probeEnds(ctx context.Context) error {
 }
 
 // probe describes the source: from the probe file when its ends are enough (MP4, MOV), else from
-// the whole source spooled now.
+// the whole source spooled now. The request needs the duration, the picture and the frame rate
+// (Limits, the plan): one ffprobe run (media.ProbeStreams), not ProbeFile's two; the job probes
+// the source again before it cuts.
 func (u *upload) probe(ctx context.Context) (media.Probe, error) {
 	if u.probeFile != "" {
-		p, err := media.ProbeFile(ctx, u.probeFile)
+		p, err := media.ProbeStreams(ctx, u.probeFile)
 		os.Remove(u.probeFile)
 		u.probeFile = ""
 		if err == nil && p.Duration > 0 && strings.Contains(p.Format, "mp4") {
@@ -130,5 +132,5 @@ func (u *upload) probe(ctx context.Context) (media.Probe, error) {
 			return media.Probe{}, err
 		}
 	}
-	return media.ProbeFile(ctx, u.spool)
+	return media.ProbeStreams(ctx, u.spool)
 }

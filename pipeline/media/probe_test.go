@@ -144,3 +144,23 @@ func TestMaliciousPlaylist(t *testing.T) {
 		t.Errorf("ffmpeg connected %d times to the URL named in a playlist", n)
 	}
 }
+
+// ProbeStreams tells what ProbeFile tells but the packet scan's flags.
+func TestProbeStreams(t *testing.T) {
+	src := testenv.Clip(t, clip12)
+	full, err := ProbeFile(ctxT(t), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ProbeStreams(ctxT(t), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full.VFR, full.OpenGOP = p.VFR, p.OpenGOP
+	if fmt.Sprintf("%+v", p) != fmt.Sprintf("%+v", full) {
+		t.Errorf("ProbeStreams = %+v\nProbeFile    = %+v", p, full)
+	}
+	if _, err := ProbeStreams(ctxT(t), filepath.Join(t.TempDir(), "missing.mp4")); err == nil {
+		t.Error("ProbeStreams of a missing file: no error")
+	}
+}
