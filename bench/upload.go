@@ -176,11 +176,12 @@ func benchUpload(ctx context.Context, c config, src string, rep *report) error {
 	for _, mode := range []struct {
 		name string
 		post func(ctx context.Context, server, token, file string) (int, string, error)
-	}{{"multipart form", postRecording}, {"tus", postResumable}} {
+		prof string // the harness's CPU profile of this transport
+	}{{"multipart form", postRecording, "upload.cpu.prof"}, {"tus", postResumable, "upload-tus.cpu.prof"}} {
 		if harness && mode.name == "tus" {
 			break // the harness serves the multipart route only (atelier serve had no upload route)
 		}
-		post = mode.post
+		post, prof = mode.post, filepath.Join(c.Out, mode.prof)
 		if err := measureUpload(ctx, c, name+", "+mode.name, size, atelier, baseline, rep, &harness, self, prof); err != nil {
 			return err
 		}
@@ -254,14 +255,13 @@ func measureUpload(ctx context.Context, c config, name string, size int64, ateli
 			profile = pprofTop(ctx, self, prof, 12, uploadShow)
 		}
 		rep.Findings = append(rep.Findings, finding{Case: name, Summary: fmt.Sprintf(
-			"Atelier %.0f MiB/s against %.0f MiB/s for PutObject (%.2f×), peak RSS %s. The handler keeps the CPU busy for only "+
-				"part of the upload (Total samples against Duration below): it mostly waits on the network; assets.S3.Put "+
-				"sends a body of unknown size in 8 MiB parts, 4 at a time, while PutObject of a file of known size picks its own "+
-				"part size. Of the "+
-				"CPU it does use, most goes to syscalls (reading the body, writing the spool file that ffprobe and the cut read, "+
-				"sending to S3) and to SHA-256 (the checksum of the sidecar). CPU profile of one upload through the same handler "+
-				"(pipeline.API.Upload with the S3 store) served by the bench's own process, as the atelier binary has no "+
-				"profiling endpoint:", mbps(am), mbps(bm), ratio, fmtBytes(hwm)),
+			"Atelier %.0f MiB/s against %.0f MiB/s for PutObject (%.2f×), peak RSS %s. Unlike the baseline, every byte makes "+
+				"one more hop (client → Atelier → S3): the server reads it from a socket, hashes it (the sidecar's SHA-256, "+
+				"in a goroutine of its own) and writes it to another, 8 MiB parts 4 in flight; then ffprobe reads the source's "+
+				"ends (two runs: streams, then the first minute's packets). The CPU time of each process is in the row's note. "+
+				"CPU profile of one upload through the same handlers served by the bench's own process (%s; ffprobe, a "+
+				"child process, is not in it), as the atelier binary has no profiling endpoint:",
+				mbps(am), mbps(bm), ratio, fmtBytes(hwm), filepath.Base(prof)),
 			Profile: profile})
 	}
 	logf("%s: Atelier %.0f MiB/s, baseline %.0f MiB/s, peak RSS %s; CPU Atelier %s, PutObject %s", name, mbps(am), mbps(bm),
