@@ -258,10 +258,10 @@ func measureUpload(ctx context.Context, c config, name string, size int64, ateli
 			"Atelier %.0f MiB/s against %.0f MiB/s for PutObject (%.2f×), peak RSS %s. Unlike the baseline, every byte makes "+
 				"one more hop (client → Atelier → S3): the server reads it from a socket, hashes it (the sidecar's SHA-256, "+
 				"in a goroutine of its own) and writes it to another, 8 MiB parts 4 in flight; then ffprobe reads the source's "+
-				"ends (two runs: streams, then the first minute's packets). The CPU time of each process is in the row's note. "+
+				"ends. The CPU time of each process is in the row's note. "+
 				"CPU profile of one upload through the same handlers served by the bench's own process (%s; ffprobe, a "+
 				"child process, is not in it), as the atelier binary has no profiling endpoint:",
-				mbps(am), mbps(bm), ratio, fmtBytes(hwm), filepath.Base(prof)),
+			mbps(am), mbps(bm), ratio, fmtBytes(hwm), filepath.Base(prof)),
 			Profile: profile})
 	}
 	logf("%s: Atelier %.0f MiB/s, baseline %.0f MiB/s, peak RSS %s; CPU Atelier %s, PutObject %s", name, mbps(am), mbps(bm),
