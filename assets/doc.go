@@ -21,8 +21,8 @@
 //     Put removes its temp file; one that crashed leaves it in .tmp, where
 //     NewDir removes it a day later.
 //   - S3 relies on S3's own atomicity: a single PUT or a multipart upload
-//     becomes an object only when complete, and minio-go aborts a multipart
-//     upload that fails or is cancelled. If the server itself dies mid-upload
+//     becomes an object only when complete, and a multipart upload that
+//     fails or is cancelled is aborted. If the server itself dies mid-upload
 //     the abort cannot reach it: the parts stay, invisible, until the
 //     bucket's AbortIncompleteMultipartUpload lifecycle rule (recommended)
 //     or an operator removes them.
@@ -30,7 +30,8 @@
 // # SHA-256 sidecars
 //
 // Put hashes the stream as it passes (the hash is never computed by reading
-// the object again) and records it, with the content type and size, in a
+// the object again; on S3 a goroutine of its own hashes the part buffers
+// while they are sent) and records it, with the content type and size, in a
 // small JSON sidecar under .meta/, named by the SHA-256 of the key (so it
 // has a fixed length whatever the key). The sidecar also names the exact data
 // it describes — for Dir the data file's inode, size and mtime, for S3 the
@@ -50,12 +51,21 @@
 //
 // # Memory
 //
-// An S3 Put of unknown size holds 4 parts in memory (S3Config.PartSize,
-// 8 MiB by default), filled in turn and sent in parallel; the part size is
-// set explicitly on every upload because minio-go's own default for a stream
-// of unknown size is a part of about 576 MiB. A part of 8 MiB allows objects
+// An S3 Put of unknown size holds 5 parts in memory (S3Config.PartSize,
+// 8 MiB by default): 4 sent in parallel while the next one fills; the part
+// size is set explicitly on every upload because minio-go's own default for
+// a stream of unknown size is a part of about 576 MiB. A part of 8 MiB allows objects
 // of up to 80 GiB (10,000 parts); set PartSize higher for larger ones. A body of unknown size that ends within
 // its first MiB goes up in a single PUT. Dir copies through a 256 KiB buffer.
+//
+// # Payload signing
+//
+// Data parts go up as UNSIGNED-PAYLOAD, over http as over https (where
+// minio-go does so anyway): over http minio-go would otherwise sign every
+// 64 KiB chunk, a second SHA-256 of every byte here and a third in the S3
+// server. The requests stay signed; the bytes are as safe on the path as
+// those of any GET, whose answers are never signed: reach a store on an
+// untrusted network over https.
 //
 // # Leftovers of a crash
 //
