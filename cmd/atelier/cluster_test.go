@@ -184,11 +184,18 @@ func (c *cluster) holder(t *testing.T, id string) *node {
 // with the recording ready.
 func (c *cluster) attempts(id string) (started, ready int) {
 	for _, w := range c.workers {
-		started += len(w.logs.logLines("processing recording", id))
+		// A job whose ladder waits for the first playable of recordings queued after it goes
+		// back to the queue and starts again (pipeline/playable.go): that resumption is the
+		// same attempt, not a second one.
+		resumed := len(w.logs.logLines(ladderWaitsMsg, id))
+		started += len(w.logs.logLines("processing recording", id)) - resumed
 		ready += len(w.logs.logLines("recording ready", id))
 	}
 	return started, ready
 }
+
+// ladderWaitsMsg is what pipeline's worker logs when it puts a playable job's ladder back in the queue.
+const ladderWaitsMsg = "replay playable; its ladder waits for the first playable rendition of recordings queued before it"
 
 func (c *cluster) attemptsStarted(id string) int {
 	started, _ := c.attempts(id)
