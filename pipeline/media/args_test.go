@@ -37,7 +37,11 @@ func TestArgsGolden(t *testing.T) {
 	spans := []Span{{sec(1.32), sec(5.72)}, {sec(7.12), sec(11)}}
 	frame := 40 * time.Millisecond
 	st := streams{V: "1", A: "2"} // e.g. stream 0 is cover art
-	enc := encParams{Profile: "high", PixFmt: "yuv420p", CRF: 18}
+	enc := encParams{Profile: "high", PixFmt: "yuv420p", CRF: 16, Reorder: 2, TrackID: 1, Timescale: 12800}
+	// A head, copied GOPs, a tail (the first kept range of TestCutModes' accurate case).
+	pieces := []piece{{Start: sec(1.32), Frames: 17, Dur: sec(0.68), Delay: sec(0.08)},
+		{Start: sec(2), Frames: 50, Copy: true, Dur: sec(2), Out: sec(3.92)},
+		{Start: sec(4), Frames: 43, Dur: sec(1.72), Delay: sec(0.08)}}
 	sb := storyboardFor(sec(8.28), 320, 240)
 	sbKeys := sb
 	sbKeys.KeysOnly = true
@@ -46,7 +50,7 @@ func TestArgsGolden(t *testing.T) {
 		"packets":         packetArgs(src, 0, time.Minute),
 		"packets_windows": windowArgs(src, 1, cutWindows([]Span{{sec(1.32), sec(5.72)}, {sec(7.12), sec(11)}}, sec(12)), 0),
 		"probe_windows":   probeWindowArgs(src, cutWindows([]Span{{sec(1.32), sec(5.72)}, {sec(30), sec(60)}}, 1<<62)),
-		"piece_encode":    pieceArgs(src, st, piece{Start: sec(1.32), Frames: 17}, frame, enc, "/work/p0000.ts"),
+		"piece_encode":    pieceArgs(src, st, piece{Start: sec(1.32), Frames: 17, Delay: sec(0.08)}, frame, enc, "/work/p0000.mp4"),
 		"piece_copy":      pieceArgs(src, st, piece{Start: sec(2), Frames: 50, Copy: true}, frame, enc, "/work/p0001.ts"),
 		"join":            joinArgs("/work/list.ffconcat", "/work/audio.m4a", out),
 		"join_noaudio":    joinArgs("/work/list.ffconcat", "", out),
@@ -73,8 +77,9 @@ func TestArgsGolden(t *testing.T) {
 		golden(t, "fast_list", fastList(src, 1, segs))
 		golden(t, "fast_audio_list", audioList([]string{"/work/a0000.aac", "/work/a0001.aac"}, segs))
 	})
-	t.Run("concat_list", func(t *testing.T) {
-		golden(t, "concat_list", concatList([]string{"/work/p0000.ts", "/work/it's.ts"}))
+	t.Run("accurate_list", func(t *testing.T) {
+		golden(t, "accurate_list", accurateList("/in/it's.mp4", sec(1), 1, pieces, []string{"/work/p0000.mp4", "", "/work/p0002.mp4"}))
+		golden(t, "accurate_list_files", accurateList("/in/it's.mkv", 0, -1, pieces, []string{"/work/p0000.mp4", "/work/p0001.ts", "/work/p0002.mp4"}))
 	})
 }
 

@@ -3,9 +3,11 @@ package media
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,7 +154,6 @@ func TestCutFallback(t *testing.T) {
 	}{
 		{"open GOP accurate", testenv.ClipOptions{Duration: 6 * time.Second, GOP: 50, OpenGOP: true, Audio: true}, CutAccurate, "open GOP"},
 		{"open GOP fast", testenv.ClipOptions{Duration: 6 * time.Second, GOP: 50, OpenGOP: true, Audio: true}, CutFast, "open GOP"},
-		{"VFR accurate", testenv.ClipOptions{Duration: 6 * time.Second, GOP: 50, VFR: true}, CutAccurate, "variable frame rate"},
 		{"VFR fast copies", testenv.ClipOptions{Duration: 6 * time.Second, GOP: 50, VFR: true}, CutFast, ""},
 	}
 	for _, tc := range tests {
@@ -295,4 +296,99 @@ func TestCutVideoOnly(t *testing.T) {
 		t.Errorf("result %+v, output %+v", res, si)
 	}
 	decodeClean(t, out)
+}
+
+// framePTS lists the presentation times of path's decoded video frames, in order.
+func framePTS(t *testing.T, path string) []time.Duration {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
+		"-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	var ts []time.Duration
+	for _, l := range strings.Fields(string(out)) {
+		if f, err := strconv.ParseFloat(strings.TrimSuffix(l, ","), 64); err == nil {
+			ts = append(ts, time.Duration(math.Round(f*1e6))*time.Microsecond)
+		}
+	}
+	return ts
+}
+
+// TestCutAccurateVFR: a variable frame rate source (frames dropped, as screen recorders do) is
+// smart-cut, not re-encoded: the output holds exactly the kept source frames, each shown at its
+// source time shifted by the cut, copied GOPs bit-identical, the joins not drifting.
+func TestCutAccurateVFR(t *testing.T) {
+	src := testenv.Clip(t, testenv.ClipOptions{Duration: 12 * time.Second, GOP: 50, VFR: true, Audio: true})
+	srcPTS := framePTS(t, src)
+	srcGray := grayFrames(t, src)
+	srcMD5 := frameMD5s(t, src)
+	out := filepath.Join(t.TempDir(), "cut.mp4")
+	keep := []Span{{sec(1.3), sec(5.7)}, {sec(7.1), sec(11.0)}}
+	res, err := Cut(ctxT(t), src, keep, CutAccurate, out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Mode != CutAccurate || res.Fallback != "" {
+		t.Fatalf("mode %s fallback %q, want accurate", res.Mode, res.Fallback)
+	}
+	// The source frames kept, and where each must be shown.
+	var want []time.Duration
+	var idx []int
+	var at time.Duration
+	for _, s := range keep {
+		first := -1
+		for i, p := range srcPTS {
+			if p >= s.Start && p < s.End {
+				if first < 0 {
+					first = i
+				}
+				want = append(want, at+p-srcPTS[first])
+				idx = append(idx, i)
+			}
+		}
+		next := len(srcPTS)
+		for i, p := range srcPTS {
+			if p >= s.End {
+				next = i
+				break
+			}
+		}
+		end := srcPTS[len(srcPTS)-1] + 40*time.Millisecond
+		if next < len(srcPTS) {
+			end = srcPTS[next]
+		}
+		at += end - srcPTS[first]
+	}
+	got := framePTS(t, out)
+	if len(got) != len(want) {
+		t.Fatalf("%d frames, want the %d kept source frames", len(got), len(want))
+	}
+	for i := range want {
+		if absDiff(got[i], want[i]) > time.Millisecond {
+			t.Errorf("output frame %d (source frame %d) shown at %s, want %s", i, idx[i], got[i], want[i])
+		}
+	}
+	if absDiff(res.Duration, at) > time.Millisecond {
+		t.Errorf("reported duration %s, want %s", res.Duration, at)
+	}
+	decodeClean(t, out)
+	gray := grayFrames(t, out)
+	sums := frameMD5s(t, out)
+	copied := 0
+	for i, si := range idx {
+		if n := nearest(srcGray, gray[i], si-2, si+3); n != si {
+			t.Errorf("output frame %d looks like source frame %d, want %d", i, n, si)
+		}
+		if sums[i] == srcMD5[si] {
+			copied++
+		}
+	}
+	// Each range copies at least one whole GOP (50 frames).
+	if copied < 100 {
+		t.Errorf("%d frames are bit-identical copies of the source, want at least 100", copied)
+	}
+	if si := countFrames(t, out); !si.hasAudio || absDiff(si.adur, si.vdur) > 30*time.Millisecond {
+		t.Errorf("audio %s (present %v) vs video %s", si.adur, si.hasAudio, si.vdur)
+	}
 }

@@ -23,7 +23,8 @@ func sec(f float64) time.Duration { return time.Duration(f * float64(time.Second
 // to tell frames apart even after a lossy re-encode.
 func grayFrames(t *testing.T, path string) [][]byte {
 	t.Helper()
-	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-map", "0:v:0",
+	// passthrough: one picture per frame, also of VFR files (rawvideo would make them CFR).
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
 		"-vf", "scale=64:48:flags=area,format=gray", "-f", "rawvideo", "-").Output()
 	if err != nil {
 		t.Fatalf("decode %s: %v", path, err)
@@ -40,7 +41,7 @@ func grayFrames(t *testing.T, path string) [][]byte {
 // frameMD5s lists the checksums of path's decoded video frames.
 func frameMD5s(t *testing.T, path string) []string {
 	t.Helper()
-	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-map", "0:v:0", "-f", "framemd5", "-").Output()
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "framemd5", "-").Output()
 	if err != nil {
 		t.Fatalf("framemd5 %s: %v", path, err)
 	}

@@ -23,17 +23,18 @@
 // known from the keyframes, so it is not probed again. Sources whose audio
 // is not AAC keep the pieces-and-join path below with the audio encoded.
 //
-// Accurate is the smart cut of shared/notes/smart-cut.md — per kept range the frames before the first keyframe and after the last are
-// re-encoded with the source's profile and pixel format (repeat-headers,
-// MPEG-TS Annex B), the GOPs between are copied, the pieces joined by the
-// concat demuxer. The pieces are made two at a time, beside the audio: AAC
-// audio is copied in whole frames as in fast mode (within one AAC frame of
-// the video at each join, never adding up), other audio encoded once,
-// sample-exact, with atrim/asetpts/concat; the join only copies. Sources that would not join cleanly (not 8-bit 4:2:0
-// H.264, open GOPs, rotation, variable frame rate) fall back to reencode and
-// the result says why. VFR falls back because re-encoded heads are counted
-// in frames while copied GOPs keep their own timestamps: with irregular
-// frame durations the joins would drift; fast mode keeps VFR as is.
+// Accurate is the smart cut of shared/notes/smart-cut.md — per kept range the frames before the
+// first keyframe and after the last are re-encoded (x264 ultrafast with the source's profile,
+// pixel format and B-frame reorder depth, parameter sets in-band, one ffmpeg run per piece,
+// two at a time), the GOPs between are read in place from the source by the join's concat
+// script, every piece laid out as long as its source frames last. AAC audio is copied in
+// whole frames as in fast mode (within one AAC frame of the video at each join, never adding
+// up), other audio encoded once, sample-exact, with atrim/asetpts/concat; the join only copies.
+// Re-encoded frames keep their source timestamps (passthrough) and decode times shifted to
+// the copied GOPs' delay, so variable frame rate sources (screen recorders) are smart-cut
+// too, each kept frame shown at its source time. Sources that would not join cleanly (not
+// 8-bit 4:2:0 H.264, open GOPs, rotation, a reorder depth over 2) fall back to reencode and
+// the result says why.
 //
 // Measured (60 s 1280x720 30 fps source, 43.3 s kept in two ranges, 2 shared
 // cores under load): fast 0.33 s (0.99 s when it encoded the audio and

@@ -35,6 +35,9 @@ type Probe struct {
 	// OpenGOP is set when frames after a keyframe (in decode order) are
 	// shown before it: their GOP cannot be copied from its keyframe alone.
 	OpenGOP bool
+	// Reorder is how many frames the decoder holds back to show them in order (ffprobe's
+	// has_b_frames: 0 without B-frames, 2 for x264's B-pyramid).
+	Reorder int
 	// Rotation is the display rotation in degrees (phones), 0 when none.
 	Rotation   int
 	SampleRate int // audio
@@ -146,6 +149,7 @@ type ffprobeOut struct {
 		CodecName    string `json:"codec_name"`
 		Profile      string `json:"profile"`
 		Level        int    `json:"level"`
+		HasBFrames   int    `json:"has_b_frames"`
 		PixFmt       string `json:"pix_fmt"`
 		Width        int    `json:"width"`
 		Height       int    `json:"height"`
@@ -234,6 +238,7 @@ func (fo ffprobeOut) probe(path string) (Probe, error) {
 			}
 			p.VideoCodec, p.PixFmt, p.Profile, p.Level = s.CodecName, s.PixFmt, s.Profile, s.Level
 			p.Width, p.Height = s.Width, s.Height
+			p.Reorder = s.HasBFrames
 			p.FrameRate = parseRate(s.AvgFrameRate)
 			r := parseRate(s.RFrameRate)
 			if p.FrameRate == 0 {
