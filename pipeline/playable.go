@@ -93,6 +93,13 @@ func (s *Service) renderOptions(plan Plan, actual []media.Span) media.RenderOpti
 	return media.RenderOptions{Ladder: s.cfg.Ladder, Loudnorm: plan.Loudnorm, Chapters: mch}
 }
 
+// replayServed reports whether the replay of recording id was already served whole (a re-cut or
+// a retry after ready); when unsure, no.
+func (s *Service) replayServed(ctx context.Context, id string) bool {
+	r, err := s.cfg.Catalog.Replay(ctx, id)
+	return err == nil && r.Processing == catalog.Ready
+}
+
 // publishPlayable stores the playable outputs pl wrote into outDir in a new render generation,
 // publishes the subtitles into it and switches the replay to it (playable), then goes on with
 // the ladder unless other recordings wait for their first playable rendition.
@@ -102,9 +109,12 @@ func (s *Service) publishPlayable(ctx context.Context, rec Recording, src string
 	render := newRender()
 	gen := layout.Replay(id).Render(render)
 	// video.mp4 (the whole cut again, hundreds of megabytes) is only the download and the
-	// player's fallback: it is stored right after the switch, with the extras.
+	// player's fallback: on a first render it is stored right after the switch, with the
+	// extras. A re-render replaces a replay learners already download and fall back to: the
+	// new generation gets it before the switch, so that it never answers 404 where the old
+	// one answered.
 	now, later := pl.Files, []string(nil)
-	if i := slices.Index(now, "video.mp4"); i >= 0 {
+	if i := slices.Index(now, "video.mp4"); i >= 0 && !s.replayServed(ctx, id) {
 		now, later = slices.Delete(slices.Clone(now), i, i+1), []string{"video.mp4"}
 	}
 	keys, err := s.upload(ctx, gen, outDir, now, rep)
