@@ -244,17 +244,7 @@ func reencodeArgs(src string, st streams, vspans, aspans []Span, hasVideo, hasAu
 	var streams []*ffmpeg.Stream
 	kw := ffmpeg.KwArgs{"movflags": "+faststart", "format": "mp4"}
 	if hasVideo {
-		var parts []*ffmpeg.Stream
-		for _, s := range vspans {
-			parts = append(parts, in.Get(st.V).
-				Filter("trim", nil, ffmpeg.KwArgs{"start": secs(s.Start), "end": secs(s.End)}).
-				Filter("setpts", ffmpeg.Args{"PTS-STARTPTS"}))
-		}
-		v := parts[0]
-		if len(parts) > 1 {
-			v = ffmpeg.Concat(parts, ffmpeg.KwArgs{"v": 1, "a": 0})
-		}
-		v = v.Filter("format", ffmpeg.Args{"yuv420p"})
+		v := videoGraph(in, st.V, vspans).Filter("format", ffmpeg.Args{"yuv420p"})
 		streams = append(streams, v)
 		kw["c:v"] = "libx264"
 		kw["preset"] = "veryfast"
@@ -266,6 +256,21 @@ func reencodeArgs(src string, st streams, vspans, aspans []Span, hasVideo, hasAu
 		aacArgs(kw)
 	}
 	return ffmpeg.Output(streams, fileURL(out), kw).GetArgs()
+}
+
+// videoGraph is the video stream v of in trimmed to spans (source time, frame-exact) and joined,
+// timestamps from 0: what the re-encoding cut and the fast first rung both encode.
+func videoGraph(in *ffmpeg.Stream, v string, spans []Span) *ffmpeg.Stream {
+	var parts []*ffmpeg.Stream
+	for _, s := range spans {
+		parts = append(parts, in.Get(v).
+			Filter("trim", nil, ffmpeg.KwArgs{"start": secs(s.Start), "end": secs(s.End)}).
+			Filter("setpts", ffmpeg.Args{"PTS-STARTPTS"}))
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return ffmpeg.Concat(parts, ffmpeg.KwArgs{"v": 1, "a": 0})
 }
 
 // itoa is strconv.Itoa, short.

@@ -210,16 +210,7 @@ func LadderETA(dur, done time.Duration, speed float64, cur Rung, rest []Rung) (t
 // afterwards, without waiting for it. loudnorm normalises the audio as video.mp4's will be.
 func firstRungArgs(src string, st streams, vspans, aspans []Span, r Rung, fps float64, hasAudio, loudnorm bool, dir string) []string {
 	in := ffmpeg.Input(fileURL(src), untrusted(nil))
-	var parts []*ffmpeg.Stream
-	for _, s := range vspans {
-		parts = append(parts, in.Get(st.V).
-			Filter("trim", nil, ffmpeg.KwArgs{"start": secs(s.Start), "end": secs(s.End)}).
-			Filter("setpts", ffmpeg.Args{"PTS-STARTPTS"}))
-	}
-	v := parts[0]
-	if len(parts) > 1 {
-		v = ffmpeg.Concat(parts, ffmpeg.KwArgs{"v": 1, "a": 0})
-	}
+	v := videoGraph(in, st.V, vspans)
 	v = v.Filter("scale", ffmpeg.Args{fmt.Sprintf("%d:%d", r.Width, r.Height)}).Filter("format", ffmpeg.Args{"yuv420p"})
 	rate := maxrateFor(r.Width, r.Height)
 	lvl := levelFor(r.Width, r.Height, fps)
