@@ -117,7 +117,7 @@ func (s *Service) publishPlayable(ctx context.Context, rec Recording, src string
 	if i := slices.Index(now, "video.mp4"); i >= 0 && !s.replayServed(ctx, id) {
 		now, later = slices.Delete(slices.Clone(now), i, i+1), []string{"video.mp4"}
 	}
-	keys, err := s.upload(ctx, gen, outDir, now, rep)
+	keys, err := s.upload(ctx, gen, outDir, now, rep, "upload")
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +238,7 @@ func (s *Service) ladderPhase(ctx context.Context, rec Recording, st ladderState
 		if err != nil {
 			return nil, mediaError(err, "rendering")
 		}
-		k, err := s.upload(ctx, gen, outDir, []string{f}, rep)
+		k, err := s.upload(ctx, gen, outDir, []string{f}, rep, "video")
 		if err != nil {
 			return nil, err
 		}
@@ -259,7 +259,7 @@ func (s *Service) ladderPhase(ctx context.Context, rec Recording, st ladderState
 			// The replay plays without them: not a reason to fail it.
 			s.log.Error("audio.m4a or storyboard failed; the replay goes on without them", "recording_id", id, "error", err)
 		}
-		k, err := s.upload(ctx, gen, outDir, append(st.Later, files...), rep)
+		k, err := s.upload(ctx, gen, outDir, append(st.Later, files...), rep, "extras")
 		if err != nil {
 			return nil, err
 		}
@@ -284,7 +284,7 @@ func (s *Service) ladderPhase(ctx context.Context, rec Recording, st ladderState
 		if err != nil {
 			return nil, err
 		}
-		k, err := s.upload(ctx, gen, outDir, []string{f}, rep)
+		k, err := s.upload(ctx, gen, outDir, []string{f}, rep, "ladder")
 		if err != nil {
 			return nil, err
 		}
@@ -326,7 +326,7 @@ func (s *Service) renderLadder(ctx context.Context, id string, gen layout.Replay
 			s.log.Error("rung failed; the replay stays playable without it and the rungs after it", "recording_id", id, "rung", r.Name(), "error", err)
 			break
 		}
-		k, err := s.upload(ctx, gen, outDir, files, rep)
+		k, err := s.upload(ctx, gen, outDir, files, rep, "ladder")
 		if err != nil {
 			return err
 		}
@@ -358,7 +358,7 @@ func (s *Service) publishLadder(ctx context.Context, gen layout.Replay, outDir s
 		if s.cfg.Tracks == nil {
 			files = append(files, "hls/master.m3u8") // WriteLadder's, without subtitles
 		}
-		if _, err := s.upload(ctx, gen, outDir, files, nil); err != nil {
+		if _, err := s.upload(ctx, gen, outDir, files, nil, "ladder"); err != nil {
 			return err
 		}
 		if s.cfg.Tracks == nil {

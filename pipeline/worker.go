@@ -396,8 +396,11 @@ func (s *Service) ensureSource(ctx context.Context, rec Recording, rep *reporter
 	return p, nil
 }
 
-// upload stores the rendered files in rp, the job's new render generation.
-func (s *Service) upload(ctx context.Context, rp layout.Replay, outDir string, files []string, rep *reporter) ([]string, error) {
+// upload stores the rendered files in rp, the job's new render generation. stage is the job's
+// stage the upload belongs to: "upload" (before the switch) reports its own progress; the
+// uploads after the switch (video, extras, ladder) leave the progress and the stage timing to
+// their stage, so the bar never goes back to "upload" and the metric times it once per job.
+func (s *Service) upload(ctx context.Context, rp layout.Replay, outDir string, files []string, rep *reporter, stage string) ([]string, error) {
 	var total, done int64
 	for _, f := range files {
 		if fi, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(f))); err == nil {
@@ -416,7 +419,11 @@ func (s *Service) upload(ctx context.Context, rp layout.Replay, outDir string, f
 		}
 		fi, _ := fh.Stat()
 		base := done
-		pr := &progressReader{r: fh, total: max(total, 1), done: base, fn: func(f float64) { rep.stage("upload", f, 0) }}
+		pr := &progressReader{r: fh, total: max(total, 1), done: base, fn: func(f float64) {
+			if stage == "upload" {
+				rep.stage("upload", f, 0)
+			}
+		}}
 		_, err = s.cfg.Store.Put(ctx, key, pr, fi.Size(), contentType(f))
 		fh.Close()
 		if err != nil {
