@@ -180,8 +180,10 @@ func TestStudioFirstRunPeopleAndSoftware(t *testing.T) {
 		if err := chromedp.Do(c, chromedp.Click(chromedp.CSS("#first-run-open")), chromedp.WaitVisible(chromedp.CSS("#first-run-done"))); err != nil {
 			return err
 		}
+		// Read through the page rather than a node id: the CI run of 2026-12-01 lost the node
+		// between WaitVisible and Value ("No node with given id found") as the document settled.
 		var err error
-		if adminToken, err = chromedp.Run(c, chromedp.Value(chromedp.CSS("#admin-token"))); err != nil {
+		if adminToken, err = chromedp.Run(c, chromedp.Evaluate[string](`document.querySelector("#admin-token").value`)); err != nil {
 			return err
 		}
 		if !strings.HasPrefix(adminToken, "atl_") {
