@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"codeberg.org/atelier/atelier/internal/formupload"
 	"codeberg.org/atelier/atelier/internal/testenv"
 )
 
@@ -276,39 +275,28 @@ func get(ctx context.Context, url, token string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// postMeta streams a multipart upload of file with the given meta.
+// postMeta streams a multipart upload of file with the given meta, as a form of known length.
 func postMeta(ctx context.Context, server, token, file, meta string) (int, string, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return 0, "", err
 	}
 	defer f.Close()
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		err := func() error {
-			if err := mw.WriteField("meta", meta); err != nil {
-				return err
-			}
-			h := textproto.MIMEHeader{}
-			h.Set("Content-Disposition", `form-data; name="source"; filename="recording.mp4"`)
-			h.Set("Content-Type", "video/mp4")
-			part, err := mw.CreatePart(h)
-			if err != nil {
-				return err
-			}
-			if _, err := io.Copy(part, f); err != nil {
-				return err
-			}
-			return mw.Close()
-		}()
-		pw.CloseWithError(err)
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, server+"/api/recordings", pr)
+	fi, err := f.Stat()
 	if err != nil {
 		return 0, "", err
 	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	// With its length, as browsers and curl send a form (see formupload).
+	form, err := formupload.New([]byte(meta), f, fi.Size(), "recording.mp4", nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, server+"/api/recordings", form)
+	if err != nil {
+		return 0, "", err
+	}
+	req.ContentLength = form.Size
+	req.Header.Set("Content-Type", form.ContentType)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"codeberg.org/atelier/atelier/internal/formupload"
 )
 
 // cmdUpload sends a recording to a server and follows its processing:
@@ -108,16 +108,16 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return http.DefaultClient.Do(req)
 		}, bar, stderr)
 	} else {
-		pr, pw := io.Pipe()
-		mw := multipart.NewWriter(pw)
-		go func() {
-			pw.CloseWithError(writeUpload(mw, metaJSON, src, filepath.Base(files[0]), subs, func(n int64) { bar.update(n, fi.Size(), "") }))
-		}()
-		req, rerr := http.NewRequestWithContext(ctx, "POST", base+"/api/recordings", pr)
+		form, ferr := formupload.New(metaJSON, &progressReader{r: src, fn: func(n int64) { bar.update(n, fi.Size(), "") }}, fi.Size(), filepath.Base(files[0]), subs)
+		if ferr != nil {
+			return usageErr("upload: --subtitles: %v", ferr)
+		}
+		req, rerr := http.NewRequestWithContext(ctx, "POST", base+"/api/recordings", form)
 		if rerr != nil {
 			return usageErr("upload: --server %q: %v", *server, rerr)
 		}
-		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.ContentLength = form.Size
+		req.Header.Set("Content-Type", form.ContentType)
 		req.Header.Set("Authorization", "Bearer "+*token)
 		resp, err = http.DefaultClient.Do(req)
 	}
@@ -167,56 +167,6 @@ type refusedStatus struct {
 
 func (e *refusedStatus) Error() string {
 	return fmt.Sprintf("upload refused (%d): %s", e.status, e.msg)
-}
-
-// writeUpload writes the multipart body: meta, the source, then the subtitle files.
-func writeUpload(mw *multipart.Writer, meta []byte, src io.Reader, name string, subs []string, progress func(int64)) error {
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="meta"`)
-	h.Set("Content-Type", "application/json")
-	w, err := mw.CreatePart(h)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(meta); err != nil {
-		return err
-	}
-	if w, err = mw.CreateFormFile("source", name); err != nil {
-		return err
-	}
-	var n int64
-	buf := make([]byte, 256<<10)
-	for {
-		k, rerr := src.Read(buf)
-		if k > 0 {
-			if _, err := w.Write(buf[:k]); err != nil {
-				return err
-			}
-			n += int64(k)
-			progress(n)
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			return rerr
-		}
-	}
-	for _, s := range subs {
-		f, err := os.Open(s)
-		if err != nil {
-			return err
-		}
-		w, err := mw.CreateFormFile("subtitles", filepath.Base(s))
-		if err == nil {
-			_, err = io.Copy(w, f)
-		}
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return mw.Close()
 }
 
 // recordingEvent is the part of the recording's JSON the command shows.

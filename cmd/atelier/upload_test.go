@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -59,6 +61,31 @@ func TestUploadCommand(t *testing.T) {
 	var ee *exitError
 	if err == nil || errors.As(err, &ee) || !strings.Contains(err.Error(), "edits.keep[1]: cut past the end: range 2 ends at 00:00:09") {
 		t.Fatalf("bad cut: err = %v", err)
+	}
+
+	// The same form, accepted: the source and the subtitles arrive whole in one request of known
+	// length.
+	stdout.Reset()
+	stderr.Reset()
+	err = run(ctx, []string{"upload", src, "--meta", good, "--subtitles", subs, "--resume=false", "--no-follow", "--server", base, "--token", testAdminToken}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("upload --resume=false: %v\n%s", err, stderr.String())
+	}
+	id = strings.TrimSpace(stdout.String())
+	code, rec := call(t, "GET", base+"/api/recordings/"+id, testAdminToken, "")
+	if code != http.StatusOK {
+		t.Fatalf("GET recording %q: %d %v", id, code, rec)
+	}
+	want, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	source, _ := rec["source"].(map[string]any)
+	if sum := sha256.Sum256(want); source["sha256"] != hex.EncodeToString(sum[:]) || source["size"] != float64(len(want)) {
+		t.Errorf("source %v, want %d bytes of sha256 %x", source, len(want), sum)
+	}
+	if subs, _ := rec["subtitles"].([]any); len(subs) != 1 {
+		t.Errorf("subtitles %v, want the fr track", rec["subtitles"])
 	}
 }
 

@@ -1,0 +1,77 @@
+// Package formupload builds the multipart/form-data body of POST /api/recordings for Go
+// clients (`atelier upload --resume=false`, the bench) as browsers and curl send a form: with
+// its length known in advance.
+//
+// A body written through io.Pipe has no length, so it goes out in chunked transfer encoding:
+// every byte of a 4 GB recording then passes through the pipe, the chunk framing on the client
+// and the chunk parser on the server. Here only the few kilobytes around the source are
+// written ahead; the source itself is read straight from its reader.
+package formupload
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/textproto"
+	"os"
+	"path/filepath"
+)
+
+// Body is a form body and what a request needs to send it.
+type Body struct {
+	io.Reader
+	Size        int64  // the Content-Length
+	ContentType string // multipart/form-data with its boundary
+}
+
+// New returns the form of fields meta (application/json), source (src, srcSize bytes, named
+// srcName) and one subtitles part per file of subs, in that order: the order the server
+// requires. The subtitle files are read now (the server refuses any larger than a few MiB);
+// src is read as the body is.
+func New(meta []byte, src io.Reader, srcSize int64, srcName string, subs []string) (Body, error) {
+	var head, tail bytes.Buffer
+	out := &switchWriter{w: &head}
+	mw := multipart.NewWriter(out)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="meta"`)
+	h.Set("Content-Type", "application/json")
+	w, err := mw.CreatePart(h)
+	if err != nil {
+		return Body{}, err
+	}
+	if _, err := w.Write(meta); err != nil {
+		return Body{}, err
+	}
+	if _, err := mw.CreateFormFile("source", srcName); err != nil {
+		return Body{}, err
+	}
+	out.w = &tail // the source's bytes go between head and tail
+	for _, s := range subs {
+		data, err := os.ReadFile(s)
+		if err != nil {
+			return Body{}, fmt.Errorf("formupload: %w", err)
+		}
+		w, err := mw.CreateFormFile("subtitles", filepath.Base(s))
+		if err != nil {
+			return Body{}, err
+		}
+		if _, err := w.Write(data); err != nil {
+			return Body{}, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return Body{}, err
+	}
+	return Body{
+		Reader:      io.MultiReader(&head, io.LimitReader(src, srcSize), &tail),
+		Size:        int64(head.Len()) + srcSize + int64(tail.Len()),
+		ContentType: mw.FormDataContentType(),
+	}, nil
+}
+
+// switchWriter lets one multipart.Writer write the parts before and after the source into two
+// buffers.
+type switchWriter struct{ w io.Writer }
+
+func (s *switchWriter) Write(p []byte) (int, error) { return s.w.Write(p) }

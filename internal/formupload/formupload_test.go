@@ -1,0 +1,70 @@
+package formupload
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"mime/multipart"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestNewParsesAsTheServerReadsIt(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "fr.srt")
+	subText := "1\n00:00:01,000 --> 00:00:02,000\nBonjour\n"
+	if err := os.WriteFile(sub, []byte(subText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := bytes.Repeat([]byte("0123456789abcdef"), 70_000) // larger than any buffer on the way
+	for _, tc := range []struct {
+		name string
+		subs []string
+	}{{"source only", nil}, {"with subtitles", []string{sub, sub}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := New([]byte(`{"title":"x"}`), bytes.NewReader(src), int64(len(src)), "rec.mp4", tc.subs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := io.ReadAll(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int64(len(raw)) != b.Size {
+				t.Fatalf("Size %d, body has %d bytes", b.Size, len(raw))
+			}
+			mt, params, err := mime.ParseMediaType(b.ContentType)
+			if err != nil || mt != "multipart/form-data" {
+				t.Fatalf("content type %q: %v", b.ContentType, err)
+			}
+			mr := multipart.NewReader(bytes.NewReader(raw), params["boundary"])
+			want := []struct{ field, file, data string }{{"meta", "", `{"title":"x"}`}, {"source", "rec.mp4", string(src)}}
+			for range tc.subs {
+				want = append(want, struct{ field, file, data string }{"subtitles", "fr.srt", subText})
+			}
+			for i, w := range want {
+				p, err := mr.NextPart()
+				if err != nil {
+					t.Fatalf("part %d: %v", i, err)
+				}
+				data, err := io.ReadAll(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.FormName() != w.field || p.FileName() != w.file || string(data) != w.data {
+					t.Errorf("part %d: %s %q, %d bytes; want %s %q, %d bytes", i, p.FormName(), p.FileName(), len(data), w.field, w.file, len(w.data))
+				}
+			}
+			if _, err := mr.NextPart(); err != io.EOF {
+				t.Errorf("after the last part: %v, want EOF", err)
+			}
+		})
+	}
+}
+
+func TestNewMissingSubtitleFile(t *testing.T) {
+	if _, err := New([]byte(`{}`), bytes.NewReader(nil), 0, "rec.mp4", []string{filepath.Join(t.TempDir(), "nope.srt")}); err == nil {
+		t.Fatal("a missing subtitle file gave no error")
+	}
+}
