@@ -125,7 +125,7 @@ func (s *Service) publishPlayable(ctx context.Context, rec Recording, src string
 	published := time.Now()
 	if s.cfg.Tracks != nil {
 		rep.stage("subtitles", 0, 0)
-		if _, err := s.cfg.Tracks.PublishReplay(ctx, gen, plan.Language, src, actual, rec.CreatedBy); err != nil {
+		if _, err := s.cfg.Tracks.PublishReplay(ctx, gen, actual, rec.CreatedBy); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -181,6 +181,8 @@ type ladderState struct {
 	// Variants are those the master lists so far: a resumed ladder does not encode (and
 	// rewrite in place) a rung learners may be playing.
 	Variants []media.Variant `json:"variants,omitempty"`
+	// Captions: the automatic caption draft was made (or not needed) and published.
+	Captions bool `json:"captions,omitempty"`
 }
 
 func ladderFile(workDir string) string { return filepath.Join(workDir, "ladder.json") }
@@ -290,9 +292,56 @@ func (s *Service) ladderPhase(ctx context.Context, rec Recording, st ladderState
 		}
 		keys = append(keys, k...)
 	}
+	if !st.Captions {
+		if err := s.autoCaptions(ctx, rec, rep); err != nil {
+			return nil, err
+		}
+		st.Captions = true
+		if err := st.save(s.workDir(id)); err != nil {
+			return nil, transient(err, "the server could not write its work directory")
+		}
+	}
 	s.log.Info("ladder done", "recording_id", id, "steps", strings.Join(rep.laps, ", "))
 	slices.Sort(keys)
 	return slices.Compact(keys), nil
+}
+
+// autoCaptions makes the automatic caption draft of rec's replay in its language, when a
+// transcriber is configured and no animator's track of that language exists, and publishes it
+// into the current generation. It runs last: a draft is not offered to learners until an
+// animator reviews it, and a transcription can take as long as the recording. A failed
+// transcription is logged: captions must not fail the replay.
+func (s *Service) autoCaptions(ctx context.Context, rec Recording, rep *reporter) error {
+	if s.cfg.Tracks == nil || !s.cfg.Tracks.AutoCaptions() || rec.Plan.Language == "" {
+		return nil
+	}
+	rep.stage("captions", 0, 0)
+	cur, err := s.store.get(ctx, rec.ID) // the cut points of this run
+	if err != nil {
+		return transient(err, "the database is unavailable")
+	}
+	src, err := s.ensureSource(ctx, rec, rep)
+	if err != nil {
+		return err
+	}
+	rep.stage("captions", 0, 0)
+	made, err := s.cfg.Tracks.AutoCaption(ctx, rec.ID, rec.Plan.Language, src, cur.Actual)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		s.log.Warn("automatic captions failed; the replay goes on without them", "recording_id", rec.ID, "lang", rec.Plan.Language, "error", err)
+	}
+	if made {
+		if _, err := s.cfg.Tracks.PublishAll(ctx, rec.ID, cur.Actual, rec.CreatedBy); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return transient(err, "publishing the automatic captions failed")
+		}
+	}
+	rep.done("captions")
+	return nil
 }
 
 // renderLadder encodes the rungs of st.Playable not published yet one by one into gen,

@@ -203,7 +203,8 @@ func (s *Service) spoolPath(id string) string { return filepath.Join(s.workDir(i
 // the source once and the plan carries what the job needs.
 // The replay is playable at the end of "subtitles" (playable.go); "video" (the full-quality cut
 // of a source whose first rendition was encoded from it, playable.go), "extras" (audio.m4a, the
-// storyboard) and "ladder" make the rest.
+// storyboard), "ladder" and "captions" (the automatic draft, when a transcriber is configured)
+// make the rest. The studio names each stage in French and English (web/i18n.go, job.stage.*).
 var stages = map[string][2]float64{
 	"download":  {0, 0.04},
 	"cut":       {0.04, 0.20},
@@ -212,7 +213,8 @@ var stages = map[string][2]float64{
 	"subtitles": {0.31, 0.33},
 	"video":     {0.33, 0.45},
 	"extras":    {0.45, 0.47},
-	"ladder":    {0.47, 1},
+	"ladder":    {0.47, 0.96},
+	"captions":  {0.96, 1},
 }
 
 // reporter writes progress to the recording, at most twice a second.
@@ -263,7 +265,8 @@ func (r *reporter) stage(name string, f, speed float64) {
 		if d, ok := r.eta(f, speed); ok {
 			eta = &d
 		}
-	} else if elapsed := now.Sub(r.start); total > 0.02 && total < 1 {
+	} else if elapsed := now.Sub(r.start); total > 0.02 && total < 1 && name != "captions" {
+		// (A transcription's length has nothing to do with the share of stages done: no guess.)
 		d := time.Duration(float64(elapsed) * (1 - total) / total)
 		eta = &d
 	}

@@ -240,8 +240,8 @@ func TestHardeningLive(t *testing.T) {
 
 	t.Run("SIGTERM ends open event streams and exits 0", func(t *testing.T) {
 		testenv.FFmpeg(t)
-		// A transcriber that never ends holds the job at its "subtitles" stage: the recording's
-		// event stream stays open for as long as the test needs.
+		// A transcriber that never ends holds the job at its "captions" stage, its last: the
+		// recording's event stream stays open for as long as the test needs.
 		slow := filepath.Join(t.TempDir(), "slow-transcriber")
 		if err := os.WriteFile(slow, []byte("#!/bin/sh\nexec sleep 600\n"), 0o755); err != nil {
 			t.Fatal(err)
@@ -260,7 +260,7 @@ func TestHardeningLive(t *testing.T) {
 		events := bufio.NewScanner(resp.Body)
 		for {
 			if !events.Scan() {
-				t.Fatalf("the event stream ended before the job reached its subtitles stage: %v\n%s", events.Err(), p.logs)
+				t.Fatalf("the event stream ended before the job reached its captions stage: %v\n%s", events.Err(), p.logs)
 			}
 			data, ok := strings.CutPrefix(events.Text(), "data: ")
 			if !ok {
@@ -271,7 +271,7 @@ func TestHardeningLive(t *testing.T) {
 			if v.Status == "ready" || v.Status == "failed" || v.Status == "cancelled" {
 				t.Fatalf("the recording ended (%s: %s) before shutdown", v.Status, v.Error)
 			}
-			if v.Stage == "subtitles" {
+			if v.Stage == "captions" {
 				break
 			}
 		}

@@ -367,22 +367,16 @@ func (t *Tracks) PublishOne(ctx context.Context, replayID, lang string, src *ast
 }
 
 // PublishReplay is the one call the pipeline makes once a render's outputs are stored in the new
-// render generation into (before it becomes current): an automatic draft in lang (the replay's
-// language) from the source media at sourcePath when captions are enabled and no manual track
-// exists, then every track re-timed through keep, the actual kept spans, into that generation.
-// A failed transcription is logged, not returned: captions must not fail the replay.
-func (t *Tracks) PublishReplay(ctx context.Context, into layout.Replay, lang, sourcePath string, keep []media.Span, by string) ([]catalog.Track, error) {
-	replayID := into.ID()
-	if lang != "" && sourcePath != "" {
-		if _, err := t.AutoCaption(ctx, replayID, lang, sourcePath, keep); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			t.log().Warn("automatic captions failed", "replay_id", replayID, "lang", lang, "error", err)
-		}
-	}
-	return t.publishAll(ctx, replayID, &into, keep, by)
+// render generation into (before it becomes current): every track re-timed through keep, the
+// actual kept spans, into that generation. Automatic captions are not made here: a draft is not
+// offered to learners until reviewed, so the pipeline transcribes after the replay is playable
+// (AutoCaption, then PublishAll) rather than make everyone wait for it.
+func (t *Tracks) PublishReplay(ctx context.Context, into layout.Replay, keep []media.Span, by string) ([]catalog.Track, error) {
+	return t.publishAll(ctx, into.ID(), &into, keep, by)
 }
+
+// AutoCaptions reports whether AutoCaption can make drafts: a Transcriber is configured.
+func (t *Tracks) AutoCaptions() bool { return t.Transcriber != nil && t.ExtractAudio != nil }
 
 // WriteMaster rewrites hls/master.m3u8 of rp (a render generation) from the variants the render
 // recorded in hls/variants.json, with one subtitle rendition per track (nil: the tracks the
