@@ -69,7 +69,10 @@ var timelineScriptKeys = []string{
 // jobScriptKeys are the messages of web/static/studio/jobs.js (a recording's job).
 var jobScriptKeys = []string{
 	"job.queued", "job.processing", "job.ready", "job.failed", "job.cancelled", "job.eta", "job.attempts",
-	"job.progress", "job.cancel", "job.retry", "job.none", "job.open",
+	"job.progress", "job.cancel", "job.retry", "job.none", "job.open", "job.eta.min", "job.playable", "job.watch",
+	"job.stage.starting", "job.stage.download", "job.stage.cut", "job.stage.render", "job.stage.upload", "job.stage.subtitles",
+	"job.stage.video", "job.stage.extras", "job.stage.ladder", "job.stage.captions", "job.stage.interrupted",
+	"job.stage.waiting to retry",
 }
 
 // recordingScriptKeys are the messages of web/static/studio/recording.js.

@@ -25,7 +25,7 @@ func TestStudioRecordingScriptMessages(t *testing.T) {
 	keys := slices.Concat(timelineScriptKeys, jobScriptKeys, recordingScriptKeys)
 	// Every "tl.…", "job.…" or "rec.…" string in the scripts is a message key (t, say, tr, and
 	// the toolbar's button table pass them on).
-	used := regexp.MustCompile(`"((?:tl|job|rec)\.[a-z.]+)"()`)
+	used := regexp.MustCompile(`"((?:tl|job|rec)\.[a-z.]+[a-z])"()`)
 	for _, f := range []string{"timeline.js", "jobs.js", "recording.js"} {
 		js, err := staticFS.ReadFile("static/studio/" + f)
 		if err != nil {
@@ -45,6 +45,14 @@ func TestStudioRecordingScriptMessages(t *testing.T) {
 	for _, st := range []string{"queued", "processing", "ready", "failed", "cancelled"} {
 		if !slices.Contains(jobScriptKeys, "job."+st) {
 			t.Errorf("jobScriptKeys lacks job.%s", st)
+		}
+	}
+	// And from a stage: "job.stage." + v.stage, every stage the pipeline writes (pipeline/worker.go
+	// stages, the store's "starting", the worker's "interrupted" and "waiting to retry").
+	for _, st := range []string{"starting", "download", "cut", "render", "upload", "subtitles", "video", "extras", "ladder",
+		"captions", "interrupted", "waiting to retry"} {
+		if !slices.Contains(jobScriptKeys, "job.stage."+st) {
+			t.Errorf("jobScriptKeys lacks job.stage.%s", st)
 		}
 	}
 	for _, lang := range []string{"en", "fr"} {

@@ -30,7 +30,7 @@ type e2eServer struct {
 	admin string
 }
 
-func startE2E(t *testing.T) *e2eServer {
+func startE2E(t *testing.T, opts ...func(*Config)) *e2eServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -42,6 +42,9 @@ func startE2E(t *testing.T) *e2eServer {
 		PublicURL: "http://" + ln.Addr().String(), AdminToken: "atl_e2e_admin_token_0123456789",
 		Secret: "e2e-secret-0123456789abcdef0123456789", MaxUpload: 1 << 30, Workers: 1,
 		LogFormat: "text", LogLevel: "warn", StreamMode: "proxy",
+	}
+	for _, o := range opts {
+		o(cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := openApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -26,8 +26,8 @@ export function tr(M, k, ...args) {
 // keyboard focus on them) stay.
 export function fillJob(box, v, M, act) {
   let text = tr(M, "job." + v.status);
-  if (isActive(v) && v.stage) text += " · " + v.stage;
-  if (isActive(v) && typeof v.eta_seconds === "number") text += " · " + tr(M, "job.eta", Math.max(0, Math.round(v.eta_seconds)));
+  if (isActive(v) && v.stage) text += " · " + (M["job.stage." + v.stage] || v.stage);
+  if (isActive(v) && typeof v.eta_seconds === "number") text += " · " + eta(M, v.eta_seconds);
   if (v.attempts > 1) text += " · " + tr(M, "job.attempts", v.attempts);
   const same = box.dataset.status === v.status && box.querySelector(".job-state");
   const state = same || el("p", "job-state");
@@ -36,13 +36,17 @@ export function fillJob(box, v, M, act) {
   bar.max = 1;
   bar.value = v.progress || 0;
   bar.setAttribute("aria-label", tr(M, "job.progress", Math.round((v.progress || 0) * 100)));
-  if (same) return;
+  if (same) {
+    playableNote(box, v, M, bar);
+    return;
+  }
   // A row rebuilt under the keyboard focus hands it to its new first button (or its state).
   const hadFocus = box.contains(document.activeElement);
   box.dataset.status = v.status;
   box.textContent = "";
   box.append(state);
   if (isActive(v)) box.append(bar);
+  playableNote(box, v, M, bar);
   if (v.error && (v.status === "failed" || v.status === "cancelled")) {
     box.append(el("p", "job-error" + (v.status === "failed" ? " error" : " meta"), v.error));
   }
@@ -75,6 +79,30 @@ export function fillJob(box, v, M, act) {
     state.tabIndex = -1;
     (box.querySelector("button") || state).focus();
   }
+}
+
+// eta says the time left in seconds, or in minutes from a minute and a half.
+const eta = (M, sec) => {
+  const s = Math.max(0, Math.round(sec));
+  return s < 90 ? tr(M, "job.eta", s) : tr(M, "job.eta.min", Math.round(s / 60));
+};
+
+// playableNote tells, while the job still works, that learners can already watch the replay
+// (its first rendition is published; the lower qualities, the extras and the automatic captions
+// follow), with a link to it.
+function playableNote(box, v, M, bar) {
+  const want = isActive(v) && v.playable && v.links && v.links.page;
+  let note = box.querySelector(".job-playable");
+  if (!want) {
+    if (note) note.remove();
+    return;
+  }
+  if (note) return;
+  note = el("p", "job-playable", tr(M, "job.playable") + " ");
+  const a = el("a", "", tr(M, "job.watch"));
+  a.href = v.links.page;
+  note.append(a);
+  bar.after(note);
 }
 
 export const jobCall = (id, kind) => api("POST", `/api/recordings/${encodeURIComponent(id)}/${kind}`);
