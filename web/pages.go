@@ -347,13 +347,22 @@ func (s *Site) replayView(w http.ResponseWriter, r *http.Request) (*replayPage, 
 	setVisibilityHeaders(w.Header(), vis)
 	poster, hls := has("poster.jpg"), has("hls/master.m3u8")
 	data := map[string]any{
-		"R": rp, "Base": base, "Draft": vis == visibleDraft,
+		"R": rp, "Base": base, "Draft": vis == visibleDraft, "HLSBase": pinnedBase(base, rp.Render),
 		"HLS": hls, "HLSJS": hasHLSJS(), "Poster": poster, "LadderGrowing": hls && s.ladderGrowing(r, id),
 		"ChaptersTrack": len(rp.Chapters) > 0 && has("chapters.vtt"), "Storyboard": has("storyboard.vtt"),
 		"Tracks": tracks, "Outdated": outdated, "Shows": shows, "WorkshopTitle": workshopTitle,
 		"Chapters": chapterViews(rp, names), "Yours": yoursViews(rp, names),
 	}
 	return &replayPage{site: s, rp: rp, vis: vis, shows: shows, poster: poster, data: data}, nil
+}
+
+// pinnedBase is where the player reads the HLS of the replay's generation render: pinned to it
+// (web.Stream), unless the replay has the flat layout of the first versions.
+func pinnedBase(base, render string) string {
+	if render == "" {
+		return base
+	}
+	return base + "/r/" + render
 }
 
 // chapterView is a chapter with the freshness a learner reads next to it: up to date, not

@@ -403,4 +403,17 @@ func TestReplayPageLadderGrowing(t *testing.T) {
 			t.Errorf("%s once the ladder is done: %s", p, body)
 		}
 	}
+	// A replay of render generations: the player reads its generation's HLS through URLs pinned
+	// to it, and knows the current master to start again from after a re-cut.
+	if _, err := f.media.Put(ctx, "replays/g1/r/0c0c0c0c/hls/master.m3u8", bytes.NewReader(master), int64(len(master)), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cat.SetRender(ctx, "g1", "0c0c0c0c"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/replays/g1", "/replays/g1/embed"} {
+		if _, body := get(t, c, f.srv.URL+p); !strings.Contains(body, `data-hls="/replays/g1/r/0c0c0c0c/hls/master.m3u8" data-hls-current="/replays/g1/hls/master.m3u8"`) {
+			t.Errorf("%s of a rendered generation: %s", p, body)
+		}
+	}
 }

@@ -178,6 +178,14 @@ func (s *Site) Stream(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if pinned := mux.Vars(r)["render"]; pinned != "" {
+		// A URL pinned to a generation (/replays/{id}/r/{render}/hls/...), as the page hands
+		// its player: the relative URIs of its playlists stay in that generation, so that a
+		// re-cut never feeds a playing learner segments of the new cut in place of the old
+		// ones. Once the switch has pruned it, it answers 404 and the player starts again from
+		// the current master (player.js).
+		render = pinned
+	}
 	_, key = streamKey(r, render)
 	if lang := streamTrackLang(r); lang != "" {
 		if vis, err = s.trackVisibility(r, id, lang, vis); err != nil {

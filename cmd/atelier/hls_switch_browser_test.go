@@ -22,14 +22,16 @@ import (
 )
 
 // hlsSpy records what every hls.js instance the page makes does: it wraps window.Hls as the
-// vendored script defines it, so the player runs unchanged. window.hls is the newest instance.
+// vendored script defines it, so the player runs unchanged but for a shorter buffer. window.hls is the newest instance.
 const hlsSpy = `(() => {
 	const log = window.hlsLog = { instances: 0, starts: [], frags: [], changed: [], switched: [], fatal: [] };
 	let H;
 	Object.defineProperty(window, "Hls", { configurable: true, get() { return H; }, set(C) {
 		H = class extends C {
 			constructor(cfg) {
-				super(cfg);
+				// At most 10 s ahead: a 90 s clip of low bitrate would otherwise be buffered whole
+				// at once, where an hour-long replay never is.
+				super(Object.assign({}, cfg, { maxBufferLength: 6, maxMaxBufferLength: 10 }));
 				const n = ++log.instances;
 				window.hls = this;
 				log.starts.push(cfg && cfg.startPosition || 0);
@@ -287,6 +289,45 @@ func TestBrowserHLSSwitchesRungs(t *testing.T) {
 	}
 	switchTo("360p", 360)
 	switchTo("source", 480)
+
+	// A re-cut while the learner plays: its switch removes the generation the page's player
+	// reads (URLs pinned to it, so that it is never fed the new cut's segments under the old
+	// names); the player starts again from the current master where it was, through hls.js,
+	// not the MP4.
+	step("a re-cut while playing: the player goes on from the current master", 3*time.Minute, func(c context.Context) error {
+		// A quarter of the speed again: the replay must still be playing, with fragments left to
+		// load, when the switch comes.
+		pinned, err := js(c, `(() => { window.recut = { n: window.hlsLog.instances, f: window.hlsLog.frags.length };
+			const v = document.getElementById("player"); v.playbackRate = 0.25; return v.dataset.hls })()`)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(pinned, "/r/") {
+			return fmt.Errorf("the page's master is not pinned to a generation: %q", pinned)
+		}
+		if code, out := call(t, "PUT", srv.url+"/api/recordings/"+id+"/edits", srv.admin, `{"edits": {"remove": [[75, 80]]}}`); code != http.StatusAccepted {
+			return fmt.Errorf("re-cut: %d %v", code, out)
+		}
+		for httpStatus(t, srv.url+pinned) != http.StatusNotFound { // switched and pruned
+			if c.Err() != nil {
+				return fmt.Errorf("the re-cut never removed %s", pinned)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		cond := `(() => { const l = window.hlsLog, m = window.recut, v = document.getElementById("player");
+			if (window.recutFrom === undefined && l.instances > m.n) window.recutFrom = v.currentTime;
+			return l.instances > m.n && l.frags.slice(m.f).some(f => f.n > m.n && !f.url.includes("/r/")) &&
+				!v.dataset.fallback && !v.paused && v.currentTime > window.recutFrom + 1 })()`
+		if err := waitJS(c, cond); err != nil {
+			s, _ := js(context.WithoutCancel(c), state)
+			fb, _ := js(context.WithoutCancel(c), `String(document.getElementById("player").dataset.fallback)`)
+			return fmt.Errorf("%w\nplayer (fallback %s): %s", err, fb, s)
+		}
+		if s, err := js(c, `String(window.hlsLog.starts[window.hlsLog.starts.length - 1])`); err != nil || s == "0" {
+			return fmt.Errorf("the player started the replay over after the re-cut (%v)", err)
+		}
+		return nil
+	})
 
 	shot := checkedPNG(t, testenv.Screenshots(t), true)
 	for _, lang := range []string{"en", "fr"} {

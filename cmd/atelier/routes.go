@@ -122,6 +122,8 @@ func (a *app) routes() http.Handler {
 	r.Handle(`/replays/{id}/{file:subtitles}/{lang}.vtt`, stream).Methods("GET", "HEAD")
 	r.Handle(`/replays/{id}/{file:burnin}/{lang}.mp4`, stream).Methods("GET", "HEAD")
 	r.Handle(`/replays/{id}/{file:hls}/{path:.+}`, stream).Methods("GET", "HEAD")
+	// The same, pinned to one render generation (the page's player: web.Stream).
+	r.Handle(`/replays/{id}/r/{render:[0-9a-f]{8}}/{file:hls}/{path:.+}`, stream).Methods("GET", "HEAD")
 	// web: pages (errors as HTML in the visitor's language) and static files.
 	page := a.web.Page
 	r.Handle("/", page(a.web.Home)).Methods("GET", "HEAD")

@@ -5,36 +5,63 @@
   var ladderPoll = 10000;
   var video = document.getElementById("player");
   if (!video) return;
+  // data-hls is the master of the replay's render generation, pinned to it: a re-cut switches
+  // the replay to a new generation and removes this one, whose URLs then answer 404 rather than
+  // hand out the new cut's segments under the old names. data-hls-current is the master of
+  // whichever generation is current: the player starts again from there, where the learner was.
   var hls = video.dataset.hls;
+  var current = video.dataset.hlsCurrent || hls;
+  // resumeAt plays the element's new source from at (seconds), playing if it was.
+  var resumeAt = function (at, resume) {
+    video.addEventListener("loadedmetadata", function () {
+      if (at > 0) video.currentTime = at;
+      if (resume) { var p = video.play(); if (p && p.catch) p.catch(function () {}); }
+    }, { once: true });
+  };
+  // toMP4 falls back to the MP4 (the download) where the learner was.
+  var toMP4 = function (at, resume) {
+    video.dataset.fallback = "mp4";
+    resumeAt(at, resume);
+    video.src = video.dataset.mp4;
+  };
   if (hls) {
     if (window.Hls && window.Hls.isSupported()) {
       var h = null;
       var levels = null; // the absolute URLs of the renditions the current hls.js loaded
-      var start = function (at, resume) {
+      var start = function (src, at, resume) {
         // Subtitles come from the <track> elements (same files, replay time): hls.js must not add
         // its own copies of the playlist's subtitle renditions.
         var cfg = { capLevelToPlayerSize: true, enableWebVTT: false, enableCEA708Captions: false };
         if (at > 0) cfg.startPosition = at;
         var hh = h = new window.Hls(cfg);
+        var played = false; // a fragment of this source loaded
+        hls = src;
         levels = null;
+        hh.on(window.Hls.Events.FRAG_LOADED, function () { played = true; });
         hh.on(window.Hls.Events.ERROR, function (_, data) {
-          if (data.fatal) { hh.destroy(); h = null; video.src = video.dataset.mp4; }
+          if (!data.fatal) return;
+          var at = video.currentTime, resume = !video.paused;
+          hh.destroy(); h = null;
+          // Files gone after they played (a re-cut removed this generation), or a pinned master
+          // gone before: the current master. A source that never played: the MP4.
+          if (played || src !== current) start(current, at, resume);
+          else toMP4(at, resume);
         });
         hh.on(window.Hls.Events.MANIFEST_LOADED, function (_, data) {
           levels = data.levels.map(function (l) { return l.url; }).sort().join("\n");
           if (resume) { var p = video.play(); if (p && p.catch) p.catch(function () {}); }
         });
-        hh.loadSource(hls);
+        hh.loadSource(src);
         hh.attachMedia(video);
       };
-      start(0, false);
+      start(hls, 0, false);
       if ("hlsGrowing" in video.dataset) {
-        watchLadder(hls, function () { return h ? levels : undefined; }, function () {
+        watchLadder(function () { return hls; }, function () { return h ? levels : undefined; }, function () {
           // hls.js reads a master once: a new one means a new player, where this one was.
           var at = video.currentTime, resume = !video.paused;
           video.defaultPlaybackRate = video.playbackRate; // the new source starts at the default rate
           h.destroy();
-          start(at, resume);
+          start(hls, at, resume);
         });
       }
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
@@ -42,25 +69,32 @@
       // another origin (the bucket, in redirect mode) only as CORS requests, which the element
       // makes with crossorigin set; same-origin requests keep their cookies (drafts).
       video.crossOrigin = "anonymous";
-      // If the stream cannot play, the MP4 plays instead, as after a fatal hls.js error; as a
-      // plain media request, since the MP4 plays without CORS.
+      // If the stream cannot play: the current master once when this one was pinned (a re-cut
+      // may have removed it), else the MP4, as after a fatal hls.js error; the MP4 as a plain
+      // media request, since it plays without CORS.
       var native = true;
-      video.addEventListener("error", function () {
+      var onError = function () {
+        var at = video.currentTime, resume = !video.paused;
+        if (hls !== current) {
+          hls = current;
+          video.addEventListener("error", onError, { once: true });
+          resumeAt(at, resume);
+          video.src = hls;
+          return;
+        }
         native = false;
         video.removeAttribute("crossorigin");
-        video.src = video.dataset.mp4;
-      }, { once: true });
+        toMP4(at, resume);
+      };
+      video.addEventListener("error", onError, { once: true });
       video.src = hls;
       if ("hlsGrowing" in video.dataset) {
         var seen = null; // the browser's player does not say what it loaded: the first look is it
-        watchLadder(hls, function () { return native ? seen : undefined; }, function (now) {
+        watchLadder(function () { return hls; }, function () { return native ? seen : undefined; }, function (now) {
           seen = now;
           var at = video.currentTime, resume = !video.paused;
           video.defaultPlaybackRate = video.playbackRate;
-          video.addEventListener("loadedmetadata", function () {
-            video.currentTime = at;
-            if (resume) { var p = video.play(); if (p && p.catch) p.catch(function () {}); }
-          }, { once: true });
+          resumeAt(at, resume);
           video.src = hls;
         }, function (now) { if (seen === null) seen = now; });
       }
@@ -109,13 +143,14 @@
   }
   // A replay becomes playable with its first rendition; the others are added to its master as
   // they are encoded (the page says so: data-hls-growing). Players read a master once, so this
-  // looks at it again every ladderPoll ms (a conditional GET) and calls reload when its list of
+  // looks at it (masterOf(): the one the player reads now) again every ladderPoll ms (a conditional GET) and calls reload when its list of
   // renditions differs from what the player loaded (loaded(): their URLs, null while not known,
   // undefined once the player is gone), until the master's Atelier-Ladder header says "done".
-  function watchLadder(master, loaded, reload, first) {
-    var base = new URL(master, location.href);
+  function watchLadder(masterOf, loaded, reload, first) {
     var tried = null; // the list last reloaded for: never twice for the same one
     var look = function () {
+      var master = masterOf(); // the player may have moved to the current generation's
+      var base = new URL(master, location.href);
       fetch(master, { cache: "no-cache", credentials: "same-origin" }).then(function (resp) {
         if (!resp.ok) throw new Error(resp.status);
         var more = resp.headers.get("Atelier-Ladder") === "pending";
