@@ -25,6 +25,17 @@ func browserStep(t *testing.T, browser context.Context) func(name string, timeou
 	}
 }
 
+// studioSignIn signs in to the studio at base (in English) with token through its form, as a
+// person does; the caller waits for what it needs to see next.
+func studioSignIn(base, token string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/studio?lang=en"),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), token),
+		chromedp.Submit(chromedp.CSS("#token")),
+	)
+}
+
 // savePNG returns a function that saves a full-page screenshot into shots, for a person to look at.
 func savePNG(t *testing.T, shots string) func(c context.Context, name string) error {
 	return func(c context.Context, name string) error {

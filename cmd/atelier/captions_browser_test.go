@@ -67,10 +67,7 @@ func TestBrowserCaptionEditor(t *testing.T) {
 
 	step("sign in", 20*time.Second, func(c context.Context) error {
 		return chromedp.Do(c,
-			chromedp.Navigate(srv.url+"/studio?lang=en"),
-			chromedp.WaitVisible(chromedp.CSS("#token")),
-			chromedp.SendKeys(chromedp.CSS("#token"), animator),
-			chromedp.Submit(chromedp.CSS("#token")),
+			studioSignIn(srv.url, animator),
 			chromedp.WaitVisible(chromedp.CSS(`a.edit-captions[href="/studio/recordings/`+id+`/captions"]`)),
 		)
 	})

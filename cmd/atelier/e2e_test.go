@@ -342,10 +342,7 @@ func TestBrowserE2E(t *testing.T) {
 
 	step("studio sign-in", 15*time.Second, func(c context.Context) error {
 		err := chromedp.Do(c,
-			chromedp.Navigate(srv.url+"/studio?lang=en"),
-			chromedp.WaitVisible(chromedp.CSS("#token")),
-			chromedp.SendKeys(chromedp.CSS("#token"), animator),
-			chromedp.Submit(chromedp.CSS("#token")),
+			studioSignIn(srv.url, animator),
 			chromedp.WaitVisible(chromedp.CSS("#studio-hello")),
 		)
 		if err != nil {

@@ -66,10 +66,7 @@ func TestBrowserJobPlayableBeforeCaptions(t *testing.T) {
 	note := `#jobs li[data-id="` + id + `"] .job-playable`
 	step("sign in", 20*time.Second, func(c context.Context) error {
 		return chromedp.Do(c,
-			chromedp.Navigate(srv.url+"/studio?lang=en"),
-			chromedp.WaitVisible(chromedp.CSS("#token")),
-			chromedp.SendKeys(chromedp.CSS("#token"), animator),
-			chromedp.Submit(chromedp.CSS("#token")),
+			studioSignIn(srv.url, animator),
 			chromedp.WaitVisible(chromedp.CSS(`#jobs[data-loaded="true"]`)),
 		)
 	})

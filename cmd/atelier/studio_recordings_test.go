@@ -97,10 +97,7 @@ func TestBrowserRecut(t *testing.T) {
 
 	step("sign in", 20*time.Second, func(c context.Context) error {
 		return chromedp.Do(c,
-			chromedp.Navigate(srv.url+"/studio?lang=en"),
-			chromedp.WaitVisible(chromedp.CSS("#token")),
-			chromedp.SendKeys(chromedp.CSS("#token"), animator),
-			chromedp.Submit(chromedp.CSS("#token")),
+			studioSignIn(srv.url, animator),
 			chromedp.WaitVisible(chromedp.CSS(`a.edit-cut[href="/studio/recordings/`+id+`"]`)),
 		)
 	})
@@ -415,10 +412,7 @@ func TestBrowserJobs(t *testing.T) {
 
 	step("sign in, both jobs waiting", 20*time.Second, func(c context.Context) error {
 		err := chromedp.Do(c,
-			chromedp.Navigate(srv.url+"/studio?lang=en"),
-			chromedp.WaitVisible(chromedp.CSS("#token")),
-			chromedp.SendKeys(chromedp.CSS("#token"), animator),
-			chromedp.Submit(chromedp.CSS("#token")),
+			studioSignIn(srv.url, animator),
 			chromedp.WaitVisible(chromedp.CSS(`#jobs[data-loaded="true"]`)),
 		)
 		if err != nil {

@@ -239,10 +239,7 @@ func TestStudioFirstRunPeopleAndSoftware(t *testing.T) {
 			return err
 		}
 		err := chromedp.Do(c,
-			chromedp.Navigate(base+"/studio?lang=en"),
-			chromedp.WaitVisible(chromedp.CSS("#token")),
-			chromedp.SendKeys(chromedp.CSS("#token"), animatorToken),
-			chromedp.Submit(chromedp.CSS("#token")),
+			studioSignIn(base, animatorToken),
 			chromedp.WaitVisible(chromedp.CSS("#studio-hello")),
 		)
 		if err != nil {
@@ -376,10 +373,7 @@ func TestStudioFirstRunPeopleAndSoftware(t *testing.T) {
 			return err
 		}
 		err := chromedp.Do(c,
-			chromedp.Navigate(base+"/studio?lang=en"),
-			chromedp.WaitVisible(chromedp.CSS("#token")),
-			chromedp.SendKeys(chromedp.CSS("#token"), adminToken),
-			chromedp.Submit(chromedp.CSS("#token")),
+			studioSignIn(base, adminToken),
 			chromedp.WaitVisible(chromedp.CSS("#studio-hello")),
 			chromedp.Navigate(base+"/studio/people?lang=fr"),
 			chromedp.WaitVisible(chromedp.CSS("#tokens")),

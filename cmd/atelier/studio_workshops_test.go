@@ -96,10 +96,7 @@ func TestStudioWorkshopsBrowser(t *testing.T) {
 
 	step("sign in", 20*time.Second, func(c context.Context) error {
 		return chromedp.Do(c,
-			chromedp.Navigate(srv.url+"/studio?lang=en"),
-			chromedp.WaitVisible(chromedp.CSS("#token")),
-			chromedp.SendKeys(chromedp.CSS("#token"), animator),
-			chromedp.Submit(chromedp.CSS("#token")),
+			studioSignIn(srv.url, animator),
 			chromedp.WaitVisible(chromedp.CSS("#studio-workshops")),
 			// Navigate rather than click the link: the node found by WaitVisible may belong to the
 			// page being replaced by the sign-in's redirect ("Could not find node with given id").

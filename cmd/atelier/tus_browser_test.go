@@ -170,10 +170,7 @@ func TestBrowserStudioResumesUpload(t *testing.T) {
 
 	step("studio sign-in", 20*time.Second, func(c context.Context) error {
 		return chromedp.Do(c,
-			chromedp.Navigate(base+"/studio?lang=en"),
-			chromedp.WaitVisible(chromedp.CSS("#token")),
-			chromedp.SendKeys(chromedp.CSS("#token"), cfg.AdminToken),
-			chromedp.Submit(chromedp.CSS("#token")),
+			studioSignIn(base, cfg.AdminToken),
 			chromedp.WaitVisible(chromedp.CSS("#studio-hello")),
 		)
 	})
