@@ -340,7 +340,7 @@ func TestBrowserE2E(t *testing.T) {
 		return shot(c, "software.png")
 	})
 
-	step("studio sign-in", 15*time.Second, func(c context.Context) error {
+	step("studio sign-in", 30*time.Second, func(c context.Context) error {
 		err := chromedp.Do(c,
 			studioSignIn(srv.url, animator),
 			chromedp.WaitVisible(chromedp.CSS("#studio-hello")),
