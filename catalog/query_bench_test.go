@@ -149,8 +149,8 @@ func seedCatalog(ctx context.Context, path string, n int) error {
 	pg := s.dialect == sqldb.Postgres
 	insFTS := prep(`INSERT INTO replay_fts (rowid, title, description, chapters, subtitles) VALUES ($1, $2, $3, $4, $5)`)
 	if pg { // the searchable form, as writeFTS makes it ($6: the language, the track's too)
-		insFTS = prep(`INSERT INTO replay_fts (rowid, title, description, chapters, subtitles, doc) VALUES ($1, $2, $3, $4, $5,
-			replay_doc($6, $2, $3, $4, $5, CASE WHEN $6 = 'fr' THEN $5 ELSE '' END, CASE WHEN $6 = 'en' THEN $5 ELSE '' END))`)
+		insFTS = prep(`INSERT INTO replay_fts (rowid, doc) VALUES ($1,
+			replay_doc($6::text, $2::text, $3::text, $4::text, $5::text, CASE WHEN $6 = 'fr' THEN $5 ELSE '' END, CASE WHEN $6 = 'en' THEN $5 ELSE '' END))`)
 	}
 	if err != nil {
 		return err

@@ -106,9 +106,10 @@ func writeFTS(ctx context.Context, tx *sql.Tx, dialect sqldb.Dialect, seq int64,
 	}
 	subs := strings.Join(all, "\n")
 	if dialect == sqldb.Postgres {
-		_, err := tx.ExecContext(ctx, `INSERT INTO replay_fts (rowid, title, description, chapters, subtitles, publication, doc)
-			VALUES ($1, $2, $3, $4, $5, $6, replay_doc($7, $2, $3, $4, $5, $8, $9))`,
-			seq, title, desc, chapters, subs, pub, language, strings.Join(fr, "\n"), strings.Join(en, "\n"))
+		// Only doc is kept: the text goes into it (migrations/postgres/00004).
+		_, err := tx.ExecContext(ctx, `INSERT INTO replay_fts (rowid, publication, doc)
+			VALUES ($1, $2, replay_doc($3, $4, $5, $6, $7, $8, $9))`,
+			seq, pub, language, title, desc, chapters, subs, strings.Join(fr, "\n"), strings.Join(en, "\n"))
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO replay_fts (rowid, title, description, chapters, subtitles, publication)
