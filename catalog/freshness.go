@@ -118,13 +118,16 @@ type tagRow struct {
 // tagStatusQuery returns the tags of a set of replays with, computed in SQL, the first
 // interface-changing release after each tag's version (if any) and whether any release is at or
 // after it. Both are index seeks on releases (software_id, interface_change, version_key) and
-// (software_id, version_key). %[1]s is the join of that first release: SQLite seeks it by the
-// scalar subquery; PostgreSQL plans that form as a hash join over every release, read whole for
-// each page (1 336 buffers and 14 ms of the 21 ms per page of 50 replays, at load 14), and takes
-// a LATERAL join as the seeks it is meant to be (977 buffers, no scan).
+// (software_id, version_key). %[1]s joins the first release and %[3]s tells whether a release is
+// at or after the tag: SQLite seeks both by subqueries; PostgreSQL plans the first as a hash join
+// over every release, read whole for each page (1 336 buffers and 14 ms of the 21 ms per page of
+// 50 replays, at load 14), and takes a LATERAL join as the seeks it is meant to be (977 buffers,
+// no scan). The second is on PostgreSQL the software's newest release, one seek per software of
+// the page (its Memoize remembers it) instead of one per tag: 829 -> 645 buffers for a page of 50
+// replays with 138 tags of 46 software.
 const tagStatusQuery = `SELECT t.replay_id, t.chapter, s.slug, t.version,
 	ob.version, ob.released_at, ob.notes, ob.reviewed, ob.source, ob.created_at,
-	EXISTS (SELECT 1 FROM releases k WHERE k.software_id = t.software_id AND k.version_key >= t.version_key)
+	%[3]s
 FROM replay_tags t
 JOIN software s ON s.id = t.software_id
 %[1]s
@@ -135,18 +138,21 @@ const (
 	firstChangeSQLite = `LEFT JOIN releases ob ON ob.id = (SELECT r.id FROM releases r
 	WHERE r.software_id = t.software_id AND r.interface_change = 1 AND r.version_key > t.version_key
 	ORDER BY r.version_key LIMIT 1)`
+	knownSQLite         = `EXISTS (SELECT 1 FROM releases k WHERE k.software_id = t.software_id AND k.version_key >= t.version_key)`
 	firstChangePostgres = `LEFT JOIN LATERAL (SELECT r.version, r.released_at, r.notes, r.reviewed, r.source, r.created_at
 	FROM releases r WHERE r.software_id = t.software_id AND r.interface_change = 1 AND r.version_key > t.version_key
-	ORDER BY r.version_key LIMIT 1) ob ON TRUE`
+	ORDER BY r.version_key LIMIT 1) ob ON TRUE
+LEFT JOIN LATERAL (SELECT MAX(k.version_key) AS newest FROM releases k WHERE k.software_id = t.software_id) k ON TRUE`
+	knownPostgres = `COALESCE(k.newest >= t.version_key, FALSE)`
 )
 
 // tagStatusSQL is tagStatusQuery for n replay ids ($1…$n) in the store's dialect.
 func (s *Store) tagStatusSQL(n int) string {
-	firstChange := firstChangeSQLite
+	firstChange, known := firstChangeSQLite, knownSQLite
 	if s.dialect == sqldb.Postgres {
-		firstChange = firstChangePostgres
+		firstChange, known = firstChangePostgres, knownPostgres
 	}
-	return fmt.Sprintf(tagStatusQuery, firstChange, placeholders(1, n))
+	return fmt.Sprintf(tagStatusQuery, firstChange, placeholders(1, n), known)
 }
 
 func (s *Store) tagStatuses(ctx context.Context, ids []string) ([]tagRow, error) {

@@ -61,6 +61,10 @@ type query struct {
 	// tagSet, when set, is a condition on replay_tags that selects exactly the replays matching
 	// the whole query (using every argument): they are counted from the tag index alone.
 	tagSet string
+	// ftsSet, likewise, is a condition on replay_fts alone that selects exactly the replays
+	// matching the whole query: a search with no filter but the publication (which replay_fts
+	// carries a copy of) is counted without reading replays.
+	ftsSet string
 }
 
 func (q *query) arg(v any) string {
@@ -198,8 +202,11 @@ func (s *Store) listStatements(ctx context.Context, o ListOptions, bySet bool) (
 	// The count reads at most o.Page.Limit rows (ListReplays counts with the bound as limit).
 	// (PostgreSQL before 16 wants a name for every subquery in FROM.)
 	count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT 1 FROM %s%s LIMIT %d) AS m`, q.from, where, o.Page.Limit)
-	if q.tagSet != "" {
+	switch {
+	case q.tagSet != "":
 		count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT DISTINCT replay_seq FROM replay_tags WHERE %s LIMIT %d) AS m`, q.tagSet, o.Page.Limit)
+	case q.ftsSet != "":
+		count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT 1 FROM replay_fts WHERE %s LIMIT %d) AS m`, q.ftsSet, o.Page.Limit)
 	}
 	limit := q.arg(o.Page.Limit)
 	offset := q.arg(o.Page.Offset)

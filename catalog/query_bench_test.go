@@ -147,11 +147,12 @@ func seedCatalog(ctx context.Context, path string, n int) error {
 		ON CONFLICT DO NOTHING`)
 	insTrack := prep(`INSERT INTO replay_tracks (replay_id, lang, kind, status, cue_count, text, updated_at) VALUES ($1, $2, 'auto', 'draft', $3, $4, $5)`)
 	pg := s.dialect == sqldb.Postgres
-	insFTS := prep(`INSERT INTO replay_fts (rowid, title, description, chapters, subtitles) VALUES ($1, $2, $3, $4, $5)`)
+	ftsSQL := `INSERT INTO replay_fts (rowid, title, description, chapters, subtitles) VALUES ($1, $2, $3, $4, $5)`
 	if pg { // the searchable form, as writeFTS makes it ($6: the language, the track's too)
-		insFTS = prep(`INSERT INTO replay_fts (rowid, title, description, chapters, subtitles, doc) VALUES ($1, $2, $3, $4, $5,
-			replay_doc($6, $2, $3, $4, $5, CASE WHEN $6 = 'fr' THEN $5 ELSE '' END, CASE WHEN $6 = 'en' THEN $5 ELSE '' END))`)
+		ftsSQL = `INSERT INTO replay_fts (rowid, doc) VALUES ($1,
+			replay_doc($6::text, $2::text, $3::text, $4::text, $5::text, CASE WHEN $6 = 'fr' THEN $5 ELSE '' END, CASE WHEN $6 = 'en' THEN $5 ELSE '' END))`
 	}
+	insFTS := prep(ftsSQL)
 	if err != nil {
 		return err
 	}

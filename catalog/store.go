@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"codeberg.org/atelier/atelier/internal/httpapi"
@@ -226,6 +227,8 @@ type Store struct {
 	dialect sqldb.Dialect // the full text differs (search.go)
 	now     func() time.Time
 	stmts   stmtCache // prepared read statements of the list path
+	// softwareIDs remembers the id of each slug found (softwareID): slug -> int64.
+	softwareIDs sync.Map
 	// writes is the store's write turn (a semaphore of one): SQLite has one writer at a time,
 	// and its busy handler is no queue — under 40 concurrent PATCHes some waiters kept losing
 	// the lock until busy_timeout and failed with "database is locked". Waiting for the turn
