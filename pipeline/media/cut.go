@@ -152,7 +152,7 @@ func planPieces(pk packets, fr frameRange, fast bool) []piece {
 		if pk.isKey(i0) {
 			at = i0
 		}
-		return piece{Start: pk.pts[i0], Frames: i1 - i0, Dur: lasts(i0, i1), Delay: pk.delayAt(at)}
+		return piece{Start: pk.pts[i0], Frames: i1 - i0, Key: pk.isKey(i0), Dur: lasts(i0, i1), Delay: pk.delayAt(at)}
 	}
 	if fast {
 		return []piece{copied(fr.I0, fr.I1)}

@@ -35,17 +35,17 @@ func TestPlanPieces(t *testing.T) {
 		{"head middle tail", Span{sec(1.3), sec(5.7)}, false, []piece{
 			{Start: sec(1.32), Frames: 17, Dur: sec(0.68), Delay: d},
 			{Start: sec(2), Frames: 50, Copy: true, Dur: sec(2), Out: sec(3.92)},
-			{Start: sec(4), Frames: 43, Dur: sec(1.72), Delay: d}}},
+			{Start: sec(4), Frames: 43, Key: true, Dur: sec(1.72), Delay: d}}},
 		{"starts on a keyframe", Span{sec(2), sec(4.5)}, false, []piece{
 			{Start: sec(2), Frames: 50, Copy: true, Dur: sec(2), Out: sec(3.92)},
-			{Start: sec(4), Frames: 13, Dur: sec(0.52), Delay: d}}},
+			{Start: sec(4), Frames: 13, Key: true, Dur: sec(0.52), Delay: d}}},
 		{"ends on a keyframe", Span{sec(1), sec(6)}, false, []piece{
 			{Start: sec(1), Frames: 25, Dur: sec(1), Delay: d},
 			{Start: sec(2), Frames: 100, Copy: true, Dur: sec(4), Out: sec(5.92)}}},
 		{"inside one GOP", Span{sec(2.1), sec(3.9)}, false, []piece{{Start: sec(2.12), Frames: 45, Dur: sec(1.8), Delay: d}}},
 		{"one keyframe inside", Span{sec(1.5), sec(2.5)}, false, []piece{
 			{Start: sec(1.52), Frames: 12, Dur: sec(0.48), Delay: d},
-			{Start: sec(2), Frames: 13, Dur: sec(0.52), Delay: d}}},
+			{Start: sec(2), Frames: 13, Key: true, Dur: sec(0.52), Delay: d}}},
 		{"to the end", Span{sec(9), sec(12)}, false, []piece{
 			{Start: sec(9), Frames: 25, Dur: sec(1), Delay: d},
 			{Start: sec(10), Frames: 50, Copy: true, Dur: sec(2)}}},
