@@ -182,9 +182,50 @@ func planPieces(pk packets, fr frameRange, fast bool) []piece {
 		ps = append(ps, copied(k1, k2))
 	}
 	if fr.I1 > k2 {
+		if out, ok := pk.tailOut(k2, fr.I1); ok {
+			// The tail is copied too, with the GOPs before it when there are some.
+			i0 := k2
+			if k2 > k1 {
+				i0, ps = k1, ps[:len(ps)-1]
+			}
+			pc := copied(i0, fr.I1)
+			pc.Out = out
+			return append(ps, pc)
+		}
 		ps = append(ps, encoded(k2, fr.I1))
 	}
 	return ps
+}
+
+// tailOut says whether the frames [k, i1) after keyframe k can be copied as they are: they
+// are the first ones decoded from k, so none refers to a frame shown after them. It returns
+// where such a copy ends, the decode time of the next packet (a copied piece's Out). Without
+// B-frames every tail qualifies; with them, a tail ending on a frame that no B-frame before
+// it waits for (about one in bframes+1 with x264). Measured on the bench's 10-minute 1080p
+// media, 2 of its 3 tails: each re-encoded tail cost about 0.5 s of CPU (one ffmpeg run).
+// The next piece, re-encoded, may be decoded up to the source's delay before it is shown
+// (piece.Delay): the copy must be decoded before that.
+func (pk packets) tailOut(k, i1 int) (time.Duration, bool) {
+	if len(pk.dts) != len(pk.pts) || i1 >= len(pk.pts) || k >= i1 {
+		return 0, false
+	}
+	last := pk.dts[k]
+	for i := k; i < i1; i++ {
+		last = max(last, pk.dts[i])
+	}
+	// The first packet decoded after them is in the rest of their GOP, or the next keyframe.
+	next := pk.dts[i1]
+	for i := i1; i < len(pk.pts); i++ {
+		next = min(next, pk.dts[i])
+		if i > i1 && pk.isKey(i) {
+			break
+		}
+	}
+	delay := pk.pts[k] - pk.dts[k]
+	if last >= next || last+delay >= pk.pts[i1] || next <= 0 {
+		return 0, false
+	}
+	return next, true
 }
 
 // smartBlocker says why src cannot be cut by copying GOPs, or "".

@@ -161,8 +161,9 @@ func runPackets(ps []pkt) packets {
 			pk.openGOP = true
 		}
 		pk.pts = append(pk.pts, p.pts)
+		pk.dts = append(pk.dts, p.dts)
 	}
-	slices.Sort(pk.pts)
+	pk.pts, pk.dts = byPTS(pk.pts, pk.dts)
 	slices.SortFunc(keys, func(a, b pkt) int { return cmp.Compare(a.pts, b.pts) })
 	for _, k := range keys {
 		pk.keys = append(pk.keys, k.pts)
@@ -380,6 +381,7 @@ func (w windowScan) packets(spans []Span) (packets, bool) {
 			return packets{}, false // the full scan decides (and falls back)
 		}
 		pk.pts = append(pk.pts, r.pts...)
+		pk.dts = append(pk.dts, r.dts...)
 		for i := range r.keys {
 			keys = append(keys, key{r.keys[i], r.keyDTS[i]})
 		}
@@ -410,8 +412,7 @@ func (w windowScan) packets(spans []Span) (packets, bool) {
 		}
 	}
 	// Windows that overlap (a GOP longer than the gap between them) list some packets twice.
-	slices.Sort(pk.pts)
-	pk.pts = slices.Compact(pk.pts)
+	pk.pts, pk.dts = byPTS(pk.pts, pk.dts)
 	slices.SortFunc(keys, func(a, b key) int { return cmp.Compare(a.pts, b.pts) })
 	keys = slices.CompactFunc(keys, func(a, b key) bool { return a.pts == b.pts })
 	for _, k := range keys {
