@@ -182,26 +182,17 @@ func planPieces(pk packets, fr frameRange, fast bool) []piece {
 		ps = append(ps, copied(k1, k2))
 	}
 	if fr.I1 > k2 {
-		// The longest start of the tail that can be copied is, with the GOPs before it when
-		// there are some; the rest (with x264's B-pyramid, 3 frames at most) is re-encoded.
-		for i := fr.I1; i > k2; i-- {
-			out, ok := pk.tailOut(k2, i)
-			if !ok {
-				continue
-			}
+		if out, ok := pk.tailOut(k2, fr.I1); ok {
+			// The tail is copied too, with the GOPs before it when there are some.
 			i0 := k2
 			if k2 > k1 {
 				i0, ps = k1, ps[:len(ps)-1]
 			}
-			pc := copied(i0, i)
+			pc := copied(i0, fr.I1)
 			pc.Out = out
-			ps = append(ps, pc)
-			k2 = i
-			break
+			return append(ps, pc)
 		}
-		if fr.I1 > k2 {
-			ps = append(ps, encoded(k2, fr.I1))
-		}
+		ps = append(ps, encoded(k2, fr.I1))
 	}
 	return ps
 }
@@ -210,10 +201,8 @@ func planPieces(pk packets, fr frameRange, fast bool) []piece {
 // are the first ones decoded from k, so none refers to a frame shown after them. It returns
 // where such a copy ends, the decode time of the next packet (a copied piece's Out). Without
 // B-frames every tail qualifies; with them, a tail ending on a frame that no B-frame before
-// it waits for (about one in bframes+1 with x264), and otherwise the tail up to such a frame.
-// Measured on the bench's 10-minute 1080p media, 2 of its 3 tails are copied whole: each
-// re-encoded tail cost about 0.5 s of CPU (one ffmpeg run); the third now re-encodes 3 frames
-// instead of 44.
+// it waits for (about one in bframes+1 with x264). Measured on the bench's 10-minute 1080p
+// media, 2 of its 3 tails: each re-encoded tail cost about 0.5 s of CPU (one ffmpeg run).
 // The next piece, re-encoded, may be decoded up to the source's delay before it is shown
 // (piece.Delay): the copy must be decoded before that.
 func (pk packets) tailOut(k, i1 int) (time.Duration, bool) {
