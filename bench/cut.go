@@ -86,19 +86,49 @@ func cutChild(args []string) int {
 	return 0
 }
 
-// benchCuts measures the fast and accurate cuts of 3 kept ranges.
+// benchCuts measures the fast and accurate cuts of 3 kept ranges on both media profiles, as
+// the playable case does: testsrc2 (CFR, a fixed GOP) and the screen capture (VFR, mostly
+// still, x264's own GOPs).
 func benchCuts(ctx context.Context, c config, src string, rep *report) error {
-	n := c.Media.frames()
-	fps := c.Media.FPS
-	// Three ranges starting and ending mid-GOP, on exact frame boundaries.
+	profiles := []struct {
+		name string
+		spec mediaSpec
+	}{{"testsrc2", c.Media}, {"screen capture", screenSpec(c)}}
+	for _, pr := range profiles {
+		file := src
+		if pr.spec.Screen {
+			var err error
+			if file, err = pr.spec.ensure(ctx, c.Cache); err != nil {
+				return err
+			}
+		}
+		if err := cutCase(ctx, c, pr.name, pr.spec, file, rep); err != nil {
+			return fmt.Errorf("cut (%s): %w", pr.name, err)
+		}
+	}
+	return nil
+}
+
+// cutCase measures the fast and accurate cuts of 3 kept ranges of src (media m).
+func cutCase(ctx context.Context, c config, profile string, m mediaSpec, src string, rep *report) error {
+	n := m.frames()
+	fps := m.FPS
+	// Three ranges starting and ending mid-GOP, on exact frame boundaries (of the nominal rate:
+	// the screen capture's frames are a subset of those times).
 	frames := [][2]int{{n*5/100 + 7, n*25/100 + 13}, {n*33/100 + 21, n*63/100 + 44}, {n*70/100 + 3, n*93/100 + 29}}
 	at := func(f int) time.Duration { return time.Duration(f) * time.Second / time.Duration(fps) }
 	secs := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 6, 64) }
 	var keep []string
-	want := 0
+	var spans [][2]time.Duration
 	for _, fr := range frames {
 		keep = append(keep, fmt.Sprintf("%d-%d", at(fr[0]), at(fr[1])))
-		want += fr[1] - fr[0]
+		spans = append(spans, [2]time.Duration{at(fr[0]), at(fr[1])})
+	}
+	// The frames a frame-exact cut keeps: the source's frames shown within the ranges (for
+	// testsrc2, every frame of the ranges; the screen capture dropped its repeated ones).
+	want, err := keptFrames(ctx, src, spans)
+	if err != nil {
+		return err
 	}
 	work, err := os.MkdirTemp(filepath.Join(c.Cache, "work"), "cut-")
 	if err != nil {
@@ -164,12 +194,12 @@ func benchCuts(ctx context.Context, c config, src string, rep *report) error {
 		mode     string
 		baseline func(string) (time.Duration, int64, error)
 	}{{"fast", fastBaseline}, {"accurate", accurateBaseline}} {
-		name := fmt.Sprintf("`%s` cut, 3 ranges", cs.mode)
+		name := fmt.Sprintf("`%s` cut, 3 ranges (%s)", cs.mode, profile)
 		var at, bt []time.Duration
 		var arss, brss int64
 		var outcome cutOutcome
 		aOut, bOut := filepath.Join(work, cs.mode+"-atelier.mp4"), filepath.Join(work, cs.mode+"-baseline.mp4")
-		prof := filepath.Join(c.Out, "cut-"+cs.mode+".cpu.prof")
+		prof := filepath.Join(c.Out, "cut-"+cs.mode+"-"+strings.ReplaceAll(profile, " ", "-")+".cpu.prof")
 		atelier := func(last bool) error {
 			args := []string{"cut", "-mode", cs.mode, "-src", src, "-out", aOut, "-keep", strings.Join(keep, ",")}
 			if last {
@@ -268,6 +298,39 @@ func stageLine(st []stageTime) string {
 		parts = append(parts, fmt.Sprintf("%s %.2f s", e.Stage, e.Seconds))
 	}
 	return strings.Join(parts, " → ")
+}
+
+// keptFrames counts the frames of src's video whose pts lies in one of spans (source time,
+// the file's start at 0), with media.Cut's rule: a frame is kept when its pts is in
+// [start, end), half a millisecond of slack for rounded times.
+func keptFrames(ctx context.Context, src string, spans [][2]time.Duration) (int, error) {
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-select_streams", "v:0",
+		"-show_entries", "packet=pts_time:format=start_time", "-of", "csv=p=0", src).Output()
+	if err != nil {
+		return 0, fmt.Errorf("list the frames of %s: %w", filepath.Base(src), err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	// The format's start time comes last.
+	start, err := strconv.ParseFloat(strings.Trim(lines[len(lines)-1], ","), 64)
+	if err != nil {
+		return 0, fmt.Errorf("start time of %s: %q", filepath.Base(src), lines[len(lines)-1])
+	}
+	const slack = 500 * time.Microsecond
+	n := 0
+	for _, l := range lines[:len(lines)-1] {
+		f, err := strconv.ParseFloat(strings.Trim(l, ","), 64)
+		if err != nil {
+			continue
+		}
+		t := time.Duration((f - start) * float64(time.Second))
+		for _, s := range spans {
+			if t >= s[0]-slack && t < s[1]-slack {
+				n++
+				break
+			}
+		}
+	}
+	return n, nil
 }
 
 // countFrames decodes the video of path and counts its frames, or -1.

@@ -41,33 +41,34 @@ func TestArgsGolden(t *testing.T) {
 	// A head, copied GOPs, a tail (the first kept range of TestCutModes' accurate case).
 	pieces := []piece{{Start: sec(1.32), Frames: 17, Dur: sec(0.68), Delay: sec(0.08)},
 		{Start: sec(2), Frames: 50, Copy: true, Dur: sec(2), Out: sec(3.92)},
-		{Start: sec(4), Frames: 43, Dur: sec(1.72), Delay: sec(0.08)}}
+		{Start: sec(4), Frames: 43, Key: true, Dur: sec(1.72), Delay: sec(0.08)}}
 	sb := storyboardFor(sec(8.28), 320, 240)
 	sbKeys := sb
 	sbKeys.KeysOnly = true
 	tests := map[string][]string{
-		"probe":           probeArgs(src),
-		"packets":         packetArgs(src, 0, time.Minute),
-		"packets_windows": windowArgs(src, 1, cutWindows([]Span{{sec(1.32), sec(5.72)}, {sec(7.12), sec(11)}}, sec(12)), 0),
-		"probe_windows":   probeWindowArgs(src, cutWindows([]Span{{sec(1.32), sec(5.72)}, {sec(30), sec(60)}}, 1<<62)),
-		"piece_encode":    pieceArgs(src, st, piece{Start: sec(1.32), Frames: 17, Delay: sec(0.08)}, frame, enc, "/work/p0000.mp4"),
-		"piece_copy":      pieceArgs(src, st, piece{Start: sec(2), Frames: 50, Copy: true}, frame, enc, "/work/p0001.ts"),
-		"join":            joinArgs("/work/list.ffconcat", "/work/audio.m4a", out),
-		"join_noaudio":    joinArgs("/work/list.ffconcat", "", out),
-		"audio_encode":    audioEncodeArgs(src, st, spans, "/work/audio.m4a"),
-		"fast_audio":      audioCopyArgs(src, st, []Span{{sec(2), sec(6)}, {sec(8), sec(12)}}, []string{"/work/a0000.aac", "/work/a0001.aac"}),
-		"fast_join":       fastJoinArgs("/work/list.ffconcat", "/work/audio.ffconcat", "0", out),
-		"fast_join_noaud": fastJoinArgs("/work/list.ffconcat", "", st.V, out),
-		"reencode":        reencodeArgs(src, st, spans, spans, true, true, out),
-		"reencode_one":    reencodeArgs(src, st, spans[:1], spans[:1], true, false, out),
-		"mp4_copy":        mp4Args("/cut.mp4", false, "", true, "/r/video.mp4"),
-		"mp4_loud_burn":   mp4Args("/cut.mp4", true, "/r/.render-1/burn.srt", true, "/r/video.mp4"),
-		"audio":           audioArgs("/r/video.mp4", "/r/audio.m4a"),
-		"hls_720":         hlsArgs("/r/video.mp4", 1280, 720, 30, true, "/r/hls/720p"),
-		"poster":          posterArgs("/r/video.mp4", sec(0.828), 320, 240, "/r/poster.jpg"),
-		"storyboard":      storyboardArgs("/r/video.mp4", sb, "/r/storyboard.jpg"),
-		"storyboard_keys": storyboardArgs("/r/video.mp4", sbKeys, "/r/storyboard.jpg"),
-		"waveform":        waveformArgs(src),
+		"probe":             probeArgs(src),
+		"packets":           packetArgs(src, 0, time.Minute),
+		"packets_windows":   windowArgs(src, 1, cutWindows([]Span{{sec(1.32), sec(5.72)}, {sec(7.12), sec(11)}}, sec(12)), 0),
+		"probe_windows":     probeWindowArgs(src, cutWindows([]Span{{sec(1.32), sec(5.72)}, {sec(30), sec(60)}}, 1<<62)),
+		"piece_encode":      pieceArgs(src, st, piece{Start: sec(1.32), Frames: 17, Delay: sec(0.08)}, frame, enc, "/work/p0000.mp4"),
+		"piece_encode_tail": pieceArgs(src, st, piece{Start: sec(4), Frames: 43, Key: true, Delay: sec(0.08)}, frame, enc, "/work/p0002.mp4"),
+		"piece_copy":        pieceArgs(src, st, piece{Start: sec(2), Frames: 50, Copy: true}, frame, enc, "/work/p0001.ts"),
+		"join":              joinArgs("/work/list.ffconcat", "/work/audio.m4a", out),
+		"join_noaudio":      joinArgs("/work/list.ffconcat", "", out),
+		"audio_encode":      audioEncodeArgs(src, st, spans, "/work/audio.m4a"),
+		"fast_audio":        audioCopyArgs(src, st, []Span{{sec(2), sec(6)}, {sec(8), sec(12)}}, []string{"/work/a0000.aac", "/work/a0001.aac"}),
+		"fast_join":         fastJoinArgs("/work/list.ffconcat", "/work/audio.ffconcat", "0", out),
+		"fast_join_noaud":   fastJoinArgs("/work/list.ffconcat", "", st.V, out),
+		"reencode":          reencodeArgs(src, st, spans, spans, true, true, out),
+		"reencode_one":      reencodeArgs(src, st, spans[:1], spans[:1], true, false, out),
+		"mp4_copy":          mp4Args("/cut.mp4", false, "", true, "/r/video.mp4"),
+		"mp4_loud_burn":     mp4Args("/cut.mp4", true, "/r/.render-1/burn.srt", true, "/r/video.mp4"),
+		"audio":             audioArgs("/r/video.mp4", "/r/audio.m4a"),
+		"hls_720":           hlsArgs("/r/video.mp4", 1280, 720, 30, true, "/r/hls/720p"),
+		"poster":            posterArgs("/r/video.mp4", sec(0.828), 320, 240, "/r/poster.jpg"),
+		"storyboard":        storyboardArgs("/r/video.mp4", sb, "/r/storyboard.jpg"),
+		"storyboard_keys":   storyboardArgs("/r/video.mp4", sbKeys, "/r/storyboard.jpg"),
+		"waveform":          waveformArgs(src),
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) { golden(t, "args_"+name, argLines(args)) })

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -160,8 +161,9 @@ func runPackets(ps []pkt) packets {
 			pk.openGOP = true
 		}
 		pk.pts = append(pk.pts, p.pts)
+		pk.dts = append(pk.dts, p.dts)
 	}
-	slices.Sort(pk.pts)
+	pk.pts, pk.dts = byPTS(pk.pts, pk.dts)
 	slices.SortFunc(keys, func(a, b pkt) int { return cmp.Compare(a.pts, b.pts) })
 	for _, k := range keys {
 		pk.keys = append(pk.keys, k.pts)
@@ -281,26 +283,44 @@ func probeWindowArgs(path string, ws []window) []string {
 		"-read_intervals", strings.Join(iv, ","), args[len(args)-1])
 }
 
-// probeWindows probes path and lists its video packets around the cut
-// points of keep in the same ffprobe run. The snapped segments come back
-// with ok true when the windows prove them (see windowSnap); otherwise the
-// caller scans (spans are checked and clamped here, errors are checkSpans').
-func probeWindows(ctx context.Context, path string, keep []Span) (Probe, []Span, []copySeg, []Span, bool, error) {
+// windowScan is a listing of the video packets in the windows around the
+// cut points, split into runs (windowRuns): fromStart when the first run
+// starts the file, toEOF when the last one reaches its end.
+type windowScan struct {
+	runs             []packets
+	step             time.Duration
+	fromStart, toEOF bool
+}
+
+// snap is windowSnap over the listing (the fast cut).
+func (w windowScan) snap(spans []Span) ([]copySeg, []Span, bool) {
+	return windowSnap(w.runs, w.step, spans, w.fromStart, w.toEOF)
+}
+
+// probeWindowRuns probes path and lists its video packets around the cut
+// points of keep in the same ffprobe run (spans are checked and clamped
+// here, errors are checkSpans'). The listing is nil when it cannot be used:
+// no video, a file that does not start at 0 (the windows were placed as if
+// it did), or frame durations that vary, where a constant decode-time step
+// no longer proves that no packet lies between two listed ones.
+func probeWindowRuns(ctx context.Context, path string, keep []Span) (Probe, []Span, *windowScan, error) {
+	// Spans that are wrong whatever the source are refused before ffprobe: no span, no window
+	// (ffprobe refuses an empty -read_intervals).
+	if _, err := checkSpans(keep, 0); err != nil {
+		return Probe{}, nil, nil, err
+	}
 	const far = 1 << 62 // the windows' ends are not known to be past the end of the file yet
 	ws := cutWindows(keep, far)
 	p, fo, err := probeWith(ctx, path, probeWindowArgs(path, ws))
 	if err != nil {
-		return Probe{}, nil, nil, nil, false, err
+		return Probe{}, nil, nil, err
 	}
 	spans, err := checkSpans(keep, p.Duration)
 	if err != nil {
-		return Probe{}, nil, nil, nil, false, err
+		return Probe{}, nil, nil, err
 	}
 	if !p.HasVideo || p.StartTime != 0 || p.VFR {
-		// Windows placed as if the file started at 0; or frame durations
-		// that vary, where a constant decode-time step no longer proves
-		// that no packet lies between two listed ones.
-		return p, spans, nil, nil, false, nil
+		return p, spans, nil, nil
 	}
 	var b strings.Builder
 	for _, pk := range fo.Packets {
@@ -311,8 +331,19 @@ func probeWindows(ctx context.Context, path string, keep []Span) (Probe, []Span,
 	runs, step := windowRuns([]byte(b.String()), p.tbNum, p.tbDen, 0)
 	// No packet reaches a window's end past the end of the file: ffprobe
 	// then read to the end.
-	toEOF := ws[len(ws)-1].End >= p.Duration
-	segs, actual, ok := windowSnap(runs, step, spans, ws[0].Start == 0, toEOF)
+	return p, spans, &windowScan{runs, step, ws[0].Start == 0, ws[len(ws)-1].End >= p.Duration}, nil
+}
+
+// probeWindows probes path and lists its video packets around the cut
+// points of keep in the same ffprobe run. The snapped segments come back
+// with ok true when the windows prove them (see windowSnap); otherwise the
+// caller scans (spans are checked and clamped here, errors are checkSpans').
+func probeWindows(ctx context.Context, path string, keep []Span) (Probe, []Span, []copySeg, []Span, bool, error) {
+	p, spans, w, err := probeWindowRuns(ctx, path, keep)
+	if err != nil || w == nil {
+		return p, spans, nil, nil, false, err
+	}
+	segs, actual, ok := w.snap(spans)
 	return p, spans, segs, actual, ok, nil
 }
 
@@ -327,4 +358,66 @@ func scanWindows(ctx context.Context, path string, p Probe, spans []Span) ([]cop
 	runs, step := windowRuns(out, p.tbNum, p.tbDen, p.StartTime)
 	segs, actual, ok := windowSnap(runs, step, spans, ws[0].Start == 0, ws[len(ws)-1].End == 0)
 	return segs, actual, ok, nil
+}
+
+// packets merges the runs into one list of the windows' packets for the smart cut's plan
+// (frameRanges, planPieces, actualSpans), and says whether that plan is the one the whole
+// file's packets give. Frame indexes then count listed frames only, with gaps between the
+// windows, so the plan may only look where every frame is listed: in a run from its first
+// keyframe to its last (closed GOPs: what is shown between two keyframes is decoded between
+// them), from the start of the file in a run that starts it, to the end in one that reaches
+// it. Each span's start and end must lie in such a stretch: then the frames from the start
+// to the keyframe after it (a head) and from the keyframe before the end to the end (a tail)
+// are all listed, with those keyframes and their decode times. Copied pieces' frame counts
+// are not right (they cross the gaps): the caller reads copied GOPs in place, by time.
+func (w windowScan) packets(spans []Span) (packets, bool) {
+	type stretch struct{ lo, hi time.Duration }
+	var proven []stretch
+	type key struct{ pts, dts time.Duration }
+	var keys []key
+	var pk packets
+	for ri, r := range w.runs {
+		if r.openGOP {
+			return packets{}, false // the full scan decides (and falls back)
+		}
+		pk.pts = append(pk.pts, r.pts...)
+		pk.dts = append(pk.dts, r.dts...)
+		for i := range r.keys {
+			keys = append(keys, key{r.keys[i], r.keyDTS[i]})
+		}
+		if len(r.keys) == 0 {
+			continue
+		}
+		st := stretch{r.keys[0], r.keys[len(r.keys)-1]}
+		if w.fromStart && ri == 0 {
+			st.lo = math.MinInt64
+		}
+		if w.toEOF && ri == len(w.runs)-1 {
+			st.hi = math.MaxInt64
+		}
+		proven = append(proven, st)
+	}
+	listed := func(t time.Duration) bool {
+		for _, st := range proven {
+			if st.lo <= t && t <= st.hi {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range spans {
+		// frameRanges' search points.
+		if !listed(s.Start-snapSlack) || !listed(s.End-snapSlack) {
+			return packets{}, false
+		}
+	}
+	// Windows that overlap (a GOP longer than the gap between them) list some packets twice.
+	pk.pts, pk.dts = byPTS(pk.pts, pk.dts)
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Compare(a.pts, b.pts) })
+	keys = slices.CompactFunc(keys, func(a, b key) bool { return a.pts == b.pts })
+	for _, k := range keys {
+		pk.keys = append(pk.keys, k.pts)
+		pk.keyDTS = append(pk.keyDTS, k.dts)
+	}
+	return pk, true
 }

@@ -305,7 +305,9 @@ func parseRate(s string) float64 {
 
 // packets is the result of a packet scan of the video stream.
 type packets struct {
-	pts     []time.Duration // presentation times, sorted, relative to the start
+	pts []time.Duration // presentation times, sorted, relative to the start
+	// dts[i] is the decode time of the frame shown at pts[i]; nil when some are unknown.
+	dts     []time.Duration
 	keys    []time.Duration // keyframe times, sorted
 	keyDTS  []time.Duration // decode times of keys[i] (fast mode ends a copy on them)
 	openGOP bool
@@ -362,7 +364,7 @@ func parsePackets(out []byte, tbNum, tbDen int64, start time.Duration) packets {
 	}
 	var pk packets
 	var lastKey time.Duration
-	haveKey := false
+	haveKey, dtsKnown := false, true
 	type keyAt struct{ pts, dts time.Duration }
 	var keys []keyAt
 	for _, line := range strings.Split(string(out), "\n") {
@@ -375,24 +377,47 @@ func parsePackets(out []byte, tbNum, tbDen int64, start time.Duration) packets {
 			continue
 		}
 		t := conv(v) - start
+		d := t
+		if v, err := strconv.ParseInt(f[1], 10, 64); err == nil && v <= 1<<40 && v >= -(1<<40) {
+			d = conv(v) - start
+		} else {
+			dtsKnown = false
+		}
 		key := strings.Contains(f[2], "K")
 		if key {
-			d := t
-			if v, err := strconv.ParseInt(f[1], 10, 64); err == nil && v <= 1<<40 && v >= -(1<<40) {
-				d = conv(v) - start
-			}
 			keys = append(keys, keyAt{t, d})
 			lastKey, haveKey = t, true
 		} else if haveKey && t < lastKey {
 			pk.openGOP = true
 		}
 		pk.pts = append(pk.pts, t)
+		pk.dts = append(pk.dts, d)
 	}
-	slices.Sort(pk.pts)
+	pk.pts, pk.dts = byPTS(pk.pts, pk.dts)
+	if !dtsKnown {
+		pk.dts = nil
+	}
 	slices.SortFunc(keys, func(a, b keyAt) int { return cmp.Compare(a.pts, b.pts) })
 	for _, k := range keys {
 		pk.keys = append(pk.keys, k.pts)
 		pk.keyDTS = append(pk.keyDTS, k.dts)
 	}
 	return pk
+}
+
+// byPTS sorts frames listed in decode order (pts[i] shown, dts[i] decoded) by presentation
+// time, each keeping its decode time; a frame listed twice (overlapping windows) is kept once.
+func byPTS(pts, dts []time.Duration) ([]time.Duration, []time.Duration) {
+	type frame struct{ pts, dts time.Duration }
+	fs := make([]frame, len(pts))
+	for i := range pts {
+		fs[i] = frame{pts[i], dts[i]}
+	}
+	slices.SortStableFunc(fs, func(a, b frame) int { return cmp.Compare(a.pts, b.pts) })
+	fs = slices.CompactFunc(fs, func(a, b frame) bool { return a.pts == b.pts })
+	pts, dts = make([]time.Duration, len(fs)), make([]time.Duration, len(fs))
+	for i, f := range fs {
+		pts[i], dts[i] = f.pts, f.dts
+	}
+	return pts, dts
 }

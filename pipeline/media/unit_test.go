@@ -35,17 +35,17 @@ func TestPlanPieces(t *testing.T) {
 		{"head middle tail", Span{sec(1.3), sec(5.7)}, false, []piece{
 			{Start: sec(1.32), Frames: 17, Dur: sec(0.68), Delay: d},
 			{Start: sec(2), Frames: 50, Copy: true, Dur: sec(2), Out: sec(3.92)},
-			{Start: sec(4), Frames: 43, Dur: sec(1.72), Delay: d}}},
+			{Start: sec(4), Frames: 43, Key: true, Dur: sec(1.72), Delay: d}}},
 		{"starts on a keyframe", Span{sec(2), sec(4.5)}, false, []piece{
 			{Start: sec(2), Frames: 50, Copy: true, Dur: sec(2), Out: sec(3.92)},
-			{Start: sec(4), Frames: 13, Dur: sec(0.52), Delay: d}}},
+			{Start: sec(4), Frames: 13, Key: true, Dur: sec(0.52), Delay: d}}},
 		{"ends on a keyframe", Span{sec(1), sec(6)}, false, []piece{
 			{Start: sec(1), Frames: 25, Dur: sec(1), Delay: d},
 			{Start: sec(2), Frames: 100, Copy: true, Dur: sec(4), Out: sec(5.92)}}},
 		{"inside one GOP", Span{sec(2.1), sec(3.9)}, false, []piece{{Start: sec(2.12), Frames: 45, Dur: sec(1.8), Delay: d}}},
 		{"one keyframe inside", Span{sec(1.5), sec(2.5)}, false, []piece{
 			{Start: sec(1.52), Frames: 12, Dur: sec(0.48), Delay: d},
-			{Start: sec(2), Frames: 13, Dur: sec(0.52), Delay: d}}},
+			{Start: sec(2), Frames: 13, Key: true, Dur: sec(0.52), Delay: d}}},
 		{"to the end", Span{sec(9), sec(12)}, false, []piece{
 			{Start: sec(9), Frames: 25, Dur: sec(1), Delay: d},
 			{Start: sec(10), Frames: 50, Copy: true, Dur: sec(2)}}},
@@ -193,5 +193,84 @@ func TestParseMediaPlaylist(t *testing.T) {
 	}
 	if _, err := ParseMediaPlaylist([]byte("#EXTM3U\nseg.m4s\n")); err == nil {
 		t.Error("a URI without EXTINF was accepted")
+	}
+}
+
+// pkPyramid is a 25 fps packet list with keyframes every 49 frames and x264's B-pyramid in
+// mini-GOPs of 4 (decoded I0 P4 B2 b1 b3 P8 …), or without B-frames.
+func pkPyramid(bframes bool) packets {
+	const f = 40 * time.Millisecond
+	var pts []time.Duration // in decode order
+	for g := 0; g < 6; g++ {
+		base := g * 49
+		pts = append(pts, time.Duration(base)*f)
+		for a := 4; a <= 48; a += 4 {
+			order := []int{a - 3, a - 2, a - 1, a}
+			if bframes {
+				order = []int{a, a - 2, a - 3, a - 1}
+			}
+			for _, i := range order {
+				pts = append(pts, time.Duration(base+i)*f)
+			}
+		}
+	}
+	var pk packets
+	delay := time.Duration(0)
+	if bframes {
+		delay = 2 * f
+	}
+	for j, p := range pts {
+		pk.pts = append(pk.pts, p)
+		pk.dts = append(pk.dts, time.Duration(j)*f-delay)
+	}
+	pk.pts, pk.dts = byPTS(pk.pts, pk.dts)
+	for i, p := range pk.pts {
+		if i%49 == 0 {
+			pk.keys = append(pk.keys, p)
+			pk.keyDTS = append(pk.keyDTS, pk.dts[i])
+		}
+	}
+	return pk
+}
+
+func TestTailOut(t *testing.T) {
+	const f = 40 * time.Millisecond
+	for _, tc := range []struct {
+		bframes bool
+		k, n    int
+		ok      bool
+	}{
+		{true, 49, 13, true}, // I0 P4 B2 b1 b3 … P12 B10 b9 b11: frames 0-12 are decoded first
+		{true, 49, 12, false},
+		{true, 49, 14, false},
+		{true, 98, 5, true},
+		{true, 98, 44, false},
+		{false, 49, 13, true},
+		{false, 98, 44, true},
+	} {
+		pk := pkPyramid(tc.bframes)
+		out, ok := pk.tailOut(tc.k, tc.k+tc.n)
+		if ok != tc.ok {
+			t.Errorf("B-frames %v, %d frames from %d: copyable %v, want %v", tc.bframes, tc.n, tc.k, ok, tc.ok)
+			continue
+		}
+		// The next packet in decode order: n packets after the keyframe's.
+		if want := pk.dts[tc.k] + time.Duration(tc.n)*f; ok && out != want {
+			t.Errorf("B-frames %v, %d frames from %d: out %s, want %s", tc.bframes, tc.n, tc.k, out, want)
+		}
+	}
+	// planPieces copies such a tail with the GOPs before it.
+	pk := pkPyramid(true)
+	frs, err := frameRanges(pk, []Span{{30 * f, 111 * f}}) // head 30-48, GOP 49-97, tail 98-110
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := planPieces(pk, frs[0], false)
+	want := []piece{
+		{Start: 30 * f, Frames: 19, Dur: 19 * f, Delay: 2 * f},
+		{Start: 49 * f, Frames: 62, Copy: true, Dur: 62 * f, Out: pk.dts[98] + 13*f},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v\nwant %v", got, want)
 	}
 }
