@@ -90,23 +90,12 @@ func cutChild(args []string) int {
 // the playable case does: testsrc2 (CFR, a fixed GOP) and the screen capture (VFR, mostly
 // still, x264's own GOPs).
 func benchCuts(ctx context.Context, c config, src string, rep *report) error {
-	profiles := []struct {
-		name string
-		spec mediaSpec
-	}{{"testsrc2", c.Media}, {"screen capture", screenSpec(c)}}
-	for _, pr := range profiles {
-		file := src
-		if pr.spec.Screen {
-			var err error
-			if file, err = pr.spec.ensure(ctx, c.Cache); err != nil {
-				return err
-			}
+	return eachProfile(ctx, c, src, func(name string, m mediaSpec, file string) error {
+		if err := cutCase(ctx, c, name, m, file, rep); err != nil {
+			return fmt.Errorf("cut (%s): %w", name, err)
 		}
-		if err := cutCase(ctx, c, pr.name, pr.spec, file, rep); err != nil {
-			return fmt.Errorf("cut (%s): %w", pr.name, err)
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // cutCase measures the fast and accurate cuts of 3 kept ranges of src (media m).

@@ -25,17 +25,29 @@ import (
 // encode the whole ladder before anything is playable. On the bench's media and on the
 // screen-capture profile.
 func benchPlayable(ctx context.Context, c config, src string, rep *report) error {
-	profiles := []struct {
-		name string
-		spec mediaSpec
-	}{{"testsrc2", c.Media}, {"screen capture", screenSpec(c)}}
 	bin := filepath.Join(c.Cache, "bin", "atelier")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/atelier")
 	build.Dir = c.Root
 	if _, _, err := runCmd(build); err != nil {
 		return err
 	}
-	for _, pr := range profiles {
+	return eachProfile(ctx, c, src, func(name string, m mediaSpec, file string) error {
+		if err := playableCase(ctx, c, bin, name, m, file, rep); err != nil {
+			return fmt.Errorf("playable (%s): %w", name, err)
+		}
+		return nil
+	})
+}
+
+// eachProfile calls fn with each media profile of the cut and playable cases and its file: the
+// bench's media (src) and the screen capture, generated once into the cache.
+func eachProfile(ctx context.Context, c config, src string, fn func(name string, m mediaSpec, file string) error) error {
+	screen := c.Media
+	screen.Screen = true
+	for _, pr := range []struct {
+		name string
+		spec mediaSpec
+	}{{"testsrc2", c.Media}, {"screen capture", screen}} {
 		file := src
 		if pr.spec.Screen {
 			var err error
@@ -43,17 +55,11 @@ func benchPlayable(ctx context.Context, c config, src string, rep *report) error
 				return err
 			}
 		}
-		if err := playableCase(ctx, c, bin, pr.name, pr.spec, file, rep); err != nil {
-			return fmt.Errorf("playable (%s): %w", pr.name, err)
+		if err := fn(pr.name, pr.spec, file); err != nil {
+			return err
 		}
 	}
 	return nil
-}
-
-func screenSpec(c config) mediaSpec {
-	m := c.Media
-	m.Screen = true
-	return m
 }
 
 // keepRanges are the 3 kept ranges of the cut cases, in seconds.

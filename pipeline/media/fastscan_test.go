@@ -39,20 +39,7 @@ func TestWindowSnapMatchesFullScan(t *testing.T) {
 			dur := p.Duration
 			windowedN := 0
 			for n := range 12 {
-				// 1 to 3 sorted spans; some on frame times, some at the ends.
-				var cuts []time.Duration
-				for range 2 * (1 + rng.IntN(3)) {
-					c := time.Duration(rng.Int64N(int64(dur)))
-					if rng.IntN(3) == 0 {
-						c = c / (40 * time.Millisecond) * (40 * time.Millisecond)
-					}
-					cuts = append(cuts, c)
-				}
-				slices.Sort(cuts)
-				cuts = slices.Compact(cuts)
-				if len(cuts)%2 == 1 {
-					cuts = cuts[:len(cuts)-1]
-				}
+				cuts := randomCuts(rng, dur)
 				if n == 0 {
 					cuts = []time.Duration{0, sec(1), dur - sec(1.5), dur}
 				}
@@ -148,19 +135,7 @@ func TestWindowPiecesMatchFullScan(t *testing.T) {
 			dur := p.Duration
 			windowedN := 0
 			for n := range 16 {
-				var cuts []time.Duration
-				for range 2 * (1 + rng.IntN(3)) {
-					c := time.Duration(rng.Int64N(int64(dur)))
-					if rng.IntN(3) == 0 {
-						c = c / (40 * time.Millisecond) * (40 * time.Millisecond)
-					}
-					cuts = append(cuts, c)
-				}
-				slices.Sort(cuts)
-				cuts = slices.Compact(cuts)
-				if len(cuts)%2 == 1 {
-					cuts = cuts[:len(cuts)-1]
-				}
+				cuts := randomCuts(rng, dur)
 				switch n {
 				case 0:
 					cuts = []time.Duration{0, sec(1), dur - sec(1.5), dur}
@@ -206,4 +181,23 @@ func TestWindowPiecesMatchFullScan(t *testing.T) {
 			t.Logf("%d of 16 cuts planned from the windows", windowedN)
 		})
 	}
+}
+
+// randomCuts draws 1 to 3 sorted spans' cut points within dur (an even count); one in three on
+// a 40 ms frame time, the others anywhere.
+func randomCuts(rng *rand.Rand, dur time.Duration) []time.Duration {
+	var cuts []time.Duration
+	for range 2 * (1 + rng.IntN(3)) {
+		c := time.Duration(rng.Int64N(int64(dur)))
+		if rng.IntN(3) == 0 {
+			c = c / (40 * time.Millisecond) * (40 * time.Millisecond)
+		}
+		cuts = append(cuts, c)
+	}
+	slices.Sort(cuts)
+	cuts = slices.Compact(cuts)
+	if len(cuts)%2 == 1 {
+		cuts = cuts[:len(cuts)-1]
+	}
+	return cuts
 }
