@@ -322,7 +322,12 @@ func (s *Service) autoCaptions(ctx context.Context, rec Recording, rep *reporter
 	}
 	src, err := s.ensureSource(ctx, rec, rep)
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// The replay is whole without its draft: not a reason to fail (or retry) the job.
+		s.log.Warn("no automatic captions: the source could not be read", "recording_id", rec.ID, "error", err)
+		return nil
 	}
 	rep.stage("captions", 0, 0)
 	made, err := s.cfg.Tracks.AutoCaption(ctx, rec.ID, rec.Plan.Language, src, cur.Actual)
