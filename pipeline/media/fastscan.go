@@ -1,12 +1,10 @@
 package media
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -164,11 +162,7 @@ func runPackets(ps []pkt) packets {
 		pk.dts = append(pk.dts, p.dts)
 	}
 	pk.pts, pk.dts = byPTS(pk.pts, pk.dts)
-	slices.SortFunc(keys, func(a, b pkt) int { return cmp.Compare(a.pts, b.pts) })
-	for _, k := range keys {
-		pk.keys = append(pk.keys, k.pts)
-		pk.keyDTS = append(pk.keyDTS, k.dts)
-	}
+	pk.setKeys(keys)
 	return pk
 }
 
@@ -373,8 +367,7 @@ func scanWindows(ctx context.Context, path string, p Probe, spans []Span) ([]cop
 func (w windowScan) packets(spans []Span) (packets, bool) {
 	type stretch struct{ lo, hi time.Duration }
 	var proven []stretch
-	type key struct{ pts, dts time.Duration }
-	var keys []key
+	var keys []pkt
 	var pk packets
 	for ri, r := range w.runs {
 		if r.openGOP {
@@ -383,7 +376,7 @@ func (w windowScan) packets(spans []Span) (packets, bool) {
 		pk.pts = append(pk.pts, r.pts...)
 		pk.dts = append(pk.dts, r.dts...)
 		for i := range r.keys {
-			keys = append(keys, key{r.keys[i], r.keyDTS[i]})
+			keys = append(keys, pkt{pts: r.keys[i], dts: r.keyDTS[i], key: true})
 		}
 		if len(r.keys) == 0 {
 			continue
@@ -413,11 +406,6 @@ func (w windowScan) packets(spans []Span) (packets, bool) {
 	}
 	// Windows that overlap (a GOP longer than the gap between them) list some packets twice.
 	pk.pts, pk.dts = byPTS(pk.pts, pk.dts)
-	slices.SortFunc(keys, func(a, b key) int { return cmp.Compare(a.pts, b.pts) })
-	keys = slices.CompactFunc(keys, func(a, b key) bool { return a.pts == b.pts })
-	for _, k := range keys {
-		pk.keys = append(pk.keys, k.pts)
-		pk.keyDTS = append(pk.keyDTS, k.dts)
-	}
+	pk.setKeys(keys)
 	return pk, true
 }

@@ -26,15 +26,7 @@ func TestWindowSnapMatchesFullScan(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			src := testenv.Clip(t, tc.opt)
-			p, err := probeStreams(ctxT(t), src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pk, err := scanPackets(ctxT(t), src, p, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
+			src, p, pk := scannedClip(t, tc.opt)
 			rng := rand.New(rand.NewPCG(1, 2))
 			dur := p.Duration
 			windowedN := 0
@@ -43,15 +35,8 @@ func TestWindowSnapMatchesFullScan(t *testing.T) {
 				if n == 0 {
 					cuts = []time.Duration{0, sec(1), dur - sec(1.5), dur}
 				}
-				var spans []Span
-				for i := 0; i+1 < len(cuts); i += 2 {
-					spans = append(spans, Span{cuts[i], cuts[i+1]})
-				}
-				if len(spans) == 0 {
-					continue
-				}
-				spans, err = checkSpans(spans, dur)
-				if err != nil {
+				spans, ok := cutSpans(cuts, dur)
+				if !ok {
 					continue
 				}
 				wantSegs, wantActual, err := fullSnap(pk, spans)
@@ -106,15 +91,7 @@ func TestWindowPiecesMatchFullScan(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			src := testenv.Clip(t, tc.opt)
-			p, err := probeStreams(ctxT(t), src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pk, err := scanPackets(ctxT(t), src, p, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
+			src, p, pk := scannedClip(t, tc.opt)
 			plan := func(pk packets, spans []Span) (string, error) {
 				frs, err := frameRanges(pk, spans)
 				if err != nil {
@@ -142,15 +119,8 @@ func TestWindowPiecesMatchFullScan(t *testing.T) {
 				case 1: // on keyframes, and within one GOP
 					cuts = []time.Duration{sec(2), sec(4), sec(4.1), sec(4.5)}
 				}
-				var spans []Span
-				for i := 0; i+1 < len(cuts); i += 2 {
-					spans = append(spans, Span{cuts[i], cuts[i+1]})
-				}
-				if len(spans) == 0 {
-					continue
-				}
-				spans, err = checkSpans(spans, dur)
-				if err != nil {
+				spans, ok := cutSpans(cuts, dur)
+				if !ok {
 					continue
 				}
 				want, err := plan(pk, spans)
@@ -200,4 +170,34 @@ func randomCuts(rng *rand.Rand, dur time.Duration) []time.Duration {
 		cuts = cuts[:len(cuts)-1]
 	}
 	return cuts
+}
+
+// cutSpans pairs cut points into spans checked against dur (checkSpans); false when there is
+// none or checkSpans refuses them.
+func cutSpans(cuts []time.Duration, dur time.Duration) ([]Span, bool) {
+	var spans []Span
+	for i := 0; i+1 < len(cuts); i += 2 {
+		spans = append(spans, Span{cuts[i], cuts[i+1]})
+	}
+	if len(spans) == 0 {
+		return nil, false
+	}
+	spans, err := checkSpans(spans, dur)
+	return spans, err == nil
+}
+
+// scannedClip makes a clip of opt, probes it and scans all its packets: the answers the
+// windows must match.
+func scannedClip(t *testing.T, opt testenv.ClipOptions) (string, Probe, packets) {
+	t.Helper()
+	src := testenv.Clip(t, opt)
+	p, err := probeStreams(ctxT(t), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, err := scanPackets(ctxT(t), src, p, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, p, pk
 }

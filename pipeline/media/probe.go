@@ -365,8 +365,7 @@ func parsePackets(out []byte, tbNum, tbDen int64, start time.Duration) packets {
 	var pk packets
 	var lastKey time.Duration
 	haveKey, dtsKnown := false, true
-	type keyAt struct{ pts, dts time.Duration }
-	var keys []keyAt
+	var keys []pkt
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Split(strings.TrimSpace(line), ",")
 		if len(f) < 3 {
@@ -385,7 +384,7 @@ func parsePackets(out []byte, tbNum, tbDen int64, start time.Duration) packets {
 		}
 		key := strings.Contains(f[2], "K")
 		if key {
-			keys = append(keys, keyAt{t, d})
+			keys = append(keys, pkt{pts: t, dts: d, key: true})
 			lastKey, haveKey = t, true
 		} else if haveKey && t < lastKey {
 			pk.openGOP = true
@@ -397,12 +396,20 @@ func parsePackets(out []byte, tbNum, tbDen int64, start time.Duration) packets {
 	if !dtsKnown {
 		pk.dts = nil
 	}
-	slices.SortFunc(keys, func(a, b keyAt) int { return cmp.Compare(a.pts, b.pts) })
-	for _, k := range keys {
+	pk.setKeys(keys)
+	return pk
+}
+
+// setKeys lists the keyframes ks, in any order, as pk's keys with their decode times, sorted
+// by presentation time; a keyframe listed twice (overlapping windows) is kept once, as byPTS
+// keeps its frame once.
+func (pk *packets) setKeys(ks []pkt) {
+	slices.SortFunc(ks, func(a, b pkt) int { return cmp.Compare(a.pts, b.pts) })
+	ks = slices.CompactFunc(ks, func(a, b pkt) bool { return a.pts == b.pts && a.dts == b.dts })
+	for _, k := range ks {
 		pk.keys = append(pk.keys, k.pts)
 		pk.keyDTS = append(pk.keyDTS, k.dts)
 	}
-	return pk
 }
 
 // byPTS sorts frames listed in decode order (pts[i] shown, dts[i] decoded) by presentation
