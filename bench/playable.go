@@ -297,12 +297,10 @@ func postMeta(ctx context.Context, server, token, file, meta string) (int, strin
 	if err != nil {
 		return 0, "", err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, server+"/api/recordings", form)
+	req, err := form.Request(ctx, server+"/api/recordings")
 	if err != nil {
 		return 0, "", err
 	}
-	req.ContentLength = form.Size
-	req.Header.Set("Content-Type", form.ContentType)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

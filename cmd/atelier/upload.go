@@ -112,12 +112,10 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if ferr != nil {
 			return usageErr("upload: --subtitles: %v", ferr)
 		}
-		req, rerr := http.NewRequestWithContext(ctx, "POST", base+"/api/recordings", form)
+		req, rerr := form.Request(ctx, base+"/api/recordings")
 		if rerr != nil {
 			return usageErr("upload: --server %q: %v", *server, rerr)
 		}
-		req.ContentLength = form.Size
-		req.Header.Set("Content-Type", form.ContentType)
 		req.Header.Set("Authorization", "Bearer "+*token)
 		resp, err = http.DefaultClient.Do(req)
 	}

@@ -10,9 +10,11 @@ package formupload
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net/http"
 	"net/textproto"
 	"os"
 	"path/filepath"
@@ -68,6 +70,18 @@ func New(meta []byte, src io.Reader, srcSize int64, srcName string, subs []strin
 		Size:        int64(head.Len()) + srcSize + int64(tail.Len()),
 		ContentType: mw.FormDataContentType(),
 	}, nil
+}
+
+// Request is a POST of the form to url, with its Content-Length and Content-Type: without the
+// length, net/http would send it chunked.
+func (b Body) Request(ctx context.Context, url string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, b)
+	if err != nil {
+		return nil, err
+	}
+	req.ContentLength = b.Size
+	req.Header.Set("Content-Type", b.ContentType)
+	return req, nil
 }
 
 // switchWriter lets one multipart.Writer write the parts before and after the source into two

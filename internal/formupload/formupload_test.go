@@ -2,6 +2,7 @@ package formupload
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -66,5 +67,19 @@ func TestNewParsesAsTheServerReadsIt(t *testing.T) {
 func TestNewMissingSubtitleFile(t *testing.T) {
 	if _, err := New([]byte(`{}`), bytes.NewReader(nil), 0, "rec.mp4", []string{filepath.Join(t.TempDir(), "nope.srt")}); err == nil {
 		t.Fatal("a missing subtitle file gave no error")
+	}
+}
+
+func TestRequestCarriesLengthAndType(t *testing.T) {
+	b, err := New([]byte(`{}`), bytes.NewReader([]byte("video")), 5, "rec.mp4", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := b.Request(context.Background(), "http://127.0.0.1/api/recordings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Method != "POST" || req.ContentLength != b.Size || req.Header.Get("Content-Type") != b.ContentType {
+		t.Errorf("%s, length %d, type %q; want POST, %d, %q", req.Method, req.ContentLength, req.Header.Get("Content-Type"), b.Size, b.ContentType)
 	}
 }
