@@ -329,7 +329,7 @@ func (s *Service) autoCaptions(ctx context.Context, rec Recording, rep *reporter
 		s.log.Warn("no automatic captions: the source could not be read", "recording_id", rec.ID, "error", err)
 		return nil
 	}
-	rep.stage("captions", 0, 0)
+	rep.stage("captions", 0, 0) // again: a download of the source showed its own stage
 	made, err := s.cfg.Tracks.AutoCaption(ctx, rec.ID, rec.Plan.Language, src, cur.Actual)
 	if ctx.Err() != nil {
 		return ctx.Err()
