@@ -205,16 +205,33 @@ func (s *Service) spoolPath(id string) string { return filepath.Join(s.workDir(i
 // of a source whose first rendition was encoded from it, playable.go), "extras" (audio.m4a, the
 // storyboard), "ladder" and "captions" (the automatic draft, when a transcriber is configured)
 // make the rest. The studio names each stage in French and English (web/i18n.go, job.stage.*).
-var stages = map[string][2]float64{
-	"download":  {0, 0.04},
-	"cut":       {0.04, 0.20},
-	"render":    {0.20, 0.27},
-	"upload":    {0.27, 0.31},
-	"subtitles": {0.31, 0.33},
-	"video":     {0.33, 0.45},
-	"extras":    {0.45, 0.47},
-	"ladder":    {0.47, 0.96},
-	"captions":  {0.96, 1},
+var stages = map[string]stageSpan{
+	"download":  {0, 0.04, true},
+	"cut":       {0.04, 0.20, true},
+	"render":    {0.20, 0.27, true},
+	"upload":    {0.27, 0.31, true},
+	"subtitles": {0.31, 0.33, true},
+	"video":     {0.33, 0.45, true},
+	"extras":    {0.45, 0.47, true},
+	"ladder":    {0.47, 0.96, true},
+	// A transcription's length has nothing to do with the share of stages done: no guess.
+	"captions": {0.96, 1, false},
+}
+
+// stageSpan is a stage's share of the job's progress, and whether the share of stages done
+// says anything about the time left while it runs.
+type stageSpan struct {
+	from, to float64
+	eta      bool
+}
+
+// shareETA guesses the time left from the share of the job done after elapsed: the rest at the
+// same pace. Too early (under 2 %) the guess is noise.
+func (s stageSpan) shareETA(total float64, elapsed time.Duration) (time.Duration, bool) {
+	if !s.eta || total <= 0.02 || total >= 1 {
+		return 0, false
+	}
+	return time.Duration(float64(elapsed) * (1 - total) / total), true
 }
 
 // reporter writes progress to the recording, at most twice a second.
@@ -253,7 +270,7 @@ func (r *reporter) stage(name string, f, speed float64) {
 		return
 	}
 	span := stages[name]
-	total := span[0] + (span[1]-span[0])*min(max(f, 0), 1)
+	total := span.from + (span.to-span.from)*min(max(f, 0), 1)
 	now := time.Now()
 	r.enterStage(name, now)
 	if now.Sub(r.last) < 500*time.Millisecond && f < 1 && f > 0 {
@@ -265,9 +282,7 @@ func (r *reporter) stage(name string, f, speed float64) {
 		if d, ok := r.eta(f, speed); ok {
 			eta = &d
 		}
-	} else if elapsed := now.Sub(r.start); total > 0.02 && total < 1 && name != "captions" {
-		// (A transcription's length has nothing to do with the share of stages done: no guess.)
-		d := time.Duration(float64(elapsed) * (1 - total) / total)
+	} else if d, ok := span.shareETA(total, now.Sub(r.start)); ok {
 		eta = &d
 	}
 	if err := r.s.store.progress(context.Background(), r.id, name, total, speed, eta); err != nil {
