@@ -61,6 +61,9 @@ type query struct {
 	// tagSet, when set, is a condition on replay_tags that selects exactly the replays matching
 	// the whole query (using every argument): they are counted from the tag index alone.
 	tagSet string
+	// tagOrder is the list's order in the columns of replay_tags, when the tags carry copies of
+	// what it sorts by (published_at): with tagSet, the page is then taken from the tags.
+	tagOrder string
 	// ftsSet, likewise, is a condition on replay_fts alone that selects exactly the replays
 	// matching the whole query: a search with no filter but the publication (which replay_fts
 	// carries a copy of) is counted without reading replays.
@@ -211,7 +214,15 @@ func (s *Store) listStatements(ctx context.Context, o ListOptions, bySet bool) (
 	limit := q.arg(o.Page.Limit)
 	offset := q.arg(o.Page.Offset)
 	page = `SELECT ` + replayCols + ` FROM ` + q.from + where + ` ORDER BY ` + order + ` LIMIT ` + limit + ` OFFSET ` + offset
-	if strings.HasPrefix(order, "rp.") {
+	switch {
+	case q.tagSet != "" && q.tagOrder != "":
+		// The tags select the replays and carry the sort key: the page is a walk of the tag
+		// index in order (a replay's several matching tags are one group, as they carry the
+		// same copy), then the page's replay rows. Neither the set is sorted nor every
+		// candidate's row read.
+		page = `SELECT ` + replayCols + ` FROM replays rp WHERE rp.seq IN (SELECT replay_seq FROM replay_tags WHERE ` + q.tagSet +
+			` GROUP BY published_at, replay_seq ORDER BY ` + q.tagOrder + ` LIMIT ` + limit + ` OFFSET ` + offset + `) ORDER BY ` + order
+	case strings.HasPrefix(order, "rp."):
 		// Find the page's replays first, then read their rows: a sort (or the rows an offset
 		// skips) carries only the replay seq and the sort key, often straight from an index,
 		// not every column of every candidate.
@@ -301,9 +312,7 @@ func (s *Store) softwareFilter(ctx context.Context, q *query, o ListOptions, tag
 		// With a version the (software, version) index selects a small set by itself;
 		// the copies would lead the planner to the filter index, which has no version.
 		set = append(slices.Clip(cond), tagCond...)
-		if bySet {
-			q.tagSet = strings.Join(set, " AND ")
-		}
+		q.tagSet = strings.Join(set, " AND ")
 	}
 	if bySet || o.Page.Offset+o.Page.Limit > existsWalkMax {
 		// The set, read from the tag index alone: where the page starts, or what a long
@@ -348,6 +357,9 @@ func searchAndOrder(dialect sqldb.Dialect, q *query, o ListOptions) (*query, str
 	col, ok := sortColumns[sort]
 	if !ok {
 		return nil, "", httpapi.Invalid("sort", "unknown sort %q: use published_at, created_at, title, duration_ms (prefix - for descending), newest or relevance", o.Sort)
+	}
+	if sort == "published_at" {
+		q.tagOrder = "published_at " + dir + ", replay_seq " + dir
 	}
 	return q, col + " " + dir + ", rp.seq " + dir, nil
 }
