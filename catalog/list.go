@@ -64,6 +64,10 @@ type query struct {
 	// tagOrder is the list's order in the columns of replay_tags, when the tags carry copies of
 	// what it sorts by (published_at): with tagSet, the page is then taken from the tags.
 	tagOrder string
+	// tagWalk, when set, is tagSet as that page writes it: the same selection, with the
+	// conditions that an index would start from but a walk in order only checks written so
+	// that no index answers them (SQLite has no statistics to know a walk stops early).
+	tagWalk string
 	// ftsSet, likewise, is a condition on replay_fts alone that selects exactly the replays
 	// matching the whole query: a search with no filter but the publication (which replay_fts
 	// carries a copy of) is counted without reading replays.
@@ -220,7 +224,11 @@ func (s *Store) listStatements(ctx context.Context, o ListOptions, bySet bool) (
 		// index in order (a replay's several matching tags are one group, as they carry the
 		// same copy), then the page's replay rows. Neither the set is sorted nor every
 		// candidate's row read.
-		page = `SELECT ` + replayCols + ` FROM replays rp WHERE rp.seq IN (SELECT replay_seq FROM replay_tags WHERE ` + q.tagSet +
+		walk := q.tagSet
+		if q.tagWalk != "" {
+			walk = q.tagWalk
+		}
+		page = `SELECT ` + replayCols + ` FROM replays rp WHERE rp.seq IN (SELECT replay_seq FROM replay_tags WHERE ` + walk +
 			` GROUP BY published_at, replay_seq ORDER BY ` + q.tagOrder + ` LIMIT ` + limit + ` OFFSET ` + offset + `) ORDER BY ` + order
 	case strings.HasPrefix(order, "rp."):
 		// Find the page's replays first, then read their rows: a sort (or the rows an offset
@@ -279,14 +287,14 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 		}
 	}
 	if o.For != "" {
-		cond, tagOnly, err := s.forCondition(ctx, q, o.For, tagCond)
+		cond, tagOnly, tagWalk, err := s.forCondition(ctx, q, o.For, tagCond)
 		if err != nil {
 			return nil, "", err
 		}
 		q.where = append(q.where, cond)
 		q.tagSet = ""
 		if o.Software == "" {
-			q.tagSet = tagOnly
+			q.tagSet, q.tagWalk = tagOnly, tagWalk
 		}
 	}
 	return searchAndOrder(s.dialect, q, o)
@@ -371,31 +379,37 @@ func searchAndOrder(dialect sqldb.Dialect, q *query, o ListOptions) (*query, str
 // replay's publication, language and status the tags carry) narrows the candidate tags. The
 // per-replay check seeks the replay's tags of slug in (replay_seq, software_id, version_key),
 // never every tag of the software. tagOnly is the same selection as a condition on replay_tags
-// alone, for counting from the tag indexes.
-func (s *Store) forCondition(ctx context.Context, q *query, spec string, tagCond []string) (cond, tagOnly string, err error) {
+// alone, for counting from the tag indexes; tagWalk is tagOnly for a walk of the software's tags
+// in publication order, which checks the version range on each tag rather than start from it.
+func (s *Store) forCondition(ctx context.Context, q *query, spec string, tagCond []string) (cond, tagOnly, tagWalk string, err error) {
 	slug, version, ok := strings.Cut(spec, "@")
 	if !ok || slug == "" || version == "" {
-		return "", "", httpapi.Invalid("for", "want for=software@version, e.g. for=nextcloud@28.0.2")
+		return "", "", "", httpapi.Invalid("for", "want for=software@version, e.g. for=nextcloud@28.0.2")
 	}
 	id, err := s.softwareID(ctx, "for", slug)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	v, err := ParseVersion(version)
 	if err != nil {
-		return "", "", httpapi.Invalid("for", "%v", err)
+		return "", "", "", httpapi.Invalid("for", "%v", err)
 	}
 	var lower sql.NullString
 	if err := s.queryRow(ctx, `SELECT MAX(version_key) FROM releases WHERE software_id = $1
 		AND interface_change = 1 AND version_key <= $2`, id, v.Key()).Scan(&lower); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", "", fmt.Errorf("catalog: for=%s: %w", spec, err)
+		return "", "", "", fmt.Errorf("catalog: for=%s: %w", spec, err)
 	}
 	sw, lo, hi := q.arg(id), q.arg(lower.String), q.arg(v.Key())
-	sel := strings.Join(append([]string{"software_id = " + sw, "version_key >= " + lo, "version_key <= " + hi}, tagCond...), " AND ")
+	sel := func(version string) string {
+		return strings.Join(append([]string{"software_id = " + sw, version + " >= " + lo, version + " <= " + hi}, tagCond...), " AND ")
+	}
 	valid := func(seq string) string {
 		return "NOT EXISTS (SELECT 1 FROM replay_tags x WHERE x.replay_seq = " + seq + " AND x.software_id = " + sw +
 			" AND (x.version_key < " + lo + " OR x.version_key > " + hi + "))"
 	}
-	return "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE " + sel + ") AND " + valid("rp.seq"),
-		sel + " AND " + valid("replay_tags.replay_seq"), nil
+	// (|| '' keeps SQLite off the (software, version) index, which it prefers for a range it
+	// cannot estimate, then sorts every tag in it; the result keeps the column's byte order.)
+	return "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE " + sel("version_key") + ") AND " + valid("rp.seq"),
+		sel("version_key") + " AND " + valid("replay_tags.replay_seq"),
+		sel("(version_key || '')") + " AND " + valid("replay_tags.replay_seq"), nil
 }
