@@ -28,7 +28,7 @@ type ListOptions struct {
 	For string
 	// Sort: published_at, created_at, title, duration_ms, each optionally prefixed by "-" for
 	// descending, newest (most recently added first) or relevance (with Q). Default: relevance
-	// with Q (newest when more than rankMax replays match), else -published_at for the public
+	// with Q (newest when more than searchMax replays match), else -published_at for the public
 	// and -created_at for animators.
 	Sort string
 	Page httpapi.Page
@@ -38,8 +38,9 @@ type ListOptions struct {
 type ReplayList struct {
 	Items []Replay `json:"items"`
 	Total int      `json:"total"`
-	// TotalExact is false when more than countMax replays match: Total then counts the first
-	// countMax (or up to the end of the page asked for) and NextOffset says there are more.
+	// TotalExact is false when more than countMax replays match (searchMax for a search):
+	// Total then counts the first countMax (searchMax), or up to the end of the page asked
+	// for, and NextOffset says there are more.
 	TotalExact bool `json:"total_exact"`
 	Limit      int  `json:"limit"`
 	Offset     int  `json:"offset"`
@@ -86,6 +87,15 @@ func (q *query) arg(v any) string {
 // costs 6-25 ms at 100 000 replays; counting a bounded number stops early.
 var countMax = 2000
 
+// searchMax is countMax for a search (q=), and the largest number of matches a search without
+// sort= orders by relevance (a variable for tests). A search is counted lower than a list
+// because its count tests the words on every replay it passes: PostgreSQL walks replay_fts
+// and evaluates the query on each row (~2 µs a row at load), about 7 300 rows to find the
+// first 2 001 matches of a broad two-word search ("partage fich": 787 buffers, 4-7 ms of the
+// request's 8 ms), 1 800 rows to find 501 (190 buffers). Ranking needs the count to say the
+// matches are few enough, so it follows the same bound.
+var searchMax = 500
+
 // ListReplays returns a page of replays matching o, each with its documents and freshness.
 func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, error) {
 	if o.Page.Limit <= 0 {
@@ -106,7 +116,10 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 		}
 	}
 	// Counting one past the bound tells whether there are more.
-	bound := max(countMax, rankMax, o.Page.Offset+o.Page.Limit) + 1
+	bound := max(countMax, o.Page.Offset+o.Page.Limit) + 1
+	if o.Q != "" {
+		bound = max(searchMax, o.Page.Offset+o.Page.Limit) + 1
+	}
 	counted.Page.Limit = bound
 	count, _, args, err := s.listStatements(ctx, counted, bySet)
 	if err != nil {
@@ -127,7 +140,7 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 	if o.Page.Offset >= list.Total {
 		return list, nil
 	}
-	if o.Q != "" && o.Sort == "" && (!list.TotalExact || list.Total > rankMax) {
+	if o.Q != "" && o.Sort == "" && (!list.TotalExact || list.Total > searchMax) {
 		// Ranking tens of thousands of matches costs hundreds of milliseconds and tells the
 		// learner little: a search that broad lists the newest first, streamed from the index.
 		o.Sort = "newest"
@@ -162,10 +175,6 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 func drivesBySet(o ListOptions) bool {
 	return o.Software != "" || o.For != ""
 }
-
-// rankMax is the largest number of matches a search without sort= orders by relevance (a
-// variable for tests).
-var rankMax = 2000
 
 func defaultSort(o ListOptions) string {
 	if o.Public || o.Publication == string(Published) {
