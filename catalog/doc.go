@@ -45,9 +45,10 @@
 // the status filter reads the replay's overall status from an indexed column that is rewritten
 // in the same transaction as every change to releases or tags, so adding or reviewing a release
 // changes every answer at once (no batch job, no lag). Each tag row carries a copy of its
-// replay's publication, language and stored status (kept in step by triggers), so that software=
-// and for= select and count their replays from the tag indexes alone. Data loaded around the
-// store (bulk seeding) needs Store.Reindex.
+// replay's publication, language, stored status and publication time (kept in step by
+// triggers), so that software= and for= select and count their replays from the tag indexes
+// alone, and page them in publication order (the default order of the public) from the tags
+// too. Data loaded around the store (bulk seeding) needs Store.Reindex.
 //
 // for=slug@L lists the replays still valid for a learner on version L: the replay documents slug,
 // and every tag of slug (its own and its chapters') is ≤ L and ≥ B, B being the newest
