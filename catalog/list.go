@@ -324,13 +324,11 @@ func (s *Store) softwareFilter(ctx context.Context, q *query, o ListOptions, tag
 		}
 		cond = append(cond, "version_key = "+q.arg(v.Key()))
 	}
-	set := cond
-	if o.Version == "" {
-		// With a version the (software, version) index selects a small set by itself;
-		// the copies would lead the planner to the filter index, which has no version.
-		set = append(slices.Clip(cond), tagCond...)
-		q.tagSet = strings.Join(set, " AND ")
-	}
+	// The set, with the copies the tags carry: it is the whole query, counted from the tag
+	// indexes (with a version, replay_tags_for has the version and the publication) and paged
+	// from them in publication order.
+	set := append(slices.Clip(cond), tagCond...)
+	q.tagSet = strings.Join(set, " AND ")
 	if bySet || o.Page.Offset+o.Page.Limit > existsWalkMax {
 		// The set, read from the tag index alone: where the page starts, or what a long
 		// walk of the replays in order checks each replay against.
