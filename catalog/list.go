@@ -222,7 +222,14 @@ func (s *Store) listStatements(ctx context.Context, o ListOptions, bySet bool) (
 	case q.tagSet != "":
 		count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT DISTINCT replay_seq FROM replay_tags WHERE %s LIMIT %d) AS m`, q.tagSet, o.Page.Limit)
 	case q.ftsSet != "":
-		count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT 1 FROM replay_fts WHERE %s LIMIT %d) AS m`, q.ftsSet, o.Page.Limit)
+		// In rowid order (newest first, as a broad search lists them): PostgreSQL then walks
+		// the (publication, rowid) index instead of scanning the table, whose scan starts where
+		// the last one stopped (synchronized scans of a large table) and may cross pages left
+		// empty by rewritten rows before it finds its matches. On the benchmark catalog, whose
+		// first half of replay_fts is such pages, the count of a broad search took 2.5-12 ms
+		// (one in a thousand 90 ms) by the scan, 0.5-1.8 ms by the index. FTS5 yields its
+		// matches in rowid order by itself.
+		count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT 1 FROM replay_fts WHERE %s ORDER BY rowid DESC LIMIT %d) AS m`, q.ftsSet, o.Page.Limit)
 	}
 	limit := q.arg(o.Page.Limit)
 	offset := q.arg(o.Page.Offset)
