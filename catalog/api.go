@@ -199,8 +199,8 @@ func (a *API) withLinks(rp Replay) ReplayJSON {
 	return ReplayJSON{Replay: rp, Links: l}
 }
 
-// replayListJSON is the list shape with total_exact: beyond countMax matches, total is a lower
-// bound (the replays counted) and total_exact false.
+// replayListJSON is the list shape with total_exact: beyond countMax matches (searchMax for a
+// search), total is a lower bound (the replays counted) and total_exact false.
 type replayListJSON struct {
 	Items      []ReplayJSON `json:"items"`
 	Total      int          `json:"total"`

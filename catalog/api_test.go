@@ -408,13 +408,13 @@ func TestListReplays(t *testing.T) {
 	}
 }
 
-// TestBroadSearchListsNewest: above rankMax matches a search without sort= is not ranked but
+// TestBroadSearchListsNewest: above searchMax matches a search without sort= is not ranked but
 // listed newest first, and still counted right, with or without other filters and offsets.
 func TestBroadSearchListsNewest(t *testing.T) {
 	f := newFixture(t)
 	f.seed()
-	defer func(n int) { rankMax = n }(rankMax)
-	rankMax = 1
+	defer func(n int) { searchMax = n }(searchMax)
+	searchMax = 1
 	for _, tt := range []struct {
 		query string
 		token bool
@@ -422,7 +422,7 @@ func TestBroadSearchListsNewest(t *testing.T) {
 		want  []string
 	}{
 		{"q=the", false, 2, []string{"c", "b"}},
-		{"q=the&limit=1", false, 2, []string{"c"}},
+		{"q=the&limit=1", false, 1, []string{"c"}}, // counted to searchMax only: total 1, not exact
 		{"q=the&offset=1", false, 2, []string{"b"}},
 		{"q=the&offset=5", false, 2, []string{}},
 		{"q=the&language=en", false, 2, []string{"c", "b"}},
@@ -676,8 +676,8 @@ func TestFreshnessReportAndFeed(t *testing.T) {
 func TestBoundedTotal(t *testing.T) {
 	f := newFixture(t)
 	f.seed()
-	defer func(n, r int) { countMax, rankMax = n, r }(countMax, rankMax)
-	countMax, rankMax = 2, 1
+	defer func(n, r int) { countMax, searchMax = n, r }(countMax, searchMax)
+	countMax, searchMax = 2, 1
 	for _, tt := range []struct {
 		query string
 		total int
@@ -690,7 +690,9 @@ func TestBoundedTotal(t *testing.T) {
 		{"limit=2&offset=4", 5, true, nil, []string{"a"}},
 		{"software=nextcloud&limit=1", 2, false, ptr(1), []string{"g"}},
 		{"language=fr", 2, true, nil, []string{"d", "a"}},
-		{"q=the&limit=1", 2, true, ptr(1), []string{"c"}},
+		// A search counts to searchMax only: where a list says 2, it says 1, not exact.
+		{"q=the&limit=1", 1, false, ptr(1), []string{"c"}},
+		{"q=the&limit=2", 2, true, nil, []string{"c", "b"}},
 	} {
 		var l replayListJSON
 		f.json("GET", "/api/replays?"+tt.query, false, "", 200, &l)

@@ -71,9 +71,9 @@ func refreshSoftwareFreshness(ctx context.Context, tx execer, softwareID int64) 
 }
 
 // Reindex rewrites what the store derives from the rows: the replay seq of tags, every replay's
-// stored status, the copies of publication, language and status its tags carry, and the
-// publication its full-text row carries. The store keeps them current by
-// itself; this is for data loaded around the store (benchmarks' bulk seeding).
+// stored status, the copies of publication, language, status and publication time its tags
+// carry, and the publication its full-text row carries. The store keeps them current by itself;
+// this is for data loaded around the store (benchmarks' bulk seeding).
 func (s *Store) Reindex(ctx context.Context) error {
 	if _, err := s.exec(ctx, `UPDATE replay_tags SET replay_seq = (SELECT seq FROM replays WHERE replays.id = replay_tags.replay_id)
 		WHERE replay_seq = 0`); err != nil {
@@ -82,8 +82,8 @@ func (s *Store) Reindex(ctx context.Context) error {
 	if _, err := s.exec(ctx, `UPDATE replays SET freshness = `+freshnessExpr); err != nil {
 		return fmt.Errorf("catalog: reindex freshness: %w", err)
 	}
-	if _, err := s.exec(ctx, `UPDATE replay_tags SET (publication, language, freshness) =
-		(SELECT publication, language, freshness FROM replays WHERE replays.id = replay_tags.replay_id)`); err != nil {
+	if _, err := s.exec(ctx, `UPDATE replay_tags SET (publication, language, freshness, published_at) =
+		(SELECT publication, language, freshness, published_at FROM replays WHERE replays.id = replay_tags.replay_id)`); err != nil {
 		return fmt.Errorf("catalog: reindex tags: %w", err)
 	}
 	if _, err := s.exec(ctx, `UPDATE replay_fts SET publication = (SELECT publication FROM replays WHERE seq = replay_fts.rowid)

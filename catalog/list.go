@@ -28,7 +28,7 @@ type ListOptions struct {
 	For string
 	// Sort: published_at, created_at, title, duration_ms, each optionally prefixed by "-" for
 	// descending, newest (most recently added first) or relevance (with Q). Default: relevance
-	// with Q (newest when more than rankMax replays match), else -published_at for the public
+	// with Q (newest when more than searchMax replays match), else -published_at for the public
 	// and -created_at for animators.
 	Sort string
 	Page httpapi.Page
@@ -38,8 +38,9 @@ type ListOptions struct {
 type ReplayList struct {
 	Items []Replay `json:"items"`
 	Total int      `json:"total"`
-	// TotalExact is false when more than countMax replays match: Total then counts the first
-	// countMax (or up to the end of the page asked for) and NextOffset says there are more.
+	// TotalExact is false when more than countMax replays match (searchMax for a search):
+	// Total then counts the first countMax (searchMax), or up to the end of the page asked
+	// for, and NextOffset says there are more.
 	TotalExact bool `json:"total_exact"`
 	Limit      int  `json:"limit"`
 	Offset     int  `json:"offset"`
@@ -61,6 +62,13 @@ type query struct {
 	// tagSet, when set, is a condition on replay_tags that selects exactly the replays matching
 	// the whole query (using every argument): they are counted from the tag index alone.
 	tagSet string
+	// tagOrder is the list's order in the columns of replay_tags, when the tags carry copies of
+	// what it sorts by (published_at): with tagSet, the page is then taken from the tags.
+	tagOrder string
+	// tagWalk, when set, is tagSet as that page writes it: the same selection, with the
+	// conditions that an index would start from but a walk in order only checks written so
+	// that no index answers them (SQLite has no statistics to know a walk stops early).
+	tagWalk string
 	// ftsSet, likewise, is a condition on replay_fts alone that selects exactly the replays
 	// matching the whole query: a search with no filter but the publication (which replay_fts
 	// carries a copy of) is counted without reading replays.
@@ -78,6 +86,15 @@ func (q *query) arg(v any) string {
 // index behind it — 90 000 published replays, or 47 000 matches of a common word — which alone
 // costs 6-25 ms at 100 000 replays; counting a bounded number stops early.
 var countMax = 2000
+
+// searchMax is countMax for a search (q=), and the largest number of matches a search without
+// sort= orders by relevance (a variable for tests). A search is counted lower than a list
+// because its count tests the words on every replay it passes: PostgreSQL walks replay_fts
+// and evaluates the query on each row (~2 µs a row at load), about 7 300 rows to find the
+// first 2 001 matches of a broad two-word search ("partage fich": 787 buffers, 4-7 ms of the
+// request's 8 ms), 1 800 rows to find 501 (190 buffers). Ranking needs the count to say the
+// matches are few enough, so it follows the same bound.
+var searchMax = 500
 
 // ListReplays returns a page of replays matching o, each with its documents and freshness.
 func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, error) {
@@ -99,7 +116,10 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 		}
 	}
 	// Counting one past the bound tells whether there are more.
-	bound := max(countMax, rankMax, o.Page.Offset+o.Page.Limit) + 1
+	bound := max(countMax, o.Page.Offset+o.Page.Limit) + 1
+	if o.Q != "" {
+		bound = max(searchMax, o.Page.Offset+o.Page.Limit) + 1
+	}
 	counted.Page.Limit = bound
 	count, _, args, err := s.listStatements(ctx, counted, bySet)
 	if err != nil {
@@ -120,7 +140,7 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 	if o.Page.Offset >= list.Total {
 		return list, nil
 	}
-	if o.Q != "" && o.Sort == "" && (!list.TotalExact || list.Total > rankMax) {
+	if o.Q != "" && o.Sort == "" && (!list.TotalExact || list.Total > searchMax) {
 		// Ranking tens of thousands of matches costs hundreds of milliseconds and tells the
 		// learner little: a search that broad lists the newest first, streamed from the index.
 		o.Sort = "newest"
@@ -155,10 +175,6 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 func drivesBySet(o ListOptions) bool {
 	return o.Software != "" || o.For != ""
 }
-
-// rankMax is the largest number of matches a search without sort= orders by relevance (a
-// variable for tests).
-var rankMax = 2000
 
 func defaultSort(o ListOptions) string {
 	if o.Public || o.Publication == string(Published) {
@@ -206,12 +222,31 @@ func (s *Store) listStatements(ctx context.Context, o ListOptions, bySet bool) (
 	case q.tagSet != "":
 		count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT DISTINCT replay_seq FROM replay_tags WHERE %s LIMIT %d) AS m`, q.tagSet, o.Page.Limit)
 	case q.ftsSet != "":
-		count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT 1 FROM replay_fts WHERE %s LIMIT %d) AS m`, q.ftsSet, o.Page.Limit)
+		// In rowid order (newest first, as a broad search lists them): PostgreSQL then walks
+		// the (publication, rowid) index instead of scanning the table, whose scan starts where
+		// the last one stopped (synchronized scans of a large table) and may cross pages left
+		// empty by rewritten rows before it finds its matches. On the benchmark catalog, whose
+		// first half of replay_fts is such pages, the count of a broad search took 2.5-12 ms
+		// (one in a thousand 90 ms) by the scan, 0.5-1.8 ms by the index. FTS5 yields its
+		// matches in rowid order by itself.
+		count = fmt.Sprintf(`SELECT COUNT(*) FROM (SELECT 1 FROM replay_fts WHERE %s ORDER BY rowid DESC LIMIT %d) AS m`, q.ftsSet, o.Page.Limit)
 	}
 	limit := q.arg(o.Page.Limit)
 	offset := q.arg(o.Page.Offset)
 	page = `SELECT ` + replayCols + ` FROM ` + q.from + where + ` ORDER BY ` + order + ` LIMIT ` + limit + ` OFFSET ` + offset
-	if strings.HasPrefix(order, "rp.") {
+	switch {
+	case q.tagSet != "" && q.tagOrder != "":
+		// The tags select the replays and carry the sort key: the page is a walk of the tag
+		// index in order (a replay's several matching tags are one group, as they carry the
+		// same copy), then the page's replay rows. Neither the set is sorted nor every
+		// candidate's row read.
+		walk := q.tagSet
+		if q.tagWalk != "" {
+			walk = q.tagWalk
+		}
+		page = `SELECT ` + replayCols + ` FROM replays rp WHERE rp.seq IN (SELECT replay_seq FROM replay_tags WHERE ` + walk +
+			` GROUP BY published_at, replay_seq ORDER BY ` + q.tagOrder + ` LIMIT ` + limit + ` OFFSET ` + offset + `) ORDER BY ` + order
+	case strings.HasPrefix(order, "rp."):
 		// Find the page's replays first, then read their rows: a sort (or the rows an offset
 		// skips) carries only the replay seq and the sort key, often straight from an index,
 		// not every column of every candidate.
@@ -268,14 +303,14 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 		}
 	}
 	if o.For != "" {
-		cond, tagOnly, err := s.forCondition(ctx, q, o.For, tagCond)
+		cond, tagOnly, tagWalk, err := s.forCondition(ctx, q, o.For, tagCond)
 		if err != nil {
 			return nil, "", err
 		}
 		q.where = append(q.where, cond)
 		q.tagSet = ""
 		if o.Software == "" {
-			q.tagSet = tagOnly
+			q.tagSet, q.tagWalk = tagOnly, tagWalk
 		}
 	}
 	return searchAndOrder(s.dialect, q, o)
@@ -296,15 +331,11 @@ func (s *Store) softwareFilter(ctx context.Context, q *query, o ListOptions, tag
 		}
 		cond = append(cond, "version_key = "+q.arg(v.Key()))
 	}
-	set := cond
-	if o.Version == "" {
-		// With a version the (software, version) index selects a small set by itself;
-		// the copies would lead the planner to the filter index, which has no version.
-		set = append(slices.Clip(cond), tagCond...)
-		if bySet {
-			q.tagSet = strings.Join(set, " AND ")
-		}
-	}
+	// The set, with the copies the tags carry: it is the whole query, counted from the tag
+	// indexes (with a version, replay_tags_for has the version and the publication) and paged
+	// from them in publication order.
+	set := append(slices.Clip(cond), tagCond...)
+	q.tagSet = strings.Join(set, " AND ")
 	if bySet || o.Page.Offset+o.Page.Limit > existsWalkMax {
 		// The set, read from the tag index alone: where the page starts, or what a long
 		// walk of the replays in order checks each replay against.
@@ -349,6 +380,9 @@ func searchAndOrder(dialect sqldb.Dialect, q *query, o ListOptions) (*query, str
 	if !ok {
 		return nil, "", httpapi.Invalid("sort", "unknown sort %q: use published_at, created_at, title, duration_ms (prefix - for descending), newest or relevance", o.Sort)
 	}
+	if sort == "published_at" {
+		q.tagOrder = "published_at " + dir + ", replay_seq " + dir
+	}
 	return q, col + " " + dir + ", rp.seq " + dir, nil
 }
 
@@ -359,31 +393,37 @@ func searchAndOrder(dialect sqldb.Dialect, q *query, o ListOptions) (*query, str
 // replay's publication, language and status the tags carry) narrows the candidate tags. The
 // per-replay check seeks the replay's tags of slug in (replay_seq, software_id, version_key),
 // never every tag of the software. tagOnly is the same selection as a condition on replay_tags
-// alone, for counting from the tag indexes.
-func (s *Store) forCondition(ctx context.Context, q *query, spec string, tagCond []string) (cond, tagOnly string, err error) {
+// alone, for counting from the tag indexes; tagWalk is tagOnly for a walk of the software's tags
+// in publication order, which checks the version range on each tag rather than start from it.
+func (s *Store) forCondition(ctx context.Context, q *query, spec string, tagCond []string) (cond, tagOnly, tagWalk string, err error) {
 	slug, version, ok := strings.Cut(spec, "@")
 	if !ok || slug == "" || version == "" {
-		return "", "", httpapi.Invalid("for", "want for=software@version, e.g. for=nextcloud@28.0.2")
+		return "", "", "", httpapi.Invalid("for", "want for=software@version, e.g. for=nextcloud@28.0.2")
 	}
 	id, err := s.softwareID(ctx, "for", slug)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	v, err := ParseVersion(version)
 	if err != nil {
-		return "", "", httpapi.Invalid("for", "%v", err)
+		return "", "", "", httpapi.Invalid("for", "%v", err)
 	}
 	var lower sql.NullString
 	if err := s.queryRow(ctx, `SELECT MAX(version_key) FROM releases WHERE software_id = $1
 		AND interface_change = 1 AND version_key <= $2`, id, v.Key()).Scan(&lower); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", "", fmt.Errorf("catalog: for=%s: %w", spec, err)
+		return "", "", "", fmt.Errorf("catalog: for=%s: %w", spec, err)
 	}
 	sw, lo, hi := q.arg(id), q.arg(lower.String), q.arg(v.Key())
-	sel := strings.Join(append([]string{"software_id = " + sw, "version_key >= " + lo, "version_key <= " + hi}, tagCond...), " AND ")
+	sel := func(version string) string {
+		return strings.Join(append([]string{"software_id = " + sw, version + " >= " + lo, version + " <= " + hi}, tagCond...), " AND ")
+	}
 	valid := func(seq string) string {
 		return "NOT EXISTS (SELECT 1 FROM replay_tags x WHERE x.replay_seq = " + seq + " AND x.software_id = " + sw +
 			" AND (x.version_key < " + lo + " OR x.version_key > " + hi + "))"
 	}
-	return "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE " + sel + ") AND " + valid("rp.seq"),
-		sel + " AND " + valid("replay_tags.replay_seq"), nil
+	// (|| '' keeps SQLite off the (software, version) index, which it prefers for a range it
+	// cannot estimate, then sorts every tag in it; the result keeps the column's byte order.)
+	return "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE " + sel("version_key") + ") AND " + valid("rp.seq"),
+		sel("version_key") + " AND " + valid("replay_tags.replay_seq"),
+		sel("(version_key || '')") + " AND " + valid("replay_tags.replay_seq"), nil
 }

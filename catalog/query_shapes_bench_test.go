@@ -32,7 +32,7 @@ func BenchmarkCatalogQueryShapes(b *testing.B) {
 		"/api/replays?q=" + url.QueryEscape(benchWords[35]),
 		"/api/replays?q=partage+fich",
 		"/api/replays?q=security+backup",
-		"/api/replays?q=partage+kanban+sondage",    // fewer than rankMax matches: ranked
+		"/api/replays?q=partage+kanban+sondage",    // three words, still 17 950 matches
 		"/api/replays?q=synchronisation",           // a last word longer than the prefix indexes
 		"/api/replays?q=partage&offset=3000",       // past the bounded count
 		"/api/replays?software=soft00&offset=3000", // a deep page of a large tag-selected set

@@ -150,3 +150,16 @@ func migrateLegacy(ctx context.Context, db *sql.DB, component string, steps []st
 func MigrateLegacy(ctx context.Context, db *sql.DB, component string, steps []string) error {
 	return migrateLegacy(ctx, db, component, steps)
 }
+
+// MigrateTo applies the migrations of s up to version (included): for tests that build a
+// database as an older release left it, before Migrate upgrades it in place.
+func MigrateTo(ctx context.Context, db *sql.DB, s Schema, version int64) error {
+	p, err := s.provider(db)
+	if err != nil {
+		return err
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("sqldb: migrate %s to %d: %w", s.Name, version, err)
+	}
+	return nil
+}
