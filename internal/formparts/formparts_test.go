@@ -150,7 +150,7 @@ var trickyBodies = []string{
 	// A browser's form: meta, source, subtitles.
 	"--b0undary\r\nContent-Disposition: form-data; name=\"meta\"\r\nContent-Type: application/json\r\n\r\n{\"title\":\"x\"}\r\n" +
 		"--b0undary\r\nContent-Disposition: form-data; name=\"source\"; filename=\"rec.mp4\"\r\nContent-Type: video/mp4\r\n\r\n" +
-		strings.Repeat("video\r\n-", 3000) + "\r\n" +
+		strings.Repeat("video\r\n-", 100) + "\r\n" +
 		"--b0undary\r\nContent-Disposition: form-data; name=\"subtitles\"; filename=\"C:\\\\x\\\\fr.srt\"\r\n\r\n1\n00:00:01,000 --> 00:00:02,000\nBonjour\n\r\n" +
 		"--b0undary--\r\n",
 	// Bare "\n" line breaks throughout.
@@ -356,4 +356,26 @@ func ExampleReader() {
 	// Output:
 	// meta: {}
 	// EOF
+}
+
+// FuzzIndex holds Reader.index (Horspool, with its fallback) to bytes.Index.
+func FuzzIndex(f *testing.F) {
+	f.Add([]byte(strings.Repeat("\r\n--b0undary-", 40)+"\r\n--b0undary"), "b0undary", uint16(0))
+	f.Add([]byte(strings.Repeat("x", 300)+"\r\n--abc"), "abc", uint16(7))
+	f.Add(bytes.Repeat([]byte("\r\n--aaaaaaaaaaaaaab"), 50), "aaaaaaaaaaaaaaa", uint16(3))
+	f.Fuzz(func(t *testing.T, b []byte, boundary string, reps uint16) {
+		if len(boundary) == 0 || len(boundary) > maxBoundary {
+			return
+		}
+		b = bytes.Repeat(b, 1+int(reps%64))
+		mr := NewReader(nil, boundary)
+		for _, lf := range []bool{false, true} {
+			if lf {
+				mr.nlDashBoundary = mr.nlDashBoundary[1:]
+			}
+			if got, want := mr.index(b), bytes.Index(b, mr.nlDashBoundary); got != want {
+				t.Fatalf("index %d, bytes.Index %d (separator %q)", got, want, mr.nlDashBoundary)
+			}
+		}
+	})
 }
