@@ -1,9 +1,10 @@
 // Package formparts reads a multipart/form-data body part by part, as mime/multipart's Reader
 // does, but through one large buffer: a part's bytes come out in chunks as large as the buffer
 // holds, where mime/multipart reads and hands out at most 4 KiB at a time (its bufio.Reader has
-// a fixed size). On a 2 GiB upload that is the difference between one boundary scan and copy per
-// megabyte and one per 4 KiB: mime/multipart parses a large part at ~2 GB/s, a raw read through
-// a 1 MiB buffer runs at ~8 GB/s (issue #12).
+// a fixed size). A large Read takes the body straight into the caller's buffer, and the boundary
+// is found by Horspool rather than bytes.Index (see index). BenchmarkSourcePart: a 64 MiB part
+// into 16 MiB buffers at ~8 GB/s, against ~4.4 GB/s for mime/multipart (issue #12, the 2 GiB
+// form upload).
 //
 // It accepts what mime/multipart accepts and refuses what it refuses (a fuzz test holds the two
 // to the same parts), with these differences:
