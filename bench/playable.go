@@ -302,7 +302,7 @@ func postMeta(ctx context.Context, server, token, file, meta string) (int, strin
 		return 0, "", err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := formClient.Do(req)
 	if err != nil {
 		return 0, "", err
 	}
@@ -310,3 +310,7 @@ func postMeta(ctx context.Context, server, token, file, meta string) (int, strin
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	return resp.StatusCode, strings.TrimSpace(string(body)), nil
 }
+
+// formClient sends the form's source file by sendfile(2) (formupload.Transport), as net/http
+// already sends the tus client's PATCH of an *os.File.
+var formClient = &http.Client{Transport: formupload.Transport(nil)}

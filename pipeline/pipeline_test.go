@@ -455,6 +455,44 @@ func TestUploadRefused(t *testing.T) {
 	}
 }
 
+// TestUploadMalformedForm: a form the parser refuses is the client's error (4xx), whatever part
+// it breaks in, and nothing of it stays stored.
+func TestUploadMalformedForm(t *testing.T) {
+	testenv.FFmpeg(t)
+	e := newEnv(t, envOptions{noRun: true})
+	src := clip(t, 2*time.Second)
+	meta := "--b\r\nContent-Disposition: form-data; name=\"meta\"\r\n\r\n{\"title\":\"t\",\"language\":\"fr\"}\r\n"
+	source := "--b\r\nContent-Disposition: form-data; name=\"source\"; filename=\"r.mp4\"\r\n\r\n" + string(src)
+	for _, tc := range []struct {
+		name, boundary, body string
+		status               int
+	}{
+		{"no boundary line", "b", "just some text\r\n", 422},
+		{"boundary over 70 bytes", strings.Repeat("b", 71), "--" + strings.Repeat("b", 71) + "\r\n\r\nx\r\n", 422},
+		{"meta header too large", "b", "--b\r\nX-Big: " + strings.Repeat("x", 20<<10) + "\r\n\r\n{}\r\n--b--\r\n", 422},
+		{"body ends in meta", "b", "--b\r\nContent-Disposition: form-data; name=\"meta\"\r\n\r\n{\"title\"", 422},
+		{"body ends in source", "b", meta + source[:len(source)-1000], 422},
+		{"junk after the source's boundary", "b", meta + source + "\r\n--b\tjunk\r\n--b--\r\n", 422},
+		{"source header cut", "b", meta + "--b\r\nContent-Disposition: form-data; name=\"sou", 422},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.Post(e.srv.URL+"/api/recordings", "multipart/form-data; boundary="+tc.boundary, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var out map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			if resp.StatusCode != tc.status || out["error"] == nil {
+				t.Fatalf("got %d %v, want %d with an error text", resp.StatusCode, out, tc.status)
+			}
+			if objs, err := e.store.List(context.Background(), "recordings/"); err != nil || len(objs) != 0 {
+				t.Errorf("objects left: %v %v", objs, err)
+			}
+		})
+	}
+}
+
 func nilIfEmpty(s string) any {
 	if s == "" {
 		return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"codeberg.org/atelier/atelier/assets"
 	"codeberg.org/atelier/atelier/assets/tusstore"
 	"codeberg.org/atelier/atelier/internal/auth"
+	"codeberg.org/atelier/atelier/internal/formparts"
 	"codeberg.org/atelier/atelier/internal/httpapi"
 )
 
@@ -103,7 +103,7 @@ func (j *jsonRaw) UnmarshalJSON(b []byte) error {
 }
 
 // readUploadID reads the multipart form's upload part, the id of a finished resumable upload.
-func (u *upload) readUploadID(ctx context.Context, part *multipart.Part) error {
+func (u *upload) readUploadID(ctx context.Context, part *formparts.Part) error {
 	b, err := io.ReadAll(io.LimitReader(part, 256))
 	if err != nil {
 		return httpapi.Invalid("upload", "reading the upload part failed: %v", err)

@@ -5,7 +5,8 @@
 // A body written through io.Pipe has no length, so it goes out in chunked transfer encoding:
 // every byte of a 4 GB recording then passes through the pipe, the chunk framing on the client
 // and the chunk parser on the server. Here only the few kilobytes around the source are
-// written ahead; the source itself is read straight from its reader.
+// written ahead; the source itself is read straight from its reader, or, when it is a file and
+// the request goes through Transport on plain TCP, sent by sendfile(2) (see Transport).
 package formupload
 
 import (
@@ -20,18 +21,23 @@ import (
 	"path/filepath"
 )
 
-// Body is a form body and what a request needs to send it.
+// Body is a form body and what a request needs to send it. It reads as the whole form: the
+// parts before the source, the source, the parts after it.
 type Body struct {
-	io.Reader
 	Size        int64  // the Content-Length
 	ContentType string // multipart/form-data with its boundary
+
+	head, tail []byte
+	src        io.Reader
+	srcSize    int64
+	off        int64 // bytes of the body read or sent so far
 }
 
 // New returns the form of fields meta (application/json), source (src, srcSize bytes, named
 // srcName) and one subtitles part per file of subs, in that order: the order the server
 // requires. The subtitle files are read now (the server refuses any larger than a few MiB);
 // src is read as the body is.
-func New(meta []byte, src io.Reader, srcSize int64, srcName string, subs []string) (Body, error) {
+func New(meta []byte, src io.Reader, srcSize int64, srcName string, subs []string) (*Body, error) {
 	var head, tail bytes.Buffer
 	out := &switchWriter{w: &head}
 	mw := multipart.NewWriter(out)
@@ -40,41 +46,76 @@ func New(meta []byte, src io.Reader, srcSize int64, srcName string, subs []strin
 	h.Set("Content-Type", "application/json")
 	w, err := mw.CreatePart(h)
 	if err != nil {
-		return Body{}, err
+		return nil, err
 	}
 	if _, err := w.Write(meta); err != nil {
-		return Body{}, err
+		return nil, err
 	}
 	if _, err := mw.CreateFormFile("source", srcName); err != nil {
-		return Body{}, err
+		return nil, err
 	}
 	out.w = &tail // the source's bytes go between head and tail
 	for _, s := range subs {
 		data, err := os.ReadFile(s)
 		if err != nil {
-			return Body{}, fmt.Errorf("formupload: %w", err)
+			return nil, fmt.Errorf("formupload: %w", err)
 		}
 		w, err := mw.CreateFormFile("subtitles", filepath.Base(s))
 		if err != nil {
-			return Body{}, err
+			return nil, err
 		}
 		if _, err := w.Write(data); err != nil {
-			return Body{}, err
+			return nil, err
 		}
 	}
 	if err := mw.Close(); err != nil {
-		return Body{}, err
+		return nil, err
 	}
-	return Body{
-		Reader:      io.MultiReader(&head, io.LimitReader(src, srcSize), &tail),
+	return &Body{
 		Size:        int64(head.Len()) + srcSize + int64(tail.Len()),
 		ContentType: mw.FormDataContentType(),
+		head:        head.Bytes(), tail: tail.Bytes(), src: src, srcSize: srcSize,
 	}, nil
+}
+
+// Read reads the form.
+func (b *Body) Read(p []byte) (int, error) {
+	head, srcEnd := int64(len(b.head)), int64(len(b.head))+b.srcSize
+	var n int
+	switch {
+	case b.off < head:
+		n = copy(p, b.head[b.off:])
+	case b.off < srcEnd:
+		n, err := b.src.Read(p[:min(int64(len(p)), srcEnd-b.off)])
+		b.off += int64(n)
+		if err == io.EOF {
+			if b.off < srcEnd {
+				return n, b.srcEnded()
+			}
+			err = nil
+		}
+		return n, err
+	case b.off < b.Size:
+		n = copy(p, b.tail[b.off-srcEnd:])
+	default:
+		return 0, io.EOF
+	}
+	b.off += int64(n)
+	return n, nil
+}
+
+// Close does nothing: the caller owns the source. (With it, net/http sends a *Body as the
+// request's body itself, not wrapped in a NopCloser, so that Transport's connections see it.)
+func (b *Body) Close() error { return nil }
+
+// srcEnded is the error of a source that ended before its size.
+func (b *Body) srcEnded() error {
+	return fmt.Errorf("formupload: the source ended after %d of its %d bytes: %w", b.off-int64(len(b.head)), b.srcSize, io.ErrUnexpectedEOF)
 }
 
 // Request is a POST of the form to url, with its Content-Length and Content-Type: without the
 // length, net/http would send it chunked.
-func (b Body) Request(ctx context.Context, url string) (*http.Request, error) {
+func (b *Body) Request(ctx context.Context, url string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, b)
 	if err != nil {
 		return nil, err

@@ -3,9 +3,12 @@ package formupload
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -82,4 +85,85 @@ func TestRequestCarriesLengthAndType(t *testing.T) {
 	if req.Method != "POST" || req.ContentLength != b.Size || req.Header.Get("Content-Type") != b.ContentType {
 		t.Errorf("%s, length %d, type %q; want POST, %d, %q", req.Method, req.ContentLength, req.Header.Get("Content-Type"), b.Size, b.ContentType)
 	}
+}
+
+// TestTransportSendsTheForm: through Transport (sendfile for a file source) the server receives
+// the very bytes that reading the Body gives, for a file and for another reader.
+func TestTransportSendsTheForm(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "fr.srt")
+	if err := os.WriteFile(sub, []byte("1\n00:00:01,000 --> 00:00:02,000\nBonjour\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 3<<20+17)
+	for i := range data {
+		data[i] = byte(i * 7 / 3)
+	}
+	srcPath := filepath.Join(dir, "rec.mp4")
+	if err := os.WriteFile(srcPath, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+	}))
+	defer srv.Close()
+	tr := Transport(nil)
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	for _, tc := range []struct {
+		name string
+		src  func(t *testing.T) io.Reader
+		subs []string
+	}{
+		{"file", func(t *testing.T) io.Reader { return openT(t, srcPath) }, []string{sub}},
+		{"file, no subtitles", func(t *testing.T) io.Reader { return openT(t, srcPath) }, nil},
+		{"reader", func(t *testing.T) io.Reader { return bytes.NewReader(data) }, []string{sub}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := New([]byte(`{"title":"x"}`), bytes.NewReader(data), int64(len(data)), "rec.mp4", tc.subs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantBytes, _ := io.ReadAll(want)
+			b, err := New([]byte(`{"title":"x"}`), tc.src(t), int64(len(data)), "rec.mp4", tc.subs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.ContentType = want.ContentType // the same boundary on both sides
+			copy(b.head, want.head)
+			copy(b.tail, want.tail)
+			req, err := b.Request(context.Background(), srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if !bytes.Equal(got, wantBytes) {
+				t.Fatalf("the server received %d bytes, want the %d of the form", len(got), len(wantBytes))
+			}
+		})
+	}
+}
+
+func TestSourceShorterThanItsSize(t *testing.T) {
+	b, err := New([]byte(`{}`), bytes.NewReader([]byte("vid")), 5, "rec.mp4", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(b); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("a short source: %v, want io.ErrUnexpectedEOF", err)
+	}
+}
+
+func openT(t *testing.T, path string) *os.File {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
