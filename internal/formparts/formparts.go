@@ -119,22 +119,25 @@ func (mr *Reader) fill() error {
 			mr.buf = append(mr.buf, make([]byte, len(mr.buf))...)
 		}
 	}
+	n, err := readSome(mr.src, mr.buf[mr.w:])
+	mr.w += n
+	mr.err = err
+	return err
+}
+
+// readSome reads from src into d until it gets a byte or an error, as bufio.Reader does: a
+// reader that keeps returning nothing is io.ErrNoProgress after 100 tries.
+func readSome(src io.Reader, d []byte) (int, error) {
 	for range 100 {
-		n, err := mr.src.Read(mr.buf[mr.w:])
-		if n < 0 || n > len(mr.buf)-mr.w {
+		n, err := src.Read(d)
+		if n < 0 || n > len(d) {
 			panic("formparts: invalid Read count")
 		}
-		mr.w += n
-		if err != nil {
-			mr.err = err
-			return err
-		}
-		if n > 0 {
-			return nil
+		if n > 0 || err != nil {
+			return n, err
 		}
 	}
-	mr.err = io.ErrNoProgress
-	return mr.err
+	return 0, io.ErrNoProgress
 }
 
 // readLine returns the next line, its "\n" included, as bufio.Reader.ReadSlice('\n') on
@@ -393,24 +396,10 @@ func (p *Part) readDirect(d []byte) (n int, err error, ok bool) {
 	d = d[:min(len(d), len(mr.buf))] // what goes back must fit in the buffer
 	t := copy(d, mr.buf[mr.r:mr.w])
 	mr.r, mr.w = 0, 0
-	k := 0
-	for range 100 {
-		k, err = mr.src.Read(d[t:])
-		if k < 0 || k > len(d)-t {
-			panic("formparts: invalid Read count")
-		}
-		if k > 0 || err != nil {
-			break
-		}
-	}
-	if k == 0 && err == nil {
-		err = io.ErrNoProgress
-	}
+	k, err := readSome(mr.src, d[t:])
 	if err != nil {
 		mr.err = err
-		if p.readErr = err; err == io.EOF {
-			p.readErr = io.ErrUnexpectedEOF
-		}
+		p.readErr = inPart(err)
 	}
 	n, p.err = mr.scanUntilBoundary(d[:t+k], p.total, p.readErr)
 	mr.w = copy(mr.buf, d[n:t+k])
@@ -428,13 +417,19 @@ func (p *Part) scan() error {
 	for p.n == 0 && p.err == nil {
 		p.n, p.err = mr.scanUntilBoundary(mr.buf[mr.r:mr.w], p.total, p.readErr)
 		if p.n == 0 && p.err == nil {
-			p.readErr = mr.fill()
-			if p.readErr == io.EOF {
-				p.readErr = io.ErrUnexpectedEOF
-			}
+			p.readErr = inPart(mr.fill())
 		}
 	}
 	return p.err
+}
+
+// inPart is err of the body met inside a part: its end there is io.ErrUnexpectedEOF, as a
+// part ends only at a boundary.
+func inPart(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 func (p *Part) consume(n int) {
