@@ -288,7 +288,7 @@ func TestReplayAtomFeeds(t *testing.T) {
 		code       int
 	}{
 		{"/software/nextclod/replays.atom", "not found", 404},
-		{"/replays.atom?language=" + "fr%22%3E", `"field": "language"`, 422},
+		{"/replays.atom?language=" + "fr%22%3E", `"field":"language"`, 422},
 	} {
 		if code, _, body := f.get(tt.path); code != tt.code || !strings.Contains(string(body), tt.want) {
 			t.Errorf("GET %s = %d %s, want %d %s", tt.path, code, body, tt.code, tt.want)

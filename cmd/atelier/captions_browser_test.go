@@ -155,8 +155,7 @@ func TestBrowserCaptionEditor(t *testing.T) {
 			return fmt.Errorf("approve (%q): %w", msg, err)
 		}
 		st, body := srv.api(t, "GET", "/api/recordings/"+id+"/subtitles", "")
-		if st != 200 || !strings.Contains(body, `"kind": "auto",
-      "status": "reviewed"`) || !strings.Contains(body, `"reviewed_by": "Ana"`) {
+		if st != 200 || !strings.Contains(body, `"kind":"auto","status":"reviewed"`) || !strings.Contains(body, `"reviewed_by":"Ana"`) {
 			return fmt.Errorf("tracks after the approval: %d %s", st, body)
 		}
 		if st, body := publicGet(t, srv.url+"/replays/"+id+"/subtitles/en.vtt"); st != 200 || !strings.Contains(body, "hello every one") {

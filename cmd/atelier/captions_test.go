@@ -56,10 +56,10 @@ func uploadReady(t *testing.T, srv *e2eServer, seconds time.Duration) string {
 		// subtitle API asks; the two are not written in one step.
 		st, body := srv.api(t, "GET", "/api/replays/"+out.ID, "")
 		stRec, rec := srv.api(t, "GET", "/api/recordings/"+out.ID, "")
-		if st == 200 && strings.Contains(body, `"processing": "ready"`) && stRec == 200 && strings.Contains(rec, `"status": "ready"`) {
+		if st == 200 && strings.Contains(body, `"processing":"ready"`) && stRec == 200 && strings.Contains(rec, `"status":"ready"`) {
 			return out.ID
 		}
-		if strings.Contains(body, `"processing": "failed"`) || time.Now().After(deadline) {
+		if strings.Contains(body, `"processing":"failed"`) || time.Now().After(deadline) {
 			t.Fatalf("recording %s not ready: %d %s", out.ID, st, body)
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -97,7 +97,7 @@ func TestDraftTracksNotOffered(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(b), `"status": "draft"`) {
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"status":"draft"`) {
 		t.Fatalf("PUT draft: %d %s", resp.StatusCode, b)
 	}
 
@@ -130,7 +130,7 @@ func TestDraftTracksNotOffered(t *testing.T) {
 		t.Errorf("animator reading the draft: %d %s", st, body)
 	}
 
-	if st, body := srv.api(t, "PATCH", "/api/recordings/"+id+"/subtitles/en", `{"visible": true}`); st != 200 || !strings.Contains(body, `"visible": true`) {
+	if st, body := srv.api(t, "PATCH", "/api/recordings/"+id+"/subtitles/en", `{"visible": true}`); st != 200 || !strings.Contains(body, `"visible":true`) {
 		t.Fatalf("PATCH visible: %d %s", st, body)
 	}
 	offered(true)
@@ -139,13 +139,13 @@ func TestDraftTracksNotOffered(t *testing.T) {
 	}
 	offered(false)
 	st, body := srv.api(t, "PATCH", "/api/recordings/"+id+"/subtitles/en", `{"status": "reviewed"}`)
-	if st != 200 || !strings.Contains(body, `"status": "reviewed"`) || !strings.Contains(body, `"kind": "manual"`) ||
-		!strings.Contains(body, `"reviewed_by": "admin"`) || strings.Contains(body, `"reviewed_at": null`) {
+	if st != 200 || !strings.Contains(body, `"status":"reviewed"`) || !strings.Contains(body, `"kind":"manual"`) ||
+		!strings.Contains(body, `"reviewed_by":"admin"`) || strings.Contains(body, `"reviewed_at":null`) {
 		t.Fatalf("PATCH reviewed: %d %s", st, body)
 	}
 	offered(true)
 	// Bad input names the field.
-	if st, body := srv.api(t, "PATCH", "/api/recordings/"+id+"/subtitles/en", `{"status": "approved"}`); st != 422 || !strings.Contains(body, `"field": "status"`) {
+	if st, body := srv.api(t, "PATCH", "/api/recordings/"+id+"/subtitles/en", `{"status": "approved"}`); st != 422 || !strings.Contains(body, `"field":"status"`) {
 		t.Errorf("PATCH bad status: %d %s", st, body)
 	}
 }

@@ -44,14 +44,14 @@ func TestBrowserJobPlayableBeforeCaptions(t *testing.T) {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		_, rec := srv.api(t, "GET", "/api/recordings/"+id, "")
-		if strings.Contains(rec, `"stage": "captions"`) && strings.Contains(rec, `"playable": true`) && strings.Contains(rec, `"status": "processing"`) {
+		if strings.Contains(rec, `"stage":"captions"`) && strings.Contains(rec, `"playable":true`) && strings.Contains(rec, `"status":"processing"`) {
 			// A transcription's length is not known ahead: no time left is guessed.
-			if !strings.Contains(rec, `"eta_seconds": null`) {
+			if !strings.Contains(rec, `"eta_seconds":null`) {
 				t.Errorf("an ETA while transcribing: %s", rec)
 			}
 			break
 		}
-		if strings.Contains(rec, `"status": "failed"`) || strings.Contains(rec, `"status": "ready"`) || time.Now().After(deadline) {
+		if strings.Contains(rec, `"status":"failed"`) || strings.Contains(rec, `"status":"ready"`) || time.Now().After(deadline) {
 			t.Fatalf("want the recording playable and transcribing, got %s", rec)
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -106,7 +106,7 @@ func TestBrowserJobPlayableBeforeCaptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReady(t, srv, id)
-	if _, rp := srv.api(t, "GET", "/api/replays/"+id, ""); !strings.Contains(rp, `"kind": "auto"`) || !strings.Contains(rp, `"lang": "en"`) {
+	if _, rp := srv.api(t, "GET", "/api/replays/"+id, ""); !strings.Contains(rp, `"kind":"auto"`) || !strings.Contains(rp, `"lang":"en"`) {
 		t.Errorf("the automatic draft is not among the replay's tracks: %s", rp)
 	}
 	step("the note goes once ready", 30*time.Second, func(c context.Context) error {

@@ -244,7 +244,7 @@ func TestBrowserRecut(t *testing.T) {
 	st, body = srv.api(t, "GET", "/api/replays/"+id, "")
 	// 1.5 s of replay time, snapped to the clip's frames (25 fps: 1520 ms).
 	chapter := regexp.MustCompile(`"start_ms": (\d+),\s*"title": "Après la pause"`).FindStringSubmatch(body)
-	if st != 200 || chapter == nil || !within(chapter[1], 1500, 40) || !strings.Contains(body, `"version": "28.0.2"`) {
+	if st != 200 || chapter == nil || !within(chapter[1], 1500, 40) || !strings.Contains(body, `"version":"28.0.2"`) {
 		t.Errorf("the replay's chapters after the re-cut: %d %s", st, body)
 	}
 
@@ -360,10 +360,10 @@ func waitReady(t *testing.T, srv *e2eServer, id string) {
 	for {
 		st, body := srv.api(t, "GET", "/api/replays/"+id, "")
 		stRec, rec := srv.api(t, "GET", "/api/recordings/"+id, "")
-		if st == 200 && strings.Contains(body, `"processing": "ready"`) && stRec == 200 && strings.Contains(rec, `"status": "ready"`) {
+		if st == 200 && strings.Contains(body, `"processing":"ready"`) && stRec == 200 && strings.Contains(rec, `"status":"ready"`) {
 			return
 		}
-		if strings.Contains(rec, `"status": "failed"`) || time.Now().After(deadline) {
+		if strings.Contains(rec, `"status":"failed"`) || time.Now().After(deadline) {
 			t.Fatalf("recording %s not ready: %d %s", id, stRec, rec)
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -439,7 +439,7 @@ func TestBrowserJobs(t *testing.T) {
 			_, body := srv.api(t, "GET", "/api/recordings/"+first, "")
 			return fmt.Errorf("%w\nthe job shows %q; the API says %s", err, text, body)
 		}
-		if st, body := srv.api(t, "GET", "/api/recordings/"+first, ""); st != 200 || !strings.Contains(body, `"status": "cancelled"`) {
+		if st, body := srv.api(t, "GET", "/api/recordings/"+first, ""); st != 200 || !strings.Contains(body, `"status":"cancelled"`) {
 			return fmt.Errorf("the cancelled recording: %d %s", st, body)
 		}
 		return nil
@@ -512,7 +512,7 @@ func TestBrowserJobs(t *testing.T) {
 		if msg, _ := chromedp.Run(c, chromedp.Evaluate[string](`document.querySelector('`+job(second)+` .job-msg').textContent`)); msg != "" {
 			return fmt.Errorf("retry: %s", msg)
 		}
-		if st, body := srv.api(t, "GET", "/api/recordings/"+second, ""); st != 200 || !strings.Contains(body, `"status": "ready"`) {
+		if st, body := srv.api(t, "GET", "/api/recordings/"+second, ""); st != 200 || !strings.Contains(body, `"status":"ready"`) {
 			return fmt.Errorf("the retried recording: %d %s", st, body)
 		}
 		return shot(c, "jobs-retried-en.png")

@@ -199,7 +199,7 @@ func TestStudioFirstRunPeopleAndSoftware(t *testing.T) {
 	if code := httpStatus(t, link); code != http.StatusGone {
 		t.Fatalf("the used first-run link answers %d, want 410", code)
 	}
-	if st, body := apiCall(t, base, adminToken, "GET", "/api/whoami", ""); st != 200 || !strings.Contains(body, `"role": "admin"`) {
+	if st, body := apiCall(t, base, adminToken, "GET", "/api/whoami", ""); st != 200 || !strings.Contains(body, `"role":"admin"`) {
 		t.Fatalf("the admin token shown: %d %s", st, body)
 	}
 

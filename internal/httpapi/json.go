@@ -14,7 +14,10 @@ import (
 // MaxJSONBody bounds JSON request bodies; media goes through streaming endpoints instead.
 const MaxJSONBody = 1 << 20
 
-// WriteJSON writes v as the JSON reply with the given status.
+// WriteJSON writes v as the JSON reply with the given status, compact: indenting a page of 50
+// replays cost more than encoding it (0.7 of 1.1 ms of CPU per GET /api/replays at 100 000
+// replays, a sixth of the request) and made the reply 45 % larger (100 KB against 69 KB). People reading replies
+// by hand pipe them through jq or open them in a browser, which indent them.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -26,11 +29,9 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(e.buf.Bytes()) // the client may have gone; nothing useful to do
 }
 
-// jsonEncoder is an indenting encoder with the buffer it writes to. A new json.Encoder grows its
-// indentation buffer from nothing on every reply: for a page of 50 replays (~100 KB indented)
-// that was most of the reply's allocations (0.6 of 0.9 MB per GET /api/replays, profiled at
-// 100 000 replays), and the garbage collector's work that follows. Pooled, both buffers are
-// reused; the bytes written are the same.
+// jsonEncoder is an encoder with the buffer it writes to, pooled: a reply of a page of replays
+// grows its buffer to tens of KB, which a new encoder per reply would allocate again each time,
+// with the garbage collector's work that follows.
 type jsonEncoder struct {
 	buf bytes.Buffer
 	enc *json.Encoder
@@ -42,7 +43,6 @@ const jsonPoolMax = 1 << 20
 var jsonEncoders = sync.Pool{New: func() any {
 	e := &jsonEncoder{}
 	e.enc = json.NewEncoder(&e.buf)
-	e.enc.SetIndent("", "  ")
 	return e
 }}
 
