@@ -52,7 +52,9 @@
 //
 // for=slug@L lists the replays still valid for a learner on version L: the replay documents slug,
 // and every tag of slug (its own and its chapters') is ≤ L and ≥ B, B being the newest
-// interface-changing release ≤ L.
+// interface-changing release ≤ L. Each tag also carries the lowest and highest version its
+// replay documents for the tag's software (kept by a trigger on the tags), so that this "every
+// tag" is a condition on any one tag's index entry.
 //
 // # Release feeds
 //

@@ -389,12 +389,14 @@ func searchAndOrder(dialect sqldb.Dialect, q *query, o ListOptions) (*query, str
 // forCondition is the SQL condition of for=slug@version: the replay documents slug, and every tag
 // of slug lies in [B, L] where L is the learner's version and B the newest interface-changing
 // release at or before L (no bound when there is none): a tag below B misses an interface change
-// the learner has, a tag above L shows a newer interface than theirs. tagCond (the copies of the
-// replay's publication, language and status the tags carry) narrows the candidate tags. The
-// per-replay check seeks the replay's tags of slug in (replay_seq, software_id, version_key),
-// never every tag of the software. tagOnly is the same selection as a condition on replay_tags
-// alone, for counting from the tag indexes; tagWalk is tagOnly for a walk of the software's tags
-// in publication order, which checks the version range on each tag rather than start from it.
+// the learner has, a tag above L shows a newer interface than theirs. Each tag carries the lowest
+// and highest version its replay documents for its software (min_version_key, max_version_key,
+// kept by triggers), so "every tag in range" is a condition on any one tag of slug. tagCond (the
+// copies of the replay's publication, language and status the tags carry) narrows the candidate
+// tags. tagOnly is the same selection as a condition on replay_tags alone, for counting from the
+// tag indexes (replay_tags_for: from the version range); tagWalk is tagOnly for a walk of the
+// software's tags in publication order, which checks the range on each tag rather than start
+// from it.
 func (s *Store) forCondition(ctx context.Context, q *query, spec string, tagCond []string) (cond, tagOnly, tagWalk string, err error) {
 	slug, version, ok := strings.Cut(spec, "@")
 	if !ok || slug == "" || version == "" {
@@ -414,16 +416,10 @@ func (s *Store) forCondition(ctx context.Context, q *query, spec string, tagCond
 		return "", "", "", fmt.Errorf("catalog: for=%s: %w", spec, err)
 	}
 	sw, lo, hi := q.arg(id), q.arg(lower.String), q.arg(v.Key())
-	sel := func(version string) string {
-		return strings.Join(append([]string{"software_id = " + sw, version + " >= " + lo, version + " <= " + hi}, tagCond...), " AND ")
-	}
-	valid := func(seq string) string {
-		return "NOT EXISTS (SELECT 1 FROM replay_tags x WHERE x.replay_seq = " + seq + " AND x.software_id = " + sw +
-			" AND (x.version_key < " + lo + " OR x.version_key > " + hi + "))"
-	}
-	// (|| '' keeps SQLite off the (software, version) index, which it prefers for a range it
-	// cannot estimate, then sorts every tag in it; the result keeps the column's byte order.)
-	return "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE " + sel("version_key") + ") AND " + valid("rp.seq"),
-		sel("version_key") + " AND " + valid("replay_tags.replay_seq"),
-		sel("(version_key || '')") + " AND " + valid("replay_tags.replay_seq"), nil
+	span := append([]string{"software_id = " + sw, "min_version_key >= " + lo, "max_version_key <= " + hi}, tagCond...)
+	// The tag's own version lies in its span: the range on it says the same, and lets an index
+	// on (software_id, version_key) start from it.
+	inRange := append([]string{"version_key >= " + lo, "version_key <= " + hi}, span...)
+	tagOnly = strings.Join(inRange, " AND ")
+	return "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE " + tagOnly + ")", tagOnly, strings.Join(span, " AND "), nil
 }
