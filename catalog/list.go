@@ -32,6 +32,9 @@ type ListOptions struct {
 	// and -created_at for animators.
 	Sort string
 	Page httpapi.Page
+
+	// forRange is For resolved (ListReplays looks it up once for the count and the page).
+	forRange *forRange
 }
 
 // ReplayList is one page of replays, in the shape of every list reply.
@@ -101,6 +104,13 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 	if o.Page.Limit <= 0 {
 		o.Page.Limit = 50
 	}
+	if o.For != "" && o.forRange == nil {
+		fr, err := s.resolveFor(ctx, o.For)
+		if err != nil {
+			return ReplayList{}, err
+		}
+		o.forRange = &fr
+	}
 	// SQLite has no statistics here to choose between walking replays in sort order (best when
 	// many match: the LIMIT stops early) and starting from the replays the tag filters select
 	// (best when few do). Counting always starts from the selected set; the page does when the
@@ -125,9 +135,45 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 	if err != nil {
 		return ReplayList{}, err
 	}
+	// The page's statement when the count finds a small set, and when it finds a large one:
+	// when they are the same the page does not wait for the count, and the two run at once on
+	// two connections (a search ranks or not by the count, so it always waits).
+	var page string
+	var pageArgs []any
+	if o.Q == "" || o.Sort != "" {
+		_, small, smallArgs, err := s.listStatements(ctx, o, bySet)
+		if err != nil {
+			return ReplayList{}, err
+		}
+		page, pageArgs = small, smallArgs
+		if bySet {
+			if _, large, largeArgs, err := s.listStatements(ctx, o, false); err != nil || large != small || !slices.Equal(largeArgs, smallArgs) {
+				page, pageArgs = "", nil
+			}
+		}
+	}
 	list := ReplayList{Items: []Replay{}, Limit: o.Page.Limit, Offset: o.Page.Offset, TotalExact: true}
-	if err := s.queryRow(ctx, count, args[:len(args)-2]...).Scan(&list.Total); err != nil {
-		return ReplayList{}, fmt.Errorf("catalog: count replays: %w", err)
+	if page == "" {
+		if err := s.queryRow(ctx, count, args[:len(args)-2]...).Scan(&list.Total); err != nil {
+			return ReplayList{}, fmt.Errorf("catalog: count replays: %w", err)
+		}
+	} else {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		counted := make(chan error, 1)
+		go func() {
+			counted <- s.queryRow(ctx, count, args[:len(args)-2]...).Scan(&list.Total)
+		}()
+		items, err := s.listPage(ctx, page, pageArgs)
+		if err != nil {
+			cancel()
+			<-counted
+			return ReplayList{}, err
+		}
+		if err := <-counted; err != nil {
+			return ReplayList{}, fmt.Errorf("catalog: count replays: %w", err)
+		}
+		list.Items = items
 	}
 	if list.Total >= bound {
 		list.Total, list.TotalExact = bound-1, false
@@ -138,6 +184,11 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 		list.NextOffset = &next
 	}
 	if o.Page.Offset >= list.Total {
+		// (A page read beside the count may have seen a replay published after the count.)
+		list.Items = []Replay{}
+		return list, nil
+	}
+	if page != "" {
 		return list, nil
 	}
 	if o.Q != "" && o.Sort == "" && (!list.TotalExact || list.Total > searchMax) {
@@ -145,29 +196,39 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 		// learner little: a search that broad lists the newest first, streamed from the index.
 		o.Sort = "newest"
 	}
-	_, page, args, err := s.listStatements(ctx, o, bySet && list.TotalExact && list.Total <= sortSetMax)
+	_, page, args, err = s.listStatements(ctx, o, bySet && list.TotalExact && list.Total <= sortSetMax)
 	if err != nil {
 		return ReplayList{}, err
 	}
-	rows, err := s.query(ctx, page, args...)
-	if err != nil {
-		return ReplayList{}, fmt.Errorf("catalog: list replays: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanReplay(rows)
-		if err != nil {
-			return ReplayList{}, fmt.Errorf("catalog: list replays: %w", err)
-		}
-		list.Items = append(list.Items, r)
-	}
-	if err := rows.Err(); err != nil {
-		return ReplayList{}, fmt.Errorf("catalog: list replays: %w", err)
-	}
-	if err := s.fill(ctx, list.Items, false); err != nil {
+	if list.Items, err = s.listPage(ctx, page, args); err != nil {
 		return ReplayList{}, err
 	}
 	return list, nil
+}
+
+// listPage runs a page statement of listStatements and fills the replays it finds.
+func (s *Store) listPage(ctx context.Context, page string, args []any) ([]Replay, error) {
+	rows, err := s.query(ctx, page, args...)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: list replays: %w", err)
+	}
+	defer rows.Close()
+	items := []Replay{}
+	for rows.Next() {
+		r, err := scanReplay(rows)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: list replays: %w", err)
+		}
+		items = append(items, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog: list replays: %w", err)
+	}
+	rows.Close()
+	if err := s.fill(ctx, items, false); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 // drivesBySet reports whether o has a filter that selects replays through their tags, which a
@@ -303,10 +364,15 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 		}
 	}
 	if o.For != "" {
-		cond, tagOnly, tagWalk, err := s.forCondition(ctx, q, o.For, tagCond)
-		if err != nil {
-			return nil, "", err
+		fr := o.forRange
+		if fr == nil {
+			r, err := s.resolveFor(ctx, o.For)
+			if err != nil {
+				return nil, "", err
+			}
+			fr = &r
 		}
+		cond, tagOnly, tagWalk := forCondition(q, *fr, tagCond)
 		q.where = append(q.where, cond)
 		q.tagSet = ""
 		if o.Software == "" {
@@ -397,29 +463,40 @@ func searchAndOrder(dialect sqldb.Dialect, q *query, o ListOptions) (*query, str
 // tag indexes (replay_tags_for: from the version range); tagWalk is tagOnly for a walk of the
 // software's tags in publication order, which checks the range on each tag rather than start
 // from it.
-func (s *Store) forCondition(ctx context.Context, q *query, spec string, tagCond []string) (cond, tagOnly, tagWalk string, err error) {
-	slug, version, ok := strings.Cut(spec, "@")
-	if !ok || slug == "" || version == "" {
-		return "", "", "", httpapi.Invalid("for", "want for=software@version, e.g. for=nextcloud@28.0.2")
-	}
-	id, err := s.softwareID(ctx, "for", slug)
-	if err != nil {
-		return "", "", "", err
-	}
-	v, err := ParseVersion(version)
-	if err != nil {
-		return "", "", "", httpapi.Invalid("for", "%v", err)
-	}
-	var lower sql.NullString
-	if err := s.queryRow(ctx, `SELECT MAX(version_key) FROM releases WHERE software_id = $1
-		AND interface_change = 1 AND version_key <= $2`, id, v.Key()).Scan(&lower); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", "", "", fmt.Errorf("catalog: for=%s: %w", spec, err)
-	}
-	sw, lo, hi := q.arg(id), q.arg(lower.String), q.arg(v.Key())
+func forCondition(q *query, fr forRange, tagCond []string) (cond, tagOnly, tagWalk string) {
+	sw, lo, hi := q.arg(fr.software), q.arg(fr.lower), q.arg(fr.upper)
 	span := append([]string{"software_id = " + sw, "min_version_key >= " + lo, "max_version_key <= " + hi}, tagCond...)
 	// The tag's own version lies in its span: the range on it says the same, and lets an index
 	// on (software_id, version_key) start from it.
 	inRange := append([]string{"version_key >= " + lo, "version_key <= " + hi}, span...)
 	tagOnly = strings.Join(inRange, " AND ")
-	return "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE " + tagOnly + ")", tagOnly, strings.Join(span, " AND "), nil
+	return "rp.seq IN (SELECT replay_seq FROM replay_tags WHERE " + tagOnly + ")", tagOnly, strings.Join(span, " AND ")
+}
+
+// forRange is for=slug@L resolved: the software's id and the range [B, L] of version keys (B is
+// "" when no interface-changing release is at or before L).
+type forRange struct {
+	software     int64
+	lower, upper string
+}
+
+func (s *Store) resolveFor(ctx context.Context, spec string) (forRange, error) {
+	slug, version, ok := strings.Cut(spec, "@")
+	if !ok || slug == "" || version == "" {
+		return forRange{}, httpapi.Invalid("for", "want for=software@version, e.g. for=nextcloud@28.0.2")
+	}
+	id, err := s.softwareID(ctx, "for", slug)
+	if err != nil {
+		return forRange{}, err
+	}
+	v, err := ParseVersion(version)
+	if err != nil {
+		return forRange{}, httpapi.Invalid("for", "%v", err)
+	}
+	var lower sql.NullString
+	if err := s.queryRow(ctx, `SELECT MAX(version_key) FROM releases WHERE software_id = $1
+		AND interface_change = 1 AND version_key <= $2`, id, v.Key()).Scan(&lower); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return forRange{}, fmt.Errorf("catalog: for=%s: %w", spec, err)
+	}
+	return forRange{software: id, lower: lower.String, upper: v.Key()}, nil
 }
