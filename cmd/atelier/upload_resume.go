@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"codeberg.org/atelier/atelier/internal/formupload"
 )
 
 // resumeState is what `atelier upload` keeps in the user cache dir while a file is on its way:
@@ -112,7 +114,12 @@ func (c *tusClient) offset(ctx context.Context, url string) (int64, error) {
 
 // patch sends src's bytes from off to the end in one request.
 func (c *tusClient) patch(ctx context.Context, url string, src *os.File, off, size int64, progress func(int64)) error {
-	body := &progressReader{r: io.NewSectionReader(src, off, size-off), n: off, fn: progress, left: size - off}
+	// From the file's own offset, which sendfile goes on from (formupload.Transport).
+	if _, err := src.Seek(off, io.SeekStart); err != nil {
+		return fmt.Errorf("upload: %w", err)
+	}
+	body := formupload.Source(src, size-off)
+	body.Progress = func(n int64) { progress(off + n) }
 	resp, err := c.do(ctx, "PATCH", url, body, map[string]string{
 		"Upload-Offset": strconv.FormatInt(off, 10),
 		"Content-Type":  "application/offset+octet-stream",
@@ -126,22 +133,6 @@ func (c *tusClient) patch(ctx context.Context, url string, src *os.File, off, si
 	}
 	return nil
 }
-
-type progressReader struct {
-	r    io.Reader
-	n    int64
-	left int64
-	fn   func(int64)
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	k, err := p.r.Read(b)
-	p.n += int64(k)
-	p.fn(p.n)
-	return k, err
-}
-
-func (p *progressReader) Len() int64 { return p.left }
 
 // maxResumeTries bounds the resumes within one run after network errors.
 const maxResumeTries = 20

@@ -167,3 +167,68 @@ func openT(t *testing.T, path string) *os.File {
 	t.Cleanup(func() { f.Close() })
 	return f
 }
+
+// TestProgress: a body reports its source's bytes as they go, by sendfile in slices of
+// progressStep or by reads, up to the source's size, for a form and for a source alone.
+func TestProgress(t *testing.T) {
+	data := make([]byte, 2*progressStep+12345)
+	for i := range data {
+		data[i] = byte(i * 5 / 7)
+	}
+	srcPath := filepath.Join(t.TempDir(), "rec.mp4")
+	if err := os.WriteFile(srcPath, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+	}))
+	defer srv.Close()
+	tr := Transport(nil)
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	for _, tc := range []struct {
+		name string
+		body func(t *testing.T) *Body
+		// sendfile reports once a slice of progressStep: 3 for the file; net/http's copy of
+		// a reader reports once a read of 32 KiB.
+		minCalls, maxCalls int
+	}{
+		{"form of a file", func(t *testing.T) *Body {
+			b, err := New([]byte(`{}`), openT(t, srcPath), int64(len(data)), "rec.mp4", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}, 3, 3},
+		{"file alone", func(t *testing.T) *Body { return Source(openT(t, srcPath), int64(len(data))) }, 3, 3},
+		{"reader alone", func(t *testing.T) *Body { return Source(bytes.NewReader(data), int64(len(data))) }, 3, len(data)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := tc.body(t)
+			var calls []int64
+			b.Progress = func(n int64) { calls = append(calls, n) }
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodPut, srv.URL, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.ContentLength = b.Len()
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if int64(len(got)) != b.Size || !bytes.Contains(got, data) {
+				t.Fatalf("the server received %d bytes, want %d with the source", len(got), b.Size)
+			}
+			if len(calls) < tc.minCalls || len(calls) > tc.maxCalls || calls[len(calls)-1] != int64(len(data)) {
+				t.Fatalf("%d progress reports (%v…), want %d to %d ending at %d", len(calls), calls[:min(len(calls), 5)], tc.minCalls, tc.maxCalls, len(data))
+			}
+			for i := 1; i < len(calls); i++ {
+				if calls[i] < calls[i-1] {
+					t.Fatalf("progress went back: %v", calls)
+				}
+			}
+		})
+	}
+}

@@ -71,8 +71,12 @@ func (b *Body) sendTo(c *net.TCPConn, limit int64) (int64, error) {
 			n = int64(k)
 		case b.off < srcEnd:
 			want := min(srcEnd-b.off, limit-sent)
+			if b.Progress != nil {
+				want = min(want, progressStep)
+			}
 			// The file's offset is where Read left it: sendfile goes on from there.
 			n, err = c.ReadFrom(io.LimitReader(f, want))
+			b.progress(b.off + n)
 			if err == nil && n < want {
 				b.off += n
 				return sent + n, b.srcEnded()
