@@ -95,22 +95,8 @@ func TestTransportSendsTheForm(t *testing.T) {
 	if err := os.WriteFile(sub, []byte("1\n00:00:01,000 --> 00:00:02,000\nBonjour\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	data := make([]byte, 3<<20+17)
-	for i := range data {
-		data[i] = byte(i * 7 / 3)
-	}
-	srcPath := filepath.Join(dir, "rec.mp4")
-	if err := os.WriteFile(srcPath, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var got []byte
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, _ = io.ReadAll(r.Body)
-	}))
-	defer srv.Close()
-	tr := Transport(nil)
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
+	srcPath, data := sourceFile(t, 3<<20+17)
+	srv := newSink(t)
 	for _, tc := range []struct {
 		name string
 		src  func(t *testing.T) io.Reader
@@ -133,17 +119,17 @@ func TestTransportSendsTheForm(t *testing.T) {
 			b.ContentType = want.ContentType // the same boundary on both sides
 			copy(b.head, want.head)
 			copy(b.tail, want.tail)
-			req, err := b.Request(context.Background(), srv.URL)
+			req, err := b.Request(context.Background(), srv.url)
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := client.Do(req)
+			resp, err := srv.client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			if !bytes.Equal(got, wantBytes) {
-				t.Fatalf("the server received %d bytes, want the %d of the form", len(got), len(wantBytes))
+			if !bytes.Equal(srv.got, wantBytes) {
+				t.Fatalf("the server received %d bytes, want the %d of the form", len(srv.got), len(wantBytes))
 			}
 		})
 	}
@@ -171,22 +157,8 @@ func openT(t *testing.T, path string) *os.File {
 // TestProgress: a body reports its source's bytes as they go, by sendfile in slices of
 // progressStep or by reads, up to the source's size, for a form and for a source alone.
 func TestProgress(t *testing.T) {
-	data := make([]byte, 2*progressStep+12345)
-	for i := range data {
-		data[i] = byte(i * 5 / 7)
-	}
-	srcPath := filepath.Join(t.TempDir(), "rec.mp4")
-	if err := os.WriteFile(srcPath, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var got []byte
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, _ = io.ReadAll(r.Body)
-	}))
-	defer srv.Close()
-	tr := Transport(nil)
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
+	srcPath, data := sourceFile(t, 2*progressStep+12345)
+	srv := newSink(t)
 	for _, tc := range []struct {
 		name string
 		body func(t *testing.T) *Body
@@ -208,18 +180,18 @@ func TestProgress(t *testing.T) {
 			b := tc.body(t)
 			var calls []int64
 			b.Progress = func(n int64) { calls = append(calls, n) }
-			req, err := http.NewRequestWithContext(context.Background(), http.MethodPut, srv.URL, b)
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodPut, srv.url, b)
 			if err != nil {
 				t.Fatal(err)
 			}
 			req.ContentLength = b.Len()
-			resp, err := client.Do(req)
+			resp, err := srv.client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			if int64(len(got)) != b.Size || !bytes.Contains(got, data) {
-				t.Fatalf("the server received %d bytes, want %d with the source", len(got), b.Size)
+			if int64(len(srv.got)) != b.Size || !bytes.Contains(srv.got, data) {
+				t.Fatalf("the server received %d bytes, want %d with the source", len(srv.got), b.Size)
 			}
 			if len(calls) < tc.minCalls || len(calls) > tc.maxCalls || calls[len(calls)-1] != int64(len(data)) {
 				t.Fatalf("%d progress reports (%v…), want %d to %d ending at %d", len(calls), calls[:min(len(calls), 5)], tc.minCalls, tc.maxCalls, len(data))
@@ -231,4 +203,37 @@ func TestProgress(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sourceFile writes a recording of n bytes and returns its path and bytes.
+func sourceFile(t *testing.T, n int) (string, []byte) {
+	data := make([]byte, n)
+	for i := range data {
+		data[i] = byte(i * 7 / 3)
+	}
+	path := filepath.Join(t.TempDir(), "rec.mp4")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, data
+}
+
+// sink is a server that keeps the last body it received, and a client that reaches it through
+// Transport.
+type sink struct {
+	url    string
+	client *http.Client
+	got    []byte
+}
+
+func newSink(t *testing.T) *sink {
+	s := &sink{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.got, _ = io.ReadAll(r.Body)
+	}))
+	t.Cleanup(srv.Close)
+	tr := Transport(nil)
+	t.Cleanup(tr.CloseIdleConnections)
+	s.url, s.client = srv.URL, &http.Client{Transport: tr}
+	return s
 }
