@@ -94,30 +94,41 @@ func New(meta []byte, src io.Reader, srcSize int64, srcName string, subs []strin
 
 // Read reads the form.
 func (b *Body) Read(p []byte) (int, error) {
-	head, srcEnd := int64(len(b.head)), int64(len(b.head))+b.srcSize
-	var n int
-	switch {
-	case b.off < head:
-		n = copy(p, b.head[b.off:])
-	case b.off < srcEnd:
-		n, err := b.src.Read(p[:min(int64(len(p)), srcEnd-b.off)])
-		b.off += int64(n)
-		b.progress(b.off)
-		if err == io.EOF {
-			if b.off < srcEnd {
-				return n, b.srcEnded()
-			}
-			err = nil
-		}
-		return n, err
-	case b.off < b.Size:
-		n = copy(p, b.tail[b.off-srcEnd:])
-	default:
+	if b.off >= b.Size {
 		return 0, io.EOF
 	}
+	if fixed := b.fixed(); len(fixed) > 0 {
+		n := copy(p, fixed)
+		b.off += int64(n)
+		return n, nil
+	}
+	n, err := b.src.Read(p[:min(int64(len(p)), b.srcEnd()-b.off)])
 	b.off += int64(n)
-	return n, nil
+	b.progress(b.off)
+	if err == io.EOF {
+		if b.off < b.srcEnd() {
+			return n, b.srcEnded()
+		}
+		err = nil
+	}
+	return n, err
 }
+
+// fixed is the rest of the head or of the tail from where the body is read or sent to: empty
+// while the source is, and at the end.
+func (b *Body) fixed() []byte {
+	switch head := int64(len(b.head)); {
+	case b.off < head:
+		return b.head[b.off:]
+	case b.off < b.srcEnd():
+		return nil
+	default:
+		return b.tail[b.off-b.srcEnd():]
+	}
+}
+
+// srcEnd is the body's offset where the source ends and the tail begins.
+func (b *Body) srcEnd() int64 { return int64(len(b.head)) + b.srcSize }
 
 // Len is the number of the body's bytes not read or sent yet (a request's ContentLength).
 func (b *Body) Len() int64 { return b.Size - b.off }

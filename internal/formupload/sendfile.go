@@ -59,18 +59,16 @@ func (b *Body) sendTo(c *net.TCPConn, limit int64) (int64, error) {
 	if !ok {
 		return c.ReadFrom(io.LimitReader(struct{ io.Reader }{b}, limit))
 	}
-	head, srcEnd := int64(len(b.head)), int64(len(b.head))+b.srcSize
 	var sent int64
 	for sent < limit && b.off < b.Size {
 		var n int64
 		var err error
-		switch {
-		case b.off < head:
+		if fixed := b.fixed(); len(fixed) > 0 {
 			var k int
-			k, err = c.Write(b.head[b.off:min(head, b.off+limit-sent)])
+			k, err = c.Write(fixed[:min(int64(len(fixed)), limit-sent)])
 			n = int64(k)
-		case b.off < srcEnd:
-			want := min(srcEnd-b.off, limit-sent)
+		} else {
+			want := min(b.srcEnd()-b.off, limit-sent)
 			if b.Progress != nil {
 				want = min(want, progressStep)
 			}
@@ -81,10 +79,6 @@ func (b *Body) sendTo(c *net.TCPConn, limit int64) (int64, error) {
 				b.off += n
 				return sent + n, b.srcEnded()
 			}
-		default:
-			var k int
-			k, err = c.Write(b.tail[b.off-srcEnd : min(b.Size, b.off+limit-sent)-srcEnd])
-			n = int64(k)
 		}
 		b.off += n
 		sent += n
