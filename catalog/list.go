@@ -33,7 +33,7 @@ type ListOptions struct {
 	Sort string
 	Page httpapi.Page
 
-	// forRange is For resolved (ListReplays looks it up once for the count and the page).
+	// forRange is For resolved, by resolveListFor: once for all the statements of one list.
 	forRange *forRange
 }
 
@@ -104,12 +104,8 @@ func (s *Store) ListReplays(ctx context.Context, o ListOptions) (ReplayList, err
 	if o.Page.Limit <= 0 {
 		o.Page.Limit = 50
 	}
-	if o.For != "" && o.forRange == nil {
-		fr, err := s.resolveFor(ctx, o.For)
-		if err != nil {
-			return ReplayList{}, err
-		}
-		o.forRange = &fr
+	if err := s.resolveListFor(ctx, &o); err != nil {
+		return ReplayList{}, err
 	}
 	// SQLite has no statistics here to choose between walking replays in sort order (best when
 	// many match: the LIMIT stops early) and starting from the replays the tag filters select
@@ -265,8 +261,8 @@ const sortSetMax = 1000
 
 // listStatements returns the SQL that counts the replays matching o (at most o.Page.Limit of
 // them) and the SQL that selects its page; the count takes args without the last two (limit and
-// offset). bySet keeps the
-// planner off the replays' own indexes, so that it starts from what the tag filters select.
+// offset). bySet keeps the planner off the replays' own indexes, so that it starts from what the
+// tag filters select. With o.For, o.forRange must be resolved (resolveListFor).
 func (s *Store) listStatements(ctx context.Context, o ListOptions, bySet bool) (count, page string, args []any, err error) {
 	q, order, err := s.listQuery(ctx, o, bySet)
 	if err != nil {
@@ -364,15 +360,7 @@ func (s *Store) listQuery(ctx context.Context, o ListOptions, bySet bool) (*quer
 		}
 	}
 	if o.For != "" {
-		fr := o.forRange
-		if fr == nil {
-			r, err := s.resolveFor(ctx, o.For)
-			if err != nil {
-				return nil, "", err
-			}
-			fr = &r
-		}
-		cond, tagOnly, tagWalk := forCondition(q, *fr, tagCond)
+		cond, tagOnly, tagWalk := forCondition(q, *o.forRange, tagCond)
 		q.where = append(q.where, cond)
 		q.tagSet = ""
 		if o.Software == "" {
@@ -478,6 +466,19 @@ func forCondition(q *query, fr forRange, tagCond []string) (cond, tagOnly, tagWa
 type forRange struct {
 	software     int64
 	lower, upper string
+}
+
+// resolveListFor resolves o.For into o.forRange, which listStatements needs when For is set.
+func (s *Store) resolveListFor(ctx context.Context, o *ListOptions) error {
+	if o.For == "" || o.forRange != nil {
+		return nil
+	}
+	fr, err := s.resolveFor(ctx, o.For)
+	if err != nil {
+		return err
+	}
+	o.forRange = &fr
+	return nil
 }
 
 func (s *Store) resolveFor(ctx context.Context, spec string) (forRange, error) {

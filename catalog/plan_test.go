@@ -52,6 +52,9 @@ func TestListPlansUseIndexes(t *testing.T) {
 		{},
 	} {
 		o.Page.Limit = 50
+		if err := f.store.resolveListFor(context.Background(), &o); err != nil {
+			t.Fatal(err)
+		}
 		count, page, args, err := f.store.listStatements(context.Background(), o, false)
 		if err != nil {
 			t.Fatal(err)
