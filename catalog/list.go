@@ -220,7 +220,6 @@ func (s *Store) listPage(ctx context.Context, page string, args []any) ([]Replay
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("catalog: list replays: %w", err)
 	}
-	rows.Close()
 	if err := s.fill(ctx, items, false); err != nil {
 		return nil, err
 	}
