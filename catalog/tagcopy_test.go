@@ -105,15 +105,7 @@ func TestTagCopiesInStep(t *testing.T) {
 // gets the copy filled in place, and its lists by tag keep their order.
 func TestTagPublishedAtMigrated(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, testenv.DB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := sqldb.MigrateTo(ctx, db, Schema, 4); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	s := migratedStore(t, 4,
 		`INSERT INTO software (id, slug, name, created_at) VALUES (1, 'gimp', 'GIMP', '2026-01-01T00:00:00.000000Z')`,
 		`INSERT INTO replays (seq, id, title, language, publication, processing, created_at, published_at) VALUES
 			(1, 'a', 'A', 'fr', 'published', 'ready', '2026-01-01T00:00:00.000000Z', '2026-01-02T00:00:00.000000Z'),
@@ -121,25 +113,13 @@ func TestTagPublishedAtMigrated(t *testing.T) {
 			(3, 'c', 'C', 'fr', 'draft', 'ready', '2026-01-01T00:00:00.000000Z', NULL)`,
 		`INSERT INTO replay_tags (replay_id, replay_seq, chapter, software_id, version, version_key) VALUES
 			('a', 1, -1, 1, '2.10', '2.10'), ('b', 2, -1, 1, '2.10', '2.10'), ('c', 3, -1, 1, '2.10', '2.10')`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	)
 	checkTagCopies(t, s)
 	l, err := s.ListReplays(ctx, ListOptions{Public: true, Software: "gimp"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, r := range l.Items {
-		got = append(got, r.ID)
-	}
-	if !slices.Equal(got, []string{"b", "a"}) || l.Total != 2 {
+	if got := replayIDs(l.Items); !slices.Equal(got, []string{"b", "a"}) || l.Total != 2 {
 		t.Errorf("software=gimp: %v total %d, want [b a]", got, l.Total)
 	}
 }
@@ -149,14 +129,6 @@ func TestTagPublishedAtMigrated(t *testing.T) {
 // an older interface than its own tag is still left out.
 func TestTagVersionSpanMigrated(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, testenv.DB(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := sqldb.MigrateTo(ctx, db, Schema, 5); err != nil {
-		t.Fatal(err)
-	}
 	key := func(v string) string {
 		pv, err := ParseVersion(v)
 		if err != nil {
@@ -164,29 +136,21 @@ func TestTagVersionSpanMigrated(t *testing.T) {
 		}
 		return pv.Key()
 	}
-	for _, q := range []string{
+	s := migratedStore(t, 5,
 		`INSERT INTO software (id, slug, name, created_at) VALUES (1, 'gimp', 'GIMP', '2026-01-01T00:00:00.000000Z'),
 			(2, 'inkscape', 'Inkscape', '2026-01-01T00:00:00.000000Z')`,
 		`INSERT INTO releases (software_id, version, version_key, released_at, interface_change, reviewed, source, created_at) VALUES
-			(1, '2.10', '` + key("2.10") + `', '2026-01-01T00:00:00.000000Z', 1, 1, 'api', '2026-01-01T00:00:00.000000Z'),
-			(1, '3.0', '` + key("3.0") + `', '2026-01-01T00:00:00.000000Z', 1, 1, 'api', '2026-01-01T00:00:00.000000Z')`,
+			(1, '2.10', '`+key("2.10")+`', '2026-01-01T00:00:00.000000Z', 1, 1, 'api', '2026-01-01T00:00:00.000000Z'),
+			(1, '3.0', '`+key("3.0")+`', '2026-01-01T00:00:00.000000Z', 1, 1, 'api', '2026-01-01T00:00:00.000000Z')`,
 		`INSERT INTO replays (seq, id, title, language, publication, processing, created_at, published_at) VALUES
 			(1, 'a', 'A', 'fr', 'published', 'ready', '2026-01-01T00:00:00.000000Z', '2026-01-02T00:00:00.000000Z'),
 			(2, 'b', 'B', 'fr', 'published', 'ready', '2026-01-01T00:00:00.000000Z', '2026-01-03T00:00:00.000000Z'),
 			(3, 'c', 'C', 'fr', 'published', 'ready', '2026-01-01T00:00:00.000000Z', '2026-01-04T00:00:00.000000Z')`,
 		`INSERT INTO replay_tags (replay_id, replay_seq, chapter, software_id, version, version_key) VALUES
-			('a', 1, -1, 1, '3.0', '` + key("3.0") + `'),
-			('b', 2, -1, 1, '3.0', '` + key("3.0") + `'), ('b', 2, 0, 1, '2.10', '` + key("2.10") + `'),
-			('c', 3, -1, 1, '3.0', '` + key("3.0") + `'), ('c', 3, 0, 2, '1.0', '` + key("1.0") + `')`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
+			('a', 1, -1, 1, '3.0', '`+key("3.0")+`'),
+			('b', 2, -1, 1, '3.0', '`+key("3.0")+`'), ('b', 2, 0, 1, '2.10', '`+key("2.10")+`'),
+			('c', 3, -1, 1, '3.0', '`+key("3.0")+`'), ('c', 3, 0, 2, '1.0', '`+key("1.0")+`')`,
+	)
 	checkTagSpans(t, s)
 	for _, tt := range []struct {
 		o    ListOptions
@@ -201,12 +165,41 @@ func TestTagVersionSpanMigrated(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []string
-		for _, r := range l.Items {
-			got = append(got, r.ID)
-		}
-		if !slices.Equal(got, tt.want) || l.Total != len(tt.want) {
+		if got := replayIDs(l.Items); !slices.Equal(got, tt.want) || l.Total != len(tt.want) {
 			t.Errorf("%+v: %v total %d, want %v", tt.o, got, l.Total, tt.want)
 		}
 	}
+}
+
+// migratedStore opens a catalog whose schema stopped at migration version, with the rows the
+// inserts write under that schema, then lets Open migrate it the rest of the way.
+func migratedStore(t *testing.T, version int64, inserts ...string) *Store {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, testenv.DB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := sqldb.MigrateTo(ctx, db, Schema, version); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range inserts {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func replayIDs(items []Replay) []string {
+	var out []string
+	for _, r := range items {
+		out = append(out, r.ID)
+	}
+	return out
 }
