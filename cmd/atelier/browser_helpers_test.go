@@ -26,14 +26,27 @@ func browserStep(t *testing.T, browser context.Context) func(name string, timeou
 }
 
 // studioSignIn signs in to the studio at base (in English) with token through its form, as a
-// person does; the caller waits for what it needs to see next.
+// person does, and returns once the studio's page has loaded.
 func studioSignIn(base, token string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
 		chromedp.Navigate(base+"/studio?lang=en"),
 		chromedp.WaitVisible(chromedp.CSS("#token")),
 		chromedp.SendKeys(chromedp.CSS("#token"), token),
 		chromedp.Submit(chromedp.CSS("#token")),
+		loaded("#studio-hello"),
 	)
+}
+
+// loaded waits for a document that has an element matching sel and has finished loading. A
+// page that a click or a submit leads to needs it before the next action on one of its nodes:
+// Chromium drops every node id it gave out once more when the new document reaches
+// DOMContentLoaded (it sends DOM.documentUpdated again, after the deferred scripts ran), so a
+// node that WaitVisible found earlier is gone by then ("No node with given id found", the CI
+// run of 2026-12-01). Navigate already waits for the load event.
+func loaded(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		return waitJS(ctx, fmt.Sprintf(`document.readyState === "complete" && !!document.querySelector(%q)`, sel))
+	})
 }
 
 // savePNG returns a function that saves a full-page screenshot into shots, for a person to look at.

@@ -177,7 +177,7 @@ func TestStudioFirstRunPeopleAndSoftware(t *testing.T) {
 		if err := chromedp.Do(c, chromedp.Navigate(link+"&lang=en"), chromedp.WaitVisible(chromedp.CSS("#first-run-open"))); err != nil {
 			return err
 		}
-		if err := chromedp.Do(c, chromedp.Click(chromedp.CSS("#first-run-open")), chromedp.WaitVisible(chromedp.CSS("#first-run-done"))); err != nil {
+		if err := chromedp.Do(c, chromedp.Click(chromedp.CSS("#first-run-open")), loaded("#first-run-done")); err != nil {
 			return err
 		}
 		// Read through the page rather than a node id: the CI run of 2026-12-01 lost the node
