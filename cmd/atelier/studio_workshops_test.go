@@ -97,10 +97,8 @@ func TestStudioWorkshopsBrowser(t *testing.T) {
 	step("sign in", 20*time.Second, func(c context.Context) error {
 		return chromedp.Do(c,
 			studioSignIn(srv.url, animator),
-			chromedp.WaitVisible(chromedp.CSS("#studio-workshops")),
-			// Navigate rather than click the link: the node found by WaitVisible may belong to the
-			// page being replaced by the sign-in's redirect ("Could not find node with given id").
-			chromedp.Navigate(srv.url+"/studio/workshops?lang=en"),
+			chromedp.Click(chromedp.CSS("#studio-workshops")),
+			loaded("#ws-form"),
 			chromedp.WaitVisible(chromedp.CSS("#ws-form")),
 		)
 	})
