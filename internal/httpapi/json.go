@@ -16,8 +16,9 @@ const MaxJSONBody = 1 << 20
 
 // WriteJSON writes v as the JSON reply with the given status, compact: indenting a page of 50
 // replays cost more than encoding it (0.7 of 1.1 ms of CPU per GET /api/replays at 100 000
-// replays, a sixth of the request) and made the reply 45 % larger (100 KB against 69 KB). People reading replies
-// by hand pipe them through jq or open them in a browser, which indent them.
+// replays, a sixth of the request) and made the reply 45 % larger (100 KB against 69 KB).
+// People reading replies by hand pipe them through jq or open them in a browser, which indent
+// them.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
